@@ -1,0 +1,682 @@
+"""Amazon: Login with Amazon tokens and the three SP-API operations the addon
+uses (confirmShipment v0, getOrder 2026-01-01, getCatalogItem 2022-04-01).
+
+Contracts: shared/specs/amazon/ordersV0.json, orders_2026-01-01.json,
+catalogItems_2022-04-01.json. Behaviour beyond the models is cited inline
+(see shared/notes/amazon-sp-api.md for the sources).
+"""
+
+import re
+import uuid
+
+from .api import Api, reason_phrase
+from .store import AMAZON_ORDER_ID, AmazonPackage
+from .wire import BodyError, Response, is_rfc3339, iso_seconds, parse_datetime
+
+# 403 body for a bad or expired token, as the live API sends it (notes §6).
+UNAUTHORIZED = {
+    "code": "Unauthorized",
+    "message": "Access to requested resource is denied.",
+    "details": "The access token you provided is revoked, malformed or invalid.",
+}
+# 429 body seen in practice (selling-partner-api-models #418, #1176).
+QUOTA_EXCEEDED = {
+    "code": "QuotaExceeded",
+    "message": "You exceeded your quota for the requested resource.",
+    "details": "",
+}
+# The models' own description of a 400.
+CANNOT_BE_PARSED = "Request has missing or invalid parameters and cannot be parsed."
+
+MARKETPLACE_NAMES = {
+    "ATVPDKIKX0DER": "Amazon.com",
+    "A2EUQ1WTGCTBG2": "Amazon.ca",
+    "A1AM78C64UM0Y8": "Amazon.com.mx",
+    "A2Q3Y263D00KWC": "Amazon.com.br",
+    "A1F83G8C2ARO7P": "Amazon.co.uk",
+    "A1PA6795UKMFR9": "Amazon.de",
+    "A13V1IB3VIYZZH": "Amazon.fr",
+    "APJ6JRA9NG5V4": "Amazon.it",
+    "A1RKKUPIHCS9HS": "Amazon.es",
+    "A1805IZSGTT6HS": "Amazon.nl",
+    "A1VC38T7YXB528": "Amazon.co.jp",
+    "A39IBJ37TRP1C6": "Amazon.com.au",
+}
+
+ORDER_INCLUDED_DATA = (
+    "BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION",
+    "FULFILLMENT", "PACKAGES", "TAX", "PAYMENT", "FULFILLMENT_ORDERS",
+)  # fmt: skip
+CATALOG_INCLUDED_DATA = (
+    "attributes", "classifications", "dimensions", "identifiers", "images",
+    "productTypes", "relationships", "salesRanks", "summaries", "vendorDetails",
+)  # fmt: skip
+
+
+def errors(code, message, details=None):
+    """An SP-API ``ErrorList`` body."""
+    error = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"errors": [error]}
+
+
+def _bad_request(message, details=None, code="InvalidInput"):
+    return Response.json(400, errors(code, message, details))
+
+
+# ------------------------------------------------------------------ API families
+
+
+class LoginWithAmazon(Api):
+    """``POST /auth/o2/token`` on api.amazon.com."""
+
+    name = "amazon.lwa"
+
+    def authenticate(self, sandbox, request, operation):
+        # Client credentials travel in the form; the handler checks them.
+        try:
+            return "lwa:" + request.form().get("client_id", "")
+        except BodyError:
+            return "lwa:"
+
+    def error_body(self, status):
+        if status >= 500:
+            return {"error": "server_error", "error_description": "Internal error"}
+        return {"error": "invalid_request", "error_description": f"HTTP {status}"}
+
+    def finish(self, sandbox, request, operation, response):
+        response.headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
+        return response
+
+
+class SellingPartnerApi(Api):
+    """Behaviour common to SP-API operations (auth header, error shapes,
+    ``x-amzn-RequestId`` / ``x-amzn-RateLimit-Limit`` headers)."""
+
+    name = "amazon.sp-api"
+
+    def authenticate(self, sandbox, request, operation):
+        state, record = sandbox.state.tokens.check(
+            request.header("x-amz-access-token"), "amazon", sandbox.clock.now()
+        )
+        if state != "valid":
+            # The same answer for a missing, unknown or expired token (notes §6).
+            return Response.json(403, {"errors": [dict(UNAUTHORIZED)]})
+        return record.identity
+
+    def throttled(self, sandbox, request, operation):
+        return Response.json(429, {"errors": [dict(QUOTA_EXCEEDED)]})
+
+    def error_body(self, status):
+        if status == 403:
+            return {"errors": [dict(UNAUTHORIZED)]}
+        if status == 429:
+            return {"errors": [dict(QUOTA_EXCEEDED)]}
+        if status == 503:
+            return errors("ServiceUnavailable", "Service temporarily unavailable.")
+        if status >= 500:
+            return errors("InternalFailure", "We encountered an internal error.")
+        phrase = reason_phrase(status)
+        return errors(phrase.replace(" ", ""), phrase)
+
+    def finish(self, sandbox, request, operation, response):
+        response.headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
+        # "x-amzn-RateLimit-Limit ... for HTTP status codes 20x, 400 and 404
+        # only" (Usage Plans and Rate Limits); the models declare the same.
+        limit = sandbox.limiter.limit_for(operation)
+        if limit and (200 <= response.status < 300 or response.status in (400, 404)):
+            response.headers.setdefault("x-amzn-RateLimit-Limit", limit.header_value)
+        return response
+
+
+# ------------------------------------------------------------------------ LWA
+
+
+def _oauth_error(error, description, status=400):
+    return Response.json(status, {"error": error, "error_description": description})
+
+
+def lwa_token(sandbox, request, params):
+    """Exchange a refresh token for an access token (refresh_token grant).
+
+    Any non-empty client credentials are accepted. Error texts follow LWA's
+    ``"The request is missing a required parameter : name"`` style.
+    """
+    if request.media_type != "application/x-www-form-urlencoded":
+        return _oauth_error(
+            "invalid_request", "Content-Type must be application/x-www-form-urlencoded"
+        )
+    try:
+        form = request.form()
+    except BodyError:
+        return _oauth_error("invalid_request", "The request body cannot be decoded")
+    grant_type = form.get("grant_type", "")
+    if grant_type and grant_type != "refresh_token":
+        return _oauth_error(
+            "unsupported_grant_type", "The authorization grant type is not supported"
+        )
+    for name in ("grant_type", "refresh_token", "client_id", "client_secret"):
+        if not form.get(name):
+            return _oauth_error(
+                "invalid_request",
+                f"The request is missing a required parameter : {name}",
+            )
+    refresh_token = form["refresh_token"]
+    if refresh_token in sandbox.state.tokens.revoked:
+        return _oauth_error(
+            "invalid_grant",
+            "The request has an invalid grant parameter : refresh_token",
+        )
+    ttl = sandbox.token_ttl("amazon")
+    token = sandbox.state.tokens.issue(
+        "amazon",
+        identity=f"amazon:{form['client_id']}:{refresh_token}",
+        ttl=ttl,
+        now=sandbox.clock.now(),
+    )
+    return Response.json(
+        200,
+        {
+            "access_token": token,
+            "refresh_token": refresh_token,
+            "token_type": "bearer",
+            "expires_in": int(ttl),
+        },
+    )
+
+
+# ------------------------------------------------------------ confirmShipment
+
+# The request schema of ordersV0.json (ConfirmShipmentRequest, PackageDetail,
+# ConfirmShipmentOrderItem), reduced to what a validator needs.
+_ORDER_ITEM = {
+    "type": "object",
+    "required": ["orderItemId", "quantity"],
+    "properties": {
+        "orderItemId": {"type": "string"},
+        "quantity": {"type": "integer"},
+        "transparencyCodes": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_PACKAGE_DETAIL = {
+    "type": "object",
+    "required": [
+        "packageReferenceId",
+        "carrierCode",
+        "trackingNumber",
+        "shipDate",
+        "orderItems",
+    ],
+    "properties": {
+        "packageReferenceId": {"type": "string"},
+        "carrierCode": {"type": "string"},
+        "carrierName": {"type": "string"},
+        "shippingMethod": {"type": "string"},
+        "trackingNumber": {"type": "string"},
+        "shipDate": {"type": "string"},
+        "shipFromSupplySourceId": {"type": "string"},
+        "orderItems": {"type": "array", "items": _ORDER_ITEM},
+    },
+}
+CONFIRM_SHIPMENT_REQUEST = {
+    "type": "object",
+    "required": ["marketplaceId", "packageDetail"],
+    "properties": {
+        "packageDetail": _PACKAGE_DETAIL,
+        "codCollectionMethod": {"type": "string", "enum": ["DirectPayment"]},
+        "marketplaceId": {"type": "string"},
+    },
+}
+
+_JSON_TYPES = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def schema_problems(schema, value, path=""):
+    """(kind, path) pairs where ``value`` breaks ``schema``; kind is "type",
+    "missing" or "enum". Paths look like ``packageDetail.orderItems[0].quantity``."""
+    if not _JSON_TYPES[schema["type"]](value):
+        return [("type", path or "body")]
+    if "enum" in schema and value not in schema["enum"]:
+        return [("enum", path)]
+    problems = []
+    if schema["type"] == "object":
+        for name in schema.get("required", ()):
+            if name not in value or value[name] is None:
+                problems.append(("missing", _join(path, name)))
+        for name, sub in schema.get("properties", {}).items():
+            if value.get(name) is not None:
+                problems += schema_problems(sub, value[name], _join(path, name))
+    elif schema["type"] == "array":
+        for index, element in enumerate(value):
+            problems += schema_problems(schema["items"], element, f"{path}[{index}]")
+    return problems
+
+
+def _join(path, name):
+    return f"{path}.{name}" if path else name
+
+
+def _schema_error(problems):
+    """The 400 for the first class of schema problems found."""
+    by_kind = {}
+    for kind, path in problems:
+        by_kind.setdefault(kind, []).append(path)
+    if "type" in by_kind:
+        # Verbatim from selling-partner-api-models #5094 (2026-01).
+        return _bad_request(
+            "The input you have submitted is not valid. Please check the fields "
+            f"with invalid type [{', '.join(by_kind['type'])}]."
+        )
+    if "missing" in by_kind:
+        return _bad_request(
+            "The input you have submitted is not valid. Please check the missing "
+            f"required fields [{', '.join(by_kind['missing'])}]."
+        )
+    return _bad_request(
+        "The input you have submitted is not valid. Please check the fields with "
+        f"invalid values [{', '.join(by_kind['enum'])}]."
+    )
+
+
+def _package_problem(detail):
+    """A 400 for a PackageDetail that is well-typed but invalid, or None."""
+    reference = detail["packageReferenceId"]
+    if not re.fullmatch(r"\d+", reference) or int(reference) < 1:
+        # Model: "Only positive numeric values are supported"; text from
+        # jlevers/selling-partner-api #489.
+        return _bad_request(
+            "PackageReferenceId: is invalid, must be a positive numeric value."
+        )
+    if not is_rfc3339(detail["shipDate"]):
+        # The model's static sandbox example for shipDate "02/21/2022" answers
+        # exactly this body (code with a space, no details).
+        return Response.json(400, errors("Invalid Input", "Invalid Input"))
+    if detail["carrierCode"] == "Other" and not detail.get("carrierName"):
+        # PackageDetail.carrierName: 'Required when carrierCode is "Other"'.
+        return _bad_request(
+            "The input you have submitted is not valid. carrierName is required "
+            'when carrierCode is "Other".'
+        )
+    if not detail["orderItems"]:
+        return _bad_request(
+            "The input you have submitted is not valid. orderItems is empty."
+        )
+    for line in detail["orderItems"]:
+        if line["quantity"] < 1:
+            return _bad_request(
+                "Quantity: is invalid, must be a positive integer value."
+            )
+    return None
+
+
+def _order_problem(order, payload):
+    """A 400 when the package does not fit the order, or None."""
+    detail = payload["packageDetail"]
+    if payload["marketplaceId"] != order.marketplace_id:
+        return _bad_request(
+            "The input you have submitted is not valid. Invalid marketplaceId "
+            f"{payload['marketplaceId']!r} for this order."
+        )
+    if order.status != "UNSHIPPED":
+        return _bad_request(
+            f"Order {order.order_id} cannot be confirmed: its status is {order.status}."
+        )
+    in_package = {}
+    for line in detail["orderItems"]:
+        if line["orderItemId"] not in order.items:
+            # Text from jlevers/selling-partner-api #528 and
+            # selling-partner-api-models #492.
+            return _bad_request(
+                "OrderItemId is invalid, please obtain the value through the "
+                "getOrderItems API or Manage Orders page"
+            )
+        in_package[line["orderItemId"]] = (
+            in_package.get(line["orderItemId"], 0) + line["quantity"]
+        )
+    reference = detail["packageReferenceId"]
+    for item_id, quantity in in_package.items():
+        shipped = order.shipped_quantity(item_id, excluding_package=reference)
+        ordered = order.items[item_id].quantity
+        if shipped + quantity > ordered:
+            # Closest public evidence of the live answer:
+            # selling-partner-api-models #5037 (PackageToUpdateNotFound).
+            return _bad_request(
+                "Failed to create package due to not finding a matching package "
+                "or order already fulfilled",
+                f"orderItemId {item_id}: {shipped} already in other packages, "
+                f"{quantity} in this one, {ordered} ordered.",
+            )
+    return None
+
+
+def confirm_shipment(sandbox, request, params):
+    """``POST /orders/v0/orders/{orderId}/shipmentConfirmation``.
+
+    Guarantees: 204 only when the package was recorded; re-sending a known
+    packageReferenceId replaces that package ("The other shipment details are
+    edited upon successful submission", Confirm the shipment status).
+    """
+    order_id = params["orderId"]
+    if not AMAZON_ORDER_ID.match(order_id):
+        return _bad_request("Invalid Input", f"Invalid orderId {order_id!r}.")
+    try:
+        payload = request.json()
+    except BodyError:
+        return _bad_request(CANNOT_BE_PARSED)
+    problems = schema_problems(CONFIRM_SHIPMENT_REQUEST, payload)
+    if problems:
+        return _schema_error(problems)
+    problem = _package_problem(payload["packageDetail"])
+    if problem:
+        return problem
+    order = sandbox.state.amazon_orders.get(order_id)
+    if order is None:
+        return Response.json(
+            404,
+            errors(
+                "NotFound",
+                "The specified resource does not exist.",
+                f"Order {order_id}",
+            ),
+        )
+    problem = _order_problem(order, payload)
+    if problem:
+        return problem
+    _record_package(sandbox, order, payload["packageDetail"])
+    return Response.empty(204)
+
+
+def _record_package(sandbox, order, detail):
+    now = sandbox.clock.utcnow()
+    reference = detail["packageReferenceId"]
+    previous = order.packages.get(reference)
+    order.packages[reference] = AmazonPackage(
+        package_reference_id=reference,
+        carrier_code=detail["carrierCode"],
+        carrier_name=detail.get("carrierName") or "",
+        shipping_method=detail.get("shippingMethod") or "",
+        tracking_number=detail["trackingNumber"],
+        ship_date=parse_datetime(detail["shipDate"]),
+        ship_from_supply_source_id=detail.get("shipFromSupplySourceId") or "",
+        items=[
+            {
+                "order_item_id": line["orderItemId"],
+                "quantity": line["quantity"],
+                "transparency_codes": list(line.get("transparencyCodes") or []),
+            }
+            for line in detail["orderItems"]
+        ],
+        created_time=previous.created_time if previous else now,
+    )
+    order.last_updated_time = now
+
+
+# ------------------------------------------------------------------- getOrder
+
+
+def get_order(sandbox, request, params):
+    """``GET /orders/2026-01-01/orders/{orderId}`` -> ``GetOrderResponse``.
+
+    ``includedData`` is a Swagger 2.0 array without ``collectionFormat``, so
+    it is comma-separated (csv is the default); repeated parameters are
+    accepted too.
+    """
+    order_id = params["orderId"]
+    included = request.query_values("includedData")
+    unknown = [name for name in included if name not in ORDER_INCLUDED_DATA]
+    if unknown:
+        return _bad_request(
+            "Invalid Input", f"Invalid includedData: {', '.join(unknown)}"
+        )
+    if not AMAZON_ORDER_ID.match(order_id):
+        # Static sandbox example TEST_CASE_400 of the model.
+        return Response.json(400, errors("InvalidInput", "Invalid Input"))
+    order = sandbox.state.amazon_orders.get(order_id)
+    if order is None:
+        return Response.json(
+            404,
+            errors(
+                "NotFound",
+                "The resource specified does not exist.",
+                f"Order {order_id}",
+            ),
+        )
+    return Response.json(200, {"order": order_view(order, set(included))})
+
+
+def order_view(order, included):
+    """An ``Order`` of the 2026-01-01 model with the requested datasets."""
+    channel = {"channelName": "AMAZON", "marketplaceId": order.marketplace_id}
+    if order.marketplace_id in MARKETPLACE_NAMES:
+        channel["marketplaceName"] = MARKETPLACE_NAMES[order.marketplace_id]
+    view = {
+        "orderId": order.order_id,
+        "createdTime": iso_seconds(order.created_time),
+        "lastUpdatedTime": iso_seconds(order.last_updated_time),
+        "salesChannel": channel,
+    }
+    if "FULFILLMENT" in included:
+        view["fulfillment"] = {
+            "fulfillmentStatus": order.fulfillment_status,
+            "fulfilledBy": "MERCHANT",
+        }
+    view["orderItems"] = [
+        _item_view(order, item, included) for item in order.items.values()
+    ]
+    if "PACKAGES" in included:
+        view["packages"] = [_package_view(p) for p in order.packages.values()]
+    return view
+
+
+def _item_view(order, item, included):
+    product = {"asin": item.asin, "title": item.title, "sellerSku": item.sku}
+    view = {
+        "orderItemId": item.order_item_id,
+        "quantityOrdered": item.quantity,
+        "product": {key: value for key, value in product.items() if value},
+    }
+    if "FULFILLMENT" in included:
+        shipped = min(order.shipped_quantity(item.order_item_id), item.quantity)
+        view["fulfillment"] = {
+            "quantityFulfilled": shipped,
+            "quantityUnfulfilled": item.quantity - shipped,
+        }
+    return view
+
+
+def _package_view(package):
+    view = {
+        "packageReferenceId": package.package_reference_id,
+        "createdTime": iso_seconds(package.created_time),
+        "packageStatus": {"status": "SHIPPED"},
+        "carrier": package.carrier,
+        "shipTime": iso_seconds(package.ship_date),
+        "shippingService": package.shipping_method,
+        "trackingNumber": package.tracking_number,
+        "packageItems": [],
+    }
+    for line in package.items:
+        item = {"orderItemId": line["order_item_id"], "quantity": line["quantity"]}
+        if line["transparency_codes"]:
+            item["transparencyCodes"] = list(line["transparency_codes"])
+        view["packageItems"].append(item)
+    if not view["shippingService"]:
+        del view["shippingService"]
+    return view
+
+
+# ------------------------------------------------------------- getCatalogItem
+
+
+def get_catalog_item(sandbox, request, params):
+    """``GET /catalog/2022-04-01/items/{asin}`` -> ``Item``."""
+    asin = params["asin"]
+    if not asin:
+        # Static sandbox example of the model: asin "" -> this exact body.
+        return Response.json(400, errors("400", CANNOT_BE_PARSED))
+    marketplaces = request.query_values("marketplaceIds")
+    if not marketplaces:
+        return _bad_request(
+            CANNOT_BE_PARSED, "Missing required parameter: marketplaceIds"
+        )
+    included = request.query_values("includedData") or ["summaries"]  # model default
+    unknown = [name for name in included if name not in CATALOG_INCLUDED_DATA]
+    if unknown:
+        return _bad_request(
+            CANNOT_BE_PARSED, f"Invalid includedData: {', '.join(unknown)}"
+        )
+    entries = sandbox.state.catalog.get(asin, {})
+    found = [(mk, entries[mk]) for mk in marketplaces if mk in entries]
+    if not found:
+        # Live wording and code (jlevers/selling-partner-api #451).
+        return Response.json(
+            404,
+            errors(
+                "NOT_FOUND",
+                f"Requested item, {asin}, not found in marketplace(s) "
+                f"{', '.join(marketplaces)}.",
+            ),
+        )
+    item = {"asin": asin}
+    for dataset in CATALOG_INCLUDED_DATA:
+        if dataset in included:
+            item[dataset] = _CATALOG_BUILDERS[dataset](sandbox, asin, found)
+    return Response.json(200, item)
+
+
+def image_link(sandbox, asin, variant, width, height):
+    """A link to a PNG of that size served by the sandbox itself."""
+    return f"{sandbox.url}/_sandbox/images/{asin}-{variant}-{width}x{height}.png"
+
+
+def _attributes(sandbox, asin, found):
+    attributes = {}
+
+    def add(name, **value):
+        attributes.setdefault(name, []).append(value)
+
+    for marketplace, entry in found:
+        if entry.title:
+            add(
+                "item_name",
+                language_tag="en_US",
+                value=entry.title,
+                marketplace_id=marketplace,
+            )
+        if entry.brand:
+            add(
+                "brand",
+                language_tag="en_US",
+                value=entry.brand,
+                marketplace_id=marketplace,
+            )
+        if entry.item_weight:
+            value, unit = entry.item_weight
+            add("item_weight", unit=unit, value=value, marketplace_id=marketplace)
+        if entry.package_weight:
+            value, unit = entry.package_weight
+            add(
+                "item_package_weight",
+                unit=unit,
+                value=value,
+                marketplace_id=marketplace,
+            )
+    return attributes
+
+
+def _dimensions(sandbox, asin, found):
+    result = []
+    for marketplace, entry in found:
+        row = {"marketplaceId": marketplace}
+        if entry.item_weight:
+            row["item"] = {
+                "weight": {"unit": entry.item_weight[1], "value": entry.item_weight[0]}
+            }
+        if entry.package_weight:
+            value, unit = entry.package_weight
+            row["package"] = {"weight": {"unit": unit, "value": value}}
+        result.append(row)
+    return result
+
+
+def _identifiers(sandbox, asin, found):
+    return [
+        {
+            "marketplaceId": marketplace,
+            "identifiers": [
+                {"identifierType": kind, "identifier": value}
+                for kind, value in entry.identifiers
+            ],
+        }
+        for marketplace, entry in found
+    ]
+
+
+def _images(sandbox, asin, found):
+    return [
+        {
+            "marketplaceId": marketplace,
+            "images": [
+                {
+                    "variant": variant,
+                    "link": image_link(sandbox, asin, variant, width, height),
+                    "height": height,
+                    "width": width,
+                }
+                for variant, width, height in entry.images
+            ],
+        }
+        for marketplace, entry in found
+    ]
+
+
+def _summaries(sandbox, asin, found):
+    result = []
+    for marketplace, entry in found:
+        summary = {
+            "marketplaceId": marketplace,
+            "brand": entry.brand,
+            "itemClassification": "BASE_PRODUCT",
+            "itemName": entry.title,
+            "manufacturer": entry.manufacturer,
+            "modelNumber": entry.model_number,
+        }
+        result.append({key: value for key, value in summary.items() if value})
+    return result
+
+
+def _per_marketplace(**fields):
+    def build(sandbox, asin, found):
+        return [
+            {"marketplaceId": marketplace, **fields} for marketplace, _entry in found
+        ]
+
+    return build
+
+
+def _product_types(sandbox, asin, found):
+    return [
+        {"marketplaceId": marketplace, "productType": entry.product_type}
+        for marketplace, entry in found
+    ]
+
+
+_CATALOG_BUILDERS = {
+    "attributes": _attributes,
+    "classifications": _per_marketplace(classifications=[]),
+    "dimensions": _dimensions,
+    "identifiers": _identifiers,
+    "images": _images,
+    "productTypes": _product_types,
+    "relationships": _per_marketplace(relationships=[]),
+    "salesRanks": _per_marketplace(classificationRanks=[], displayGroupRanks=[]),
+    "summaries": _summaries,
+    # "Vendor details are only available to vendors" (model); sellers get none.
+    "vendorDetails": lambda sandbox, asin, found: [],
+}

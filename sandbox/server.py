@@ -1,0 +1,577 @@
+"""The sandbox server: one HTTP server on loopback speaking the Amazon SP-API
+and eBay subsets the addon uses, with state, rate limits and faults.
+
+Typical use in a test::
+
+    srv = SandboxServer(port=0).start()
+    srv.add_amazon_order("902-1106328-1059050", items=[...])
+    ...  # point a client at srv.url
+    srv.stop()
+"""
+
+import collections
+import contextlib
+import copy
+import dataclasses
+import ipaddress
+import logging
+import re
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import amazon, control, ebay_rest, ebay_trading
+from .api import json_or_none
+from .clock import Clock
+from .faults import Fault, FaultBook
+from .ratelimit import RateLimiter, merge_limits
+from .store import State, new_amazon_order, new_catalog_entry, new_ebay_order
+from .wire import Request, Response
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_TOKEN_TTL = {"amazon": 3600, "ebay": 7200}  # LWA: 1 h; eBay user token: 2 h
+LOG_SIZE = 10000  # requests kept for requests(); a demo may run for days
+
+
+@dataclasses.dataclass
+class Route:
+    """One marketplace operation: where it lives and who handles it."""
+
+    method: str
+    pattern: str
+    operation: object  # str, or callable(request) -> str
+    handler: object  # callable(sandbox, request, params) -> Response
+    api: object  # an api.Api
+    refs: object = None  # callable(sandbox, request, params) -> set of order ids
+
+    def __post_init__(self):
+        self.regex = re.compile(f"^{self.pattern}$")
+
+    def operation_for(self, request):
+        return self.operation(request) if callable(self.operation) else self.operation
+
+    def order_refs(self, sandbox, request, params):
+        if self.refs is not None:
+            return self.refs(sandbox, request, params)
+        return {params["orderId"]} if params.get("orderId") else set()
+
+
+def _rest_order_ids(sandbox, request, params):
+    return set(request.query_values("orderIds"))
+
+
+def build_routes():
+    """Every marketplace operation the sandbox serves, paths as on the real hosts."""
+    lwa, sp_api = amazon.LoginWithAmazon(), amazon.SellingPartnerApi()
+    identity, rest = ebay_rest.EbayIdentity(), ebay_rest.SellFulfillment()
+    trading = ebay_trading.TradingApi()
+    order = r"/sell/fulfillment/v1/order/(?P<orderId>[^/]+)"
+    return [
+        Route(
+            "POST", r"/auth/o2/token", "amazon.token", amazon.lwa_token, lwa, _no_refs
+        ),
+        Route(
+            "POST",
+            r"/orders/v0/orders/(?P<orderId>[^/]+)/shipmentConfirmation",
+            "amazon.confirmShipment",
+            amazon.confirm_shipment,
+            sp_api,
+        ),
+        Route(
+            "GET",
+            r"/orders/2026-01-01/orders/(?P<orderId>[^/]+)",
+            "amazon.getOrder",
+            amazon.get_order,
+            sp_api,
+        ),
+        Route(
+            "GET",
+            r"/catalog/2022-04-01/items/?(?P<asin>[^/]*)",
+            "amazon.getCatalogItem",
+            amazon.get_catalog_item,
+            sp_api,
+            _no_refs,
+        ),
+        Route(
+            "POST",
+            r"/identity/v1/oauth2/token",
+            "ebay.token",
+            ebay_rest.ebay_token,
+            identity,
+            _no_refs,
+        ),
+        Route(
+            "POST",
+            r"/ws/api\.dll",
+            ebay_trading.operation_of,
+            ebay_trading.handle_call,
+            trading,
+            ebay_trading.order_refs,
+        ),
+        Route(
+            "GET",
+            r"/sell/fulfillment/v1/order",
+            "ebay.getOrders",
+            ebay_rest.get_orders,
+            rest,
+            _rest_order_ids,
+        ),
+        Route("GET", order, "ebay.getOrder", ebay_rest.get_order, rest),
+        Route(
+            "POST",
+            order + "/shipping_fulfillment",
+            "ebay.createShippingFulfillment",
+            ebay_rest.create_shipping_fulfillment,
+            rest,
+        ),
+        Route(
+            "GET",
+            order + "/shipping_fulfillment",
+            "ebay.getShippingFulfillments",
+            ebay_rest.get_shipping_fulfillments,
+            rest,
+        ),
+        Route(
+            "GET",
+            order + "/shipping_fulfillment/(?P<fulfillmentId>[^/]+)",
+            "ebay.getShippingFulfillment",
+            ebay_rest.get_shipping_fulfillment,
+            rest,
+        ),
+    ]
+
+
+def _no_refs(sandbox, request, params):
+    return set()
+
+
+def check_loopback(host):
+    """Refuse to serve anything but loopback: this is a test double with
+    no authentication of its own."""
+    if host == "localhost":
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"the sandbox binds loopback only, not {host!r}") from None
+    if not address.is_loopback:
+        raise ValueError(f"the sandbox binds loopback only, not {host!r}")
+
+
+class SandboxServer:
+    """Amazon SP-API + eBay (Trading, REST, OAuth) sandbox on 127.0.0.1.
+
+    :param token_ttl: access-token lifetime in seconds for both marketplaces
+        (default: Amazon 3600, eBay 7200, as the real ones).
+    :param rate_limits: per-operation overrides of the default usage plans,
+        ``{"amazon.getOrder": (rate, burst)}``, or None to disable one.
+    :param clock: a :class:`~.clock.Clock` or a callable returning epoch
+        seconds; ``srv.clock`` can be frozen and advanced by tests.
+    """
+
+    def __init__(
+        self, host="127.0.0.1", port=0, *, token_ttl=None, rate_limits=None, clock=None
+    ):
+        check_loopback(host)
+        self.host, self.port = host, port
+        if not isinstance(clock, Clock):
+            clock = Clock() if clock is None else Clock(clock)
+        self.clock = clock
+        self._token_ttl = token_ttl
+        self.state = State()
+        self.faults = FaultBook()
+        self.limiter = RateLimiter(merge_limits(rate_limits), self.clock)
+        self._routes = build_routes()
+        self._lock = threading.RLock()
+        self._log = collections.deque(maxlen=LOG_SIZE)
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        self._httpd = None
+        self._thread = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self):
+        """Serve in a background thread; returns self (``srv.url`` is set)."""
+        if self._httpd is not None:
+            return self
+        handler = type("SandboxRequestHandler", (_RequestHandler,), {"sandbox": self})
+        server_class = _HttpServer6 if ":" in self.host else _HttpServer
+        self._httpd = server_class((self.host, self.port), handler)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name=f"sandbox:{self.port}", daemon=True
+        )
+        self._thread.start()
+        _logger.info("marketplace sandbox listening on %s", self.url)
+        return self
+
+    def stop(self):
+        """Stop serving and free the port (requests still sleeping in a
+        ``delay`` fault are abandoned)."""
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def url(self):
+        """Base URL of every API, e.g. ``http://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def serve_until_interrupted(self):
+        """Serve in the foreground (CLI) until Ctrl-C."""
+        self.start()
+        try:
+            while self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            _logger.info("stopping")
+        finally:
+            self.stop()
+
+    # ---------------------------------------------------------- control API
+
+    def reset(self):
+        """Forget orders, catalog, tokens, faults, the request log and the
+        rate-limit buckets; thaw the clock."""
+        with self._lock:
+            self.state = State()
+            self.faults.clear()
+            self.limiter.reset()
+            self._log.clear()
+            self.clock.thaw()
+
+    def add_amazon_order(
+        self,
+        order_id,
+        *,
+        marketplace_id="ATVPDKIKX0DER",
+        items,
+        status="UNSHIPPED",
+        created_time=None,
+    ):
+        """Create (or replace) an Amazon order; returns :meth:`amazon_order`.
+
+        ``items``: dicts with ``order_item_id``, ``quantity`` and optionally
+        ``asin``, ``sku``, ``title``. ``status``: UNSHIPPED, PENDING or
+        CANCELLED (shipping states follow from confirmed packages).
+        """
+        order = new_amazon_order(
+            order_id,
+            marketplace_id=marketplace_id,
+            items=items,
+            status=status,
+            created_time=created_time,
+            now=self.clock.utcnow(),
+        )
+        with self._lock:
+            self.state.amazon_orders[order_id] = order
+            return order.as_dict()
+
+    def add_ebay_order(
+        self,
+        order_id,
+        *,
+        line_items,
+        checkout_status="Complete",
+        cancel_state="NONE_REQUESTED",
+        created_time=None,
+    ):
+        """Create (or replace) an eBay order seen by Trading and REST alike.
+
+        ``line_items``: dicts with ``line_item_id``, ``quantity``, ``item_id``,
+        ``transaction_id`` and optionally ``sku``, ``title``. Trading's
+        OrderLineItemID is the ``line_item_id`` (``ItemID-TransactionID`` is
+        accepted too).
+        """
+        order = new_ebay_order(
+            order_id,
+            line_items=line_items,
+            checkout_status=checkout_status,
+            cancel_state=cancel_state,
+            created_time=created_time,
+            now=self.clock.utcnow(),
+        )
+        with self._lock:
+            self.state.ebay_orders[order_id] = order
+            return order.as_dict()
+
+    def add_catalog_item(self, asin, *, marketplace_id="ATVPDKIKX0DER", **details):
+        """Create (or replace) an ASIN's data in one marketplace.
+
+        ``details``: ``title``, ``brand``, ``manufacturer``, ``model_number``,
+        ``product_type``, ``item_weight=(value, unit)``,
+        ``package_weight=(value, unit)``, ``images=[(variant, width, height)]``,
+        ``identifiers=[(type, value)]``.
+        """
+        entry = new_catalog_entry(**details)
+        with self._lock:
+            self.state.catalog.setdefault(asin, {})[marketplace_id] = entry
+
+    def revoke_refresh_token(self, refresh_token):
+        """The token endpoints answer ``invalid_grant`` for it from now on."""
+        with self._lock:
+            self.state.tokens.revoked.add(refresh_token)
+
+    def expire_access_tokens(self):
+        """Every access token issued so far becomes expired."""
+        with self._lock:
+            self.state.tokens.expire_all()
+
+    def inject_fault(self, operation, **options):
+        """Make the next matching request(s) misbehave; see :class:`~.faults.Fault`
+        for the options. Returns the fault's description."""
+        fault = self.faults.add(Fault(operation, **options))
+        return dataclasses.asdict(fault)
+
+    def requests(self, operation=None):
+        """Copies of the logged marketplace requests, oldest first."""
+        with self._lock:
+            entries = [e for e in self._log if operation in (None, e["operation"])]
+            return copy.deepcopy(entries)
+
+    def amazon_order(self, order_id):
+        """The stored Amazon order as a dict (KeyError if unknown)."""
+        with self._lock:
+            return self.state.amazon_orders[order_id].as_dict()
+
+    def ebay_order(self, order_id):
+        """The stored eBay order as a dict (KeyError if unknown)."""
+        with self._lock:
+            return self.state.ebay_orders[order_id].as_dict()
+
+    def state_view(self):
+        """Everything stored, as JSON-ready dicts."""
+        with self._lock:
+            return {
+                "amazon_orders": [
+                    o.as_dict() for o in self.state.amazon_orders.values()
+                ],
+                "ebay_orders": [o.as_dict() for o in self.state.ebay_orders.values()],
+                "catalog": sorted(self.state.catalog),
+                "faults": self.faults.pending(),
+                "clock": {"now": self.clock.now(), "frozen": self.clock.frozen},
+            }
+
+    def seed(self, data):
+        """Load ``{"amazon_orders": [...], "ebay_orders": [...], "catalog": [...]}``
+        where each entry holds the keyword arguments of the ``add_*`` method."""
+        for order in data.get("amazon_orders", []):
+            self.add_amazon_order(**order)
+        for order in data.get("ebay_orders", []):
+            self.add_ebay_order(**order)
+        for item in data.get("catalog", []):
+            self.add_catalog_item(**item)
+
+    def wait_idle(self, timeout=5.0):
+        """Wait until no marketplace request is being handled (e.g. one the
+        client gave up on during a ``delay`` fault); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def token_ttl(self, marketplace):
+        if self._token_ttl is not None:
+            return self._token_ttl
+        return DEFAULT_TOKEN_TTL[marketplace]
+
+    # ------------------------------------------------------------- pipeline
+
+    def handle(self, request):
+        """Answer one HTTP request (the socket layer is in the handler); a
+        sandbox bug answers 500 and is logged, it never drops the socket."""
+        try:
+            return self._dispatch(request)
+        except Exception:
+            _logger.exception("sandbox failed on %s %s", request.method, request.path)
+            return Response.json(500, {"message": "sandbox internal error"})
+
+    def _dispatch(self, request):
+        if request.path.startswith(control.PREFIX):
+            with self._lock:
+                return control.dispatch(self, request)
+        for route in self._routes:
+            match = route.regex.match(request.path)
+            if match and route.method == request.method:
+                params = {k: unquote(v) for k, v in match.groupdict().items()}
+                with self._busy():
+                    return self._serve(route, params, request)
+        return Response.json(
+            404, {"message": f"No route for {request.method} {request.path}"}
+        )
+
+    @contextlib.contextmanager
+    def _busy(self):
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _serve(self, route, params, request):
+        operation = route.operation_for(request)
+        with self._lock:
+            refs = route.order_refs(self, request, params)
+        fault = self.faults.take(operation, refs)
+        if fault and fault.delay:
+            time.sleep(fault.delay)  # real time: the client's timeout must fire
+        if fault and fault.drop:
+            with self._lock:
+                self._record(request, operation, refs, None, fault)
+            return Response(0, drop=True)
+        with self._lock:
+            response = self._answer(route, params, request, operation, fault)
+            response = route.api.finish(self, request, operation, response)
+            self._record(request, operation, refs, response.status, fault)
+        return response
+
+    def _answer(self, route, params, request, operation, fault):
+        api = route.api
+        if fault:
+            answer = api.fault_answer(self, request, operation, fault)
+            if answer is not None:
+                return answer
+        identity = api.authenticate(self, request, operation)
+        if isinstance(identity, Response):
+            return identity
+        if not self.limiter.allow(operation, identity):
+            return api.throttled(self, request, operation)
+        snapshot = self.state.snapshot() if fault and fault.swallow else None
+        try:
+            return route.handler(self, request, params)
+        except Exception:  # a sandbox bug must not look like a network failure
+            _logger.exception("sandbox handler for %s failed", operation)
+            return api.status_answer(500, None, None)
+        finally:
+            if snapshot is not None:  # accepted, answered, not recorded
+                self.state.restore(snapshot)
+
+    def _record(self, request, operation, refs, status, fault):
+        media = request.media_type
+        entry = {
+            "operation": operation,
+            "method": request.method,
+            "path": request.path,
+            "query": copy.deepcopy(request.query),
+            "headers": dict(request.headers),
+            "json": json_or_none(request) if "json" in media else None,
+            "xml": request.text() if "xml" in media else None,
+            "form": _form_or_none(request),
+            "status": status,
+            "time": self.clock.now(),
+            "order_ref": ",".join(sorted(refs)) or None,
+            "fault": fault.kind if fault else None,
+        }
+        self._log.append(entry)
+        _logger.info(
+            "%s %s %s -> %s%s",
+            operation,
+            request.method,
+            request.path,
+            "dropped" if status is None else status,
+            f" (fault: {fault.kind})" if fault else "",
+        )
+
+
+def _form_or_none(request):
+    if request.media_type != "application/x-www-form-urlencoded":
+        return None
+    try:
+        return request.form()
+    except ValueError:
+        return None
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True  # a sleeping "delay" fault must not block stop()
+
+    def handle_error(self, request, client_address):
+        """Called inside the ``except`` of a failed request."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            # Clients that time out or hang up are part of the game.
+            _logger.debug("connection from %s ended: %s", client_address, error)
+        else:
+            _logger.exception("sandbox failed on a request from %s", client_address)
+
+
+class _HttpServer6(_HttpServer):
+    address_family = socket.AF_INET6
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """Turns sockets into :class:`~.wire.Request` and back."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "MarketplaceSandbox/1.0"
+    sandbox = None  # set on the subclass made by SandboxServer.start()
+
+    def do_GET(self):
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+    def _serve(self):
+        body = self._read_body()
+        url = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=url.path,
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+        )
+        response = self.sandbox.handle(request)
+        if response.drop:
+            self._drop()
+            return
+        self._send(response)
+
+    def _read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()  # the empty line after the last chunk
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _drop(self):
+        """Close the connection without a byte of answer."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send(self, response):
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        no_body = response.status in (204, 304) or response.status < 200
+        if not no_body:
+            self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if response.body and not no_body and self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def log_message(self, format, *args):
+        _logger.debug("%s - " + format, self.address_string(), *args)

@@ -1,0 +1,32 @@
+"""Pure tier fixtures: the repo root on ``sys.path`` (so ``import sandbox`` and
+``import marketplaces`` work without Odoo) and a live marketplace sandbox."""
+
+import pathlib
+import sys
+
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One sandbox HTTP server on 127.0.0.1 (random port) for the session."""
+    from sandbox.server import SandboxServer  # after the sys.path line above
+
+    server = SandboxServer(host="127.0.0.1", port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The shared :class:`~sandbox.server.SandboxServer`, empty for this test:
+    no orders, catalog, tokens, faults, logged requests or rate-limit history,
+    and a running clock."""
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.wait_idle(timeout=10)  # e.g. a request still in a delay fault
+    sandbox_server.reset()
