@@ -1,0 +1,32 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "eCommerce Shipment Write-back (Amazon, eBay)",
+    "summary": "Write tracking numbers of shipped deliveries back to Amazon "
+    "and eBay, verify them, and watch it all on an eCommerce Status screen",
+    "version": "19.0.1.0.0",
+    "category": "Inventory/Delivery",
+    "author": "stock_ecommerce_writeback contributors",
+    "website": "https://github.com/stock-ecommerce-writeback/stock_ecommerce_writeback",
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": [],
+    "depends": ["sale_stock", "stock_delivery"],
+    "external_dependencies": {"python": ["requests", "python-dateutil"]},
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron.xml",
+        "views/ecommerce_account_views.xml",
+        "views/ecommerce_api_call_views.xml",
+        "views/delivery_carrier_views.xml",
+        "views/sale_order_views.xml",
+        "views/stock_picking_views.xml",
+        "views/menus.xml",
+    ],
+    "demo": [
+        "demo/demo.xml",
+    ],
+    "installable": True,
+    "application": False,
+}

@@ -1,0 +1,5 @@
+from . import ecommerce_account
+from . import ecommerce_api_call
+from . import delivery_carrier
+from . import sale_order
+from . import stock_picking

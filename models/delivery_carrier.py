@@ -1,0 +1,69 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+# Amazon's CarrierCode values (Seller Central "Shipping Confirmation" template,
+# carrier-code column, which maps to confirmShipment's carrierCode; see
+# shared notes amazon-sp-api.md §5). "Other" sends carrierName as well.
+AMAZON_CARRIER_CODES = [
+    "Blue Package", "USPS", "UPS", "UPSMI", "FedEx", "DHL", "DHL Global Mail",
+    "Fastway", "UPS Mail Innovations", "Lasership", "Royal Mail", "FedEx SmartPost",
+    "OSM", "OnTrac", "Streamlite", "Newgistics", "Canada Post", "City Link", "GLS",
+    "GO!", "Hermes Logistik Gruppe", "Parcelforce", "TNT", "Target", "SagawaExpress",
+    "NipponExpress", "YamatoTransport", "Ninjavan", "Qxpress", "Singapore Post", "4PX",
+    "Yanwen", "Aramex", "China Post", "DHL eCommerce", "SF Express", "Other",
+]  # fmt: skip
+
+
+class DeliveryCarrier(models.Model):
+    _inherit = "delivery.carrier"
+
+    amazon_carrier_code = fields.Selection(
+        [(code, code) for code in AMAZON_CARRIER_CODES],
+        string="Amazon Carrier Code",
+        help="Amazon's CarrierCode for this carrier. With 'Other', the carrier "
+        "name below is sent as carrierName.",
+    )
+    amazon_carrier_name = fields.Char(
+        string="Amazon Carrier Name",
+        compute="_compute_marketplace_names",
+        store=True,
+        readonly=False,
+        help="Sent as carrierName when the carrier code is 'Other'.",
+    )
+    ebay_carrier_code = fields.Char(
+        string="eBay Carrier Code",
+        help="eBay's ShippingCarrierUsed / shippingCarrierCode value for this "
+        "carrier (site-specific list from GeteBayDetails ShippingCarrierDetails), "
+        "e.g. USPS, UPS, FedEx, DHL, RoyalMail.",
+    )
+    ecommerce_service_name = fields.Char(
+        string="Marketplace Service Name",
+        compute="_compute_marketplace_names",
+        store=True,
+        readonly=False,
+        help="Shipping method / service sent with the carrier (Amazon "
+        "shippingMethod). Defaults to the carrier's name.",
+    )
+
+    @api.depends("name")
+    def _compute_marketplace_names(self):
+        for carrier in self:
+            if not carrier.amazon_carrier_name:
+                carrier.amazon_carrier_name = carrier.name
+            if not carrier.ecommerce_service_name:
+                carrier.ecommerce_service_name = carrier.name
+
+    def _marketplace_carrier_code(self, platform):
+        self.ensure_one()
+        return self.amazon_carrier_code if platform == "amazon" else self.ebay_carrier_code
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"amazon_carrier_code", "ebay_carrier_code"} & set(vals):
+            # Shipments waiting for a carrier code can go now.
+            waiting = self.env["stock.picking"].search(
+                [("carrier_id", "in", self.ids), ("writeback_state", "=", "pending")]
+            )
+            waiting._writeback_queue(keep_attempts=True)
+        return res

@@ -1,0 +1,319 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..marketplaces import policy
+from ..marketplaces.amazon import AmazonClient
+from ..marketplaces.ebay_fulfillment import EbayFulfillmentClient
+from ..marketplaces.ebay_trading import EbayTradingClient
+from ..marketplaces.http import check_endpoint_url
+
+_logger = logging.getLogger(__name__)
+
+MANAGER_GROUP = "stock_ecommerce_writeback.group_writeback_manager"
+
+CREDENTIAL_FIELDS = (
+    "lwa_client_id",
+    "lwa_client_secret",
+    "lwa_refresh_token",
+    "ebay_client_id",
+    "ebay_client_secret",
+    "ebay_dev_id",
+    "ebay_refresh_token",
+)
+# Changing any of these may cure an authentication failure: retry at once.
+CONNECTION_FIELDS = CREDENTIAL_FIELDS + (
+    "api_base_url",
+    "auth_url",
+    "environment",
+    "amazon_region",
+    "amazon_marketplace_id",
+    "ebay_site_id",
+    "ebay_api",
+    "active",
+)
+
+SELLER_CENTRAL_HOSTS = {
+    "na": "https://sellercentral.amazon.com",
+    "eu": "https://sellercentral-europe.amazon.com",
+    "fe": "https://sellercentral-japan.amazon.com",
+}
+
+# ir.config_parameter keys overriding RetryPolicy timings (seconds).
+POLICY_PARAMS = (
+    "base_delay",
+    "max_delay",
+    "rate_limit_delay",
+    "auth_retry_delay",
+    "verify_delay",
+    "verify_interval",
+    "verify_window",
+)
+
+
+class EcommerceAccount(models.Model):
+    _name = "ecommerce.account"
+    _description = "Marketplace Account"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    platform = fields.Selection(
+        [("amazon", "Amazon"), ("ebay", "eBay")], required=True, tracking=True
+    )
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        index=True,
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        tracking=True,
+        help="Gets an activity when a shipment cannot be written back.",
+    )
+    environment = fields.Selection(
+        [("production", "Production"), ("sandbox", "Sandbox")],
+        default="production",
+        required=True,
+        tracking=True,
+    )
+    api_base_url = fields.Char(
+        string="API Host Override",
+        groups=MANAGER_GROUP,
+        help="Technical: base URL of the marketplace API, e.g. a sandbox. "
+        "Empty = the official host for platform, region and environment. "
+        "https is required unless the host is this machine (loopback).",
+    )
+    auth_url = fields.Char(
+        string="Token Endpoint Override",
+        groups=MANAGER_GROUP,
+        help="Technical: URL of the OAuth/LWA token endpoint. Empty = official.",
+    )
+    max_attempts = fields.Integer(
+        default=5,
+        required=True,
+        help="Counted attempts before a shipment is marked Failed.",
+    )
+    timeout = fields.Integer(
+        string="Timeout (s)",
+        default=30,
+        required=True,
+        help="Seconds to wait for the marketplace's answer to one call.",
+    )
+    # Amazon
+    amazon_region = fields.Selection(
+        [("na", "North America"), ("eu", "Europe"), ("fe", "Far East")],
+        string="Amazon Region",
+        default="na",
+    )
+    amazon_marketplace_id = fields.Char(string="Marketplace ID")
+    amazon_seller_id = fields.Char(string="Seller ID")
+    lwa_client_id = fields.Char(string="LWA Client ID", groups=MANAGER_GROUP)
+    lwa_client_secret = fields.Char(string="LWA Client Secret", groups=MANAGER_GROUP)
+    lwa_refresh_token = fields.Char(string="LWA Refresh Token", groups=MANAGER_GROUP)
+    # eBay
+    ebay_site_id = fields.Integer(string="eBay Site ID", default=0)
+    ebay_api = fields.Selection(
+        [("trading", "Trading API (CompleteSale)"), ("fulfillment", "Sell Fulfillment API")],
+        string="eBay Write-back API",
+        default="trading",
+        help="Trading API: CompleteSale per order or line. Sell Fulfillment: one "
+        "shipping fulfillment per package, for OAuth-only accounts and split "
+        "shipments.",
+    )
+    ebay_client_id = fields.Char(string="eBay App ID (Client ID)", groups=MANAGER_GROUP)
+    ebay_client_secret = fields.Char(
+        string="eBay Cert ID (Client Secret)", groups=MANAGER_GROUP
+    )
+    ebay_dev_id = fields.Char(string="eBay Dev ID", groups=MANAGER_GROUP)
+    ebay_refresh_token = fields.Char(string="eBay Refresh Token", groups=MANAGER_GROUP)
+    # Connection health set by the engine
+    auth_error = fields.Char(
+        string="Authentication Problem",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="Set when the marketplace rejected the credentials; shipments of this "
+        "account wait until the credentials are fixed.",
+    )
+    auth_error_date = fields.Datetime(readonly=True, copy=False)
+    picking_ids = fields.One2many("stock.picking", "ecommerce_account_id")
+    writeback_pending_count = fields.Integer(compute="_compute_writeback_counts")
+    writeback_failed_count = fields.Integer(compute="_compute_writeback_counts")
+
+    _max_attempts_positive = models.Constraint(
+        "CHECK(max_attempts > 0)", "Max attempts must be at least 1."
+    )
+    _timeout_positive = models.Constraint(
+        "CHECK(timeout > 0)", "The timeout must be at least 1 second."
+    )
+
+    @api.depends("picking_ids.writeback_state")
+    def _compute_writeback_counts(self):
+        groups = self.env["stock.picking"]._read_group(
+            [("ecommerce_account_id", "in", self.ids)],
+            ["ecommerce_account_id", "writeback_state"],
+            ["__count"],
+        )
+        counts = {(acc.id, state): n for acc, state, n in groups}
+        for account in self:
+            account.writeback_pending_count = sum(
+                counts.get((account.id, s), 0) for s in ("pending", "sending", "submitted")
+            )
+            account.writeback_failed_count = counts.get((account.id, "failed"), 0)
+
+    @api.constrains("api_base_url", "auth_url")
+    def _check_endpoint_urls(self):
+        for account in self.sudo():
+            for fname in ("api_base_url", "auth_url"):
+                url = account[fname]
+                if not url:
+                    continue
+                try:
+                    check_endpoint_url(url)
+                except ValueError as exc:
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s of %(account)s: %(reason)s",
+                            field=account._fields[fname].string,
+                            account=account.display_name,
+                            reason=str(exc),
+                        )
+                    ) from None
+
+    @api.constrains("platform", "amazon_marketplace_id", "active")
+    def _check_amazon_marketplace(self):
+        for account in self:
+            if (
+                account.active
+                and account.platform == "amazon"
+                and not account.amazon_marketplace_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Amazon account %s needs its Marketplace ID "
+                        "(e.g. ATVPDKIKX0DER for amazon.com).",
+                        account.display_name,
+                    )
+                )
+
+    def write(self, vals):
+        res = super().write(vals)
+        if set(vals) & set(CONNECTION_FIELDS):
+            self._writeback_reset_auth()
+        return res
+
+    def _writeback_reset_auth(self):
+        """Credentials changed: forget the authentication problem and let the
+        waiting shipments go at once."""
+        flagged = self.filtered("auth_error")
+        if flagged:
+            flagged.write({"auth_error": False, "auth_error_date": False})
+        waiting = self.env["stock.picking"].search(
+            [
+                ("ecommerce_account_id", "in", self.ids),
+                ("writeback_state", "=", "pending"),
+                ("writeback_next_attempt", "!=", False),
+            ]
+        )
+        if waiting:
+            waiting.write({"writeback_next_attempt": fields.Datetime.now()})
+            self.env["stock.picking"]._writeback_trigger_push()
+
+    def _writeback_flag_auth(self, message):
+        """The marketplace rejected the credentials even after a token
+        refresh: flag the account and hold its shipments back."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        if self.auth_error != message:
+            self.with_context(tracking_disable=False).write(
+                {"auth_error": message, "auth_error_date": now}
+            )
+        else:
+            self.auth_error_date = now
+
+    # ------------------------------------------------------------------
+    # Engine glue
+    # ------------------------------------------------------------------
+    def _writeback_policy(self):
+        """The retry policy for this account (max attempts from the account,
+        timings from system parameters ``stock_ecommerce_writeback.<knob>``)."""
+        self.ensure_one()
+        params = self.env["ir.config_parameter"].sudo()
+        overrides = {}
+        for knob in POLICY_PARAMS:
+            raw = params.get_param(f"stock_ecommerce_writeback.{knob}")
+            if raw:
+                try:
+                    overrides[knob] = int(raw)
+                except ValueError:
+                    _logger.warning("Ignoring non-integer parameter %s=%r", knob, raw)
+        return policy.RetryPolicy(max_attempts=self.max_attempts, **overrides)
+
+    def _marketplace_client(self, on_call, kind="writeback"):
+        """A client for this account. ``kind`` is "writeback" (the API that
+        confirms shipments and reads orders back) or "products" (Amazon
+        Catalog Items). ``on_call`` receives one CallRecord per HTTP call."""
+        self.ensure_one()
+        account = self.sudo()
+        common = {
+            "environment": account.environment,
+            "api_base_url": account.api_base_url or None,
+            "auth_url": account.auth_url or None,
+            "timeout": (min(10, account.timeout), account.timeout),
+            "on_call": on_call,
+        }
+        if account.platform == "amazon":
+            return AmazonClient(
+                client_id=account.lwa_client_id or "",
+                client_secret=account.lwa_client_secret or "",
+                refresh_token=account.lwa_refresh_token or "",
+                marketplace_id=account.amazon_marketplace_id or "",
+                region=account.amazon_region or "na",
+                **common,
+            )
+        client_class = (
+            EbayFulfillmentClient if account.ebay_api == "fulfillment" else EbayTradingClient
+        )
+        return client_class(
+            client_id=account.ebay_client_id or "",
+            client_secret=account.ebay_client_secret or "",
+            dev_id=account.ebay_dev_id or "",
+            refresh_token=account.ebay_refresh_token or "",
+            site_id=account.ebay_site_id,
+            **common,
+        )
+
+    def _order_url(self, order_ref):
+        """Where the seller sees this order on the marketplace."""
+        self.ensure_one()
+        if not order_ref:
+            return False
+        if self.platform == "amazon":
+            host = SELLER_CENTRAL_HOSTS.get(self.amazon_region or "na")
+            return f"{host}/orders-v3/order/{order_ref}"
+        host = "https://www.ebay.com" if self.environment == "production" else (
+            "https://sandbox.ebay.com"
+        )
+        return f"{host}/sh/ord/details?orderid={order_ref}"
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_open_writebacks(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "stock_ecommerce_writeback.action_writeback_grid"
+        )
+        action["domain"] = [("ecommerce_account_id", "=", self.id)]
+        action["context"] = {"search_default_filter_not_done": 0}
+        action["display_name"] = self.env._("Write-backs of %s", self.display_name)
+        return action

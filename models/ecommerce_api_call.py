@@ -1,0 +1,84 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api as odoo_api, fields, models
+
+from ..marketplaces import base
+
+API_SELECTION = [
+    (base.API_AMAZON_PRODUCTS, "Amazon Products API"),
+    (base.API_AMAZON_WRITEBACK, "Amazon Writeback API"),
+    (base.API_AMAZON_ORDERS, "Amazon Orders API"),
+    (base.API_EBAY_TRADING, "eBay Trading API"),
+    (base.API_EBAY_FULFILLMENT, "eBay Fulfillment API"),
+]
+OUTCOME_SELECTION = [
+    ("success", "Success"),
+    ("transient", "Temporary error"),
+    ("rate_limited", "Rate limited"),
+    ("auth", "Authentication error"),
+    ("permanent", "Rejected"),
+]
+
+
+class EcommerceApiCall(models.Model):
+    """Journal of every call the addon makes to a marketplace.
+
+    Written by the engine only. It holds no secret and no body: what was
+    called, when, how long it took and how it ended. Shipments show their own
+    rows; the status screen computes each API's health from it."""
+
+    _name = "ecommerce.api.call"
+    _description = "Marketplace API Call"
+    _order = "call_date desc, id desc"
+    _rec_name = "operation"
+
+    account_id = fields.Many2one(
+        "ecommerce.account", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="account_id.company_id", store=True)
+    platform = fields.Selection(related="account_id.platform")
+    api = fields.Selection(API_SELECTION, string="API", required=True)
+    operation = fields.Char(required=True)
+    call_date = fields.Datetime(string="When", required=True)
+    duration_ms = fields.Integer(string="Duration (ms)")
+    http_status = fields.Integer(string="HTTP Status")
+    outcome = fields.Selection(OUTCOME_SELECTION, required=True)
+    error_code = fields.Char(string="Marketplace Error Code")
+    error_message = fields.Char(string="Marketplace Message")
+    order_ref = fields.Char(string="Marketplace Order")
+    picking_id = fields.Many2one(
+        "stock.picking", string="Shipment", ondelete="set null", index="btree_not_null"
+    )
+    rate_limit = fields.Float(string="Rate Limit (req/s)")
+    access_token_expiry = fields.Datetime()
+    refresh_token_expiry = fields.Datetime()
+
+    # The status screen aggregates per account and API over a recent window.
+    _account_api_date_idx = models.Index("(account_id, api, call_date DESC)")
+
+    @odoo_api.model
+    def _record(self, account, records, picking=None):
+        """Store CallRecords (see marketplaces.base) for ``account``."""
+        if not records:
+            return self.browse()
+        return self.sudo().create(
+            [
+                {
+                    "account_id": account.id,
+                    "api": rec.api,
+                    "operation": rec.operation,
+                    "call_date": rec.started_at,
+                    "duration_ms": rec.duration_ms,
+                    "http_status": rec.http_status or 0,
+                    "outcome": rec.outcome,
+                    "error_code": (rec.error_code or "")[:64],
+                    "error_message": (rec.error_message or "")[:500],
+                    "order_ref": rec.order_ref or (picking.ecommerce_order_ref if picking else False),
+                    "picking_id": picking.id if picking else False,
+                    "rate_limit": rec.rate_limit or 0.0,
+                    "access_token_expiry": rec.access_token_expires_at,
+                    "refresh_token_expiry": rec.refresh_token_expires_at,
+                }
+                for rec in records
+            ]
+        )
