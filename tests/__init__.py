@@ -1,0 +1,3 @@
+from . import test_writeback_amazon
+from . import test_writeback_ebay
+from . import test_writeback_resilience

@@ -1,0 +1,199 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Shared set-up of the Odoo tier: a real marketplace sandbox on 127.0.0.1,
+marketplace accounts bound to it, and helpers that drive deliveries and
+crons the way users and the scheduler do."""
+
+import datetime
+from urllib.parse import urlsplit
+
+from odoo import Command, fields
+from odoo.tests import TransactionCase
+from odoo.tests.common import BlockedRequest, _super_send
+
+from ..marketplaces import http as marketplace_http
+from ..sandbox.server import SandboxServer
+
+AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
+
+
+class WritebackCase(TransactionCase):
+    """Base class: one sandbox server per class, reset for every test."""
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # Odoo's default handler raises every timeout below 10 s to 10 s and
+        # breaks on (connect, read) tuples; the sandbox is local, so let the
+        # caller's own timeout apply. Anything not local stays blocked.
+        if urlsplit(r.url).hostname in ("127.0.0.1", "localhost"):
+            return _super_send(s, r, **kw)
+        raise BlockedRequest(f"External requests verboten (was {r.method} {r.url})")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = SandboxServer(host="127.0.0.1", port=0)
+        cls.sandbox.start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        url = cls.sandbox.url
+        cls.env.user.group_ids |= cls.env.ref(
+            "stock_ecommerce_writeback.group_writeback_manager"
+        )
+        cls.responsible = cls.env["res.users"].create(
+            {"name": "Marketplace Manager", "login": "mp_manager_test"}
+        )
+        cls.amazon = cls.env["ecommerce.account"].create(
+            {
+                "name": "Amazon US (sandbox)",
+                "platform": "amazon",
+                "environment": "sandbox",
+                "api_base_url": url,
+                "auth_url": f"{url}/auth/o2/token",
+                "amazon_region": "na",
+                "amazon_marketplace_id": AMAZON_MARKETPLACE,
+                "amazon_seller_id": "A2SELLER",
+                "lwa_client_id": "amzn1.application-oa2-client.test",
+                "lwa_client_secret": "amazon-secret-value",
+                "lwa_refresh_token": "Atzr|amazon-refresh-token",
+                "user_id": cls.responsible.id,
+                "timeout": 5,
+            }
+        )
+        cls.ebay = cls.env["ecommerce.account"].create(
+            {
+                "name": "eBay US (sandbox)",
+                "platform": "ebay",
+                "environment": "sandbox",
+                "api_base_url": url,
+                "auth_url": f"{url}/identity/v1/oauth2/token",
+                "ebay_site_id": 0,
+                "ebay_client_id": "Seller-App-SBX-1234",
+                "ebay_client_secret": "SBX-ebay-cert-secret",
+                "ebay_dev_id": "dev-id-1234",
+                "ebay_refresh_token": "v^1.1#ebay-refresh-token",
+                "user_id": cls.responsible.id,
+                "timeout": 5,
+            }
+        )
+        cls.carrier_product = cls.env["product.product"].create(
+            {"name": "Shipping", "type": "service", "list_price": 0.0}
+        )
+        cls.carrier = cls.env["delivery.carrier"].create(
+            {
+                "name": "UPS Ground",
+                "delivery_type": "fixed",
+                "product_id": cls.carrier_product.id,
+                "amazon_carrier_code": "UPS",
+                "ebay_carrier_code": "UPS",
+            }
+        )
+        cls.customer = cls.env["res.partner"].create({"name": "Marketplace Buyer"})
+        cls.product_a = cls.env["product.product"].create(
+            {"name": "Widget A", "type": "consu", "is_storable": True, "default_code": "WA"}
+        )
+        cls.product_b = cls.env["product.product"].create(
+            {"name": "Widget B", "type": "consu", "is_storable": True, "default_code": "WB"}
+        )
+        cls.warehouse = cls.env["stock.warehouse"].search(
+            [("company_id", "=", cls.env.company.id)], limit=1
+        )
+        cls.stock_location = cls.warehouse.lot_stock_id
+        for product in cls.product_a | cls.product_b:
+            cls.env["stock.quant"]._update_available_quantity(
+                product, cls.stock_location, 100
+            )
+
+    def setUp(self):
+        super().setUp()
+        # A request a previous test left sleeping in a "delay" fault must not
+        # land in this test's log.
+        self.sandbox.wait_idle(10)
+        self.sandbox.reset()
+        # Tokens and pacing are per process, like in production.
+        marketplace_http.TOKEN_CACHE.clear()
+        marketplace_http.PACER.reset()
+
+    # ------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------
+    def make_order(self, account, order_ref, lines):
+        """A confirmed sale order; ``lines`` = [(product, qty, item_ref)]."""
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "ecommerce_account_id": account.id,
+                "ecommerce_order_ref": order_ref,
+                "carrier_id": self.carrier.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": product.id,
+                            "product_uom_qty": qty,
+                            "ecommerce_item_ref": item_ref,
+                        }
+                    )
+                    for product, qty, item_ref in lines
+                ],
+            }
+        )
+        order.action_confirm()
+        return order
+
+    def ship(self, picking, tracking, quantities=None, backorder=True):
+        """Validate ``picking`` as a warehouse user would: ship
+        ``quantities`` ({product: qty}, default everything) with tracking
+        number ``tracking``; a partial delivery creates a backorder."""
+        picking.carrier_id = self.carrier
+        if tracking:
+            picking.carrier_tracking_ref = tracking
+        for move in picking.move_ids:
+            qty = move.product_uom_qty
+            if quantities is not None:
+                qty = quantities.get(move.product_id, 0)
+            move.quantity = qty
+            move.picked = True
+        res = picking.button_validate()
+        if isinstance(res, dict) and res.get("res_model") == "stock.backorder.confirmation":
+            wizard = (
+                self.env["stock.backorder.confirmation"]
+                .with_context(res["context"])
+                .create({})
+            )
+            if backorder:
+                wizard.process()
+            else:
+                wizard.process_cancel_backorder()
+        self.assertEqual(picking.state, "done")
+        return picking
+
+    def run_cron(self, xmlid):
+        cron = self.env.ref(f"stock_ecommerce_writeback.{xmlid}")
+        with self.enter_registry_test_mode():
+            cron.method_direct_trigger()
+        self.env.invalidate_all()
+
+    def push(self):
+        self.run_cron("ir_cron_writeback_push")
+
+    def verify(self):
+        self.run_cron("ir_cron_writeback_verify")
+
+    def make_due(self, pickings, seconds=1):
+        """Time passes: whatever the engine scheduled is due now."""
+        past = fields.Datetime.now() - datetime.timedelta(seconds=seconds)
+        for picking in pickings:
+            vals = {"writeback_next_attempt": past}
+            if picking.writeback_state == "submitted" and picking.writeback_submitted_date:
+                vals["writeback_submitted_date"] = min(
+                    picking.writeback_submitted_date, past
+                )
+            if picking.writeback_state == "sending":
+                vals["writeback_lease_until"] = past
+            picking.with_context(writeback_engine=True).write(vals)
+
+    def chatter(self, record):
+        """The text of all messages posted on ``record``."""
+        return "\n".join(record.message_ids.mapped("body"))
+
+    def requests_of(self, operation):
+        return self.sandbox.requests(operation)

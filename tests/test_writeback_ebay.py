@@ -1,0 +1,122 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from lxml import etree
+
+from odoo.tests import tagged
+
+from .common import WritebackCase
+
+ORDER = "12-34567-89012"
+NS = {"e": "urn:ebay:apis:eBLBaseComponents"}
+
+
+@tagged("post_install", "-at_install")
+class TestEbayTradingWriteback(WritebackCase):
+    def setUp(self):
+        super().setUp()
+        self.sandbox.add_ebay_order(
+            ORDER,
+            line_items=[
+                {"line_item_id": "110012345678-0", "quantity": 2, "item_id": "110012345678", "transaction_id": "0"},
+                {"line_item_id": "110012345679-0", "quantity": 1, "item_id": "110012345679", "transaction_id": "0"},
+            ],
+            checkout_status="Complete",
+        )
+        self.order = self.make_order(
+            self.ebay,
+            ORDER,
+            [(self.product_a, 2, "110012345678-0"), (self.product_b, 1, "110012345679-0")],
+        )
+        self.picking = self.order.picking_ids
+
+    def _xml(self, request):
+        return etree.fromstring(request["xml"].encode())
+
+    def test_partial_then_complete(self):
+        """A partial delivery names its line items; the delivery that
+        completes the order names the OrderID (eBay KB 1640)."""
+        self.ship(self.picking, "9400111899223100000001", {self.product_a: 2})
+        backorder = self.order.picking_ids - self.picking
+        self.push()
+        self.assertEqual(self.picking.writeback_state, "submitted")
+        self.assertEqual(len(self.requests_of("ebay.token")), 1)
+        [sale] = self.requests_of("ebay.CompleteSale")
+        headers = sale["headers"]
+        self.assertEqual(headers["x-ebay-api-call-name"], "CompleteSale")
+        self.assertEqual(headers["x-ebay-api-siteid"], "0")
+        self.assertTrue(headers["x-ebay-api-compatibility-level"].isdigit())
+        self.assertTrue(headers["x-ebay-api-iaf-token"])
+        root = self._xml(sale)
+        self.assertEqual(root.tag, "{urn:ebay:apis:eBLBaseComponents}CompleteSaleRequest")
+        self.assertEqual(root.findtext("e:OrderLineItemID", namespaces=NS), "110012345678-0")
+        self.assertIsNone(root.find("e:OrderID", NS))
+        self.assertEqual(root.findtext("e:Shipped", namespaces=NS), "true")
+        details = root.find("e:Shipment/e:ShipmentTrackingDetails", NS)
+        self.assertEqual(details.findtext("e:ShippingCarrierUsed", namespaces=NS), "UPS")
+        self.assertEqual(
+            details.findtext("e:ShipmentTrackingNumber", namespaces=NS), "9400111899223100000001"
+        )
+        self.assertTrue(
+            root.findtext("e:Shipment/e:ShippedTime", namespaces=NS).endswith("Z")
+        )
+        self.make_due(self.picking)
+        self.verify()
+        self.assertEqual(self.picking.writeback_state, "success")
+        [get] = self.requests_of("ebay.GetOrders")
+        self.assertEqual(
+            self._xml(get).findtext("e:OrderIDArray/e:OrderID", namespaces=NS), ORDER
+        )
+        self.assertEqual(self.picking.ecommerce_readback["checkout_status"], "Complete")
+
+        self.ship(backorder, "9400111899223100000002")
+        self.push()
+        sale = self.requests_of("ebay.CompleteSale")[-1]
+        root = self._xml(sale)
+        self.assertEqual(root.findtext("e:OrderID", namespaces=NS), ORDER)
+        self.assertIsNone(root.find("e:OrderLineItemID", NS))
+        self.make_due(backorder)
+        self.verify()
+        self.assertEqual(backorder.writeback_state, "success")
+
+    def test_system_error_is_transient(self):
+        self.sandbox.inject_fault(
+            "ebay.CompleteSale",
+            trading_error={"code": "10007", "classification": "SystemError", "short": "Internal error", "long": "Internal error to the application."},
+        )
+        self.ship(self.picking, "9400111899223100000001")
+        self.push()
+        self.assertEqual(self.picking.writeback_state, "pending")
+        self.assertEqual(self.picking.writeback_attempt_count, 1)
+        self.assertEqual(self.picking.writeback_call_ids[0].error_code, "10007")
+
+    def test_expired_iaf_token_refreshes_once(self):
+        self.ship(self.picking, "9400111899223100000001")
+        self.push()
+        self.assertEqual(len(self.requests_of("ebay.token")), 1)
+        self.sandbox.expire_access_tokens()
+        self.make_due(self.picking)
+        self.picking.action_writeback_retry()
+        self.push()
+        self.assertEqual(len(self.requests_of("ebay.token")), 2, "refreshed after 21917053")
+        self.assertEqual(self.picking.writeback_state, "submitted")
+        self.assertFalse(self.ebay.auth_error)
+
+    def test_request_error_fails_with_ebay_message(self):
+        self.sandbox.inject_fault(
+            "ebay.CompleteSale",
+            trading_error={"code": "21916964", "classification": "RequestError", "short": "Tracking number already used.", "long": "The tracking number has already been used by another seller."},
+        )
+        self.ship(self.picking, "9400111899223100000001")
+        self.push()
+        # eBay says the tracking number is already there: accepted, and the
+        # verify cron decides whether it really is on this order.
+        self.assertEqual(self.picking.writeback_state, "submitted")
+
+        self.sandbox.inject_fault(
+            "ebay.CompleteSale",
+            trading_error={"code": "20822", "classification": "RequestError", "short": "Invalid ItemID or TransactionID", "long": "Invalid ItemID or TransactionID."},
+        )
+        self.picking.action_writeback_retry()
+        self.push()
+        self.assertEqual(self.picking.writeback_state, "failed")
+        self.assertIn("Invalid ItemID or TransactionID.", self.picking.writeback_error)
