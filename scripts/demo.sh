@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs the demo: a local marketplace sandbox on 127.0.0.1:8765 and Odoo on
+# http://localhost:8069 (login admin / admin) with this addon and its demo
+# data: three marketplace accounts bound to the sandbox, demo orders, and
+# deliveries already validated. With the crons active, those deliveries turn
+# Success within a few minutes, and the one whose Amazon order is cancelled
+# turns Failed.
+#
+#   scripts/demo.sh            # Ctrl-C stops both servers
+#
+# Environment: ODOO_SRC (default /opt/odoo19), ODOO_VENV, DEMO_DB (default
+# stock_ecommerce_writeback_demo; dropped and created anew), DEMO_PORT (8069).
+set -euo pipefail
+
+ADDON=stock_ecommerce_writeback
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DB=${DEMO_DB:-${ADDON}_demo}
+PORT=${DEMO_PORT:-8069}
+SANDBOX_PORT=8765  # the demo accounts point there (demo/demo.xml)
+# shellcheck source=scripts/setup_env.sh
+source "$REPO/scripts/setup_env.sh"
+[ -f "$ODOO_SRC/odoo/release.py" ] || { echo "No Odoo 19 tree at ODOO_SRC=$ODOO_SRC"; exit 1; }
+PY="$ODOO_VENV/bin/python"
+
+WORK=${DEMO_DIR:-/tmp/${ADDON}-demo}
+mkdir -p "$WORK/addons" "$WORK/data"
+ln -sfn "$REPO" "$WORK/addons/$ADDON"
+CFG="$WORK/odoo.cfg"
+cat >"$CFG" <<EOF
+[options]
+addons_path = $ODOO_SRC/odoo/addons,$WORK/addons
+data_dir = $WORK/data
+db_name = $DB
+dbfilter = ^$DB\$
+http_interface = 127.0.0.1
+http_port = $PORT
+max_cron_threads = 1
+EOF
+
+pids=()
+stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap stop EXIT INT TERM
+
+log "Starting the marketplace sandbox on 127.0.0.1:$SANDBOX_PORT"
+(cd "$REPO" && exec "$PY" -m sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" \
+    --seed sandbox/demo_seed.json) 2>"$WORK/sandbox.log" &
+pids+=($!)
+for _ in $(seq 50); do
+    curl -sf "http://127.0.0.1:$SANDBOX_PORT/_sandbox/state" >/dev/null 2>&1 && break; sleep 0.2
+done
+
+log "Creating database $DB with $ADDON and demo data (a few minutes)"
+dropdb --if-exists "$DB"
+rm -rf "$WORK/data/filestore/$DB"
+"$PY" "$ODOO_SRC/setup/odoo" -c "$CFG" -d "$DB" -i "$ADDON" --with-demo --stop-after-init \
+    --log-level=warn
+
+log "Odoo on http://localhost:$PORT (admin / admin): Inventory > eCommerce Status"
+echo "    sandbox log: $WORK/sandbox.log; Ctrl-C stops both servers"
+"$PY" "$ODOO_SRC/setup/odoo" -c "$CFG" -d "$DB" &
+pids+=($!)
+wait "${pids[-1]}"

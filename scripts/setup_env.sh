@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Prepares this machine for the tests and the demo, idempotently:
+# PostgreSQL running with a role for this user, Chromium for the browser
+# tour, and a virtualenv ($ODOO_VENV) with Odoo 19's requirements,
+# pytest-odoo and websocket-client, when an Odoo tree is at $ODOO_SRC.
+# Without an Odoo tree it only prepares a small virtualenv for the pure tier
+# and exports PYTHON=<its interpreter>. Needs REPO (the checkout).
+# Sourced by scripts/test.sh and scripts/demo.sh.
+ODOO_SRC=${ODOO_SRC:-/opt/odoo19}
+ODOO_VENV=${ODOO_VENV:-/opt/odoo19-venv}
+export ODOO_SRC ODOO_VENV
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+log() { printf '\n--- %s\n' "$*"; }
+
+apt_install() {  # apt_install PACKAGE... (only what is missing)
+    local missing=()
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+find_python() {  # Odoo 19's pins install on Python >= 3.12 (3.11's need pkg_resources)
+    local candidates=(python3.13 python3.12)
+    for c in "${candidates[@]}"; do command -v "$c" >/dev/null 2>&1 && { command -v "$c"; return; }; done
+    for c in /root/.pyenv/versions/3.13*/bin/python /root/.pyenv/versions/3.12*/bin/python; do
+        [ -x "$c" ] && { echo "$c"; return; }
+    done
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 12))' && command -v python3 && return
+    return 1
+}
+
+if [ -f "$ODOO_SRC/odoo/release.py" ]; then
+    log "Odoo tree found at $ODOO_SRC"
+    apt_install postgresql chromium libpq-dev
+    if ! pg_isready -q; then service postgresql start; sleep 2; fi
+    su postgres -c "psql -tAc \"select 1 from pg_roles where rolname='$(whoami)'\"" | grep -q 1 \
+        || su postgres -c "createuser -s $(whoami)"
+    if [ ! -x "$ODOO_VENV/bin/python" ] || ! "$ODOO_VENV/bin/python" -c 'import odoo.release, pytest_odoo, websocket, dateutil, lxml' 2>/dev/null; then
+        PYBIN=$(find_python) || { echo "FAILED: Odoo 19 needs Python >= 3.12"; exit 1; }
+        log "Creating $ODOO_VENV with $PYBIN"
+        "$PYBIN" -m venv "$ODOO_VENV"
+        # python-ldap (auth_ldap only) needs LDAP headers and is not used here.
+        grep -viE '^python-ldap' "$ODOO_SRC/requirements.txt" >"$ODOO_VENV/requirements-odoo.txt"
+        "$ODOO_VENV/bin/pip" install -q -r "$ODOO_VENV/requirements-odoo.txt" -r "$REPO/requirements-test.txt" pytest-odoo websocket-client
+        site=$("$ODOO_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+        echo "$ODOO_SRC" >"$site/odoo-src.pth"
+    fi
+else
+    log "No Odoo tree at $ODOO_SRC: preparing the pure tier only"
+    PURE_VENV=/tmp/stock_ecommerce_writeback-pure-venv
+    if [ ! -x "$PURE_VENV/bin/python" ]; then
+        python3 -m venv "$PURE_VENV"
+        "$PURE_VENV/bin/pip" install -q -r "$REPO/requirements-test.txt"
+    fi
+    export PYTHON="$PURE_VENV/bin/python"
+fi
+
