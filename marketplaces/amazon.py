@@ -1,0 +1,484 @@
+"""Amazon Selling Partner API client: shipment confirmation, order read-back,
+catalog item details.
+
+Contracts (copies in ``shared/specs/amazon``):
+
+* Orders v0 ``confirmShipment`` (``ordersV0.json``), still current and not
+  deprecated, unlike the v0 reads;
+* Orders 2026-01-01 ``getOrder`` (``orders_2026-01-01.json``), which replaces
+  the deprecated v0 ``getOrder``/``getOrderItems``;
+* Catalog Items 2022-04-01 ``getCatalogItem`` (``catalogItems_2022-04-01.json``).
+
+Authentication is a Login with Amazon refresh-token grant; the access token
+goes in ``x-amz-access-token``. SigV4 signing is no longer required (SP-API
+changelog, 2023-10-02).
+"""
+
+import urllib.parse
+
+from . import base
+from .errors import PermanentError, RateLimitedError, TransientError
+from .http import (
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+    HttpClient,
+    Operation,
+    TokenRejectedError,
+    check_endpoint_url,
+    error_for_unexpected_status,
+    json_body,
+    parse_retry_after,
+    utcnow,
+)
+
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+# developer-docs.amazon.com/sp-api/docs/sp-api-endpoints; the sandbox hosts
+# carry a "sandbox." prefix.
+REGION_HOSTS = {
+    "na": "sellingpartnerapi-na.amazon.com",
+    "eu": "sellingpartnerapi-eu.amazon.com",
+    "fe": "sellingpartnerapi-fe.amazon.com",
+}
+ENVIRONMENTS = ("production", "sandbox")
+
+# Default usage plans, from each operation's description in the models.
+CONFIRM_SHIPMENT = Operation("confirmShipment", base.API_AMAZON_WRITEBACK, 2.0, 10)
+GET_ORDER = Operation("getOrder", base.API_AMAZON_ORDERS, 0.5, 30)
+GET_CATALOG_ITEM = Operation("getCatalogItem", base.API_AMAZON_PRODUCTS, 2.0, 2)
+DOWNLOAD_IMAGE = Operation("downloadImage", base.API_AMAZON_PRODUCTS)
+
+# Orders 2026-01-01 FulfillmentStatus, as Seller Central words it.
+STATUS_LABELS = {
+    "PENDING_AVAILABILITY": "Pending availability",
+    "PENDING": "Pending",
+    "UNSHIPPED": "Unshipped",
+    "PARTIALLY_SHIPPED": "Partially shipped",
+    "SHIPPED": "Shipped",
+    "CANCELLED": "Canceled",
+    "UNFULFILLABLE": "Unfulfillable",
+}
+ORDER_INCLUDED_DATA = ("FULFILLMENT", "PACKAGES")
+CATALOG_INCLUDED_DATA = ("summaries", "dimensions", "images", "identifiers")
+MAX_DOWNLOAD_BYTES = 10 * 1024 * 1024
+
+
+class AmazonClient(HttpClient):
+    """One Amazon seller account (one marketplace) on the Selling Partner API.
+
+    Every method raises one of :mod:`.errors` or returns its documented
+    result; every HTTP exchange is reported to ``on_call``.
+    """
+
+    marketplace = "Amazon"
+
+    def __init__(
+        self,
+        *,
+        client_id,
+        client_secret,
+        refresh_token,
+        marketplace_id,
+        region="na",
+        environment="production",
+        api_base_url=None,
+        auth_url=None,
+        timeout=DEFAULT_TIMEOUT,
+        on_call=None,
+        session=None,
+        max_wait=DEFAULT_MAX_WAIT,
+    ):
+        if region not in REGION_HOSTS:
+            raise ValueError(f"Unknown Amazon region {region!r}")
+        if environment not in ENVIRONMENTS:
+            raise ValueError(f"Unknown Amazon environment {environment!r}")
+        if not api_base_url:
+            prefix = "sandbox." if environment == "sandbox" else ""
+            api_base_url = f"https://{prefix}{REGION_HOSTS[region]}"
+        super().__init__(
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            api_base_url=api_base_url,
+            token_url=auth_url or LWA_TOKEN_URL,
+            timeout=timeout,
+            on_call=on_call,
+            session=session,
+            max_wait=max_wait,
+        )
+        self.marketplace_id = marketplace_id
+
+    # -- Login with Amazon -------------------------------------------------
+
+    def _token_request(self):
+        # LWA: form-encoded refresh_token grant with the client credentials in
+        # the body (SP-API developer guide, "Connecting to the SP-API").
+        return {
+            "data": {
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+            },
+            "headers": {"Accept": "application/json"},
+        }
+
+    def probe(self, api):
+        """Health check for one of the account's API keys: a fresh token
+        exchange, journaled under ``api``. Returns nothing; raises like any
+        call."""
+        if api not in (
+            base.API_AMAZON_ORDERS,
+            base.API_AMAZON_WRITEBACK,
+            base.API_AMAZON_PRODUCTS,
+        ):
+            raise ValueError(f"Not an Amazon API key: {api!r}")
+        self._renew_access_token(api)
+
+    # -- operations --------------------------------------------------------
+
+    def confirm_shipment(self, shipment):
+        """Confirm each package of ``shipment`` with one ``confirmShipment``.
+
+        Returns a :class:`~.base.ConfirmResult` once Amazon has accepted every
+        package (HTTP 204). Safe to repeat: Amazon treats a confirmation with
+        an already used ``packageReferenceId`` as an edit of that package
+        ("Confirm the shipment status", SP-API docs), so a retry after a
+        partial failure does not create duplicates.
+        """
+        if not shipment.packages:
+            raise PermanentError(f"Shipment for {shipment.order_ref} has no packages")
+        # Validate every package before sending the first one.
+        payloads = [
+            confirmation_payload(shipment, package, self.marketplace_id)
+            for package in shipment.packages
+        ]
+        path = f"/orders/v0/orders/{_quote(shipment.order_ref)}/shipmentConfirmation"
+        for payload in payloads:
+            self._sp_api(
+                CONFIRM_SHIPMENT,
+                "POST",
+                path,
+                parse=self._no_content,
+                order_ref=shipment.order_ref,
+                json=payload,
+            )
+        return base.ConfirmResult(
+            message=f"Amazon accepted {len(payloads)} package(s) "
+            f"for {shipment.order_ref}"
+        )
+
+    def read_order(self, order_ref):
+        """Amazon's view of the order (Orders 2026-01-01 ``getOrder`` with
+        fulfillment status and packages) as a :class:`~.base.OrderView`."""
+        return self._sp_api(
+            GET_ORDER,
+            "GET",
+            "/orders/2026-01-01/orders/" + _quote(order_ref),
+            parse=lambda response: order_view(order_ref, _json_object(response)),
+            order_ref=order_ref,
+            # Swagger 2.0 arrays without collectionFormat are "csv".
+            params={"includedData": ",".join(ORDER_INCLUDED_DATA)},
+        )
+
+    def get_catalog_item(self, asin):
+        """Product details of ``asin`` in the account's marketplace, see
+        :func:`catalog_item` for the shape. Unknown ASIN: PermanentError."""
+        if not asin or not str(asin).strip():
+            raise PermanentError("No ASIN given for the Amazon catalog lookup")
+        return self._sp_api(
+            GET_CATALOG_ITEM,
+            "GET",
+            "/catalog/2022-04-01/items/" + _quote(asin),
+            parse=lambda response: catalog_item(
+                asin, _json_object(response), self.marketplace_id
+            ),
+            not_found=f"Amazon has no catalog item with ASIN {asin}",
+            params={
+                "marketplaceIds": self.marketplace_id,
+                "includedData": ",".join(CATALOG_INCLUDED_DATA),
+            },
+        )
+
+    def download(self, url, max_bytes=MAX_DOWNLOAD_BYTES):
+        """The bytes at ``url`` (e.g. a catalog image), at most ``max_bytes``
+        of them. https (or loopback http) only; no credentials are sent."""
+        check_endpoint_url(url)
+        return self._call(
+            DOWNLOAD_IMAGE.api,
+            DOWNLOAD_IMAGE.name,
+            "GET",
+            url,
+            parse=lambda response: _read_capped(response, max_bytes),
+            stream=True,
+        )
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _sp_api(
+        self, operation, method, path, *, parse, order_ref="", not_found="", **kwargs
+    ):
+        """One SP-API operation: paced, authorized, journaled, with the
+        refresh-once rule of :meth:`HttpClient._with_token`. ``not_found`` is
+        the message for a 404."""
+        not_found = not_found or f"Amazon has no order {order_ref} (order not found)"
+        url = self.api_base_url + path
+
+        def check_and_parse(response):
+            self._raise_for_status(response, operation, not_found)
+            return parse(response)
+
+        def exchange(access_token):
+            self._pace(operation)
+            headers = {
+                "x-amz-access-token": access_token,
+                # Listed by the developer guide ("Step 3"); harmless without
+                # SigV4 and kept for proxies that still look at it.
+                "x-amz-date": utcnow().strftime("%Y%m%dT%H%M%SZ"),
+                "Accept": "application/json",
+            }
+            return self._call(
+                operation.api,
+                operation.name,
+                method,
+                url,
+                parse=check_and_parse,
+                order_ref=order_ref,
+                headers=headers,
+                **kwargs,
+            )
+
+        return self._with_token(operation.api, exchange)
+
+    def _raise_for_status(self, response, operation, not_found):
+        """Map an SP-API error answer onto :mod:`.errors`. Error bodies are
+        ``{"errors": [{"code", "message", "details"}]}`` in every model."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        code, message = _first_error(response)
+        if status == 400:
+            raise PermanentError(
+                message or "Amazon rejected the request as invalid",
+                code=code or "InvalidInput",
+                http_status=status,
+            )
+        if status == 404:
+            text = f"{not_found}: {message}" if message else not_found
+            raise PermanentError(text, code=code or "NotFound", http_status=status)
+        if status in (401, 403):
+            # 403 covers "Access Denied, Unauthorized, Expired Token" (model).
+            raise TokenRejectedError(
+                message or "Amazon denied access to this operation",
+                code=code or "Unauthorized",
+                http_status=status,
+            )
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is None:
+                retry_after = 1 / operation.rate
+            raise RateLimitedError(
+                message or f"Amazon is throttling {operation.name}",
+                code=code or "QuotaExceeded",
+                http_status=status,
+                retry_after=retry_after,
+            )
+        if status >= 500:
+            raise TransientError(
+                message or f"Amazon failed on {operation.name} (HTTP {status})",
+                code=code,
+                http_status=status,
+            )
+        if message:
+            raise PermanentError(message, code=code, http_status=status)
+        raise error_for_unexpected_status(self.marketplace, operation.name, response)
+
+    @staticmethod
+    def _no_content(response):
+        return None
+
+
+# --------------------------------------------------------------------------
+# Payloads and answers (pure functions)
+# --------------------------------------------------------------------------
+
+
+def confirmation_payload(shipment, package, marketplace_id):
+    """The ``ConfirmShipmentRequest`` for one package (ordersV0.json).
+
+    Raises :class:`~.errors.PermanentError` for data Amazon is documented to
+    refuse, so no request is wasted on it.
+    """
+    package_ref = str(package.package_ref)
+    # "Only positive numeric values are supported" — and it must be a JSON
+    # string: a number gets 400 InvalidInput (selling-partner-api-models#5094).
+    if not (package_ref.isascii() and package_ref.isdigit()) or int(package_ref) <= 0:
+        raise PermanentError(
+            f"Package reference {package_ref!r} must be a positive number for Amazon"
+        )
+    if not package.tracking_number:
+        raise PermanentError("Amazon requires a tracking number for every package")
+    if not package.items:
+        raise PermanentError(f"Package {package_ref} has no order items")
+    if shipment.carrier_code == "Other" and not shipment.carrier_name:
+        raise PermanentError(
+            'Amazon requires a carrier name when the carrier is "Other"'
+        )
+    # Keys in PackageDetail order. carrierName is "Required when carrierCode
+    # is Other"; Amazon's own sandbox example also sends it with a named
+    # carrier, so it goes along whenever it is known.
+    detail = {"packageReferenceId": package_ref, "carrierCode": shipment.carrier_code}
+    if shipment.carrier_name:
+        detail["carrierName"] = shipment.carrier_name
+    if shipment.shipping_method:
+        detail["shippingMethod"] = shipment.shipping_method
+    detail["trackingNumber"] = package.tracking_number
+    detail["shipDate"] = base.utc_iso(shipment.ship_date)
+    detail["orderItems"] = [
+        {"orderItemId": str(item.item_ref), "quantity": int(item.quantity)}
+        for item in package.items
+    ]
+    return {"marketplaceId": marketplace_id, "packageDetail": detail}
+
+
+def order_view(order_ref, body):
+    """An :class:`~.base.OrderView` from a 2026-01-01 ``GetOrderResponse``."""
+    order = body.get("order")
+    if not isinstance(order, dict):
+        raise TransientError("Amazon's getOrder answer has no order", code="malformed")
+    status = (order.get("fulfillment") or {}).get("fulfillmentStatus") or ""
+    packages = [_package_view(p) for p in order.get("packages") or []]
+    ship_times = [p.ship_time for p in packages if p.ship_time]
+    return base.OrderView(
+        order_ref=order.get("orderId") or order_ref,
+        status=status,
+        status_label=STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
+        shipped_time=max(ship_times) if ship_times else "",
+        cancelled=status == "CANCELLED",
+        packages=packages,
+    )
+
+
+def _package_view(package):
+    return base.PackageView(
+        package_ref=str(package.get("packageReferenceId") or ""),
+        carrier=package.get("carrier") or "",
+        tracking_number=package.get("trackingNumber") or "",
+        ship_time=package.get("shipTime") or "",
+        status=(package.get("packageStatus") or {}).get("status") or "",
+        items=[
+            (str(item.get("orderItemId") or ""), item.get("quantity"))
+            for item in package.get("packageItems") or []
+        ],
+    )
+
+
+def catalog_item(asin, body, marketplace_id):
+    """The product details the addon uses, from a 2022-04-01 ``Item``::
+
+        {"asin", "title", "brand",
+         "item_weight": (value, unit) | None,
+         "package_weight": (value, unit) | None,
+         "main_image": {"link", "width", "height"} | None,
+         "identifiers": {identifierType: identifier}}
+
+    Weights keep Amazon's unit ("pounds", "kilograms"...): it varies per item.
+    ``main_image`` is the largest ``MAIN`` variant (Amazon returns several
+    sizes of it).
+    """
+    summary = _for_marketplace(body.get("summaries"), marketplace_id) or {}
+    dimensions = _for_marketplace(body.get("dimensions"), marketplace_id) or {}
+    images = (_for_marketplace(body.get("images"), marketplace_id) or {}).get("images")
+    identifiers = _for_marketplace(body.get("identifiers"), marketplace_id) or {}
+    by_type = {}
+    for identifier in identifiers.get("identifiers") or []:
+        by_type.setdefault(
+            identifier.get("identifierType"), identifier.get("identifier")
+        )
+    return {
+        "asin": body.get("asin") or asin,
+        "title": summary.get("itemName") or "",
+        "brand": summary.get("brand") or "",
+        "item_weight": _weight(dimensions.get("item")),
+        "package_weight": _weight(dimensions.get("package")),
+        "main_image": _main_image(images or []),
+        "identifiers": by_type,
+    }
+
+
+def _for_marketplace(entries, marketplace_id):
+    """The entry of a per-marketplace list for ``marketplace_id``, else the
+    first one."""
+    entries = [e for e in entries or [] if isinstance(e, dict)]
+    for entry in entries:
+        if entry.get("marketplaceId") == marketplace_id:
+            return entry
+    return entries[0] if entries else None
+
+
+def _weight(dimensions):
+    weight = (dimensions or {}).get("weight") or {}
+    if weight.get("value") is None:
+        return None
+    return (weight["value"], weight.get("unit") or "")
+
+
+def _main_image(images):
+    mains = [i for i in images if i.get("variant") == "MAIN" and i.get("link")]
+    if not mains:
+        return None
+    best = max(mains, key=lambda i: (i.get("width") or 0) * (i.get("height") or 0))
+    return {
+        "link": best["link"],
+        "width": best.get("width"),
+        "height": best.get("height"),
+    }
+
+
+def _json_object(response):
+    """The JSON object of a 2xx answer; anything else is a malformed answer,
+    worth another try."""
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise TransientError(
+            "Amazon sent an unreadable answer (expected JSON)",
+            code="malformed",
+            http_status=response.status_code,
+        )
+    return body
+
+
+def _first_error(response):
+    """(code, message) of the first SP-API error in the body, or blanks."""
+    body = json_body(response)
+    error = {}
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            error = errors[0]
+        elif "code" in body or "message" in body:
+            error = body  # some 403s come back unwrapped
+    message = str(error.get("message") or "")
+    if error.get("details"):
+        message = (
+            f"{message} ({error['details']})" if message else str(error["details"])
+        )
+    return (str(error.get("code") or "") or None, message)
+
+
+def _read_capped(response, max_bytes):
+    if response.status_code != 200:
+        raise error_for_unexpected_status("Amazon", DOWNLOAD_IMAGE.name, response)
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PermanentError(f"Download refused: larger than {max_bytes} bytes")
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise PermanentError(f"Download refused: larger than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _quote(value):
+    return urllib.parse.quote(str(value), safe="")

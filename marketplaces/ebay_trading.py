@@ -1,0 +1,485 @@
+"""eBay Trading API (XML) client: ``CompleteSale`` and ``GetOrders``.
+
+Wire format per eBay "Making a Trading API call" (see
+``shared/notes/ebay-api.md`` §1): a POST of ``<{Call}Request>`` in the
+``urn:ebay:apis:eBLBaseComponents`` namespace to ``/ws/api.dll``, the call
+named again in ``X-EBAY-API-CALL-NAME``, the OAuth user token in
+``X-EBAY-API-IAF-TOKEN`` (so no ``RequesterCredentials`` in the body).
+Request documents are built with lxml, children in schema order.
+"""
+
+import dataclasses
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from . import base
+from .ebay_oauth import DEFAULT_SCOPES, EbayClient
+from .errors import AuthError, PermanentError, RateLimitedError, TransientError
+from .http import (
+    DEFAULT_TIMEOUT,
+    Operation,
+    TokenRejectedError,
+    error_for_unexpected_status,
+)
+
+NS = "urn:ebay:apis:eBLBaseComponents"
+NSMAP = {"e": NS}
+_E = ElementMaker(namespace=NS, nsmap={None: NS})
+# Answers are data, never instructions: no entities, no network, no DTDs.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+COMPLETE_SALE = Operation("CompleteSale", base.API_EBAY_TRADING)
+GET_ORDERS = Operation("GetOrders", base.API_EBAY_TRADING)
+
+# ErrorCode classes (shared/notes/ebay-api.md §1.3 and §6.3).
+TRANSIENT_CODES = frozenset({"10007", "21916803"})  # "eBay is unreachable"
+RATE_LIMIT_CODES = frozenset({"518"})  # call usage limit reached
+TOKEN_CODES = frozenset({"930", "931", "21916984", "21917053"})  # refresh once
+HARD_EXPIRED_CODES = frozenset({"932"})  # token revoked/expired: re-consent
+# Tracking number already on an order (KB 5021; combined orders). Counted as
+# accepted: the verify step then checks the number really is on this order.
+DUPLICATE_CODES = frozenset({"21916964", "21919089"})
+
+ACCEPTED_ACKS = ("Success", "Warning")
+# CancelStatusCodeType values meaning the cancellation went through.
+CANCELLED_STATES = frozenset(
+    {
+        "CancelComplete",
+        "CancelClosedForCommitment",
+        "CancelClosedNoRefund",
+        "CancelClosedUnknownRefund",
+        "CancelClosedWithRefund",
+    }
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class TradingError:
+    """One ``Errors`` element of a Trading answer."""
+
+    code: str
+    severity: str
+    classification: str
+    short_message: str
+    long_message: str
+
+    @property
+    def text(self):
+        return self.long_message or self.short_message or "eBay error"
+
+
+class EbayTradingClient(EbayClient):
+    """One eBay seller account on the Trading API, authorized by OAuth.
+
+    Every method raises one of :mod:`.errors` or returns its documented
+    result; every HTTP exchange (token ones included) is journaled under
+    :data:`~.base.API_EBAY_TRADING`.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id,
+        client_secret,
+        dev_id,
+        refresh_token,
+        site_id=0,
+        environment="production",
+        api_base_url=None,
+        auth_url=None,
+        timeout=DEFAULT_TIMEOUT,
+        on_call=None,
+        session=None,
+        compatibility_level="1451",
+        scopes=DEFAULT_SCOPES,
+    ):
+        super().__init__(
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            dev_id=dev_id,
+            site_id=site_id,
+            environment=environment,
+            api_base_url=api_base_url,
+            auth_url=auth_url,
+            timeout=timeout,
+            on_call=on_call,
+            session=session,
+            compatibility_level=compatibility_level,
+            scopes=scopes,
+        )
+        self.endpoint = self.api_base_url + "/ws/api.dll"
+
+    # -- operations --------------------------------------------------------
+
+    def confirm_shipment(self, shipment):
+        """Mark the order shipped with one ``ShipmentTrackingDetails`` per
+        package.
+
+        ``shipment.completes_order``: one ``CompleteSale`` by ``OrderID``
+        (the only way to set the order-level ShippedTime, KB 1640). Otherwise
+        one call per line item (``OrderLineItemID``) with the packages that
+        hold it. Returns a :class:`~.base.ConfirmResult`; ``duplicate`` is
+        true when eBay answered every call with "tracking already uploaded".
+        """
+        results = [
+            self._trading(
+                COMPLETE_SALE, request, shipment.order_ref, complete_sale_result
+            )
+            for request in complete_sale_requests(shipment)
+        ]
+        return base.ConfirmResult(
+            duplicate=all(r.duplicate for r in results),
+            message="; ".join(r.message for r in results if r.message),
+        )
+
+    def read_order(self, order_ref):
+        """eBay's view of the order (``GetOrders`` by ``OrderID``) as a
+        :class:`~.base.OrderView`; PermanentError if eBay returns no such
+        order."""
+        # Read inside the exchange, so that "no such order" is journaled as
+        # the permanent outcome it is.
+        return self._trading(
+            GET_ORDERS,
+            get_orders_request(order_ids=[order_ref]),
+            order_ref,
+            lambda root: order_view(order_ref, _accepted(root)),
+        )
+
+    def probe(self):
+        """Health check: the smallest useful read (``GetOrders`` of the last
+        day, one entry). ``GeteBayOfficialTime`` was decommissioned in 2025."""
+        request = get_orders_request(number_of_days=1, entries_per_page=1)
+        self._trading(GET_ORDERS, request, "", _accepted)
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _trading(self, operation, request, order_ref, interpret):
+        """POST one Trading request; ``interpret(root)`` turns an answer that
+        passed the HTTP and XML checks into the result."""
+        body = etree.tostring(request, xml_declaration=True, encoding="utf-8")
+
+        def parse(response):
+            return interpret(trading_answer(response, operation.name))
+
+        def exchange(access_token):
+            return self._call(
+                operation.api,
+                operation.name,
+                "POST",
+                self.endpoint,
+                parse=parse,
+                order_ref=order_ref,
+                headers=self._headers(operation.name, access_token),
+                data=body,
+            )
+
+        return self._with_token(operation.api, exchange)
+
+    def _headers(self, call_name, access_token):
+        return {
+            "X-EBAY-API-CALL-NAME": call_name,
+            "X-EBAY-API-SITEID": self.site_id,
+            "X-EBAY-API-COMPATIBILITY-LEVEL": self.compatibility_level,
+            "X-EBAY-API-IAF-TOKEN": access_token,
+            "X-EBAY-API-APP-NAME": self.client_id,
+            "X-EBAY-API-DEV-NAME": self.dev_id,
+            "X-EBAY-API-CERT-NAME": self._client_secret,
+            "Content-Type": "text/xml",
+        }
+
+
+# --------------------------------------------------------------------------
+# Requests (pure functions)
+# --------------------------------------------------------------------------
+
+
+def _request(call_name, *children):
+    """``<{call_name}Request>`` with the AbstractRequestType fields first
+    (an extension's base sequence precedes its own)."""
+    return _E(
+        f"{call_name}Request",
+        _E.ErrorLanguage("en_US"),
+        _E.WarningLevel("High"),
+        *children,
+    )
+
+
+def complete_sale_requests(shipment):
+    """The ``CompleteSaleRequest`` documents for ``shipment``, in sending
+    order. Raises PermanentError for data eBay is documented to refuse."""
+    if not shipment.packages:
+        raise PermanentError(f"Shipment for {shipment.order_ref} has no packages")
+    for package in shipment.packages:
+        # ShippingCarrierUsed and ShipmentTrackingNumber are mutually
+        # dependent (ShipmentTrackingDetailsType).
+        if not package.tracking_number or not shipment.carrier_code:
+            raise PermanentError("eBay needs both a carrier and a tracking number")
+    if shipment.completes_order:
+        return [complete_sale_request(shipment, shipment.packages)]
+    line_refs = list(
+        dict.fromkeys(item.item_ref for p in shipment.packages for item in p.items)
+    )
+    if not line_refs:
+        raise PermanentError(f"Shipment for {shipment.order_ref} names no line item")
+    return [
+        complete_sale_request(
+            shipment,
+            [p for p in shipment.packages if any(i.item_ref == ref for i in p.items)],
+            line_item_ref=ref,
+        )
+        for ref in line_refs
+    ]
+
+
+def complete_sale_request(shipment, packages, *, line_item_ref=""):
+    """One ``CompleteSaleRequest``: ``Shipped``, then ``Shipment`` (ShippedTime,
+    one ShipmentTrackingDetails per package), then ``OrderLineItemID`` when
+    ``line_item_ref`` is given, else ``OrderID`` (CompleteSaleRequestType
+    sequence)."""
+    tracking = [
+        _E.ShipmentTrackingDetails(
+            _E.ShippingCarrierUsed(shipment.carrier_code),
+            _E.ShipmentTrackingNumber(package.tracking_number),
+        )
+        for package in packages
+    ]
+    target = (
+        _E.OrderLineItemID(str(line_item_ref))
+        if line_item_ref
+        else _E.OrderID(shipment.order_ref)
+    )
+    return _request(
+        "CompleteSale",
+        _E.Shipped("true"),
+        _E.Shipment(_E.ShippedTime(base.utc_iso(shipment.ship_date)), *tracking),
+        target,
+    )
+
+
+def get_orders_request(order_ids=(), number_of_days=None, entries_per_page=None):
+    """A ``GetOrdersRequest`` (GetOrdersRequestType sequence: OrderIDArray,
+    …, Pagination, …, NumberOfDays)."""
+    children = []
+    if order_ids:
+        children.append(_E.OrderIDArray(*(_E.OrderID(str(i)) for i in order_ids)))
+    if entries_per_page:
+        children.append(
+            _E.Pagination(_E.EntriesPerPage(str(entries_per_page)), _E.PageNumber("1"))
+        )
+    if number_of_days:
+        children.append(_E.NumberOfDays(str(number_of_days)))
+    return _request("GetOrders", *children)
+
+
+# --------------------------------------------------------------------------
+# Answers (pure functions)
+# --------------------------------------------------------------------------
+
+
+def trading_answer(response, call_name):
+    """The root of a well-formed Trading answer (``<…Response>`` in the
+    eBL namespace, with an ``Ack``).
+
+    HTTP 429 and 5xx, and any answer that is not such a document, raise; a
+    well-formed error document is returned for the caller to classify (eBay
+    reports most errors with HTTP 200 and ``Ack`` Failure).
+    """
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise error_for_unexpected_status("eBay", call_name, response)
+    try:
+        root = etree.fromstring(response.content, _PARSER)
+    except etree.XMLSyntaxError:
+        root = None
+    if (
+        root is None
+        or not root.tag.startswith(f"{{{NS}}}")
+        or not root.tag.endswith("Response")
+        or not _text(root, "e:Ack")
+    ):
+        if 200 <= status < 300:
+            raise TransientError(
+                f"eBay sent an unreadable {call_name} answer",
+                code="malformed",
+                http_status=status,
+            )
+        raise error_for_unexpected_status("eBay", call_name, response)
+    return root
+
+
+def trading_errors(root):
+    """The ``Errors`` of an answer, in document order."""
+    return [
+        TradingError(
+            code=_text(error, "e:ErrorCode"),
+            severity=_text(error, "e:SeverityCode"),
+            classification=_text(error, "e:ErrorClassification"),
+            short_message=_text(error, "e:ShortMessage"),
+            long_message=_text(error, "e:LongMessage"),
+        )
+        for error in root.iterfind("e:Errors", NSMAP)
+    ]
+
+
+def trading_failure(errors):
+    """The :mod:`.errors` exception a failed answer stands for, or ``None``
+    when every error only says "tracking number already uploaded".
+
+    Only ``SeverityCode`` Error entries count (warnings ride along with
+    successes). Precedence: hard-expired token, rejected token, call limit,
+    system error, then data errors.
+    """
+    failing = [e for e in errors if e.severity == "Error"] or list(errors)
+    if not failing:
+        return PermanentError("eBay reported a failure without an error message")
+    codes = {e.code for e in failing}
+    if codes & HARD_EXPIRED_CODES:
+        error = _first(failing, HARD_EXPIRED_CODES)
+        return AuthError(
+            f"{error.text} The eBay authorization has expired or was revoked: "
+            "re-authorize the eBay account.",
+            code=error.code,
+        )
+    if codes & TOKEN_CODES:
+        error = _first(failing, TOKEN_CODES)
+        return TokenRejectedError(error.text, code=error.code)
+    if codes & RATE_LIMIT_CODES:
+        error = _first(failing, RATE_LIMIT_CODES)
+        return RateLimitedError(error.text, code=error.code)
+    transient = [
+        e
+        for e in failing
+        if e.classification == "SystemError" or e.code in TRANSIENT_CODES
+    ]
+    if transient:
+        return TransientError(transient[0].text, code=transient[0].code)
+    permanent = [e for e in failing if e.code not in DUPLICATE_CODES]
+    if not permanent:
+        return None
+    return PermanentError(
+        "; ".join(e.text for e in permanent),
+        code=",".join(e.code for e in permanent if e.code) or None,
+    )
+
+
+def complete_sale_result(root):
+    """The :class:`~.base.ConfirmResult` of a ``CompleteSaleResponse``."""
+    ack = _text(root, "e:Ack")
+    errors = trading_errors(root)
+    if ack in ACCEPTED_ACKS:
+        warnings = "; ".join(f"{e.text} ({e.code})" for e in errors)
+        return base.ConfirmResult(message=warnings)
+    failure = trading_failure(errors)
+    if failure is not None:
+        raise failure
+    duplicates = ", ".join(sorted({e.code for e in errors}))
+    return base.ConfirmResult(
+        duplicate=True,
+        message=f"eBay already has this tracking number ({duplicates})",
+    )
+
+
+def _accepted(root):
+    """``root`` if its ``Ack`` is Success/Warning, else the failure raised."""
+    if _text(root, "e:Ack") in ACCEPTED_ACKS:
+        return root
+    failure = trading_failure(trading_errors(root))
+    raise failure or PermanentError("eBay refused the request")
+
+
+def order_view(order_ref, root):
+    """An :class:`~.base.OrderView` of ``order_ref`` from a GetOrders answer."""
+    order = _find_order(root, order_ref)
+    if order is None:
+        raise PermanentError(
+            f"eBay returned no order {order_ref} (order not found)",
+            code="OrderNotFound",
+        )
+    status = _text(order, "e:OrderStatus")
+    checkout = _text(order, "e:CheckoutStatus/e:Status")
+    cancelled = (
+        status == "Cancelled" or _text(order, "e:CancelStatus") in CANCELLED_STATES
+    )
+    return base.OrderView(
+        order_ref=_text(order, "e:OrderID") or order_ref,
+        status=status,
+        status_label=_status_label(status, checkout, cancelled),
+        checkout_status=checkout,
+        shipped_time=_text(order, "e:ShippedTime"),
+        cancelled=cancelled,
+        packages=_packages(order),
+    )
+
+
+def _find_order(root, order_ref):
+    for order in root.iterfind("e:OrderArray/e:Order", NSMAP):
+        if order_ref in (_text(order, "e:OrderID"), _text(order, "e:ExtendedOrderID")):
+            return order
+    return None
+
+
+def _status_label(status, checkout, cancelled):
+    # "Checkout Complete" is the wording sellers know for a paid order that
+    # is ready for post-sale processing (KB 1788).
+    if cancelled:
+        return "Cancelled"
+    if checkout == "Complete":
+        return "Checkout Complete"
+    if checkout:
+        return f"Checkout {checkout}"
+    return status
+
+
+def _packages(order):
+    """Tracking details of the order and of each of its line items, one
+    :class:`~.base.PackageView` per distinct tracking number."""
+    packages = {}
+    order_shipped = _text(order, "e:ShippedTime")
+    for details in order.iterfind("e:ShippingDetails/e:ShipmentTrackingDetails", NSMAP):
+        _add_package(packages, details, order_shipped, None)
+    for transaction in order.iterfind("e:TransactionArray/e:Transaction", NSMAP):
+        line_ref = _text(transaction, "e:OrderLineItemID") or "-".join(
+            filter(
+                None,
+                (
+                    _text(transaction, "e:Item/e:ItemID"),
+                    _text(transaction, "e:TransactionID"),
+                ),
+            )
+        )
+        quantity = _text(transaction, "e:QuantityPurchased")
+        item = (line_ref, int(quantity) if quantity.isdigit() else None)
+        shipped = _text(transaction, "e:ShippedTime") or order_shipped
+        for details in transaction.iterfind(
+            "e:ShippingDetails/e:ShipmentTrackingDetails", NSMAP
+        ):
+            _add_package(packages, details, shipped, item)
+    return list(packages.values())
+
+
+def _add_package(packages, details, ship_time, item):
+    number = _text(details, "e:ShipmentTrackingNumber")
+    if not number:
+        return
+    package = packages.setdefault(
+        base.normalize_tracking(number),
+        base.PackageView(
+            carrier=_text(details, "e:ShippingCarrierUsed"),
+            tracking_number=number,
+            ship_time=ship_time,
+        ),
+    )
+    if item is not None and item not in package.items:
+        package.items.append(item)
+    if not package.ship_time:
+        package.ship_time = ship_time
+
+
+def _first(errors, codes):
+    return next(e for e in errors if e.code in codes)
+
+
+def _text(element, path):
+    return (element.findtext(path, default="", namespaces=NSMAP) or "").strip()

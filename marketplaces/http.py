@@ -1,0 +1,652 @@
+"""HTTP plumbing shared by the marketplace clients.
+
+Every client built on :class:`HttpClient` guarantees that:
+
+* each request goes through the client's one :class:`requests.Session` and
+  carries a timeout;
+* each HTTP exchange is reported exactly once to ``on_call`` as a
+  :class:`~.base.CallRecord`, whatever its outcome, and a failing observer
+  never breaks the client;
+* transport failures surface as :class:`~.errors.TransientError`, never as
+  ``requests`` exceptions;
+* no secret (client secret, refresh token, access token) reaches a log line,
+  an error message or a call record; request bodies and headers are never
+  logged;
+* an access token rejected by an API call is replaced and the call retried
+  exactly once before :class:`~.errors.AuthError` is raised.
+"""
+
+import dataclasses
+import datetime
+import email.utils
+import hashlib
+import ipaddress
+import logging
+import threading
+import time
+import urllib.parse
+
+import requests
+
+from . import base
+from .errors import (
+    AuthError,
+    MarketplaceError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+
+_logger = logging.getLogger(__name__)
+
+USER_AGENT = "stock_ecommerce_writeback/19.0.1.0.0 (Language=Python)"
+DEFAULT_TIMEOUT = (5, 30)  # (connect, read) seconds
+DEFAULT_MAX_WAIT = 2.0  # seconds the pacer may sleep before giving up
+TOKEN_EXPIRY_MARGIN = datetime.timedelta(seconds=60)
+
+# RFC 6749 §5.2 error codes that mean "these credentials will not work again
+# until the seller authorizes the app anew".
+_REAUTHORIZE_ERRORS = frozenset(
+    {"invalid_grant", "invalid_client", "unauthorized_client", "access_denied"}
+)
+# RFC 6749 §4.1.2.1 codes for a token server that is temporarily down.
+_TOKEN_SERVER_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
+
+
+def utcnow():
+    """The current time as a naive UTC datetime (how Odoo stores datetimes)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def is_loopback_host(host):
+    """True for ``localhost`` and any loopback address (127.0.0.0/8, ::1)."""
+    host = (host or "").rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint_url(url):
+    """Return ``url`` unchanged if credentials may be sent to it.
+
+    Allowed: ``https`` to any host, or plain ``http`` to a loopback host (the
+    local sandbox). Anything else raises :class:`ValueError`; the message
+    names only the scheme and host, never the rest of the URL.
+    """
+    parts = urllib.parse.urlsplit(url or "")
+    try:
+        host = parts.hostname
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        host = None
+    if not host:
+        raise ValueError("Endpoint URL has no host; expected https://<host>/…")
+    if parts.scheme == "https":
+        return url
+    if parts.scheme == "http" and is_loopback_host(host):
+        return url
+    raise ValueError(
+        f"Endpoint {parts.scheme}://{host} refused: use https "
+        "(plain http is only allowed to localhost/127.0.0.1/::1)."
+    )
+
+
+def normalize_timeout(timeout):
+    """A positive number of seconds, or a ``(connect, read)`` pair of them,
+    as :mod:`requests` expects. Raise :class:`ValueError` for anything else
+    (in particular ``None``: every call must have a timeout)."""
+    if isinstance(timeout, (list, tuple)):
+        if len(timeout) != 2:
+            raise ValueError("timeout must be seconds or a (connect, read) pair")
+        return tuple(_positive_seconds(value) for value in timeout)
+    return _positive_seconds(timeout)
+
+
+def _positive_seconds(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def parse_retry_after(value):
+    """Seconds to wait from a ``Retry-After`` header value (delta-seconds or
+    an HTTP-date, RFC 9110 §10.2.3); ``None`` when absent or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+
+
+def json_body(response):
+    """The decoded JSON body, or ``None`` when the body is empty or not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    """One marketplace operation: its journal key and its documented usage
+    plan (``rate`` requests/second, ``burst``), when there is one."""
+
+    name: str
+    api: str
+    rate: float | None = None
+    burst: int | None = None
+
+
+class TokenRejectedError(AuthError):
+    """An API call rejected the access token (expired, revoked, malformed).
+
+    Only raised inside a client: :meth:`HttpClient._with_token` answers it by
+    fetching a fresh token and retrying once, and turns a second one into a
+    plain :class:`~.errors.AuthError`.
+    """
+
+
+# --------------------------------------------------------------------------
+# Access tokens
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class AccessToken:
+    """An OAuth access token. ``repr`` never shows the token itself."""
+
+    value: str = dataclasses.field(repr=False)
+    expires_at: datetime.datetime  # naive UTC
+    refresh_token_expires_at: datetime.datetime | None = None
+
+    def usable(self):
+        """True until :data:`TOKEN_EXPIRY_MARGIN` before expiry."""
+        return utcnow() < self.expires_at - TOKEN_EXPIRY_MARGIN
+
+
+class TokenCache:
+    """Thread-safe process-wide store of access tokens.
+
+    Keyed by (token URL, client id, sha256 of the refresh token), so two
+    clients for the same authorization share one token and no raw secret is
+    ever used as a dictionary key. :meth:`fetch_lock` lets one thread fetch a
+    token while the others wait for it instead of fetching their own.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._tokens = {}
+        self._fetch_locks = {}
+
+    @staticmethod
+    def key(token_url, client_id, refresh_token):
+        digest = hashlib.sha256((refresh_token or "").encode()).hexdigest()
+        return (token_url, client_id, digest)
+
+    def get(self, key):
+        """The cached token for ``key`` if it is still usable, else ``None``."""
+        with self._lock:
+            token = self._tokens.get(key)
+        return token if token is not None and token.usable() else None
+
+    def put(self, key, token):
+        with self._lock:
+            self._tokens[key] = token
+
+    def invalidate(self, key, value=None):
+        """Forget the token for ``key``; if ``value`` is given, only when the
+        cached token is that one (another thread may already have replaced
+        it with a good one)."""
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is not None and (value is None or token.value == value):
+                del self._tokens[key]
+
+    def fetch_lock(self, key):
+        with self._lock:
+            return self._fetch_locks.setdefault(key, threading.Lock())
+
+    def clear(self):
+        with self._lock:
+            self._tokens.clear()
+
+
+TOKEN_CACHE = TokenCache()
+
+
+# --------------------------------------------------------------------------
+# Client-side pacing
+# --------------------------------------------------------------------------
+
+
+class Pacer:
+    """Token buckets, one per (base URL, operation), mirroring the
+    marketplace's own usage plans so that a client waits briefly instead of
+    earning a 429 (Amazon "Usage Plans and Rate Limits": a bucket refilled at
+    ``rate`` per second up to ``burst``).
+
+    :meth:`acquire` either takes a token, sleeping at most ``max_wait``
+    seconds for it, or raises :class:`~.errors.RateLimitedError` at once,
+    without consuming anything, when the wait would be longer.
+    """
+
+    def __init__(self, clock=time.monotonic, sleep=time.sleep):
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._buckets = {}  # key -> (tokens, time of last update)
+
+    def acquire(self, key, rate, burst, max_wait):
+        with self._lock:
+            now = self._clock()
+            tokens, updated = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - updated) * rate)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
+            if wait > max_wait:
+                self._buckets[key] = (tokens, now)
+                raise RateLimitedError(
+                    f"Holding back {key[1]}: its rate limit ({rate:g}/s, burst "
+                    f"{burst}) needs a {wait:.1f} s pause",
+                    code="client_pacing",
+                    retry_after=wait,
+                )
+            # Reserve the token now (the bucket may go negative) so that
+            # concurrent callers queue up behind this one.
+            self._buckets[key] = (tokens - 1, now)
+        if wait:
+            self._sleep(wait)
+
+    def reset(self):
+        with self._lock:
+            self._buckets.clear()
+
+
+PACER = Pacer()
+
+
+# --------------------------------------------------------------------------
+# Base client
+# --------------------------------------------------------------------------
+
+
+class HttpClient:
+    """Session, timeouts, journaling, OAuth refresh-token grant and pacing
+    for one marketplace account. Subclasses provide :meth:`_token_request`
+    and their operations."""
+
+    #: Marketplace name used in messages.
+    marketplace = "marketplace"
+
+    def __init__(
+        self,
+        *,
+        client_id,
+        client_secret,
+        refresh_token,
+        api_base_url,
+        token_url,
+        timeout=DEFAULT_TIMEOUT,
+        on_call=None,
+        session=None,
+        max_wait=DEFAULT_MAX_WAIT,
+    ):
+        self.api_base_url = check_endpoint_url(api_base_url).rstrip("/")
+        self.token_url = check_endpoint_url(token_url)
+        self.timeout = normalize_timeout(timeout)
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self.on_call = on_call
+        self.max_wait = float(max_wait)
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
+        self._token_cache = TOKEN_CACHE
+        self._pacer = PACER
+        self._token_key = TokenCache.key(self.token_url, client_id, refresh_token)
+        self._secrets = {s for s in (client_secret, refresh_token) if s}
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def close(self):
+        """Close the session if this client created it."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # -- one exchange --------------------------------------------------------
+
+    def _call(
+        self,
+        api,
+        operation,
+        method,
+        url,
+        *,
+        parse,
+        order_ref="",
+        describe=None,
+        **kwargs,
+    ):
+        """Perform one HTTP exchange and report it as one CallRecord.
+
+        ``parse(response)`` turns the answer into the result or raises a
+        :class:`~.errors.MarketplaceError`; ``describe(result)`` may add
+        fields to the success record. ``kwargs`` go to
+        :meth:`requests.Session.request`; the timeout is always the client's.
+        Raises only :class:`~.errors.MarketplaceError` (or a programming
+        error, which is still journaled).
+        """
+        kwargs["headers"] = {"User-Agent": USER_AGENT, **kwargs.get("headers", {})}
+        trace = _Trace(api, operation, order_ref)
+        try:
+            result = self._exchange(trace, method, url, parse, kwargs)
+        except MarketplaceError as err:
+            self._scrub(err)
+            self._report(
+                trace,
+                outcome=err.outcome,
+                error_code="" if err.code is None else str(err.code),
+                error_message=err.message,
+            )
+            _logger.info(
+                "%s %s %s: %s (%s)",
+                self.marketplace,
+                operation,
+                order_ref or "-",
+                err.outcome,
+                err,
+            )
+            raise
+        except Exception as err:
+            # A bug in a parser must still leave a trace in the journal.
+            self._report(
+                trace,
+                outcome=MarketplaceError.outcome,
+                error_message=f"Internal error: {type(err).__name__}",
+            )
+            raise
+        self._report(
+            trace,
+            outcome=base.OUTCOME_SUCCESS,
+            **(describe(result) if describe else {}),
+        )
+        return result
+
+    def _exchange(self, trace, method, url, parse, kwargs):
+        """The parsed answer to one request; transport failures, including
+        those while reading the body, become TransientError."""
+        try:
+            trace.response = self.session.request(
+                method, url, timeout=self.timeout, **kwargs
+            )
+            return parse(trace.response)
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(trace.operation, exc) from None
+        finally:
+            if trace.response is not None:
+                trace.response.close()
+
+    def _transport_error(self, operation, exc):
+        if isinstance(exc, requests.exceptions.Timeout):
+            return TransientError(
+                f"{self.marketplace} did not answer {operation} in time "
+                f"(timeout {self._timeout_text()})",
+                code="timeout",
+            )
+        return TransientError(
+            f"Could not reach {self.marketplace} for {operation} "
+            f"({type(exc).__name__})",
+            code="connection",
+        )
+
+    def _timeout_text(self):
+        if isinstance(self.timeout, tuple):
+            return f"{self.timeout[0]:g} s connect, {self.timeout[1]:g} s read"
+        return f"{self.timeout:g} s"
+
+    def _report(self, trace, **fields):
+        """Hand one CallRecord to ``on_call``; observer failures are logged
+        and swallowed."""
+        fields["error_message"] = self._redact(fields.get("error_message", ""))
+        response = trace.response
+        record = base.CallRecord(
+            api=trace.api,
+            operation=trace.operation,
+            started_at=trace.started_at,
+            duration_ms=int((time.monotonic() - trace.start) * 1000),
+            http_status=response.status_code if response is not None else None,
+            order_ref=trace.order_ref or "",
+            rate_limit=_rate_limit(response),
+            **fields,
+        )
+        _logger.debug(
+            "%s %s -> %s (%s, %d ms)",
+            record.api,
+            record.operation,
+            record.http_status,
+            record.outcome,
+            record.duration_ms,
+        )
+        if self.on_call is None:
+            return
+        try:
+            self.on_call(record)
+        except Exception:
+            _logger.exception(
+                "on_call observer failed for %s %s", trace.api, trace.operation
+            )
+
+    # -- secrets -----------------------------------------------------------
+
+    def _redact(self, text):
+        """``text`` with every known secret replaced by ``***``."""
+        text = text or ""
+        for secret in tuple(self._secrets):  # another thread may add one
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def _scrub(self, err):
+        err.message = self._redact(err.message)
+        err.args = (err.message,)
+
+    # -- access tokens -----------------------------------------------------
+
+    def _token_request(self):
+        """Keyword arguments for the token POST (``data``, ``auth``...)."""
+        raise NotImplementedError
+
+    def _access_token(self, api):
+        """A usable access token, from the cache or from one token exchange
+        (journaled under ``api`` as operation ``token``)."""
+        with self._token_cache.fetch_lock(self._token_key):
+            token = self._token_cache.get(self._token_key)
+            if token is None:
+                token = self._call(
+                    api,
+                    "token",
+                    "POST",
+                    self.token_url,
+                    parse=self._parse_token_response,
+                    describe=_describe_token,
+                    **self._token_request(),
+                )
+                self._token_cache.put(self._token_key, token)
+        self._secrets.add(token.value)
+        return token.value
+
+    def _renew_access_token(self, api):
+        """Drop the cached token and fetch a new one (a health probe)."""
+        self._token_cache.invalidate(self._token_key)
+        self._access_token(api)
+
+    def _with_token(self, api, exchange):
+        """Return ``exchange(access_token)``.
+
+        If the marketplace rejects the token (:class:`TokenRejectedError`),
+        the token is dropped, a fresh one fetched and the exchange run once
+        more; a second rejection raises :class:`~.errors.AuthError`.
+        """
+        token = self._access_token(api)
+        try:
+            return exchange(token)
+        except TokenRejectedError:
+            self._token_cache.invalidate(self._token_key, token)
+        token = self._access_token(api)
+        try:
+            return exchange(token)
+        except TokenRejectedError as err:
+            raise AuthError(
+                f"{err.message} — even with a freshly issued access token. "
+                f"Check the app's permissions and re-authorize the "
+                f"{self.marketplace} account.",
+                code=err.code,
+                http_status=err.http_status,
+            ) from None
+
+    def _parse_token_response(self, response):
+        """The :class:`AccessToken` of an RFC 6749 token answer, or the
+        error it stands for."""
+        status = response.status_code
+        body = json_body(response)
+        if status == 200:
+            return self._access_token_from(body)
+        error, description = "", ""
+        if isinstance(body, dict):
+            error = str(body.get("error") or "")
+            description = str(body.get("error_description") or "")
+        detail = f"{error}: {description}" if description else error
+        detail = detail or f"HTTP {status}"
+        if status == 429:
+            raise RateLimitedError(
+                f"{self.marketplace} token service is throttling requests",
+                code=error or None,
+                http_status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if status >= 500 or error in _TOKEN_SERVER_ERRORS:
+            raise TransientError(
+                f"{self.marketplace} token service unavailable ({detail})",
+                code=error or None,
+                http_status=status,
+            )
+        if error in _REAUTHORIZE_ERRORS or status == 401:
+            raise AuthError(
+                f"{self.marketplace} refused the stored authorization ({detail}). "
+                f"Re-authorize the {self.marketplace} account.",
+                code=error or None,
+                http_status=status,
+            )
+        # invalid_request, invalid_scope...: a configuration problem that a
+        # retry cannot fix and that needs the same attention as an auth one.
+        raise AuthError(
+            f"{self.marketplace} token request refused ({detail}). Check the "
+            "app credentials and scopes, then re-authorize the account.",
+            code=error or None,
+            http_status=status,
+        )
+
+    def _access_token_from(self, body):
+        body = body if isinstance(body, dict) else {}
+        value = body.get("access_token")
+        expires_in = body.get("expires_in")
+        if not isinstance(value, str) or not value or not _is_number(expires_in):
+            raise TransientError(
+                f"{self.marketplace} token service sent an unreadable answer",
+                code="malformed",
+                http_status=200,
+            )
+        now = utcnow()
+        refresh_expires_in = body.get("refresh_token_expires_in")
+        return AccessToken(
+            value=value,
+            expires_at=now + datetime.timedelta(seconds=float(expires_in)),
+            refresh_token_expires_at=(
+                now + datetime.timedelta(seconds=float(refresh_expires_in))
+                if _is_number(refresh_expires_in)
+                else None
+            ),
+        )
+
+    # -- pacing ------------------------------------------------------------
+
+    def _pace(self, operation):
+        """Wait for the operation's client-side token bucket, if it has one."""
+        if operation.rate:
+            self._pacer.acquire(
+                (self.api_base_url, operation.name),
+                operation.rate,
+                operation.burst or 1,
+                self.max_wait,
+            )
+
+
+class _Trace:
+    """What the journal needs to know about one exchange in progress."""
+
+    def __init__(self, api, operation, order_ref):
+        self.api = api
+        self.operation = operation
+        self.order_ref = order_ref
+        self.started_at = utcnow()
+        self.start = time.monotonic()
+        self.response = None
+
+
+def _describe_token(token):
+    return {
+        "access_token_expires_at": token.expires_at,
+        "refresh_token_expires_at": token.refresh_token_expires_at,
+    }
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _rate_limit(response):
+    """``x-amzn-RateLimit-Limit`` as a float, when present and readable."""
+    if response is None:
+        return None
+    value = response.headers.get("x-amzn-RateLimit-Limit")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def error_for_unexpected_status(marketplace, operation, response):
+    """A generic error for an HTTP status an operation does not document:
+    5xx transient, 429 rate-limited, anything else permanent."""
+    status = response.status_code
+    if status == 429:
+        return RateLimitedError(
+            f"{marketplace} is throttling {operation}",
+            http_status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status >= 500:
+        return TransientError(
+            f"{marketplace} failed on {operation} (HTTP {status})", http_status=status
+        )
+    return PermanentError(
+        f"{marketplace} refused {operation} (HTTP {status})", http_status=status
+    )

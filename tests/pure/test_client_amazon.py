@@ -1,0 +1,572 @@
+"""AmazonClient against the local sandbox, over real HTTP."""
+
+import datetime
+import time
+
+import pytest
+
+from marketplaces import base, http
+from marketplaces.amazon import AmazonClient
+from marketplaces.errors import (
+    AuthError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+
+ORDER = "902-1106328-1059050"
+MARKETPLACE = "ATVPDKIKX0DER"
+ASIN = "B07N4M94X4"
+SECRETS = ("amzn-client-secret", "Atzr|refresh-token-secret")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client_state():
+    """The token cache and the pacer are process-wide; the sandbox forgets
+    its tokens and buckets between tests, so must they."""
+    http.TOKEN_CACHE.clear()
+    http.PACER.reset()
+    yield
+    http.TOKEN_CACHE.clear()
+    http.PACER.reset()
+
+
+@pytest.fixture
+def journal():
+    return []
+
+
+@pytest.fixture
+def make_client(sandbox, journal):
+    def make(**overrides):
+        options = {
+            "client_id": "amzn1.application-oa2-client.test",
+            "client_secret": SECRETS[0],
+            "refresh_token": SECRETS[1],
+            "marketplace_id": MARKETPLACE,
+            "api_base_url": sandbox.url,
+            "auth_url": sandbox.url + "/auth/o2/token",
+            "timeout": (2, 5),
+            "on_call": journal.append,
+        }
+        options.update(overrides)
+        return AmazonClient(**options)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client):
+    with make_client() as client:
+        yield client
+
+
+@pytest.fixture
+def order(sandbox):
+    return sandbox.add_amazon_order(
+        ORDER,
+        marketplace_id=MARKETPLACE,
+        items=[
+            {"order_item_id": "79039765272157", "quantity": 2, "asin": ASIN},
+            {"order_item_id": "79039765272158", "quantity": 1, "asin": "B0000000X2"},
+        ],
+    )
+
+
+def shipment(*packages, carrier_code="FedEx", carrier_name="FedEx"):
+    return base.Shipment(
+        order_ref=ORDER,
+        carrier_code=carrier_code,
+        carrier_name=carrier_name,
+        shipping_method="FedEx Ground",
+        ship_date=datetime.datetime(2026, 2, 11, 1, 0, 0),
+        packages=packages
+        or (
+            base.Package(
+                "1",
+                "112345678",
+                (base.ShipmentItem("79039765272157", 2),),
+            ),
+        ),
+    )
+
+
+def outcomes(journal):
+    return [(r.api, r.operation, r.outcome, r.http_status) for r in journal]
+
+
+def assert_no_secret(journal, *errors):
+    texts = [repr(r) for r in journal] + [str(e) for e in errors]
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+# -- accepted ------------------------------------------------------------------
+
+
+def test_confirm_shipment_sends_the_contract_request(sandbox, client, order, journal):
+    two_packages = shipment(
+        base.Package("1", "1Z001", (base.ShipmentItem("79039765272157", 2),)),
+        base.Package("2", "1Z002", (base.ShipmentItem("79039765272158", 1),)),
+    )
+
+    result = client.confirm_shipment(two_packages)
+
+    assert isinstance(result, base.ConfirmResult)
+    assert not result.duplicate
+    (token_request,) = sandbox.requests("amazon.token")
+    assert token_request["form"] == {
+        "grant_type": "refresh_token",
+        "refresh_token": SECRETS[1],
+        "client_id": "amzn1.application-oa2-client.test",
+        "client_secret": SECRETS[0],
+    }
+    first, second = sandbox.requests("amazon.confirmShipment")
+    assert first["method"] == "POST"
+    assert first["path"] == f"/orders/v0/orders/{ORDER}/shipmentConfirmation"
+    assert first["json"] == {
+        "marketplaceId": MARKETPLACE,
+        "packageDetail": {
+            "packageReferenceId": "1",  # a string, never a number
+            "carrierCode": "FedEx",
+            "carrierName": "FedEx",
+            "shippingMethod": "FedEx Ground",
+            "trackingNumber": "1Z001",
+            "shipDate": "2026-02-11T01:00:00.000Z",
+            "orderItems": [{"orderItemId": "79039765272157", "quantity": 2}],
+        },
+    }
+    assert second["json"]["packageDetail"]["packageReferenceId"] == "2"
+    headers = first["headers"]
+    assert headers["x-amz-access-token"]
+    assert headers["user-agent"] == http.USER_AGENT
+    assert headers["content-type"] == "application/json"
+    assert "authorization" not in headers  # LWA token only, no SigV4
+    assert [r["status"] for r in sandbox.requests()] == [200, 204, 204]
+    assert len(journal) == 3  # one record per exchange
+    assert outcomes(journal) == [
+        (base.API_AMAZON_WRITEBACK, "token", "success", 200),
+        (base.API_AMAZON_WRITEBACK, "confirmShipment", "success", 204),
+        (base.API_AMAZON_WRITEBACK, "confirmShipment", "success", 204),
+    ]
+    token_record, confirm_record = journal[0], journal[1]
+    assert token_record.access_token_expires_at > datetime.datetime.now(
+        datetime.UTC
+    ).replace(tzinfo=None)
+    assert confirm_record.order_ref == ORDER
+    assert confirm_record.rate_limit == 2.0  # x-amzn-RateLimit-Limit
+    assert confirm_record.started_at.tzinfo is None
+    assert confirm_record.duration_ms >= 0
+    assert_no_secret(journal)
+
+
+def test_carrier_other_sends_the_carrier_name(sandbox, client, order):
+    client.confirm_shipment(shipment(carrier_code="Other", carrier_name="Chronopost"))
+
+    (request,) = sandbox.requests("amazon.confirmShipment")
+    assert request["json"]["packageDetail"]["carrierCode"] == "Other"
+    assert request["json"]["packageDetail"]["carrierName"] == "Chronopost"
+
+
+def test_invalid_package_data_is_refused_before_any_call(sandbox, client, order):
+    bad = shipment(base.Package("A1", "1Z", (base.ShipmentItem("7903", 1),)))
+
+    with pytest.raises(PermanentError, match="positive number"):
+        client.confirm_shipment(bad)
+    with pytest.raises(PermanentError, match="carrier name"):
+        client.confirm_shipment(shipment(carrier_code="Other", carrier_name=""))
+    assert sandbox.requests() == []
+
+
+def test_token_is_cached_between_calls(sandbox, client, order, journal):
+    client.confirm_shipment(shipment())
+    client.read_order(ORDER)
+
+    assert len(sandbox.requests("amazon.token")) == 1
+    assert [r.operation for r in journal] == ["token", "confirmShipment", "getOrder"]
+
+
+def test_two_clients_of_one_account_share_the_token(sandbox, make_client, order):
+    make_client().read_order(ORDER)
+    make_client().read_order(ORDER)
+
+    assert len(sandbox.requests("amazon.token")) == 1
+
+
+# -- read_order ----------------------------------------------------------------
+
+
+def test_read_order_after_confirmation(sandbox, client, order, journal):
+    client.confirm_shipment(shipment())
+
+    view = client.read_order(ORDER)
+
+    (request,) = sandbox.requests("amazon.getOrder")
+    assert request["path"] == f"/orders/2026-01-01/orders/{ORDER}"
+    assert request["query"] == {"includedData": ["FULFILLMENT,PACKAGES"]}
+    assert view.order_ref == ORDER
+    assert (view.status, view.status_label) == (
+        "PARTIALLY_SHIPPED",
+        "Partially shipped",
+    )
+    assert not view.cancelled
+    assert view.shipped_time.startswith("2026-02-11T01:00:00")
+    (package,) = view.packages
+    assert package == base.PackageView(
+        package_ref="1",
+        carrier="FedEx",
+        tracking_number="112345678",
+        ship_time=view.shipped_time,
+        status="SHIPPED",
+        items=[("79039765272157", 2)],
+    )
+    assert view.has_tracking("1123-45678")
+    assert journal[-1].api == base.API_AMAZON_ORDERS
+    assert journal[-1].operation == "getOrder"
+
+
+def test_read_order_statuses(sandbox, client, order):
+    assert client.read_order(ORDER).status_label == "Unshipped"
+    sandbox.add_amazon_order(
+        "902-0000000-0000001",
+        items=[{"order_item_id": "1", "quantity": 1}],
+        status="CANCELLED",
+    )
+
+    view = client.read_order("902-0000000-0000001")
+
+    assert (view.status, view.status_label, view.cancelled) == (
+        "CANCELLED",
+        "Canceled",
+        True,
+    )
+
+
+def test_read_unknown_order_is_permanent(client, journal):
+    with pytest.raises(PermanentError, match="order not found") as info:
+        client.read_order("902-9999999-9999999")
+
+    assert info.value.http_status == 404
+    assert outcomes(journal)[-1] == (
+        base.API_AMAZON_ORDERS,
+        "getOrder",
+        "permanent",
+        404,
+    )
+
+
+# -- permanent -----------------------------------------------------------------
+
+
+def test_invalid_input_keeps_amazons_message(sandbox, client, order, journal):
+    unknown_item = shipment(base.Package("1", "1Z", (base.ShipmentItem("123", 1),)))
+
+    with pytest.raises(PermanentError) as info:
+        client.confirm_shipment(unknown_item)
+
+    assert info.value.code == "InvalidInput"
+    assert info.value.http_status == 400
+    assert "OrderItemId is invalid" in info.value.message
+    record = journal[-1]
+    assert (record.outcome, record.error_code) == ("permanent", "InvalidInput")
+    assert "OrderItemId is invalid" in record.error_message
+
+
+def test_injected_400_is_permanent(sandbox, client, order):
+    sandbox.inject_fault(
+        "amazon.confirmShipment",
+        status=400,
+        body={"errors": [{"code": "InvalidInput", "message": "Bad carrier."}]},
+    )
+
+    with pytest.raises(PermanentError, match=r"^Bad carrier\. \(InvalidInput\)$"):
+        client.confirm_shipment(shipment())
+
+
+# -- transient -----------------------------------------------------------------
+
+
+def test_503_is_transient(sandbox, client, order, journal):
+    sandbox.inject_fault("amazon.confirmShipment", status=503)
+
+    with pytest.raises(TransientError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.http_status == 503
+    assert outcomes(journal)[-1] == (
+        base.API_AMAZON_WRITEBACK,
+        "confirmShipment",
+        "transient",
+        503,
+    )
+
+
+def test_dropped_connection_is_transient(sandbox, client, order, journal):
+    sandbox.inject_fault("amazon.confirmShipment", drop=True)
+
+    with pytest.raises(TransientError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "connection"
+    assert journal[-1].outcome == "transient"
+    assert journal[-1].http_status is None
+
+
+def test_malformed_answer_is_transient(sandbox, client, order, journal):
+    sandbox.inject_fault("amazon.getOrder", malformed=True)
+
+    with pytest.raises(TransientError) as info:
+        client.read_order(ORDER)
+
+    assert info.value.code == "malformed"
+    assert outcomes(journal)[-1][2:] == ("transient", 200)
+
+
+def test_slow_answer_times_out(sandbox, make_client, order, journal):
+    client = make_client(timeout=0.5)
+    client.read_order(ORDER)  # token fetched at full speed
+    sandbox.inject_fault("amazon.getOrder", delay=2.0)
+
+    start = time.monotonic()
+    with pytest.raises(TransientError) as info:
+        client.read_order(ORDER)
+
+    assert time.monotonic() - start < 1.5
+    assert info.value.code == "timeout"
+    assert "0.5 s" in str(info.value)
+    assert journal[-1].outcome == "transient"
+
+
+def test_token_service_down_is_transient(sandbox, client, order):
+    sandbox.inject_fault("amazon.token", status=500)
+
+    with pytest.raises(TransientError):
+        client.read_order(ORDER)
+
+
+# -- rate limited --------------------------------------------------------------
+
+
+def test_429_with_retry_after(sandbox, client, order, journal):
+    sandbox.inject_fault(
+        "amazon.confirmShipment", status=429, headers={"Retry-After": "7"}
+    )
+
+    with pytest.raises(RateLimitedError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.retry_after == 7.0
+    assert info.value.code == "QuotaExceeded"
+    assert outcomes(journal)[-1][2:] == ("rate_limited", 429)
+
+
+def test_429_without_retry_after_waits_one_period(sandbox, client, order):
+    sandbox.inject_fault("amazon.getOrder", status=429)
+
+    with pytest.raises(RateLimitedError) as info:
+        client.read_order(ORDER)
+
+    assert info.value.retry_after == 2.0  # 1 / 0.5 requests per second
+
+
+def test_token_service_429(sandbox, client, order):
+    sandbox.inject_fault("amazon.token", status=429, headers={"Retry-After": "3"})
+
+    with pytest.raises(RateLimitedError) as info:
+        client.read_order(ORDER)
+
+    assert info.value.retry_after == 3.0
+
+
+def test_client_pacer_holds_back_before_amazon_throttles(sandbox, make_client, journal):
+    sandbox.add_catalog_item(ASIN, title="TV")
+    client = make_client(max_wait=0)
+    client.get_catalog_item(ASIN)
+    client.get_catalog_item(ASIN)  # getCatalogItem: burst 2
+
+    with pytest.raises(RateLimitedError) as info:
+        client.get_catalog_item(ASIN)
+
+    assert 0 < info.value.retry_after <= 0.5  # rate 2/s
+    assert len(sandbox.requests("amazon.getCatalogItem")) == 2  # never sent
+    assert [r.operation for r in journal].count("getCatalogItem") == 2
+
+
+# -- auth ----------------------------------------------------------------------
+
+
+def test_revoked_refresh_token(sandbox, client, order, journal):
+    sandbox.revoke_refresh_token(SECRETS[1])
+
+    with pytest.raises(AuthError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "invalid_grant"
+    assert "Re-authorize" in str(info.value)
+    assert outcomes(journal) == [
+        (base.API_AMAZON_WRITEBACK, "token", "auth", 400),
+    ]
+    assert sandbox.requests("amazon.confirmShipment") == []
+    assert_no_secret(journal, info.value)
+
+
+def test_expired_access_token_is_refreshed_once(sandbox, client, order, journal):
+    client.read_order(ORDER)
+    sandbox.expire_access_tokens()
+
+    view = client.read_order(ORDER)
+
+    assert view.status == "UNSHIPPED"
+    assert outcomes(journal) == [
+        (base.API_AMAZON_ORDERS, "token", "success", 200),
+        (base.API_AMAZON_ORDERS, "getOrder", "success", 200),
+        (base.API_AMAZON_ORDERS, "getOrder", "auth", 403),
+        (base.API_AMAZON_ORDERS, "token", "success", 200),
+        (base.API_AMAZON_ORDERS, "getOrder", "success", 200),
+    ]
+    assert len(journal) == len(sandbox.requests())  # one record per exchange
+    old, new = (r["headers"]["x-amz-access-token"] for r in sandbox.requests()[2:5:2])
+    assert old != new
+    assert_no_secret(journal)
+
+
+def test_second_auth_failure_raises_auth_error(sandbox, client, order, journal):
+    sandbox.inject_fault("amazon.getOrder", status=403, times=2)
+
+    with pytest.raises(AuthError) as info:
+        client.read_order(ORDER)
+
+    assert "re-authorize" in str(info.value)
+    assert info.value.http_status == 403
+    assert [r.operation for r in journal] == ["token", "getOrder", "token", "getOrder"]
+    assert len(sandbox.requests("amazon.getOrder")) == 2
+    assert_no_secret(journal, info.value)
+
+
+def test_probe_always_exchanges_a_token(sandbox, client, journal):
+    client.probe(base.API_AMAZON_PRODUCTS)
+    client.probe(base.API_AMAZON_PRODUCTS)
+
+    assert len(sandbox.requests("amazon.token")) == 2
+    assert (
+        outcomes(journal) == [(base.API_AMAZON_PRODUCTS, "token", "success", 200)] * 2
+    )
+    with pytest.raises(ValueError):
+        client.probe("ebay_trading")
+
+
+def test_probe_reports_a_revoked_authorization(sandbox, client):
+    sandbox.revoke_refresh_token(SECRETS[1])
+
+    with pytest.raises(AuthError):
+        client.probe(base.API_AMAZON_WRITEBACK)
+
+
+# -- catalog -------------------------------------------------------------------
+
+
+def test_catalog_item_is_normalised(sandbox, client, journal):
+    sandbox.add_catalog_item(
+        ASIN,
+        title="Samsung 82-Inch QLED",
+        brand="SAMSUNG",
+        item_weight=(107.6, "pounds"),
+        package_weight=(62.142, "kilograms"),
+        images=[("MAIN", 500, 333), ("MAIN", 2560, 1707), ("PT01", 4000, 4000)],
+        identifiers=[("EAN", "0887276302195"), ("UPC", "887276302195")],
+    )
+
+    item = client.get_catalog_item(ASIN)
+
+    (request,) = sandbox.requests("amazon.getCatalogItem")
+    assert request["path"] == f"/catalog/2022-04-01/items/{ASIN}"
+    assert request["query"] == {
+        "marketplaceIds": [MARKETPLACE],
+        "includedData": ["summaries,dimensions,images,identifiers"],
+    }
+    assert item["asin"] == ASIN
+    assert (item["title"], item["brand"]) == ("Samsung 82-Inch QLED", "SAMSUNG")
+    assert item["item_weight"] == (107.6, "pounds")
+    assert item["package_weight"] == (62.142, "kilograms")
+    assert (item["main_image"]["width"], item["main_image"]["height"]) == (2560, 1707)
+    assert item["identifiers"] == {"EAN": "0887276302195", "UPC": "887276302195"}
+    assert outcomes(journal)[-1] == (
+        base.API_AMAZON_PRODUCTS,
+        "getCatalogItem",
+        "success",
+        200,
+    )
+
+    image = client.download(item["main_image"]["link"])
+
+    assert image.startswith(b"\x89PNG")
+    assert outcomes(journal)[-1] == (
+        base.API_AMAZON_PRODUCTS,
+        "downloadImage",
+        "success",
+        200,
+    )
+    with pytest.raises(PermanentError, match="larger than"):
+        client.download(item["main_image"]["link"], max_bytes=100)
+
+
+def test_catalog_item_without_weights_or_images(sandbox, client):
+    sandbox.add_catalog_item(ASIN, title="Bare")
+
+    item = client.get_catalog_item(ASIN)
+
+    assert item["item_weight"] is None
+    assert item["package_weight"] is None
+    assert item["main_image"] is None
+
+
+def test_unknown_asin_is_permanent(client, journal):
+    with pytest.raises(PermanentError, match="no catalog item with ASIN B000NOPE00"):
+        client.get_catalog_item("B000NOPE00")
+
+    assert journal[-1].outcome == "permanent"
+    assert journal[-1].http_status == 404
+
+
+def test_download_needs_https_or_loopback(client):
+    with pytest.raises(ValueError):
+        client.download("http://m.media-amazon.com/images/I/x.jpg")
+
+
+# -- construction --------------------------------------------------------------
+
+
+def test_default_endpoints():
+    client = AmazonClient(
+        client_id="c",
+        client_secret="s",
+        refresh_token="r",
+        marketplace_id="A1PA6795UKMFR9",
+        region="eu",
+        environment="sandbox",
+    )
+
+    assert client.api_base_url == "https://sandbox.sellingpartnerapi-eu.amazon.com"
+    assert client.token_url == "https://api.amazon.com/auth/o2/token"
+    assert client.timeout == (5.0, 30.0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"api_base_url": "http://sellingpartnerapi-na.amazon.com"},
+        {"auth_url": "http://api.amazon.com/auth/o2/token"},
+        {"region": "mars"},
+        {"environment": "staging"},
+    ],
+)
+def test_refused_configuration(options):
+    with pytest.raises(ValueError):
+        AmazonClient(
+            client_id="c",
+            client_secret="s",
+            refresh_token="r",
+            marketplace_id=MARKETPLACE,
+            **options,
+        )

@@ -1,0 +1,413 @@
+"""EbayFulfillmentClient against the local sandbox, over real HTTP."""
+
+import datetime
+import time
+
+import pytest
+
+from marketplaces import base, http
+from marketplaces.ebay_fulfillment import EbayFulfillmentClient, rest_tracking_number
+from marketplaces.ebay_trading import EbayTradingClient
+from marketplaces.errors import (
+    AuthError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+
+ORDER = "12-34567-89012"
+CLIENT_ID = "Seller-App-PRD-1234"
+SECRETS = ("PRD-cert-secret-5678", "v^1.1#i^1#refresh-token-secret")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client_state():
+    """The token cache is process-wide; the sandbox forgets its tokens
+    between tests, so must the cache."""
+    http.TOKEN_CACHE.clear()
+    yield
+    http.TOKEN_CACHE.clear()
+
+
+@pytest.fixture
+def journal():
+    return []
+
+
+@pytest.fixture
+def make_client(sandbox, journal):
+    def make(cls=EbayFulfillmentClient, **overrides):
+        options = {
+            "client_id": CLIENT_ID,
+            "client_secret": SECRETS[0],
+            "dev_id": "dev-id-0001",
+            "refresh_token": SECRETS[1],
+            "api_base_url": sandbox.url,
+            "timeout": (2, 5),
+            "on_call": journal.append,
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client):
+    with make_client() as client:
+        yield client
+
+
+@pytest.fixture
+def order(sandbox):
+    return sandbox.add_ebay_order(
+        ORDER,
+        line_items=[
+            {
+                "line_item_id": "10001",
+                "quantity": 1,
+                "item_id": "110",
+                "transaction_id": "0",
+            },
+            {
+                "line_item_id": "10002",
+                "quantity": 2,
+                "item_id": "111",
+                "transaction_id": "0",
+            },
+        ],
+    )
+
+
+def shipment(*packages):
+    return base.Shipment(
+        order_ref=ORDER,
+        carrier_code="UPS",
+        carrier_name="UPS",
+        shipping_method="UPS Ground",
+        ship_date=datetime.datetime(2026, 2, 11, 1, 0, 0),
+        packages=packages
+        or (
+            base.Package(
+                "1", "1Z 999 AA1-0123456784", (base.ShipmentItem("10001", 1),)
+            ),
+            base.Package("2", "1Z999AA10123456785", (base.ShipmentItem("10002", 2),)),
+        ),
+    )
+
+
+def outcomes(journal):
+    return [(r.api, r.operation, r.outcome, r.http_status) for r in journal]
+
+
+def assert_no_secret(journal, *errors):
+    texts = [repr(r) for r in journal] + [str(e) for e in errors]
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+# -- tracking numbers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        ("1Z999AA10123456784", ("1Z999AA10123456784", False)),
+        ("1Z 999 aa1-0123456784", ("1Z999aa10123456784", True)),
+        ("", ("", False)),
+    ],
+)
+def test_rest_tracking_number(number, expected):
+    assert rest_tracking_number(number) == expected
+
+
+# -- accepted ------------------------------------------------------------------
+
+
+def test_create_shipping_fulfillment_per_package(sandbox, client, order, journal):
+    result = client.confirm_shipment(shipment())
+
+    assert not result.duplicate
+    assert result.location.count("/shipping_fulfillment/") == 2
+    first, second = sandbox.requests("ebay.createShippingFulfillment")
+    assert first["method"] == "POST"
+    assert first["path"] == f"/sell/fulfillment/v1/order/{ORDER}/shipping_fulfillment"
+    assert first["json"] == {
+        "lineItems": [{"lineItemId": "10001", "quantity": 1}],
+        "shippedDate": "2026-02-11T01:00:00.000Z",
+        "shippingCarrierCode": "UPS",
+        "trackingNumber": "1Z999AA10123456784",  # alphanumerics only
+    }
+    assert second["json"]["lineItems"] == [{"lineItemId": "10002", "quantity": 2}]
+    headers = first["headers"]
+    assert headers["authorization"].startswith("Bearer ")
+    assert headers["content-type"] == "application/json"
+    assert headers["user-agent"] == http.USER_AGENT
+    assert [r["status"] for r in sandbox.requests()] == [200, 200, 201, 201]
+    assert outcomes(journal) == [
+        (base.API_EBAY_FULFILLMENT, "token", "success", 200),
+        (base.API_EBAY_FULFILLMENT, "getShippingFulfillments", "success", 200),
+        (base.API_EBAY_FULFILLMENT, "createShippingFulfillment", "success", 201),
+        (base.API_EBAY_FULFILLMENT, "createShippingFulfillment", "success", 201),
+    ]
+    assert journal[2].order_ref == ORDER
+    assert_no_secret(journal)
+
+
+def test_duplicate_guard_never_posts_a_tracking_number_twice(sandbox, client, order):
+    client.confirm_shipment(shipment())
+
+    again = client.confirm_shipment(shipment())
+
+    assert again.duplicate
+    assert "already there" in again.message
+    assert len(sandbox.requests("ebay.createShippingFulfillment")) == 2
+
+
+def test_retry_after_a_lost_answer_only_sends_the_missing_package(
+    sandbox, make_client, order
+):
+    # eBay records the first package, but its answer comes too late.
+    client = make_client(timeout=0.5)
+    sandbox.inject_fault("ebay.createShippingFulfillment", delay=1.0)
+    with pytest.raises(TransientError):
+        client.confirm_shipment(shipment())
+    sandbox.wait_idle()
+    assert len(sandbox.ebay_order(ORDER)["fulfillments"]) == 1
+
+    result = client.confirm_shipment(shipment())
+
+    assert not result.duplicate
+    assert "already there: 1Z999AA10123456784" in result.message
+    posted = [
+        r["json"]["trackingNumber"]
+        for r in sandbox.requests("ebay.createShippingFulfillment")
+    ]
+    assert posted == ["1Z999AA10123456784", "1Z999AA10123456785"]
+
+
+def test_token_shared_with_the_trading_client(sandbox, make_client, order):
+    make_client().read_order(ORDER)
+    make_client(cls=EbayTradingClient).read_order(ORDER)
+
+    assert len(sandbox.requests("ebay.token")) == 1
+
+
+# -- read_order and find_fulfillment -------------------------------------------
+
+
+def test_read_order(sandbox, client, order, journal):
+    before = client.read_order(ORDER)
+
+    assert (before.status, before.status_label) == ("NOT_STARTED", "Not shipped")
+    assert before.line_status == {"10001": "NOT_STARTED", "10002": "NOT_STARTED"}
+    assert before.packages == []
+
+    client.confirm_shipment(shipment(shipment().packages[0]))
+    after = client.read_order(ORDER)
+
+    assert (after.status, after.status_label) == ("IN_PROGRESS", "Partially shipped")
+    assert after.line_status == {"10001": "FULFILLED", "10002": "NOT_STARTED"}
+    assert not after.cancelled
+    (package,) = after.packages
+    assert package.tracking_number == "1Z999AA10123456784"
+    assert package.carrier == "UPS"
+    assert package.items == [("10001", 1)]
+    assert after.shipped_time.startswith("2026-02-11T01:00:00")
+    assert after.has_tracking("1z 999 aa1-0123456784")
+    assert sandbox.requests("ebay.getOrder")[0]["path"] == (
+        f"/sell/fulfillment/v1/order/{ORDER}"
+    )
+    assert [r.operation for r in journal][-2:] == [
+        "getOrder",
+        "getShippingFulfillments",
+    ]
+
+
+def test_read_cancelled_order(sandbox, client):
+    sandbox.add_ebay_order(
+        ORDER,
+        line_items=[
+            {"line_item_id": "1", "quantity": 1, "item_id": "1", "transaction_id": "0"}
+        ],
+        cancel_state="CANCELED",
+    )
+
+    view = client.read_order(ORDER)
+
+    assert view.cancelled
+    assert view.status_label == "Cancelled"
+
+
+def test_read_unknown_order_is_permanent(client, journal):
+    with pytest.raises(PermanentError) as info:
+        client.read_order("99-99999-99999")
+
+    assert info.value.code == "32100"
+    assert outcomes(journal)[-1][2:] == ("permanent", 404)
+
+
+def test_find_fulfillment(sandbox, client, order):
+    client.confirm_shipment(shipment())
+
+    found = client.find_fulfillment(ORDER, "1z999aa1 0123456784")
+
+    assert found["shipmentTrackingNumber"] == "1Z999AA10123456784"
+    assert found["lineItems"] == [{"lineItemId": "10001", "quantity": 1}]
+    assert client.find_fulfillment(ORDER, "NOPE") is None
+
+
+# -- permanent -----------------------------------------------------------------
+
+
+def test_invalid_tracking_or_carrier_is_permanent(sandbox, client, order, journal):
+    sandbox.inject_fault(
+        "ebay.createShippingFulfillment", rest_error={"errorId": 32300, "status": 400}
+    )
+
+    with pytest.raises(PermanentError) as info:
+        client.confirm_shipment(shipment())
+
+    assert str(info.value) == "Invalid shipment tracking number or carrier (32300)"
+    assert outcomes(journal)[-1][2:] == ("permanent", 400)
+    assert journal[-1].error_code == "32300"
+
+
+def test_unknown_line_item_is_permanent(sandbox, client, order):
+    bad = shipment(base.Package("1", "1Z1", (base.ShipmentItem("99999", 1),)))
+
+    with pytest.raises(PermanentError) as info:
+        client.confirm_shipment(bad)
+
+    assert info.value.code == "32200"
+
+
+def test_data_refused_before_any_call(sandbox, client, order):
+    with pytest.raises(PermanentError):
+        client.confirm_shipment(shipment(base.Package("1", " - ", ())))
+
+    assert sandbox.requests() == []
+
+
+# -- transient -----------------------------------------------------------------
+
+
+def test_system_error_is_transient(sandbox, client, order, journal):
+    sandbox.inject_fault("ebay.createShippingFulfillment", status=500)
+
+    with pytest.raises(TransientError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "30500"
+    assert outcomes(journal)[-1][2:] == ("transient", 500)
+
+
+def test_malformed_answer_is_transient(sandbox, client, order):
+    sandbox.inject_fault("ebay.getShippingFulfillments", malformed=True)
+
+    with pytest.raises(TransientError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "malformed"
+    assert sandbox.requests("ebay.createShippingFulfillment") == []
+
+
+def test_slow_answer_times_out(sandbox, make_client, order):
+    client = make_client(timeout=0.5)
+    client.probe()
+    sandbox.inject_fault("ebay.getOrder", delay=2.0)
+
+    start = time.monotonic()
+    with pytest.raises(TransientError) as info:
+        client.read_order(ORDER)
+
+    assert time.monotonic() - start < 1.5
+    assert info.value.code == "timeout"
+
+
+# -- rate limited --------------------------------------------------------------
+
+
+def test_429_with_retry_after(sandbox, client, order, journal):
+    sandbox.inject_fault(
+        "ebay.createShippingFulfillment", status=429, headers={"Retry-After": "12"}
+    )
+
+    with pytest.raises(RateLimitedError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.retry_after == 12.0
+    assert outcomes(journal)[-1][2:] == ("rate_limited", 429)
+
+
+# -- auth ----------------------------------------------------------------------
+
+
+def test_invalid_access_token_is_refreshed_once(sandbox, client, order, journal):
+    client.read_order(ORDER)
+    sandbox.expire_access_tokens()
+
+    client.confirm_shipment(shipment())
+
+    assert [(r.operation, r.outcome) for r in journal] == [
+        ("token", "success"),
+        ("getOrder", "success"),
+        ("getShippingFulfillments", "success"),
+        ("getShippingFulfillments", "auth"),
+        ("token", "success"),
+        ("getShippingFulfillments", "success"),
+        ("createShippingFulfillment", "success"),
+        ("createShippingFulfillment", "success"),
+    ]
+    assert journal[3].error_code == "1001"
+    assert len(journal) == len(sandbox.requests())  # one record per exchange
+    assert_no_secret(journal)
+
+
+def test_second_401_raises_auth_error(sandbox, client, order, journal):
+    sandbox.inject_fault("ebay.getOrder", status=401, times=2)
+
+    with pytest.raises(AuthError) as info:
+        client.read_order(ORDER)
+
+    assert [r.operation for r in journal] == ["token", "getOrder", "token", "getOrder"]
+    assert_no_secret(journal, info.value)
+
+
+def test_missing_scope_is_an_auth_error_without_retry(sandbox, make_client, order):
+    client = make_client(scopes=("https://api.ebay.com/oauth/api_scope",))
+
+    with pytest.raises(AuthError, match="scopes") as info:
+        client.read_order(ORDER)
+
+    assert info.value.http_status == 403
+    assert len(sandbox.requests("ebay.token")) == 1
+
+
+def test_revoked_refresh_token(sandbox, client, order, journal):
+    sandbox.revoke_refresh_token(SECRETS[1])
+
+    with pytest.raises(AuthError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "invalid_grant"
+    assert outcomes(journal) == [(base.API_EBAY_FULFILLMENT, "token", "auth", 400)]
+    assert_no_secret(journal, info.value)
+
+
+# -- probe ---------------------------------------------------------------------
+
+
+def test_probe_lists_one_order(sandbox, client, journal):
+    client.probe()
+
+    (request,) = sandbox.requests("ebay.getOrders")
+    assert request["path"] == "/sell/fulfillment/v1/order"
+    assert request["query"] == {"limit": ["1"]}
+    assert outcomes(journal)[-1] == (
+        base.API_EBAY_FULFILLMENT,
+        "getOrders",
+        "success",
+        200,
+    )

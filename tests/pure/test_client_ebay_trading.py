@@ -1,0 +1,569 @@
+"""EbayTradingClient against the local sandbox, over real HTTP."""
+
+import base64
+import datetime
+import time
+
+import pytest
+from lxml import etree
+
+from marketplaces import base, http
+from marketplaces.ebay_trading import (
+    NS,
+    EbayTradingClient,
+    TradingError,
+    trading_failure,
+)
+from marketplaces.errors import (
+    AuthError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+from marketplaces.http import TokenRejectedError
+
+ORDER = "12-34567-89012"
+OTHER_ORDER = "12-34567-89013"
+CLIENT_ID = "Seller-App-PRD-1234"
+SECRETS = ("PRD-cert-secret-5678", "v^1.1#i^1#refresh-token-secret")
+E = f"{{{NS}}}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client_state():
+    """The token cache is process-wide; the sandbox forgets its tokens
+    between tests, so must the cache."""
+    http.TOKEN_CACHE.clear()
+    yield
+    http.TOKEN_CACHE.clear()
+
+
+@pytest.fixture
+def journal():
+    return []
+
+
+@pytest.fixture
+def make_client(sandbox, journal):
+    def make(**overrides):
+        options = {
+            "client_id": CLIENT_ID,
+            "client_secret": SECRETS[0],
+            "dev_id": "dev-id-0001",
+            "refresh_token": SECRETS[1],
+            "api_base_url": sandbox.url,
+            "timeout": (2, 5),
+            "on_call": journal.append,
+        }
+        options.update(overrides)
+        return EbayTradingClient(**options)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client):
+    with make_client() as client:
+        yield client
+
+
+@pytest.fixture
+def order(sandbox):
+    for order_id, first in ((ORDER, "110"), (OTHER_ORDER, "120")):
+        sandbox.add_ebay_order(
+            order_id,
+            line_items=[
+                {
+                    "line_item_id": f"{first}-0",
+                    "quantity": 1,
+                    "item_id": first,
+                    "transaction_id": "0",
+                },
+                {
+                    "line_item_id": f"{first}1-0",
+                    "quantity": 2,
+                    "item_id": f"{first}1",
+                    "transaction_id": "0",
+                },
+            ],
+        )
+    return sandbox.ebay_order(ORDER)
+
+
+def shipment(order_ref=ORDER, completes_order=True, tracking=("1Z999AA10123456784",)):
+    lines = ("110-0", "1101-0") if order_ref == ORDER else ("120-0", "1201-0")
+    packages = tuple(
+        base.Package(
+            str(index + 1),
+            number,
+            (base.ShipmentItem(lines[index % 2], 1 + index % 2),),
+        )
+        for index, number in enumerate(tracking)
+    )
+    return base.Shipment(
+        order_ref=order_ref,
+        carrier_code="UPS",
+        carrier_name="UPS",
+        shipping_method="UPS Ground",
+        ship_date=datetime.datetime(2026, 2, 11, 1, 0, 0),
+        packages=packages,
+        completes_order=completes_order,
+    )
+
+
+def xml(request):
+    return etree.fromstring(request["xml"].encode())
+
+
+def children(element):
+    return [child.tag.replace(E, "") for child in element]
+
+
+def outcomes(journal):
+    return [(r.api, r.operation, r.outcome, r.error_code) for r in journal]
+
+
+def assert_no_secret(journal, *errors):
+    texts = [repr(r) for r in journal] + [str(e) for e in errors]
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+# -- accepted ------------------------------------------------------------------
+
+
+def test_complete_sale_by_order_id(sandbox, client, order, journal):
+    result = client.confirm_shipment(
+        shipment(tracking=("1Z999AA10123456784", "1Z999AA10123456785"))
+    )
+
+    assert not result.duplicate
+    (token_request,) = sandbox.requests("ebay.token")
+    assert token_request["form"] == {
+        "grant_type": "refresh_token",
+        "refresh_token": SECRETS[1],
+        "scope": "https://api.ebay.com/oauth/api_scope "
+        "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
+    }
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRETS[0]}".encode()).decode()
+    assert token_request["headers"]["authorization"] == f"Basic {basic}"
+    (request,) = sandbox.requests("ebay.CompleteSale")
+    assert request["path"] == "/ws/api.dll"
+    headers = request["headers"]
+    assert headers["x-ebay-api-call-name"] == "CompleteSale"
+    assert headers["x-ebay-api-siteid"] == "0"
+    assert headers["x-ebay-api-compatibility-level"] == "1451"
+    assert headers["x-ebay-api-iaf-token"]
+    assert headers["x-ebay-api-app-name"] == CLIENT_ID
+    assert headers["x-ebay-api-dev-name"] == "dev-id-0001"
+    assert headers["x-ebay-api-cert-name"] == SECRETS[0]
+    assert headers["content-type"] == "text/xml"
+    assert headers["user-agent"] == http.USER_AGENT
+    root = xml(request)
+    assert root.tag == f"{E}CompleteSaleRequest"
+    assert children(root) == [
+        "ErrorLanguage",
+        "WarningLevel",
+        "Shipped",
+        "Shipment",
+        "OrderID",
+    ]
+    assert root.findtext(f"{E}Shipped") == "true"
+    assert root.findtext(f"{E}OrderID") == ORDER
+    shipment_element = root.find(f"{E}Shipment")
+    assert children(shipment_element) == [
+        "ShippedTime",
+        "ShipmentTrackingDetails",
+        "ShipmentTrackingDetails",
+    ]
+    assert shipment_element.findtext(f"{E}ShippedTime") == "2026-02-11T01:00:00.000Z"
+    details = shipment_element.findall(f"{E}ShipmentTrackingDetails")
+    assert [children(d) for d in details] == [
+        ["ShippingCarrierUsed", "ShipmentTrackingNumber"]
+    ] * 2
+    assert [d.findtext(f"{E}ShipmentTrackingNumber") for d in details] == [
+        "1Z999AA10123456784",
+        "1Z999AA10123456785",
+    ]
+    assert {d.findtext(f"{E}ShippingCarrierUsed") for d in details} == {"UPS"}
+    assert outcomes(journal) == [
+        (base.API_EBAY_TRADING, "token", "success", ""),
+        (base.API_EBAY_TRADING, "CompleteSale", "success", ""),
+    ]
+    assert journal[1].order_ref == ORDER
+    assert journal[0].access_token_expires_at is not None
+    assert_no_secret(journal)
+
+
+def test_complete_sale_per_line_item(sandbox, client, order):
+    partial = shipment(
+        completes_order=False, tracking=("1Z999AA10123456784", "1Z999AA10123456785")
+    )
+
+    client.confirm_shipment(partial)
+
+    first, second = (xml(r) for r in sandbox.requests("ebay.CompleteSale"))
+    assert first.findtext(f"{E}OrderLineItemID") == "110-0"
+    assert second.findtext(f"{E}OrderLineItemID") == "1101-0"
+    assert first.find(f"{E}OrderID") is None
+    assert children(first)[-1] == "OrderLineItemID"
+    # Each call carries the packages that hold its line.
+    numbers = [
+        [n.text for n in root.iter(f"{E}ShipmentTrackingNumber")]
+        for root in (first, second)
+    ]
+    assert numbers == [["1Z999AA10123456784"], ["1Z999AA10123456785"]]
+
+
+def test_token_is_cached_between_calls(sandbox, client, order):
+    client.confirm_shipment(shipment())
+    client.read_order(ORDER)
+
+    assert len(sandbox.requests("ebay.token")) == 1
+
+
+# -- read_order ----------------------------------------------------------------
+
+
+def test_read_order_before_and_after_shipping(sandbox, client, order, journal):
+    before = client.read_order(ORDER)
+
+    assert (before.status, before.checkout_status) == ("Completed", "Complete")
+    assert before.status_label == "Checkout Complete"
+    assert before.packages == []
+    assert not before.shipped_time
+    (request,) = sandbox.requests("ebay.GetOrders")
+    root = xml(request)
+    assert children(root) == ["ErrorLanguage", "WarningLevel", "OrderIDArray"]
+    assert [e.text for e in root.iter(f"{E}OrderID")] == [ORDER]
+    assert request["headers"]["x-ebay-api-call-name"] == "GetOrders"
+
+    client.confirm_shipment(shipment(tracking=("1Z999AA10123456784",)))
+    after = client.read_order(ORDER)
+
+    assert after.shipped_time.startswith("2026-02-11T01:00:00")
+    (package,) = after.packages  # order- and line-level details, deduplicated
+    assert package.carrier == "UPS"
+    assert package.tracking_number == "1Z999AA10123456784"
+    assert sorted(package.items) == [("110-0", 1), ("1101-0", 2)]
+    assert after.has_tracking("1z 999 aa1 0123456784")
+    assert {r.operation for r in journal} == {"token", "GetOrders", "CompleteSale"}
+    assert {r.api for r in journal} == {base.API_EBAY_TRADING}
+
+
+def test_read_cancelled_order(sandbox, client):
+    sandbox.add_ebay_order(
+        ORDER,
+        line_items=[
+            {
+                "line_item_id": "1-0",
+                "quantity": 1,
+                "item_id": "1",
+                "transaction_id": "0",
+            }
+        ],
+        cancel_state="CANCELED",
+    )
+
+    view = client.read_order(ORDER)
+
+    assert view.cancelled
+    assert (view.status, view.status_label) == ("Cancelled", "Cancelled")
+
+
+def test_read_unknown_order_is_permanent(client, journal):
+    with pytest.raises(PermanentError, match="order not found"):
+        client.read_order("99-99999-99999")
+
+    assert journal[-1].outcome == "permanent"
+
+
+# -- permanent and duplicate ------------------------------------------------------
+
+
+def test_request_error_is_permanent_with_long_message(sandbox, client, journal):
+    with pytest.raises(PermanentError) as info:
+        client.confirm_shipment(shipment(order_ref="99-99999-99999"))
+
+    assert info.value.code == "37"
+    assert str(info.value).endswith("(37)")
+    assert "CompleteSaleRequest.OrderID" in info.value.message
+    assert outcomes(journal)[-1] == (
+        base.API_EBAY_TRADING,
+        "CompleteSale",
+        "permanent",
+        "37",
+    )
+
+
+def test_tracking_already_uploaded_is_a_duplicate(sandbox, client, order, journal):
+    client.confirm_shipment(shipment(order_ref=OTHER_ORDER))
+
+    result = client.confirm_shipment(shipment(order_ref=ORDER))
+
+    assert result.duplicate
+    assert "21916964" in result.message
+    assert outcomes(journal)[-1] == (
+        base.API_EBAY_TRADING,
+        "CompleteSale",
+        "success",
+        "",
+    )
+
+
+def test_injected_duplicate_error_code(sandbox, client, order):
+    sandbox.inject_fault(
+        "ebay.CompleteSale",
+        trading_error={
+            "code": "21919089",
+            "long": "Tracking already uploaded.",
+            "classification": "RequestError",
+        },
+    )
+
+    assert client.confirm_shipment(shipment()).duplicate
+
+
+# -- transient -----------------------------------------------------------------
+
+
+def test_system_error_is_transient(sandbox, client, order, journal):
+    sandbox.inject_fault(
+        "ebay.CompleteSale",
+        trading_error={"code": "10007", "classification": "SystemError"},
+    )
+
+    with pytest.raises(TransientError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "10007"
+    assert outcomes(journal)[-1][2:] == ("transient", "10007")
+
+
+def test_http_503_is_transient(sandbox, client, order, journal):
+    sandbox.inject_fault("ebay.CompleteSale", status=503)
+
+    with pytest.raises(TransientError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.http_status == 503
+    assert journal[-1].http_status == 503
+
+
+def test_dropped_connection_is_transient(sandbox, client, order):
+    sandbox.inject_fault("ebay.CompleteSale", drop=True)
+
+    with pytest.raises(TransientError, match="Could not reach eBay"):
+        client.confirm_shipment(shipment())
+
+
+def test_malformed_xml_is_transient(sandbox, client, order, journal):
+    sandbox.inject_fault("ebay.GetOrders", malformed=True)
+
+    with pytest.raises(TransientError) as info:
+        client.read_order(ORDER)
+
+    assert info.value.code == "malformed"
+    assert journal[-1].outcome == "transient"
+
+
+def test_slow_answer_times_out(sandbox, make_client, order):
+    client = make_client(timeout=0.5)
+    client.read_order(ORDER)
+    sandbox.inject_fault("ebay.CompleteSale", delay=2.0)
+
+    start = time.monotonic()
+    with pytest.raises(TransientError) as info:
+        client.confirm_shipment(shipment())
+
+    assert time.monotonic() - start < 1.5
+    assert info.value.code == "timeout"
+
+
+# -- rate limited --------------------------------------------------------------
+
+
+def test_call_usage_limit_is_rate_limited(sandbox, client, order, journal):
+    sandbox.inject_fault(
+        "ebay.CompleteSale",
+        trading_error={
+            "code": "518",
+            "long": "Call usage limit has been reached.",
+            "classification": "RequestError",
+        },
+    )
+
+    with pytest.raises(RateLimitedError):
+        client.confirm_shipment(shipment())
+
+    assert outcomes(journal)[-1][2:] == ("rate_limited", "518")
+
+
+def test_http_429_with_retry_after(sandbox, client, order):
+    sandbox.inject_fault("ebay.CompleteSale", status=429, headers={"Retry-After": "30"})
+
+    with pytest.raises(RateLimitedError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.retry_after == 30.0
+
+
+# -- auth ----------------------------------------------------------------------
+
+
+def test_expired_iaf_token_is_refreshed_once(sandbox, client, order, journal):
+    client.read_order(ORDER)
+    sandbox.expire_access_tokens()
+
+    client.confirm_shipment(shipment())
+
+    assert outcomes(journal) == [
+        (base.API_EBAY_TRADING, "token", "success", ""),
+        (base.API_EBAY_TRADING, "GetOrders", "success", ""),
+        (base.API_EBAY_TRADING, "CompleteSale", "auth", "21917053"),
+        (base.API_EBAY_TRADING, "token", "success", ""),
+        (base.API_EBAY_TRADING, "CompleteSale", "success", ""),
+    ]
+    assert len(journal) == len(sandbox.requests())  # one record per exchange
+    assert_no_secret(journal)
+
+
+def test_invalid_iaf_token_twice_raises_auth_error(sandbox, client, order, journal):
+    sandbox.inject_fault(
+        "ebay.CompleteSale",
+        times=2,
+        trading_error={
+            "code": "21916984",
+            "long": "IAF token supplied is invalid.",
+            "classification": "RequestError",
+        },
+    )
+
+    with pytest.raises(AuthError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "21916984"
+    assert [r.operation for r in journal] == [
+        "token",
+        "CompleteSale",
+        "token",
+        "CompleteSale",
+    ]
+    assert_no_secret(journal, info.value)
+
+
+def test_hard_expired_token_needs_reconsent_at_once(sandbox, client, order, journal):
+    sandbox.inject_fault(
+        "ebay.CompleteSale",
+        trading_error={
+            "code": "932",
+            "long": "Auth token is hard expired.",
+            "classification": "RequestError",
+        },
+    )
+
+    with pytest.raises(AuthError, match="re-authorize") as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "932"
+    assert len(sandbox.requests("ebay.token")) == 1  # no pointless refresh
+
+
+def test_revoked_refresh_token(sandbox, client, order, journal):
+    sandbox.revoke_refresh_token(SECRETS[1])
+
+    with pytest.raises(AuthError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == "invalid_grant"
+    assert outcomes(journal) == [
+        (base.API_EBAY_TRADING, "token", "auth", "invalid_grant"),
+    ]
+    assert sandbox.requests("ebay.CompleteSale") == []
+    assert_no_secret(journal, info.value)
+
+
+# -- probe and configuration -------------------------------------------------------
+
+
+def test_probe_reads_one_order_of_the_last_day(sandbox, client, journal):
+    client.probe()
+
+    (request,) = sandbox.requests("ebay.GetOrders")
+    root = xml(request)
+    assert children(root) == [
+        "ErrorLanguage",
+        "WarningLevel",
+        "Pagination",
+        "NumberOfDays",
+    ]
+    assert root.findtext(f"{E}NumberOfDays") == "1"
+    assert root.findtext(f"{E}Pagination/{E}EntriesPerPage") == "1"
+    assert outcomes(journal)[-1] == (base.API_EBAY_TRADING, "GetOrders", "success", "")
+
+
+def test_site_id_header_is_numeric(sandbox, make_client, order):
+    make_client(site_id="77").read_order(ORDER)
+
+    (request,) = sandbox.requests("ebay.GetOrders")
+    assert request["headers"]["x-ebay-api-siteid"] == "77"
+
+
+def test_default_endpoints():
+    client = EbayTradingClient(
+        client_id="c",
+        client_secret="s",
+        dev_id="d",
+        refresh_token="r",
+        environment="sandbox",
+    )
+
+    assert client.endpoint == "https://api.sandbox.ebay.com/ws/api.dll"
+    assert client.token_url == "https://api.sandbox.ebay.com/identity/v1/oauth2/token"
+
+
+def test_plain_http_to_a_remote_host_is_refused():
+    with pytest.raises(ValueError):
+        EbayTradingClient(
+            client_id="c",
+            client_secret="s",
+            dev_id="d",
+            refresh_token="r",
+            api_base_url="http://api.ebay.com",
+        )
+
+
+# -- error classification (no network) -------------------------------------------
+
+
+def _error(code, classification="RequestError", severity="Error"):
+    return TradingError(code, severity, classification, "short", f"long {code}")
+
+
+@pytest.mark.parametrize(
+    ("errors", "expected"),
+    [
+        ([_error("932"), _error("21917053")], AuthError),
+        ([_error("37"), _error("21917053")], TokenRejectedError),
+        ([_error("37"), _error("518")], RateLimitedError),
+        ([_error("37"), _error("123", "SystemError")], TransientError),
+        ([_error("21916803")], TransientError),
+        ([_error("21916964"), _error("37")], PermanentError),
+        ([_error("21916964"), _error("37", severity="Warning")], None),
+        ([], PermanentError),
+    ],
+)
+def test_failure_classification(errors, expected):
+    failure = trading_failure(errors)
+
+    if expected is None:
+        assert failure is None
+    else:
+        assert type(failure) is expected
+
+
+def test_permanent_failure_lists_every_error():
+    failure = trading_failure([_error("37"), _error("21916964"), _error("10012")])
+
+    assert str(failure) == "long 37; long 10012 (37,10012)"
