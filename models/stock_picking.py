@@ -180,6 +180,17 @@ class StockPicking(models.Model):
     def _writeback_trigger_push(self):
         self.env.ref("stock_ecommerce_writeback.ir_cron_writeback_push")._trigger()
 
+    @api.model
+    def _writeback_trigger_verify(self, when):
+        """Make sure the verify cron runs at ``when`` (one trigger per minute
+        at most: triggers are precise to the minute anyway)."""
+        cron = self.env.ref("stock_ecommerce_writeback.ir_cron_writeback_verify")
+        when = when.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+        if not self.env["ir.cron.trigger"].search_count(
+            [("cron_id", "=", cron.id), ("call_at", "=", when)], limit=1
+        ):
+            cron._trigger(at=when)
+
     def _writeback_tracking_numbers(self):
         self.ensure_one()
         return [n for n in TRACKING_SPLIT_RE.split(self.carrier_tracking_ref or "") if n]
@@ -364,6 +375,8 @@ class StockPicking(models.Model):
                     continue
                 cron._commit_progress(0)
                 picking._writeback_send(clients)
+                if picking.writeback_state == "submitted":
+                    self._writeback_trigger_verify(picking.writeback_next_attempt)
                 remaining = self.search_count(self._writeback_due_domain())
                 if not cron._commit_progress(1, remaining=remaining):
                     return

@@ -10,6 +10,7 @@ import json
 import re
 from urllib.parse import parse_qs
 
+from dateutil import parser as isoparser
 from lxml import etree
 
 UTC = datetime.UTC
@@ -148,8 +149,8 @@ def is_xs_datetime(value):
 def parse_datetime(value):
     """An aware UTC datetime from ISO 8601 text, or None. No offset = UTC."""
     try:
-        parsed = datetime.datetime.fromisoformat(value.replace("z", "Z"))
-    except (TypeError, ValueError):
+        parsed = isoparser.isoparse(value.upper())
+    except (AttributeError, TypeError, ValueError, OverflowError):
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
