@@ -258,7 +258,7 @@ class Pacer:
             if wait > max_wait:
                 self._buckets[key] = (tokens, now)
                 raise RateLimitedError(
-                    f"Holding back {key[1]}: its rate limit ({rate:g}/s, burst "
+                    f"Holding back {key[-1]}: its rate limit ({rate:g}/s, burst "
                     f"{burst}) needs a {wait:.1f} s pause",
                     code="client_pacing",
                     retry_after=wait,
@@ -589,10 +589,12 @@ class HttpClient:
     # -- pacing ------------------------------------------------------------
 
     def _pace(self, operation):
-        """Wait for the operation's client-side token bucket, if it has one."""
+        """Wait for the operation's client-side token bucket, if it has one.
+        Marketplaces meter each application + seller authorization apart
+        (Amazon usage plans), so the bucket is per refresh token too."""
         if operation.rate:
             self._pacer.acquire(
-                (self.api_base_url, operation.name),
+                (self.api_base_url, self._token_key, operation.name),
                 operation.rate,
                 operation.burst or 1,
                 self.max_wait,

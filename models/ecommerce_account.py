@@ -233,12 +233,7 @@ class EcommerceAccount(models.Model):
         refresh: flag the account and hold its shipments back."""
         self.ensure_one()
         now = fields.Datetime.now()
-        if self.auth_error != message:
-            self.with_context(tracking_disable=False).write(
-                {"auth_error": message, "auth_error_date": now}
-            )
-        else:
-            self.auth_error_date = now
+        self.write({"auth_error": message, "auth_error_date": now})
 
     # ------------------------------------------------------------------
     # Engine glue

@@ -64,6 +64,15 @@ class StockPicking(models.Model):
         index="btree_not_null",
         string="Marketplace Order",
     )
+    ecommerce_service_name = fields.Char(
+        related="carrier_id.ecommerce_service_name", string="Service"
+    )
+    writeback_shipped_qty = fields.Integer(
+        string="Shipped Quantity",
+        compute="_compute_writeback_shipped_qty",
+        store=True,
+        help="Units of the marketplace order this delivery ships.",
+    )
     writeback_state = fields.Selection(
         WRITEBACK_STATES,
         string="Write-back",
@@ -122,6 +131,12 @@ class StockPicking(models.Model):
     _writeback_due_idx = models.Index(
         "(writeback_next_attempt) WHERE writeback_state IN ('pending', 'submitted')"
     )
+
+    @api.depends("move_ids.quantity", "move_ids.sale_line_id")
+    def _compute_writeback_shipped_qty(self):
+        for picking in self:
+            moves = picking.move_ids.filtered("sale_line_id")
+            picking.writeback_shipped_qty = round(sum(moves.mapped("quantity")))
 
     # ------------------------------------------------------------------
     # Queueing (runs in the user's transaction: never calls a marketplace)
