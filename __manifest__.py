@@ -19,6 +19,7 @@
         "data/ir_cron.xml",
         "views/ecommerce_account_views.xml",
         "views/ecommerce_api_call_views.xml",
+        "views/ecommerce_api_status_views.xml",
         "views/delivery_carrier_views.xml",
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",

@@ -1,5 +1,6 @@
 from . import ecommerce_account
 from . import ecommerce_api_call
+from . import ecommerce_api_status
 from . import delivery_carrier
 from . import sale_order
 from . import stock_picking

@@ -5,7 +5,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..marketplaces import policy
+from ..marketplaces import base, policy
 from ..marketplaces.amazon import AmazonClient
 from ..marketplaces.ebay_fulfillment import EbayFulfillmentClient
 from ..marketplaces.ebay_trading import EbayTradingClient
@@ -146,6 +146,9 @@ class EcommerceAccount(models.Model):
     )
     auth_error_date = fields.Datetime(readonly=True, copy=False)
     picking_ids = fields.One2many("stock.picking", "ecommerce_account_id")
+    api_status_ids = fields.One2many(
+        "ecommerce.api.status", "account_id", string="API Status"
+    )
     writeback_pending_count = fields.Integer(compute="_compute_writeback_counts")
     writeback_failed_count = fields.Integer(compute="_compute_writeback_counts")
 
@@ -205,8 +208,16 @@ class EcommerceAccount(models.Model):
                     )
                 )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        self.env["ecommerce.api.status"].sudo()._ensure_rows(accounts)
+        return accounts
+
     def write(self, vals):
         res = super().write(vals)
+        if "platform" in vals:
+            self.env["ecommerce.api.status"].sudo()._ensure_rows(self)
         if set(vals) & set(CONNECTION_FIELDS):
             self._writeback_reset_auth()
         return res
@@ -254,9 +265,10 @@ class EcommerceAccount(models.Model):
         return policy.RetryPolicy(max_attempts=self.max_attempts, **overrides)
 
     def _marketplace_client(self, on_call, kind="writeback"):
-        """A client for this account. ``kind`` is "writeback" (the API that
-        confirms shipments and reads orders back) or "products" (Amazon
-        Catalog Items). ``on_call`` receives one CallRecord per HTTP call."""
+        """A client for this account; ``on_call`` receives one CallRecord per
+        HTTP call. ``kind``: "writeback" (the API this account confirms
+        shipments and reads orders back with), "products" (Amazon Catalog
+        Items), or one of the marketplaces.base API keys (status probes)."""
         self.ensure_one()
         account = self.sudo()
         common = {
@@ -275,9 +287,12 @@ class EcommerceAccount(models.Model):
                 region=account.amazon_region or "na",
                 **common,
             )
-        client_class = (
-            EbayFulfillmentClient if account.ebay_api == "fulfillment" else EbayTradingClient
+        use_rest = (
+            kind == base.API_EBAY_FULFILLMENT
+            if kind in (base.API_EBAY_TRADING, base.API_EBAY_FULFILLMENT)
+            else account.ebay_api == "fulfillment"
         )
+        client_class = EbayFulfillmentClient if use_rest else EbayTradingClient
         return client_class(
             client_id=account.ebay_client_id or "",
             client_secret=account.ebay_client_secret or "",
@@ -286,6 +301,17 @@ class EcommerceAccount(models.Model):
             site_id=account.ebay_site_id,
             **common,
         )
+
+    def _probe_api(self, api, on_call):
+        """One cheap read-only call to ``api`` for its health status: a
+        token exchange for Amazon, a one-row order read for eBay (not
+        GeteBayOfficialTime, which eBay decommissioned)."""
+        self.ensure_one()
+        client = self._marketplace_client(on_call, kind=api)
+        if self.platform == "amazon":
+            client.probe(api)
+        else:
+            client.probe()
 
     def _order_url(self, order_ref):
         """Where the seller sees this order on the marketplace."""

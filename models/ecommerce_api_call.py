@@ -1,5 +1,7 @@
 # Copyright 2026 stock_ecommerce_writeback contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import datetime
+
 from odoo import api as odoo_api, fields, models
 
 from ..marketplaces import base
@@ -55,6 +57,24 @@ class EcommerceApiCall(models.Model):
 
     # The status screen aggregates per account and API over a recent window.
     _account_api_date_idx = models.Index("(account_id, api, call_date DESC)")
+
+    @odoo_api.model
+    def _gc_journal(self, days, batch_size=10000):
+        """Delete journal rows older than ``days``, except those of shipments
+        that still need attention (pending or failed): their history stays."""
+        cutoff = fields.Datetime.now() - datetime.timedelta(days=days)
+        domain = [
+            ("call_date", "<", cutoff),
+            "|",
+            ("picking_id", "=", False),
+            ("picking_id.writeback_state", "not in", ("pending", "sending", "failed")),
+        ]
+        while True:
+            old = self.sudo().search(domain, limit=batch_size)
+            if not old:
+                return
+            old.unlink()
+            self.env["ir.cron"]._commit_progress(len(old))
 
     @odoo_api.model
     def _record(self, account, records, picking=None):
