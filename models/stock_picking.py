@@ -127,6 +127,12 @@ class StockPicking(models.Model):
         string="Read Back On", copy=False, readonly=True
     )
     ecommerce_readback = fields.Json(string="Marketplace View", copy=False, readonly=True)
+    ecommerce_readback_html = fields.Html(
+        string="As Read Back", compute="_compute_ecommerce_readback_html", sanitize=False
+    )
+    ecommerce_order_url = fields.Char(
+        string="Open on the Marketplace", compute="_compute_ecommerce_order_url"
+    )
 
     _writeback_due_idx = models.Index(
         "(writeback_next_attempt) WHERE writeback_state IN ('pending', 'submitted')"
@@ -137,6 +143,60 @@ class StockPicking(models.Model):
         for picking in self:
             moves = picking.move_ids.filtered("sale_line_id")
             picking.writeback_shipped_qty = round(sum(moves.mapped("quantity")))
+
+    @api.depends("ecommerce_account_id", "ecommerce_order_ref")
+    def _compute_ecommerce_order_url(self):
+        for picking in self:
+            account = picking.ecommerce_account_id
+            picking.ecommerce_order_url = (
+                account._order_url(picking.ecommerce_order_ref) if account else False
+            )
+
+    @api.depends("ecommerce_readback")
+    def _compute_ecommerce_readback_html(self):
+        """The marketplace's own view of the order, as last read back: its
+        status and the packages (tracking numbers) it lists."""
+        for picking in self:
+            view = picking.ecommerce_readback or {}
+            if not view:
+                picking.ecommerce_readback_html = False
+                continue
+            rows = Markup("").join(
+                Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
+                % (
+                    package.get("tracking_number") or "",
+                    package.get("carrier") or "",
+                    package.get("ship_time") or "",
+                    ", ".join(f"{ref} x {qty}" for ref, qty in package.get("items") or []),
+                )
+                for package in view.get("packages") or []
+            )
+            facts = [
+                (self.env._("Order status"), view.get("status_label") or view.get("status")),
+                (self.env._("Checkout status"), view.get("checkout_status")),
+                (self.env._("Shipped time"), view.get("shipped_time")),
+            ]
+            picking.ecommerce_readback_html = Markup("<dl class='mb-2'>%s</dl>%s") % (
+                Markup("").join(
+                    Markup("<dt>%s</dt><dd>%s</dd>") % (label, value)
+                    for label, value in facts
+                    if value
+                ),
+                Markup(
+                    "<table class='table table-sm o_writeback_packages'><thead><tr>"
+                    "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead>"
+                    "<tbody>%s</tbody></table>"
+                )
+                % (
+                    self.env._("Tracking number"),
+                    self.env._("Carrier"),
+                    self.env._("Shipped"),
+                    self.env._("Items"),
+                    rows,
+                )
+                if rows
+                else Markup("<p>%s</p>") % self.env._("No package recorded on the order."),
+            )
 
     # ------------------------------------------------------------------
     # Queueing (runs in the user's transaction: never calls a marketplace)
@@ -671,6 +731,17 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # User actions
     # ------------------------------------------------------------------
+    def action_writeback_open_picking(self):
+        """Open this delivery in the standard Inventory form."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "stock.picking",
+            "res_id": self.id,
+            "views": [(self.env.ref("stock.view_picking_form").id, "form")],
+            "target": "current",
+        }
+
     def action_writeback_retry(self):
         """Send again at the next cron run (now). A failed shipment gets a
         fresh set of attempts."""
