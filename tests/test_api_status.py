@@ -1,0 +1,159 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import datetime
+
+from odoo import fields
+from odoo.tests import freeze_time, tagged
+
+from ..marketplaces import base
+from .common import AMAZON_MARKETPLACE, WritebackCase
+
+ORDER = "114-0000001-0000001"
+
+
+@tagged("post_install", "-at_install")
+class TestApiStatus(WritebackCase):
+    def status(self, account, api):
+        return self.env["ecommerce.api.status"].search(
+            [("account_id", "=", account.id), ("api", "=", api)]
+        )
+
+    def refresh(self):
+        self.run_cron("ir_cron_api_status_refresh")
+
+    def journal(self, account, api, outcomes, duration_ms=120, minutes_ago=1):
+        """Calls as the engine journals them (outcome per call)."""
+        start = fields.Datetime.now() - datetime.timedelta(minutes=minutes_ago)
+        self.env["ecommerce.api.call"]._record(
+            account,
+            [
+                base.CallRecord(
+                    api=api,
+                    operation="confirmShipment",
+                    started_at=start + datetime.timedelta(seconds=i),
+                    duration_ms=duration_ms,
+                    outcome=outcome,
+                    http_status=200 if outcome == "success" else 503,
+                    error_message="" if outcome == "success" else "HTTP 503 from Amazon",
+                )
+                for i, outcome in enumerate(outcomes)
+            ],
+        )
+
+    def test_every_account_has_its_apis(self):
+        self.assertEqual(
+            sorted(self.amazon.api_status_ids.mapped("api")),
+            sorted([base.API_AMAZON_PRODUCTS, base.API_AMAZON_WRITEBACK, base.API_AMAZON_ORDERS]),
+        )
+        self.assertEqual(
+            sorted(self.ebay.api_status_ids.mapped("api")),
+            sorted([base.API_EBAY_TRADING, base.API_EBAY_FULFILLMENT]),
+        )
+        self.assertEqual(set(self.amazon.api_status_ids.mapped("state")), {"none"})
+
+    def test_green_after_real_calls_and_probes(self):
+        """A shipment goes through; the status cron probes the idle APIs
+        (one cheap read-only call each) and every light turns green."""
+        self.sandbox.add_amazon_order(
+            ORDER,
+            marketplace_id=AMAZON_MARKETPLACE,
+            items=[{"order_item_id": "31111111111111", "quantity": 1, "asin": "B0A", "sku": "WA"}],
+        )
+        order = self.make_order(self.amazon, ORDER, [(self.product_a, 1, "31111111111111")])
+        self.ship(order.picking_ids, "1Z0001")
+        self.push()
+        self.refresh()
+        writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
+        self.assertEqual(writeback.state, "green")
+        self.assertEqual(writeback.message, "Connected and operating normally.")
+        self.assertEqual(writeback.call_count, 2)  # token + confirmShipment
+        self.assertTrue(writeback.last_success)
+        self.assertTrue(writeback.access_token_expiry)
+        self.assertEqual(writeback.rate_limit, 2.0, "x-amzn-RateLimit-Limit of confirmShipment")
+        for api in (base.API_AMAZON_PRODUCTS, base.API_AMAZON_ORDERS):
+            self.assertEqual(self.status(self.amazon, api).state, "green")
+        # Probes: a token exchange per idle Amazon API, a one-row read per eBay API.
+        self.assertEqual(len(self.requests_of("amazon.token")), 3)
+        [get_orders] = self.requests_of("ebay.GetOrders")
+        self.assertIn("EntriesPerPage>1<", get_orders["xml"])
+        self.assertEqual(len(self.requests_of("ebay.getOrders")), 1)
+        self.assertEqual(self.status(self.ebay, base.API_EBAY_TRADING).state, "green")
+        self.assertEqual(self.status(self.ebay, base.API_EBAY_FULFILLMENT).state, "green")
+        self.assertFalse(self.sandbox.requests("ebay.GeteBayOfficialTime"))
+
+    def test_yellow_on_error_rate_and_on_latency(self):
+        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["transient"] + ["success"] * 4)
+        self.journal(self.amazon, base.API_AMAZON_ORDERS, ["success"] * 3, duration_ms=8000)
+        self.env["ecommerce.api.status"].action_refresh_now()
+        writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
+        self.assertEqual(writeback.state, "yellow")
+        self.assertIn("1 of 5 calls failed", writeback.message)
+        self.assertEqual((writeback.call_count, writeback.error_count), (5, 1))
+        orders = self.status(self.amazon, base.API_AMAZON_ORDERS)
+        self.assertEqual(orders.state, "yellow")
+        self.assertIn("8.0 s on average", orders.message)
+        self.assertEqual(orders.avg_latency_ms, 8000)
+
+    def test_red_when_down_or_extreme_error_rate(self):
+        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"] + ["transient"] * 3)
+        self.journal(self.amazon, base.API_AMAZON_ORDERS, ["transient", "success"] * 3)
+        self.env["ecommerce.api.status"].action_refresh_now()
+        writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
+        self.assertEqual(writeback.state, "red")
+        self.assertIn("Unavailable", writeback.message)
+        orders = self.status(self.amazon, base.API_AMAZON_ORDERS)
+        self.assertEqual(orders.state, "red")
+        self.assertIn("Extreme error rate", orders.message)
+
+    def test_red_when_authentication_fails(self):
+        """A revoked refresh token: the probe fails with invalid_grant and
+        the status says to re-authorize."""
+        self.sandbox.revoke_refresh_token("Atzr|amazon-refresh-token")
+        self.refresh()
+        products = self.status(self.amazon, base.API_AMAZON_PRODUCTS)
+        self.assertEqual(products.state, "red")
+        self.assertIn("Re-authorize", products.message)
+        self.assertNotIn("amazon-refresh-token", products.message)
+
+    def test_none_when_no_call_in_ten_minutes(self):
+        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"] * 3)
+        statuses = self.env["ecommerce.api.status"]
+        statuses.action_refresh_now()
+        self.assertEqual(self.status(self.amazon, base.API_AMAZON_WRITEBACK).state, "green")
+        with freeze_time(fields.Datetime.now() + datetime.timedelta(minutes=11)):
+            statuses.action_refresh_now()
+        writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
+        self.assertEqual(writeback.state, "none")
+        self.assertIn("no call to this API in the last 10 minutes", writeback.message)
+
+    def test_none_on_network_error(self):
+        """The marketplace cannot be reached at all: status unknown, "Error
+        reading API status"."""
+        self.ebay.write(
+            {
+                "api_base_url": "http://127.0.0.1:9",
+                "auth_url": "http://127.0.0.1:9/identity/v1/oauth2/token",
+            }
+        )
+        self.refresh()
+        trading = self.status(self.ebay, base.API_EBAY_TRADING)
+        self.assertEqual(trading.state, "none")
+        self.assertTrue(trading.message.startswith("Error reading API status"))
+        self.assertEqual(self.status(self.amazon, base.API_AMAZON_ORDERS).state, "green")
+
+    def test_thresholds_are_configurable(self):
+        self.env["ir.config_parameter"].set_param(
+            "stock_ecommerce_writeback.health_yellow_error_rate", "0.5"
+        )
+        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["transient"] + ["success"] * 4)
+        self.env["ecommerce.api.status"].action_refresh_now()
+        self.assertEqual(self.status(self.amazon, base.API_AMAZON_WRITEBACK).state, "green")
+
+    def test_old_journal_rows_are_cleaned(self):
+        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"], minutes_ago=91 * 24 * 60)
+        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"], minutes_ago=5)
+        self.refresh()
+        calls = self.env["ecommerce.api.call"].search(
+            [("account_id", "=", self.amazon.id), ("operation", "=", "confirmShipment")]
+        )
+        self.assertEqual(len(calls), 1)
