@@ -1,0 +1,271 @@
+"""The files the write-back grid exports: the grid itself as CSV, Amazon's
+"Shipping Confirmation" flat file and eBay Seller Hub's tracking upload CSV.
+
+Plain Python, no Odoo: each writer takes plain rows and returns the whole
+file as ``bytes``. What all three guarantee:
+
+* rows come out in the order they are given (the caller passes the order of
+  the screen), one line per row, lines ending with CRLF;
+* every text cell a spreadsheet would evaluate is neutralised
+  (:func:`neutralise`); numbers stay numbers;
+* UTF-8. Only the grid CSV starts with a byte order mark: it is meant to be
+  opened in Excel, which reads a CSV without one in the Windows code page and
+  garbles every accented customer name. The two marketplace files are read by
+  the marketplaces' parsers, which expect the header's first column name as
+  the very first bytes, so they carry no BOM.
+"""
+
+import csv
+import dataclasses
+import datetime
+import io
+import re
+
+# Cells starting with one of these are read as formulas (=, +, -, @) or can
+# smuggle one in (tab, CR: Excel drops them and evaluates what follows): OWASP
+# "CSV Injection"; OWASP ASVS 1.2.10 adds NUL.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+# Excel reads this as "UTF-8" (see the module docstring).
+UTF8_BOM = "\ufeff"
+
+
+def neutralise(value):
+    """``value`` as text that no spreadsheet evaluates: a cell starting with
+    a formula trigger (``= + - @``, tab, CR, NUL) gets a single quote in
+    front, which Excel, LibreOffice and Google Sheets take as "this is text".
+    ``None`` and ``False`` (Odoo's empty value) become ``""``."""
+    text = _text(value)
+    if text.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def _text(value):
+    return "" if value is None or value is False else str(value)
+
+
+def _cell(value):
+    """Numbers as numbers, everything else as neutralised text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return neutralise(value)
+
+
+def _local(value, tz):
+    """A naive UTC datetime (how Odoo stores them) in ``tz``, still naive."""
+    return (
+        value.replace(tzinfo=datetime.UTC)
+        .astimezone(tz or datetime.UTC)
+        .replace(tzinfo=None)
+    )
+
+
+def _write(rows, **dialect):
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n", **dialect)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# The grid
+# ---------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class GridRow:
+    """One delivery as the write-back grid lists it. Datetimes are naive
+    UTC, as Odoo stores them; texts are what the screen shows."""
+
+    order_ref: str = ""
+    account: str = ""
+    customer: str = ""
+    carrier: str = ""
+    tracking: str = ""
+    shipment: str = ""
+    ship_date: datetime.datetime | None = None
+    shipped_qty: int = 0
+    state: str = ""
+    attempts: int = 0
+    last_attempt: datetime.datetime | None = None
+    next_attempt: datetime.datetime | None = None
+    error: str = ""
+
+
+# Column order and (English) titles of the grid CSV: the grid's columns.
+GRID_HEADERS = {
+    "order_ref": "Marketplace Order",
+    "account": "Marketplace Account",
+    "customer": "Customer",
+    "carrier": "Carrier / Service",
+    "tracking": "Tracking Number",
+    "shipment": "Shipment",
+    "ship_date": "Ship Date",
+    "shipped_qty": "Shipped Quantity",
+    "state": "Write-back",
+    "attempts": "Attempts",
+    "last_attempt": "Last Attempt",
+    "next_attempt": "Next Attempt",
+    "error": "Last Error",
+}
+
+
+def grid_csv(rows, headers=None, tz=None):
+    """The grid as a comma-separated file, one line per :class:`GridRow`.
+
+    :param headers: column titles keyed like :data:`GRID_HEADERS` (e.g.
+        translated ones); the columns and their order are always those of
+        :data:`GRID_HEADERS`.
+    :param tz: ``tzinfo`` the datetimes are written in (default UTC), as
+        ``YYYY-MM-DD HH:MM:SS``, which every spreadsheet reads as a date.
+    :returns: UTF-8 bytes with a BOM (for Excel), CRLF line ends; cells with
+        commas, quotes or line breaks quoted as RFC 4180 says.
+    """
+    titles = {**GRID_HEADERS, **(headers or {})}
+    lines = [[neutralise(titles[name]) for name in GRID_HEADERS]]
+    for row in rows:
+        line = []
+        for name in GRID_HEADERS:
+            value = getattr(row, name)
+            if isinstance(value, datetime.datetime):
+                value = _local(value, tz).strftime("%Y-%m-%d %H:%M:%S")
+            line.append(_cell(value))
+        lines.append(line)
+    return (UTF8_BOM + _write(lines)).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Amazon Seller Central: Shipping Confirmation flat file
+# ---------------------------------------------------------------------------
+# The first eight columns of the template (Seller Central help G641; the
+# optional transparency_code / ship_from_* columns are left out, which the
+# upload accepts). Amazon's fields map one to one to confirmShipment's.
+AMAZON_HEADER = (
+    "order-id",
+    "order-item-id",
+    "quantity",
+    "ship-date",
+    "carrier-code",
+    "carrier-name",
+    "tracking-number",
+    "ship-method",
+)
+AMAZON_OTHER_CARRIER = "Other"
+
+
+def _flat(value):
+    """A tab-delimited cell: tabs and line breaks inside it become spaces
+    (the flat file has no quoting), then it is neutralised."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return neutralise(re.sub(r"[\t\r\n]+", " ", _text(value)))
+
+
+def amazon_shipping_confirmation(shipments, tz=None):
+    """Amazon's "Shipping Confirmation" flat file for Seller Central's
+    "Upload Order Related Files", from :class:`~.base.Shipment` objects.
+
+    One line per order item per package, so a delivery sent in several
+    parcels confirms each item under its own tracking number, with the
+    quantity in that parcel (Amazon needs the quantity when an order ships
+    in parts).
+
+    * ``ship-date`` is ``yyyy-mm-dd`` (the template's format), the shipment's
+      date in ``tz`` (default UTC): the day the seller shipped, not UTC's.
+    * ``carrier-name`` is filled only when ``carrier-code`` is ``Other``:
+      Amazon documents it as "use only if carrier-code is Other", and a blank
+      cell leaves Amazon's value as it is.
+
+    :returns: UTF-8 bytes without BOM, tab-delimited, CRLF line ends, the
+        header line being exactly :data:`AMAZON_HEADER`.
+    """
+    lines = [list(AMAZON_HEADER)]
+    for shipment in shipments:
+        ship_day = _local(shipment.ship_date, tz).date().isoformat()
+        other = shipment.carrier_code == AMAZON_OTHER_CARRIER
+        for package in shipment.packages:
+            for item in package.items:
+                lines.append(
+                    [
+                        _flat(shipment.order_ref),
+                        _flat(item.item_ref),
+                        _flat(int(item.quantity)),
+                        ship_day,
+                        _flat(shipment.carrier_code),
+                        _flat(shipment.carrier_name if other else ""),
+                        _flat(package.tracking_number),
+                        _flat(shipment.shipping_method),
+                    ]
+                )
+    # No quoting at all: Amazon reads every character between tabs, and
+    # _flat() guarantees no cell holds a tab or a line break.
+    return _write(lines, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None).encode(
+        "utf-8"
+    )
+
+
+# ---------------------------------------------------------------------------
+# eBay Seller Hub: tracking upload
+# ---------------------------------------------------------------------------
+# The columns of Seller Hub's tracking upload template (Reports > Uploads), in
+# the order three independent integrations write them.
+EBAY_HEADER = (
+    "Shipping Status",
+    "Order Number",
+    "Item Number",
+    "Item Title",
+    "Custom Label",
+    "Transaction ID",
+    "Shipping Carrier Used",
+    "Tracking Number",
+)
+EBAY_SHIPPED = "Shipped"
+# Trading's OrderLineItemID is "<ItemID>-<TransactionID>".
+EBAY_LINE_ITEM_RE = re.compile(r"(\d+)-(\d+)")
+
+
+def ebay_tracking_csv(shipments):
+    """eBay Seller Hub's tracking upload CSV, from :class:`~.base.Shipment`
+    objects: one line per order item per package, *Shipped*.
+
+    * *Item Number* and *Transaction ID* come from the item reference when it
+      is a Trading ``OrderLineItemID`` (``<ItemID>-<TransactionID>``). A Sell
+      Fulfillment ``lineItemId`` names neither, so both stay blank and eBay
+      matches on the *Order Number*; identical lines are then written once.
+    * *Item Title* and *Custom Label* stay blank: eBay identifies the line by
+      the numbers, and a title that differs from the listing's must not make
+      the upload fail.
+    * *Tracking Number* keeps only letters and digits, the only characters
+      eBay accepts in a tracking number.
+    * No ``#INFO`` line: only one of the integrations we know writes one above
+      the header (Seller Hub's templates carry it as a comment for humans), the
+      others start with the header and are accepted; without it, a
+      spreadsheet shows the header in row 1.
+
+    :returns: UTF-8 bytes without BOM, comma-separated, CRLF line ends, the
+        header line being exactly :data:`EBAY_HEADER`.
+    """
+    lines = [list(EBAY_HEADER)]
+    seen = set()
+    for shipment in shipments:
+        for package in shipment.packages:
+            tracking = re.sub(r"[^0-9A-Za-z]", "", package.tracking_number or "")
+            for item in package.items:
+                match = EBAY_LINE_ITEM_RE.fullmatch(item.item_ref or "")
+                item_number, transaction = match.groups() if match else ("", "")
+                line = tuple(
+                    neutralise(value)
+                    for value in (
+                        EBAY_SHIPPED,
+                        shipment.order_ref,
+                        item_number,
+                        "",
+                        "",
+                        transaction,
+                        shipment.carrier_code,
+                        tracking,
+                    )
+                )
+                if line not in seen:
+                    seen.add(line)
+                    lines.append(line)
+    return _write(lines).encode("utf-8")

@@ -1,0 +1,67 @@
+import { onWillStart, useState } from "@odoo/owl";
+import { registry } from "@web/core/registry";
+import { user } from "@web/core/user";
+import { ListController } from "@web/views/list/list_controller";
+import { listView } from "@web/views/list/list_view";
+import { orderByToString } from "@web/search/utils/order_by";
+
+export const EXPORT_GROUP = "stock_ecommerce_writeback.group_writeback_accountant";
+
+/**
+ * The write-back grid: a list with an "Update" button at the top right
+ * (refresh the marketplace status now, then reload the grid) and, for
+ * accountants, an "Export" button that opens the export wizard on the rows
+ * listed (or selected), in the order listed.
+ */
+export class WritebackListController extends ListController {
+    static template = "stock_ecommerce_writeback.WritebackListView";
+
+    setup() {
+        super.setup();
+        this.writebackState = useState({ updating: false });
+        onWillStart(async () => {
+            this.canExport = await user.hasGroup(EXPORT_GROUP);
+        });
+    }
+
+    async onClickUpdate() {
+        this.writebackState.updating = true;
+        try {
+            await this.orm.call("ecommerce.api.status", "action_refresh_now", []);
+            await this.model.load();
+        } finally {
+            this.writebackState.updating = false;
+        }
+    }
+
+    /**
+     * What the wizard needs to list the same deliveries in the same order:
+     * the grid's domain and sort, and the selected rows in screen order
+     * (none when "select all" picked the whole domain).
+     */
+    get exportContext() {
+        const root = this.model.root;
+        const context = {
+            active_model: this.props.resModel,
+            export_domain: root.domain,
+            export_order: orderByToString(root.orderBy.filter((o) => o.name !== "__count")),
+        };
+        if (!root.isDomainSelected && root.selection.length) {
+            context.export_ids = root.selection.map((record) => record.resId);
+        }
+        return context;
+    }
+
+    async onClickExport() {
+        await this.actionService.doAction("stock_ecommerce_writeback.action_writeback_export", {
+            additionalContext: this.exportContext,
+        });
+    }
+}
+
+export const writebackListView = {
+    ...listView,
+    Controller: WritebackListController,
+};
+
+registry.category("views").add("ecommerce_writeback_list", writebackListView);

@@ -1,0 +1,317 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Export of the write-back grid to a file: the grid's columns (CSV), Amazon's
+Shipping Confirmation flat file or eBay Seller Hub's tracking upload CSV.
+
+The grid's Export button opens this wizard with the grid's current domain
+and sort (and the selected rows, if any) in the context; the file lists the
+deliveries in exactly that order. The writers live in
+:mod:`..marketplaces.exports`.
+"""
+
+import datetime
+import re
+import zoneinfo
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.fields import Domain
+
+from ..marketplaces import exports
+
+# The grid's default_order (views/stock_picking_views.xml, view_writeback_list).
+GRID_ORDER = "writeback_last_attempt desc, id desc"
+ORDER_TERM_RE = re.compile(r"\s*([a-z0-9_]+)(?:\s+(asc|desc))?\s*", re.IGNORECASE)
+# Deliveries named one by one in the wizard's "left out" warning.
+MAX_NAMED = 20
+
+FORMATS = [
+    ("grid_csv", "Grid (.csv)"),
+    ("amazon_flat", "Amazon Shipping Confirmation (.txt)"),
+    ("ebay_csv", "eBay Seller Hub tracking upload (.csv)"),
+]
+# format: (platform it is for, file name prefix, extension, mimetype)
+FILES = {
+    "grid_csv": (None, "marketplace-writebacks", "csv", "text/csv"),
+    "amazon_flat": ("amazon", "amazon-shipping-confirmation", "txt", "text/plain"),
+    "ebay_csv": ("ebay", "ebay-tracking-upload", "csv", "text/csv"),
+}
+
+
+class EcommerceWritebackExport(models.TransientModel):
+    _name = "ecommerce.writeback.export"
+    _description = "Export of marketplace write-backs"
+
+    export_format = fields.Selection(
+        FORMATS,
+        string="Format",
+        required=True,
+        default="grid_csv",
+        help="Grid: the grid's columns, for a spreadsheet. Amazon: the flat file "
+        "for Seller Central > Orders > Upload Order Related Files > Shipping "
+        "Confirmation. eBay: the file for Seller Hub > Reports > Uploads "
+        "(tracking upload).",
+    )
+    picking_ids = fields.Many2many("stock.picking", string="Deliveries")
+    picking_order = fields.Char(
+        help="Ids of the deliveries, comma-separated, in the order of the grid "
+        "(a many2many has no order of its own)."
+    )
+    picking_count = fields.Integer(string="Listed", compute="_compute_export_summary")
+    export_count = fields.Integer(
+        string="In the File", compute="_compute_export_summary"
+    )
+    export_warning = fields.Text(compute="_compute_export_summary")
+
+    # ------------------------------------------------------------------
+    # What to export: the grid's rows, in the grid's order
+    # ------------------------------------------------------------------
+    @api.model
+    def default_get(self, fields):
+        """Takes the deliveries from the context the grid's Export button
+        sets: ``export_ids`` (the selected rows, in screen order) if any,
+        else every delivery matching ``export_domain`` sorted by
+        ``export_order`` (see :meth:`_export_order`). ``active_ids`` with
+        ``active_model`` ``stock.picking`` work too, in their given order."""
+        result = super().default_get(fields)
+        if not {"picking_ids", "picking_order"} & set(fields):
+            return result
+        pickings = self._pickings_from_context()
+        if pickings is None:
+            return result
+        if "picking_ids" in fields:
+            result["picking_ids"] = [Command.set(pickings.ids)]
+        if "picking_order" in fields:
+            result["picking_order"] = ",".join(str(pid) for pid in pickings.ids)
+        return result
+
+    @api.model
+    def _pickings_from_context(self):
+        """The deliveries the context designates, in order, or None."""
+        context = self.env.context
+        if context.get("active_model") != "stock.picking":
+            return None
+        Picking = self.env["stock.picking"]
+        ids = context.get("export_ids") or (
+            context.get("active_ids") if "export_domain" not in context else None
+        )
+        if ids:
+            ids = [pid for pid in ids if isinstance(pid, int)]
+            # search() drops what was deleted or is not readable
+            readable = set(Picking.search([("id", "in", ids)]).ids)
+            return Picking.browse(
+                [pid for pid in dict.fromkeys(ids) if pid in readable]
+            )
+        if "export_domain" in context:
+            return Picking.search(
+                Domain(context["export_domain"] or []),
+                order=self._export_order(context.get("export_order")),
+            )
+        return None
+
+    @api.model
+    def _export_order(self, order):
+        """An ORDER BY for ``stock.picking`` equivalent to the grid's sort
+        ``order`` ("field asc|desc, ..."), safe to pass to ``search()``.
+
+        Only stored columns of ``stock.picking`` are accepted; anything else
+        (or no order at all) gives the grid's default order. An empty string
+        is the model's own order, as in the grid when its sort is cleared.
+        Rows the sort leaves tied come newest first (``id desc``), so the file
+        never depends on the database's whim."""
+        if not isinstance(order, str):
+            return GRID_ORDER
+        Picking = self.env["stock.picking"]
+        if not order.strip():
+            return Picking._order
+        terms = []
+        for term in order.split(","):
+            match = ORDER_TERM_RE.fullmatch(term)
+            field = Picking._fields.get(match[1]) if match else None
+            if not field or not (field.store and field.column_type):
+                return GRID_ORDER
+            terms.append(f"{field.name} {(match[2] or 'asc').lower()}")
+        if not any(term.startswith("id ") for term in terms):
+            terms.append("id desc")
+        return ", ".join(terms)
+
+    def _ordered_pickings(self):
+        """``picking_ids`` in the order of ``picking_order``."""
+        self.ensure_one()
+        chosen = set(self.picking_ids._origin.ids)
+        order = [
+            int(pid)
+            for pid in (self.picking_order or "").split(",")
+            if pid.strip().isdigit() and int(pid) in chosen
+        ]
+        order += sorted(chosen - set(order))
+        return self.env["stock.picking"].browse(list(dict.fromkeys(order)))
+
+    # ------------------------------------------------------------------
+    # What goes into the file
+    # ------------------------------------------------------------------
+    @api.depends("export_format", "picking_ids", "picking_order")
+    def _compute_export_summary(self):
+        for wizard in self:
+            pickings = wizard._ordered_pickings()
+            wizard.picking_count = len(pickings)
+            if not wizard.export_format:
+                wizard.export_count = 0
+                wizard.export_warning = False
+                continue
+            rows, left_out = wizard._export_rows(pickings)
+            wizard.export_count = len(rows)
+            wizard.export_warning = wizard._left_out_message(pickings, left_out)
+
+    def _export_rows(self, pickings):
+        """``(rows, left_out)``: the rows of the chosen format, one per
+        delivery in the order of ``pickings``, and ``[(picking, reason)]`` for
+        the deliveries the marketplace file cannot contain (reason False:
+        another marketplace's delivery)."""
+        platform = FILES[self.export_format][0]
+        if not platform:
+            return [self._grid_row(picking) for picking in pickings], []
+        rows, left_out = [], []
+        for picking in pickings:
+            if picking.ecommerce_platform != platform:
+                left_out.append((picking, False))
+                continue
+            # What the write-back would send: same checks, same Shipment.
+            problem = picking._writeback_problem()
+            if problem:
+                left_out.append((picking, problem))
+                continue
+            rows.append(picking._writeback_shipment())
+        return rows, left_out
+
+    def _left_out_message(self, pickings, left_out):
+        if not pickings:
+            return self.env._("There is no delivery to export.")
+        if not left_out:
+            return False
+        platform = FILES[self.export_format][0]
+        marketplace = dict(
+            self.env["ecommerce.account"]
+            ._fields["platform"]
+            ._description_selection(self.env)
+        )[platform]
+        lines = []
+        others = sum(1 for _picking, problem in left_out if not problem)
+        if others:
+            lines.append(
+                self.env._(
+                    "%(count)s of the %(total)s deliveries are not %(marketplace)s "
+                    "shipments: they are left out of this file.",
+                    count=others,
+                    total=len(pickings),
+                    marketplace=marketplace,
+                )
+            )
+        problems = [(picking, problem) for picking, problem in left_out if problem]
+        if problems:
+            lines.append(
+                self.env._(
+                    "%(count)s %(marketplace)s deliveries are left out until fixed:",
+                    count=len(problems),
+                    marketplace=marketplace,
+                )
+            )
+            lines += [
+                f"- {picking.name} ({picking.ecommerce_order_ref}): {problem}"
+                for picking, problem in problems[:MAX_NAMED]
+            ]
+            if len(problems) > MAX_NAMED:
+                lines.append(self.env._("- and %s more.", len(problems) - MAX_NAMED))
+        return "\n".join(lines)
+
+    def _grid_row(self, picking):
+        states = dict(
+            picking._fields["writeback_state"]._description_selection(self.env)
+        )
+        return exports.GridRow(
+            order_ref=picking.ecommerce_order_ref or "",
+            account=picking.ecommerce_account_id.display_name or "",
+            customer=picking.partner_id.display_name or "",
+            carrier=picking.carrier_id.display_name or "",
+            tracking=picking.carrier_tracking_ref or "",
+            shipment=picking.name or "",
+            ship_date=picking.date_done or None,
+            shipped_qty=picking.writeback_shipped_qty,
+            state=states.get(picking.writeback_state, ""),
+            attempts=picking.writeback_attempt_count,
+            last_attempt=picking.writeback_last_attempt or None,
+            next_attempt=picking.writeback_next_attempt or None,
+            error=picking.writeback_error or "",
+        )
+
+    def _grid_headers(self):
+        """The grid's column titles, translated."""
+        _ = self.env._
+        return {
+            "order_ref": _("Marketplace Order"),
+            "account": _("Marketplace Account"),
+            "customer": _("Customer"),
+            "carrier": _("Carrier / Service"),
+            "tracking": _("Tracking Number"),
+            "shipment": _("Shipment"),
+            "ship_date": _("Ship Date"),
+            "shipped_qty": _("Shipped Quantity"),
+            "state": _("Write-back"),
+            "attempts": _("Attempts"),
+            "last_attempt": _("Last Attempt"),
+            "next_attempt": _("Next Attempt"),
+            "error": _("Last Error"),
+        }
+
+    def _user_tz(self):
+        """The user's time zone (the one the grid shows dates in)."""
+        try:
+            return zoneinfo.ZoneInfo(
+                self.env.context.get("tz") or self.env.user.tz or "UTC"
+            )
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return datetime.UTC
+
+    def _export_file(self):
+        """``(content, file name, mimetype)`` of the chosen format for the
+        deliveries of this wizard, in their order. Raises UserError when no
+        delivery can go into the file, saying why."""
+        self.ensure_one()
+        pickings = self._ordered_pickings()
+        rows, left_out = self._export_rows(pickings)
+        if not rows:
+            raise UserError(
+                self._left_out_message(pickings, left_out)
+                or self.env._("There is no delivery to export.")
+            )
+        tz = self._user_tz()
+        if self.export_format == "grid_csv":
+            content = exports.grid_csv(rows, headers=self._grid_headers(), tz=tz)
+        elif self.export_format == "amazon_flat":
+            content = exports.amazon_shipping_confirmation(rows, tz=tz)
+        else:
+            content = exports.ebay_tracking_csv(rows)
+        _platform, prefix, extension, mimetype = FILES[self.export_format]
+        stamp = datetime.datetime.now(tz).strftime("%Y%m%d-%H%M%S")
+        return content, f"{prefix}-{stamp}.{extension}", mimetype
+
+    def action_export(self):
+        """Write the file as an attachment of this wizard (so only its
+        creator can read it, and it goes when the wizard is cleaned up) and
+        download it."""
+        self.ensure_one()
+        content, name, mimetype = self._export_file()
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": name,
+                "raw": content,
+                "mimetype": mimetype,
+                "res_model": self._name,
+                "res_id": self.id,
+            }
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{attachment.id}?download=true",
+            "close": True,
+        }
