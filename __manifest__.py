@@ -17,6 +17,7 @@
         "security/security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron.xml",
+        "data/ir_cron_catalog.xml",
         "views/ecommerce_account_views.xml",
         "views/ecommerce_api_call_views.xml",
         "views/ecommerce_api_status_views.xml",
@@ -24,10 +25,20 @@
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",
         "views/menus.xml",
+        "views/ecommerce_product_listing_views.xml",
+        "wizards/writeback_export_views.xml",
     ],
     "demo": [
         "demo/demo.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "stock_ecommerce_writeback/static/src/views/writeback_list/*",
+        ],
+        "web.assets_tests": [
+            "stock_ecommerce_writeback/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": False,
 }

@@ -31,6 +31,7 @@ from odoo.fields import Domain
 from odoo.tools import float_is_zero
 
 from ..marketplaces import base, errors, policy
+from ..marketplaces.ebay_fulfillment import rest_tracking_number
 
 _logger = logging.getLogger(__name__)
 
@@ -270,6 +271,20 @@ class StockPicking(models.Model):
         self.ensure_one()
         return [n for n in TRACKING_SPLIT_RE.split(self.carrier_tracking_ref or "") if n]
 
+    def _writeback_wire_tracking(self):
+        """[(entered, sent)]: each tracking number as entered and as the
+        marketplace gets it. eBay's Sell Fulfillment API takes letters and
+        digits only ("Spaces, hyphens, and all other special characters are
+        not supported", ShippingFulfillmentDetails.trackingNumber), so its
+        numbers are stripped of anything else; the others go as entered."""
+        self.ensure_one()
+        account = self.ecommerce_account_id
+        rest = account.platform == "ebay" and account.ebay_api == "fulfillment"
+        return [
+            (number, rest_tracking_number(number)[0] if rest else number)
+            for number in self._writeback_tracking_numbers()
+        ]
+
     def _writeback_problem(self):
         """What must be fixed before this delivery can be sent, or ''."""
         self.ensure_one()
@@ -280,6 +295,15 @@ class StockPicking(models.Model):
                 "No tracking number: enter the Tracking Reference of this delivery "
                 "so it can be sent to %s.",
                 marketplace,
+            )
+        wire = self._writeback_wire_tracking()
+        unsendable = [entered for entered, sent in wire if not sent]
+        if unsendable:
+            return self.env._(
+                "Tracking number %(number)s has no letters or digits, the only "
+                "characters %(marketplace)s accepts: correct the Tracking Reference.",
+                number=", ".join(unsendable),
+                marketplace=marketplace,
             )
         if not self.carrier_id:
             return self.env._(
@@ -477,13 +501,28 @@ class StockPicking(models.Model):
                 {"writeback_error": problem, "writeback_next_attempt": False}
             )
             return False
+        wire = self._writeback_wire_tracking()
+        sent_tracking = ",".join(sent for _entered, sent in wire)
+        changed = [(entered, sent) for entered, sent in wire if entered != sent]
+        if changed and sent_tracking != self.writeback_sent_tracking:
+            self.message_post(
+                body=self.env._(
+                    "%(marketplace)s accepts only letters and digits in tracking "
+                    "numbers: %(numbers)s.",
+                    marketplace=self.ecommerce_account_id.display_name,
+                    numbers="; ".join(
+                        self.env._("%(entered)s is sent as %(sent)s", entered=e, sent=s)
+                        for e, s in changed
+                    ),
+                )
+            )
         self.with_context(writeback_engine=True).write(
             {
                 "writeback_state": "sending",
                 "writeback_attempt_count": self.writeback_attempt_count + 1,
                 "writeback_last_attempt": now,
                 "writeback_lease_until": now + datetime.timedelta(seconds=LEASE_SECONDS),
-                "writeback_sent_tracking": ",".join(self._writeback_tracking_numbers()),
+                "writeback_sent_tracking": sent_tracking,
             }
         )
         return True

@@ -3,3 +3,7 @@ from . import test_writeback_ebay
 from . import test_writeback_resilience
 from . import test_api_status
 from . import test_security
+from . import test_writeback_export
+from . import test_products
+from . import test_ebay_fulfillment
+from . import test_status_tour

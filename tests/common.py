@@ -8,7 +8,7 @@ import datetime
 from urllib.parse import urlsplit
 
 from odoo import Command, fields
-from odoo.tests import TransactionCase
+from odoo.tests import HttpCase, TransactionCase
 from odoo.tests.common import BlockedRequest, _super_send
 
 from ..marketplaces import http as marketplace_http
@@ -17,8 +17,9 @@ from ..sandbox.server import SandboxServer
 AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
 
 
-class WritebackCase(TransactionCase):
-    """Base class: one sandbox server per class, reset for every test."""
+class WritebackMixin:
+    """One sandbox server per class, reset for every test; marketplace
+    accounts bound to it; helpers that act as users and the scheduler do."""
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
@@ -167,9 +168,14 @@ class WritebackCase(TransactionCase):
         return picking
 
     def run_cron(self, xmlid):
+        """Run a cron through Odoo's cron runner (its own cursor, commits
+        and progress), as the scheduler does."""
         cron = self.env.ref(f"stock_ecommerce_writeback.{xmlid}")
-        with self.enter_registry_test_mode():
+        if isinstance(self, HttpCase):  # already in registry test mode
             cron.method_direct_trigger()
+        else:
+            with self.enter_registry_test_mode():
+                cron.method_direct_trigger()
         self.env.invalidate_all()
 
     def push(self):
@@ -197,3 +203,11 @@ class WritebackCase(TransactionCase):
 
     def requests_of(self, operation):
         return self.sandbox.requests(operation)
+
+
+class WritebackCase(WritebackMixin, TransactionCase):
+    pass
+
+
+class WritebackHttpCase(WritebackMixin, HttpCase):
+    pass

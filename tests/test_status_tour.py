@@ -1,0 +1,60 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo.tests import tagged
+
+from .common import AMAZON_MARKETPLACE, WritebackHttpCase
+
+
+@tagged("post_install", "-at_install")
+class TestStatusTour(WritebackHttpCase):
+    """The eCommerce Status screen in a real browser (headless Chromium)."""
+
+    def test_status_screen_tour(self):
+        for ref, item in (("114-7000001-0000001", "71"), ("114-7000002-0000002", "72")):
+            self.sandbox.add_amazon_order(
+                ref,
+                marketplace_id=AMAZON_MARKETPLACE,
+                items=[{"order_item_id": item * 7, "quantity": 1}],
+            )
+        ok = self.make_order(self.amazon, "114-7000001-0000001", [(self.product_a, 1, "71" * 7)])
+        bad = self.make_order(self.amazon, "114-7000002-0000002", [(self.product_a, 1, "72" * 7)])
+        self.sandbox.inject_fault(
+            "amazon.confirmShipment",
+            order_ref="114-7000002-0000002",
+            status=400,
+            body={"errors": [{"code": "InvalidInput", "message": "Invalid tracking number."}]},
+        )
+        self.ship(ok.picking_ids, "1Z7000001")
+        self.ship(bad.picking_ids, "1Z7000002")
+        self.push()
+        self.run_cron("ir_cron_api_status_refresh")
+        failed = bad.picking_ids
+        self.assertEqual(failed.writeback_state, "failed")
+        ok.picking_ids.with_context(writeback_engine=True).write(
+            {"writeback_last_attempt": failed.writeback_last_attempt - timedelta(hours=1)}
+        )
+        exports_before = self.env["ir.attachment"].search_count(
+            [("res_model", "=", "ecommerce.writeback.export")]
+        )
+
+        self.start_tour("/odoo/inventory", "stock_ecommerce_writeback_status_tour", login="admin")
+
+        failed.invalidate_recordset()
+        self.assertEqual(failed.writeback_state, "pending", "Retry now from the form")
+        self.assertEqual(failed.writeback_attempt_count, 0)
+        export = self.env["ir.attachment"].search(
+            [("res_model", "=", "ecommerce.writeback.export")], order="id desc", limit=1
+        )
+        self.assertEqual(
+            self.env["ir.attachment"].search_count(
+                [("res_model", "=", "ecommerce.writeback.export")]
+            ),
+            exports_before + 1,
+        )
+        # Sorted by last attempt, ascending, as the user left the grid.
+        lines = export.raw.decode("utf-8-sig").splitlines()
+        self.assertEqual(len(lines), 3)
+        self.assertIn("114-7000001-0000001", lines[1])
+        self.assertIn("114-7000002-0000002", lines[2])
