@@ -42,7 +42,9 @@ class RetryPolicy:
 
     def backoff(self, attempts, rng=random.random):
         """Seconds to wait after ``attempts`` counted attempts (>= 1)."""
-        delay = min(self.max_delay, self.base_delay * self.factor ** max(attempts - 1, 0))
+        delay = min(
+            self.max_delay, self.base_delay * self.factor ** max(attempts - 1, 0)
+        )
         return delay * (1 - self.jitter + 2 * self.jitter * rng())
 
 

@@ -56,7 +56,9 @@ class DeliveryCarrier(models.Model):
 
     def _marketplace_carrier_code(self, platform):
         self.ensure_one()
-        return self.amazon_carrier_code if platform == "amazon" else self.ebay_carrier_code
+        return (
+            self.amazon_carrier_code if platform == "amazon" else self.ebay_carrier_code
+        )
 
     def write(self, vals):
         res = super().write(vals)

@@ -122,7 +122,10 @@ class EcommerceAccount(models.Model):
     # eBay
     ebay_site_id = fields.Integer(string="eBay Site ID", default=0)
     ebay_api = fields.Selection(
-        [("trading", "Trading API (CompleteSale)"), ("fulfillment", "Sell Fulfillment API")],
+        [
+            ("trading", "Trading API (CompleteSale)"),
+            ("fulfillment", "Sell Fulfillment API"),
+        ],
         string="eBay Write-back API",
         default="trading",
         help="Trading API: CompleteSale per order or line. Sell Fulfillment: one "
@@ -169,7 +172,8 @@ class EcommerceAccount(models.Model):
         counts = {(acc.id, state): n for acc, state, n in groups}
         for account in self:
             account.writeback_pending_count = sum(
-                counts.get((account.id, s), 0) for s in ("pending", "sending", "submitted")
+                counts.get((account.id, s), 0)
+                for s in ("pending", "sending", "submitted")
             )
             account.writeback_failed_count = counts.get((account.id, "failed"), 0)
 
@@ -321,8 +325,10 @@ class EcommerceAccount(models.Model):
         if self.platform == "amazon":
             host = SELLER_CENTRAL_HOSTS.get(self.amazon_region or "na")
             return f"{host}/orders-v3/order/{order_ref}"
-        host = "https://www.ebay.com" if self.environment == "production" else (
-            "https://sandbox.ebay.com"
+        host = (
+            "https://www.ebay.com"
+            if self.environment == "production"
+            else ("https://sandbox.ebay.com")
         )
         return f"{host}/sh/ord/details?orderid={order_ref}"
 

@@ -2,7 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
 
-from odoo import api as odoo_api, fields, models
+from odoo import api as odoo_api
+from odoo import fields, models
 
 from ..marketplaces import base
 
@@ -93,7 +94,8 @@ class EcommerceApiCall(models.Model):
                     "outcome": rec.outcome,
                     "error_code": (rec.error_code or "")[:64],
                     "error_message": (rec.error_message or "")[:500],
-                    "order_ref": rec.order_ref or (picking.ecommerce_order_ref if picking else False),
+                    "order_ref": rec.order_ref
+                    or (picking.ecommerce_order_ref if picking else False),
                     "picking_id": picking.id if picking else False,
                     "rate_limit": rec.rate_limit or 0.0,
                     "access_token_expiry": rec.access_token_expires_at,

@@ -4,7 +4,8 @@ import datetime
 import logging
 from collections import defaultdict
 
-from odoo import api as odoo_api, fields, models
+from odoo import api as odoo_api
+from odoo import fields, models
 
 from ..marketplaces import base, errors, health
 from .ecommerce_api_call import API_SELECTION
@@ -12,7 +13,11 @@ from .ecommerce_api_call import API_SELECTION
 _logger = logging.getLogger(__name__)
 
 PLATFORM_APIS = {
-    "amazon": (base.API_AMAZON_PRODUCTS, base.API_AMAZON_WRITEBACK, base.API_AMAZON_ORDERS),
+    "amazon": (
+        base.API_AMAZON_PRODUCTS,
+        base.API_AMAZON_WRITEBACK,
+        base.API_AMAZON_ORDERS,
+    ),
     "ebay": (base.API_EBAY_TRADING, base.API_EBAY_FULFILLMENT),
 }
 STATE_SELECTION = [
@@ -24,7 +29,9 @@ STATE_SELECTION = [
 # Kanban/tag colour indexes of Odoo's palette.
 STATE_COLORS = {health.GREEN: 10, health.YELLOW: 3, health.RED: 1, health.NONE: 0}
 # ir.config_parameter stock_ecommerce_writeback.health_<name> overrides.
-THRESHOLD_PARAMS = {f.name: f.type for f in health.Thresholds.__dataclass_fields__.values()}
+THRESHOLD_PARAMS = {
+    f.name: f.type for f in health.Thresholds.__dataclass_fields__.values()
+}
 JOURNAL_RETENTION_DAYS = 90
 
 
@@ -83,16 +90,19 @@ class EcommerceApiStatus(models.Model):
     @odoo_api.model
     def _ensure_rows(self, accounts):
         """One status row per API of each account's platform."""
-        existing = {(s.account_id.id, s.api) for s in self.search([("account_id", "in", accounts.ids)])}
+        existing = {
+            (s.account_id.id, s.api)
+            for s in self.search([("account_id", "in", accounts.ids)])
+        }
         vals = [
             {"account_id": account.id, "api": api, "sequence": seq}
             for account in accounts
             for seq, api in enumerate(PLATFORM_APIS.get(account.platform, ()))
             if (account.id, api) not in existing
         ]
-        stale = self.search(
-            [("account_id", "in", accounts.ids)]
-        ).filtered(lambda s: s.api not in PLATFORM_APIS.get(s.account_id.platform, ()))
+        stale = self.search([("account_id", "in", accounts.ids)]).filtered(
+            lambda s: s.api not in PLATFORM_APIS.get(s.account_id.platform, ())
+        )
         stale.unlink()
         return self.create(vals)
 
@@ -106,7 +116,9 @@ class EcommerceApiStatus(models.Model):
                 try:
                     values[name] = (float if kind in (float, "float") else int)(raw)
                 except ValueError:
-                    _logger.warning("Ignoring non-numeric health parameter %s=%r", name, raw)
+                    _logger.warning(
+                        "Ignoring non-numeric health parameter %s=%r", name, raw
+                    )
         return health.Thresholds(**values)
 
     @odoo_api.model
@@ -130,7 +142,9 @@ class EcommerceApiStatus(models.Model):
         accounts = self.env["ecommerce.account"].search([])
         self.sudo()._ensure_rows(accounts)
         self.sudo().search([("account_id", "in", accounts.ids)])._recompute()
-        self.env.ref("stock_ecommerce_writeback.ir_cron_api_status_refresh").sudo()._trigger()
+        self.env.ref(
+            "stock_ecommerce_writeback.ir_cron_api_status_refresh"
+        ).sudo()._trigger()
         return True
 
     @odoo_api.model
@@ -138,7 +152,9 @@ class EcommerceApiStatus(models.Model):
         """One cheap read-only call per API that had no call recently, so
         the status says something about now. Committed per account."""
         thresholds = self._thresholds()
-        since = fields.Datetime.now() - datetime.timedelta(minutes=thresholds.idle_minutes)
+        since = fields.Datetime.now() - datetime.timedelta(
+            minutes=thresholds.idle_minutes
+        )
         recent = {
             (account.id, api)
             for account, api in self.env["ecommerce.api.call"]._read_group(
@@ -147,7 +163,11 @@ class EcommerceApiStatus(models.Model):
             )
         }
         for account in accounts:
-            idle = [a for a in PLATFORM_APIS.get(account.platform, ()) if (account.id, a) not in recent]
+            idle = [
+                a
+                for a in PLATFORM_APIS.get(account.platform, ())
+                if (account.id, a) not in recent
+            ]
             if not idle:
                 continue
             journal = []
@@ -156,8 +176,10 @@ class EcommerceApiStatus(models.Model):
                     account._probe_api(api, journal.append)
                 except errors.MarketplaceError as exc:
                     _logger.info("Probe of %s %s: %s", account.display_name, api, exc)
-                except Exception:  # noqa: BLE001 - one account must not stop the others
-                    _logger.exception("Probe of %s %s failed", account.display_name, api)
+                except Exception:
+                    _logger.exception(
+                        "Probe of %s %s failed", account.display_name, api
+                    )
             self.env["ecommerce.api.call"]._record(account, journal)
             self.env["ir.cron"]._commit_progress(len(idle))
 
@@ -173,7 +195,9 @@ class EcommerceApiStatus(models.Model):
         Call = self.env["ecommerce.api.call"].sudo()
         accounts = self.account_id
         domain = [("account_id", "in", accounts.ids)]
-        window = defaultdict(lambda: defaultdict(lambda: [0, 0]))  # (acc, api) -> outcome -> [n, ms]
+        window = defaultdict(
+            lambda: defaultdict(lambda: [0, 0])
+        )  # (acc, api) -> outcome -> [n, ms]
         for account, api, outcome, count, duration in Call._read_group(
             domain + [("call_date", ">=", window_start)],
             ["account_id", "api", "outcome"],
@@ -205,31 +229,48 @@ class EcommerceApiStatus(models.Model):
             )
             last = recent[:1]
             last_errors = [
-                last_by_outcome.get((key[0], status.api, o)) for o in ("transient", "auth", "permanent")
+                last_by_outcome.get((key[0], status.api, o))
+                for o in ("transient", "auth", "permanent")
             ]
             last_error_at = max((d for d in last_errors if d), default=False)
             last_error_row = (
                 Call.search(
-                    [("account_id", "=", key[0]), ("api", "=", status.api), ("call_date", "=", last_error_at)],
+                    [
+                        ("account_id", "=", key[0]),
+                        ("api", "=", status.api),
+                        ("call_date", "=", last_error_at),
+                    ],
                     limit=1,
                 )
                 if last_error_at
                 else Call
             )
             rate_row = Call.search(
-                [("account_id", "=", key[0]), ("api", "=", status.api), ("rate_limit", ">", 0)],
+                [
+                    ("account_id", "=", key[0]),
+                    ("api", "=", status.api),
+                    ("rate_limit", ">", 0),
+                ],
                 order="call_date desc",
                 limit=1,
             )
             stats = health.ApiStats(
                 calls=calls,
-                errors=sum(outcomes[o][0] for o in ("transient", "auth") if o in outcomes),
-                throttled=outcomes["rate_limited"][0] if "rate_limited" in outcomes else 0,
-                avg_latency_ms=(sum(ms for _n, ms in outcomes.values()) / calls) if calls else 0.0,
+                errors=sum(
+                    outcomes[o][0] for o in ("transient", "auth") if o in outcomes
+                ),
+                throttled=outcomes["rate_limited"][0]
+                if "rate_limited" in outcomes
+                else 0,
+                avg_latency_ms=(sum(ms for _n, ms in outcomes.values()) / calls)
+                if calls
+                else 0.0,
                 last_call=last.call_date or None,
                 last_outcome=last.outcome or "",
                 last_http_status=last.http_status or 0,
-                last_error_message=last.error_message or last_error_row.error_message or "",
+                last_error_message=last.error_message
+                or last_error_row.error_message
+                or "",
                 recent_outcomes=tuple(recent.mapped("outcome")),
                 auth_problem=status.account_id.auth_error or "",
             )
@@ -244,7 +285,9 @@ class EcommerceApiStatus(models.Model):
                     "error_count": stats.errors,
                     "throttled_count": stats.throttled,
                     "avg_latency_ms": round(stats.avg_latency_ms),
-                    "last_success": last_by_outcome.get((key[0], status.api, "success"), False),
+                    "last_success": last_by_outcome.get(
+                        (key[0], status.api, "success"), False
+                    ),
                     "last_error": last_error_at,
                     "last_error_message": last_error_row.error_message or False,
                     "access_token_expiry": access or False,

@@ -45,7 +45,10 @@ class SaleOrder(models.Model):
                 raise ValidationError(
                     self.env._("The marketplace order number %r contains spaces.", ref)
                 )
-            if order.ecommerce_account_id.platform == "amazon" and not AMAZON_ORDER_RE.match(ref):
+            if (
+                order.ecommerce_account_id.platform == "amazon"
+                and not AMAZON_ORDER_RE.match(ref)
+            ):
                 raise ValidationError(
                     self.env._(
                         "%s is not an Amazon order id: Amazon order ids look like "
@@ -65,7 +68,8 @@ class SaleOrder(models.Model):
             if twin:
                 raise ValidationError(
                     self.env._(
-                        "Marketplace order %(ref)s of %(account)s is already on another "
+                        "Marketplace order %(ref)s of %(account)s is already on "
+                        "another "
                         "sales order.",
                         ref=ref,
                         account=order.ecommerce_account_id.display_name,
@@ -79,5 +83,6 @@ class SaleOrderLine(models.Model):
     ecommerce_item_ref = fields.Char(
         string="Marketplace Item",
         copy=False,
-        help="Amazon OrderItemId or eBay OrderLineItemID (REST lineItemId) of this line.",
+        help="Amazon OrderItemId or eBay OrderLineItemID (REST "
+        "lineItemId) of this line.",
     )

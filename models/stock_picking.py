@@ -127,9 +127,13 @@ class StockPicking(models.Model):
     ecommerce_readback_date = fields.Datetime(
         string="Read Back On", copy=False, readonly=True
     )
-    ecommerce_readback = fields.Json(string="Marketplace View", copy=False, readonly=True)
+    ecommerce_readback = fields.Json(
+        string="Marketplace View", copy=False, readonly=True
+    )
     ecommerce_readback_html = fields.Html(
-        string="As Read Back", compute="_compute_ecommerce_readback_html", sanitize=False
+        string="As Read Back",
+        compute="_compute_ecommerce_readback_html",
+        sanitize=False,
     )
     ecommerce_order_url = fields.Char(
         string="Open on the Marketplace", compute="_compute_ecommerce_order_url"
@@ -168,12 +172,17 @@ class StockPicking(models.Model):
                     package.get("tracking_number") or "",
                     package.get("carrier") or "",
                     package.get("ship_time") or "",
-                    ", ".join(f"{ref} x {qty}" for ref, qty in package.get("items") or []),
+                    ", ".join(
+                        f"{ref} x {qty}" for ref, qty in package.get("items") or []
+                    ),
                 )
                 for package in view.get("packages") or []
             )
             facts = [
-                (self.env._("Order status"), view.get("status_label") or view.get("status")),
+                (
+                    self.env._("Order status"),
+                    view.get("status_label") or view.get("status"),
+                ),
                 (self.env._("Checkout status"), view.get("checkout_status")),
                 (self.env._("Shipped time"), view.get("shipped_time")),
             ]
@@ -196,7 +205,8 @@ class StockPicking(models.Model):
                     rows,
                 )
                 if rows
-                else Markup("<p>%s</p>") % self.env._("No package recorded on the order."),
+                else Markup("<p>%s</p>")
+                % self.env._("No package recorded on the order."),
             )
 
     # ------------------------------------------------------------------
@@ -206,11 +216,13 @@ class StockPicking(models.Model):
         """Done deliveries to a customer that belong to a marketplace order
         (for multi-step routes: the step that reaches the customer)."""
         return self.filtered(
-            lambda p: p.state == "done"
-            and p.ecommerce_account_id
-            and p.ecommerce_order_ref
-            and p.picking_type_code == "outgoing"
-            and p.location_dest_id.usage == "customer"
+            lambda p: (
+                p.state == "done"
+                and p.ecommerce_account_id
+                and p.ecommerce_order_ref
+                and p.picking_type_code == "outgoing"
+                and p.location_dest_id.usage == "customer"
+            )
         )
 
     def _action_done(self):
@@ -220,11 +232,13 @@ class StockPicking(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if {"carrier_tracking_ref", "carrier_id"} & set(vals) and not self.env.context.get(
-            "writeback_engine"
-        ):
+        if {"carrier_tracking_ref", "carrier_id"} & set(
+            vals
+        ) and not self.env.context.get("writeback_engine"):
             requeue = self.filtered(
-                lambda p: p.writeback_state in ("pending", "failed", "submitted", "success")
+                lambda p: (
+                    p.writeback_state in ("pending", "failed", "submitted", "success")
+                )
             )
             requeue._writeback_queue()
         return res
@@ -269,7 +283,9 @@ class StockPicking(models.Model):
 
     def _writeback_tracking_numbers(self):
         self.ensure_one()
-        return [n for n in TRACKING_SPLIT_RE.split(self.carrier_tracking_ref or "") if n]
+        return [
+            n for n in TRACKING_SPLIT_RE.split(self.carrier_tracking_ref or "") if n
+        ]
 
     def _writeback_wire_tracking(self):
         """[(entered, sent)]: each tracking number as entered and as the
@@ -307,12 +323,14 @@ class StockPicking(models.Model):
             )
         if not self.carrier_id:
             return self.env._(
-                "No carrier: set the Carrier of this delivery so %s knows who ships it.",
+                "No carrier: set the Carrier of this delivery so %s knows "
+                "who ships it.",
                 marketplace,
             )
         if not self.carrier_id._marketplace_carrier_code(account.platform):
             return self.env._(
-                "Carrier %(carrier)s has no %(marketplace)s carrier code: set it on the "
+                "Carrier %(carrier)s has no %(marketplace)s carrier code: "
+                "set it on the "
                 "carrier (Inventory > Configuration > Shipping Methods).",
                 carrier=self.carrier_id.display_name,
                 marketplace=marketplace,
@@ -361,10 +379,12 @@ class StockPicking(models.Model):
                         ref=ref,
                     )
                 )
-            result[ref] = int(round(qty))
+            result[ref] = round(qty)
         if not result:
             raise UserError(
-                self.env._("This delivery ships nothing from the marketplace order's lines.")
+                self.env._(
+                    "This delivery ships nothing from the marketplace order's lines."
+                )
             )
         return result
 
@@ -381,8 +401,10 @@ class StockPicking(models.Model):
         if len(packs) != len(numbers):
             raise UserError(
                 self.env._(
-                    "This delivery has %(n)s tracking numbers but its items are in "
-                    "%(p)s packages: put each parcel's items in its own package (Put in "
+                    "This delivery has %(n)s tracking numbers but its items are "
+                    "in "
+                    "%(p)s packages: put each parcel's items in its own package "
+                    "(Put in "
                     "Pack), in the order of the tracking numbers.",
                     n=len(numbers),
                     p=len(packs),
@@ -392,7 +414,9 @@ class StockPicking(models.Model):
             (
                 number,
                 self._writeback_item_quantities(
-                    self.move_line_ids.filtered(lambda ml, pack=pack: ml.result_package_id == pack)
+                    self.move_line_ids.filtered(
+                        lambda ml, pack=pack: ml.result_package_id == pack
+                    )
                 ),
             )
             for number, pack in zip(numbers, packs, strict=True)
@@ -423,7 +447,9 @@ class StockPicking(models.Model):
             base.Package(
                 package_ref=str(self.id * 100 + index),
                 tracking_number=number,
-                items=tuple(base.ShipmentItem(ref, qty) for ref, qty in sorted(items.items())),
+                items=tuple(
+                    base.ShipmentItem(ref, qty) for ref, qty in sorted(items.items())
+                ),
             )
             for index, (number, items) in enumerate(self._writeback_packages(), start=1)
         )
@@ -464,7 +490,9 @@ class StockPicking(models.Model):
             domain = self._writeback_due_domain()
             if skipped:
                 domain &= Domain("id", "not in", list(skipped))
-            batch = self.search(domain, limit=batch_size, order="writeback_next_attempt, id")
+            batch = self.search(
+                domain, limit=batch_size, order="writeback_next_attempt, id"
+            )
             if not batch:
                 break
             for picking in batch:
@@ -521,7 +549,8 @@ class StockPicking(models.Model):
                 "writeback_state": "sending",
                 "writeback_attempt_count": self.writeback_attempt_count + 1,
                 "writeback_last_attempt": now,
-                "writeback_lease_until": now + datetime.timedelta(seconds=LEASE_SECONDS),
+                "writeback_lease_until": now
+                + datetime.timedelta(seconds=LEASE_SECONDS),
                 "writeback_sent_tracking": sent_tracking,
             }
         )
@@ -552,13 +581,15 @@ class StockPicking(models.Model):
             error = exc
         except UserError as exc:
             error = errors.PermanentError(str(exc.args[0]))
-        except Exception as exc:  # noqa: BLE001 - a bug must not stop the cron
+        except Exception as exc:
             _logger.exception("Write-back of %s failed unexpectedly", self.display_name)
             error = errors.TransientError(
                 self.env._("Unexpected error while sending: %s", exc.__class__.__name__)
             )
         self.env["ecommerce.api.call"]._record(account, journal, picking=self)
-        decision = policy.after_send(error, self.writeback_attempt_count, account._writeback_policy())
+        decision = policy.after_send(
+            error, self.writeback_attempt_count, account._writeback_policy()
+        )
         self._writeback_apply(decision, expected_state="sending")
 
     def _writeback_apply(self, decision, expected_state):
@@ -569,7 +600,8 @@ class StockPicking(models.Model):
         self.invalidate_recordset()
         if self.writeback_state != expected_state:
             _logger.info(
-                "Write-back of %s: state changed to %s meanwhile, outcome %s not applied",
+                "Write-back of %s: state changed to %s meanwhile, outcome %s "
+                "not applied",
                 self.display_name,
                 self.writeback_state,
                 decision.state,
@@ -617,7 +649,9 @@ class StockPicking(models.Model):
                 ("writeback_next_attempt", "<", until),
             ]
         )
-        waiting.with_context(writeback_engine=True).write({"writeback_next_attempt": until})
+        waiting.with_context(writeback_engine=True).write(
+            {"writeback_next_attempt": until}
+        )
 
     def _writeback_post_outcome(self, decision):
         marketplace = self.ecommerce_account_id.display_name
@@ -625,8 +659,8 @@ class StockPicking(models.Model):
             self.message_post(
                 body=Markup("<p>%s</p>")
                 % self.env._(
-                    "Shipment confirmed on %(marketplace)s: order %(order)s shows tracking "
-                    "number %(tracking)s.",
+                    "Shipment confirmed on %(marketplace)s: order %(order)s shows "
+                    "tracking number %(tracking)s.",
                     marketplace=marketplace,
                     order=self.ecommerce_order_ref,
                     tracking=self.writeback_sent_tracking,
@@ -669,11 +703,19 @@ class StockPicking(models.Model):
     @api.model
     def _writeback_verify_domain(self):
         now = fields.Datetime.now()
-        return Domain(
-            [("ecommerce_account_id.active", "=", True)]
-        ) & (
-            Domain([("writeback_state", "=", "submitted"), ("writeback_next_attempt", "<=", now)])
-            | Domain([("writeback_state", "=", "sending"), ("writeback_lease_until", "<", now)])
+        return Domain([("ecommerce_account_id.active", "=", True)]) & (
+            Domain(
+                [
+                    ("writeback_state", "=", "submitted"),
+                    ("writeback_next_attempt", "<=", now),
+                ]
+            )
+            | Domain(
+                [
+                    ("writeback_state", "=", "sending"),
+                    ("writeback_lease_until", "<", now),
+                ]
+            )
         )
 
     @api.model
@@ -693,7 +735,9 @@ class StockPicking(models.Model):
                 break
             by_order = defaultdict(lambda: self.browse())
             for picking in batch:
-                by_order[(picking.ecommerce_account_id, picking.ecommerce_order_ref)] |= picking
+                by_order[
+                    (picking.ecommerce_account_id, picking.ecommerce_order_ref)
+                ] |= picking
             for (account, order_ref), pickings in by_order.items():
                 done.update(pickings.ids)
                 self._writeback_verify_order(account, order_ref, pickings, clients)
@@ -710,7 +754,7 @@ class StockPicking(models.Model):
             order = client.read_order(order_ref)
         except errors.MarketplaceError as exc:
             error = exc
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             _logger.exception("Reading back order %s failed unexpectedly", order_ref)
             error = errors.TransientError(exc.__class__.__name__)
         self.env["ecommerce.api.call"]._record(
@@ -724,9 +768,15 @@ class StockPicking(models.Model):
                 picking._writeback_store_readback(order, now)
                 tracking = (picking.writeback_sent_tracking or "").split(",")
                 if state == "submitted":
-                    age = (now - (picking.writeback_submitted_date or now)).total_seconds()
+                    age = (
+                        now - (picking.writeback_submitted_date or now)
+                    ).total_seconds()
                     decision = policy.after_verify(
-                        order, tracking, picking.writeback_attempt_count, age, retry_policy
+                        order,
+                        tracking,
+                        picking.writeback_attempt_count,
+                        age,
+                        retry_policy,
                     )
                 else:
                     decision = policy.after_interrupted_send(
@@ -755,7 +805,11 @@ class StockPicking(models.Model):
         if isinstance(error, errors.RateLimitedError) and error.retry_after:
             wait = max(wait, error.retry_after)
         later = now + datetime.timedelta(seconds=wait)
-        field = "writeback_next_attempt" if state == "submitted" else "writeback_lease_until"
+        field = (
+            "writeback_next_attempt"
+            if state == "submitted"
+            else "writeback_lease_until"
+        )
         self.with_context(writeback_engine=True).write({field: later})
 
     def _writeback_store_readback(self, order, when):
@@ -784,10 +838,14 @@ class StockPicking(models.Model):
     def action_writeback_retry(self):
         """Send again at the next cron run (now). A failed shipment gets a
         fresh set of attempts."""
-        todo = self.filtered(lambda p: p.writeback_state in ("pending", "failed", "submitted"))
+        todo = self.filtered(
+            lambda p: p.writeback_state in ("pending", "failed", "submitted")
+        )
         if not todo:
             raise UserError(
-                self.env._("Only pending, submitted or failed write-backs can be retried.")
+                self.env._(
+                    "Only pending, submitted or failed write-backs can be retried."
+                )
             )
         for picking in todo:
             picking._writeback_queue(keep_attempts=picking.writeback_state != "failed")
@@ -801,10 +859,13 @@ class StockPicking(models.Model):
         if not self.env.user.has_group(ACCOUNTANT_GROUP):
             raise UserError(
                 self.env._(
-                    "Only users allowed to confirm marketplace orders by hand can do this."
+                    "Only users allowed to confirm marketplace orders by hand can "
+                    "do this."
                 )
             )
-        todo = self.filtered(lambda p: p.writeback_state and p.writeback_state != "success")
+        todo = self.filtered(
+            lambda p: p.writeback_state and p.writeback_state != "success"
+        )
         if not todo:
             raise UserError(self.env._("There is no unconfirmed write-back here."))
         now = fields.Datetime.now()

@@ -90,10 +90,20 @@ class WritebackMixin:
         )
         cls.customer = cls.env["res.partner"].create({"name": "Marketplace Buyer"})
         cls.product_a = cls.env["product.product"].create(
-            {"name": "Widget A", "type": "consu", "is_storable": True, "default_code": "WA"}
+            {
+                "name": "Widget A",
+                "type": "consu",
+                "is_storable": True,
+                "default_code": "WA",
+            }
         )
         cls.product_b = cls.env["product.product"].create(
-            {"name": "Widget B", "type": "consu", "is_storable": True, "default_code": "WB"}
+            {
+                "name": "Widget B",
+                "type": "consu",
+                "is_storable": True,
+                "default_code": "WB",
+            }
         )
         cls.warehouse = cls.env["stock.warehouse"].search(
             [("company_id", "=", cls.env.company.id)], limit=1
@@ -154,7 +164,10 @@ class WritebackMixin:
             move.quantity = qty
             move.picked = True
         res = picking.button_validate()
-        if isinstance(res, dict) and res.get("res_model") == "stock.backorder.confirmation":
+        if (
+            isinstance(res, dict)
+            and res.get("res_model") == "stock.backorder.confirmation"
+        ):
             wizard = (
                 self.env["stock.backorder.confirmation"]
                 .with_context(res["context"])
@@ -189,7 +202,10 @@ class WritebackMixin:
         past = fields.Datetime.now() - datetime.timedelta(seconds=seconds)
         for picking in pickings:
             vals = {"writeback_next_attempt": past}
-            if picking.writeback_state == "submitted" and picking.writeback_submitted_date:
+            if (
+                picking.writeback_state == "submitted"
+                and picking.writeback_submitted_date
+            ):
                 vals["writeback_submitted_date"] = min(
                     picking.writeback_submitted_date, past
                 )

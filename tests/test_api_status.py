@@ -34,7 +34,9 @@ class TestApiStatus(WritebackCase):
                     duration_ms=duration_ms,
                     outcome=outcome,
                     http_status=200 if outcome == "success" else 503,
-                    error_message="" if outcome == "success" else "HTTP 503 from Amazon",
+                    error_message=""
+                    if outcome == "success"
+                    else "HTTP 503 from Amazon",
                 )
                 for i, outcome in enumerate(outcomes)
             ],
@@ -43,7 +45,13 @@ class TestApiStatus(WritebackCase):
     def test_every_account_has_its_apis(self):
         self.assertEqual(
             sorted(self.amazon.api_status_ids.mapped("api")),
-            sorted([base.API_AMAZON_PRODUCTS, base.API_AMAZON_WRITEBACK, base.API_AMAZON_ORDERS]),
+            sorted(
+                [
+                    base.API_AMAZON_PRODUCTS,
+                    base.API_AMAZON_WRITEBACK,
+                    base.API_AMAZON_ORDERS,
+                ]
+            ),
         )
         self.assertEqual(
             sorted(self.ebay.api_status_ids.mapped("api")),
@@ -57,9 +65,18 @@ class TestApiStatus(WritebackCase):
         self.sandbox.add_amazon_order(
             ORDER,
             marketplace_id=AMAZON_MARKETPLACE,
-            items=[{"order_item_id": "31111111111111", "quantity": 1, "asin": "B0A", "sku": "WA"}],
+            items=[
+                {
+                    "order_item_id": "31111111111111",
+                    "quantity": 1,
+                    "asin": "B0A",
+                    "sku": "WA",
+                }
+            ],
         )
-        order = self.make_order(self.amazon, ORDER, [(self.product_a, 1, "31111111111111")])
+        order = self.make_order(
+            self.amazon, ORDER, [(self.product_a, 1, "31111111111111")]
+        )
         self.ship(order.picking_ids, "1Z0001")
         self.push()
         self.refresh()
@@ -69,7 +86,9 @@ class TestApiStatus(WritebackCase):
         self.assertEqual(writeback.call_count, 2)  # token + confirmShipment
         self.assertTrue(writeback.last_success)
         self.assertTrue(writeback.access_token_expiry)
-        self.assertEqual(writeback.rate_limit, 2.0, "x-amzn-RateLimit-Limit of confirmShipment")
+        self.assertEqual(
+            writeback.rate_limit, 2.0, "x-amzn-RateLimit-Limit of confirmShipment"
+        )
         for api in (base.API_AMAZON_PRODUCTS, base.API_AMAZON_ORDERS):
             self.assertEqual(self.status(self.amazon, api).state, "green")
         # Probes: a token exchange per idle Amazon API, a one-row read per eBay API.
@@ -78,12 +97,18 @@ class TestApiStatus(WritebackCase):
         self.assertIn("EntriesPerPage>1<", get_orders["xml"])
         self.assertEqual(len(self.requests_of("ebay.getOrders")), 1)
         self.assertEqual(self.status(self.ebay, base.API_EBAY_TRADING).state, "green")
-        self.assertEqual(self.status(self.ebay, base.API_EBAY_FULFILLMENT).state, "green")
+        self.assertEqual(
+            self.status(self.ebay, base.API_EBAY_FULFILLMENT).state, "green"
+        )
         self.assertFalse(self.sandbox.requests("ebay.GeteBayOfficialTime"))
 
     def test_yellow_on_error_rate_and_on_latency(self):
-        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["transient"] + ["success"] * 4)
-        self.journal(self.amazon, base.API_AMAZON_ORDERS, ["success"] * 3, duration_ms=8000)
+        self.journal(
+            self.amazon, base.API_AMAZON_WRITEBACK, ["transient"] + ["success"] * 4
+        )
+        self.journal(
+            self.amazon, base.API_AMAZON_ORDERS, ["success"] * 3, duration_ms=8000
+        )
         self.env["ecommerce.api.status"].action_refresh_now()
         writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
         self.assertEqual(writeback.state, "yellow")
@@ -95,7 +120,9 @@ class TestApiStatus(WritebackCase):
         self.assertEqual(orders.avg_latency_ms, 8000)
 
     def test_red_when_down_or_extreme_error_rate(self):
-        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"] + ["transient"] * 3)
+        self.journal(
+            self.amazon, base.API_AMAZON_WRITEBACK, ["success"] + ["transient"] * 3
+        )
         self.journal(self.amazon, base.API_AMAZON_ORDERS, ["transient", "success"] * 3)
         self.env["ecommerce.api.status"].action_refresh_now()
         writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
@@ -119,7 +146,9 @@ class TestApiStatus(WritebackCase):
         self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"] * 3)
         statuses = self.env["ecommerce.api.status"]
         statuses.action_refresh_now()
-        self.assertEqual(self.status(self.amazon, base.API_AMAZON_WRITEBACK).state, "green")
+        self.assertEqual(
+            self.status(self.amazon, base.API_AMAZON_WRITEBACK).state, "green"
+        )
         with freeze_time(fields.Datetime.now() + datetime.timedelta(minutes=11)):
             statuses.action_refresh_now()
         writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
@@ -139,18 +168,29 @@ class TestApiStatus(WritebackCase):
         trading = self.status(self.ebay, base.API_EBAY_TRADING)
         self.assertEqual(trading.state, "none")
         self.assertTrue(trading.message.startswith("Error reading API status"))
-        self.assertEqual(self.status(self.amazon, base.API_AMAZON_ORDERS).state, "green")
+        self.assertEqual(
+            self.status(self.amazon, base.API_AMAZON_ORDERS).state, "green"
+        )
 
     def test_thresholds_are_configurable(self):
         self.env["ir.config_parameter"].set_param(
             "stock_ecommerce_writeback.health_yellow_error_rate", "0.5"
         )
-        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["transient"] + ["success"] * 4)
+        self.journal(
+            self.amazon, base.API_AMAZON_WRITEBACK, ["transient"] + ["success"] * 4
+        )
         self.env["ecommerce.api.status"].action_refresh_now()
-        self.assertEqual(self.status(self.amazon, base.API_AMAZON_WRITEBACK).state, "green")
+        self.assertEqual(
+            self.status(self.amazon, base.API_AMAZON_WRITEBACK).state, "green"
+        )
 
     def test_old_journal_rows_are_cleaned(self):
-        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"], minutes_ago=91 * 24 * 60)
+        self.journal(
+            self.amazon,
+            base.API_AMAZON_WRITEBACK,
+            ["success"],
+            minutes_ago=91 * 24 * 60,
+        )
         self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"], minutes_ago=5)
         self.refresh()
         calls = self.env["ecommerce.api.call"].search(

@@ -61,12 +61,16 @@ class TestWritebackSecurity(WritebackCase):
             marketplace_id=AMAZON_MARKETPLACE,
             items=[{"order_item_id": "91111111111111", "quantity": 1}],
         )
-        order = self.make_order(self.amazon, ORDER, [(self.product_a, 1, "91111111111111")])
+        order = self.make_order(
+            self.amazon, ORDER, [(self.product_a, 1, "91111111111111")]
+        )
         picking = self.ship(order.picking_ids, "1Z0009")
         with self.assertRaises(UserError):
             picking.with_user(self.warehouse_user).action_writeback_mark_manual()
         self.assertEqual(picking.writeback_state, "pending")
-        picking.with_user(self.warehouse_user).action_writeback_retry()  # warehouse users may retry
+        picking.with_user(
+            self.warehouse_user
+        ).action_writeback_retry()  # warehouse users may retry
         picking.with_user(self.accountant).action_writeback_mark_manual()
         self.assertEqual(picking.writeback_state, "manual")
         self.assertEqual(picking.writeback_manual_user_id, self.accountant)
@@ -112,6 +116,9 @@ class TestCredentialsOverRpc(HttpCase):
         answer = call(
             "web_search_read",
             [],
-            {"domain": [["id", "=", account.id]], "specification": {"lwa_refresh_token": {}}},
+            {
+                "domain": [["id", "=", account.id]],
+                "specification": {"lwa_refresh_token": {}},
+            },
         )
         self.assertNotIn("top-secret", str(answer))

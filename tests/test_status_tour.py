@@ -18,13 +18,21 @@ class TestStatusTour(WritebackHttpCase):
                 marketplace_id=AMAZON_MARKETPLACE,
                 items=[{"order_item_id": item * 7, "quantity": 1}],
             )
-        ok = self.make_order(self.amazon, "114-7000001-0000001", [(self.product_a, 1, "71" * 7)])
-        bad = self.make_order(self.amazon, "114-7000002-0000002", [(self.product_a, 1, "72" * 7)])
+        ok = self.make_order(
+            self.amazon, "114-7000001-0000001", [(self.product_a, 1, "71" * 7)]
+        )
+        bad = self.make_order(
+            self.amazon, "114-7000002-0000002", [(self.product_a, 1, "72" * 7)]
+        )
         self.sandbox.inject_fault(
             "amazon.confirmShipment",
             order_ref="114-7000002-0000002",
             status=400,
-            body={"errors": [{"code": "InvalidInput", "message": "Invalid tracking number."}]},
+            body={
+                "errors": [
+                    {"code": "InvalidInput", "message": "Invalid tracking number."}
+                ]
+            },
         )
         self.ship(ok.picking_ids, "1Z7000001")
         self.ship(bad.picking_ids, "1Z7000002")
@@ -33,13 +41,18 @@ class TestStatusTour(WritebackHttpCase):
         failed = bad.picking_ids
         self.assertEqual(failed.writeback_state, "failed")
         ok.picking_ids.with_context(writeback_engine=True).write(
-            {"writeback_last_attempt": failed.writeback_last_attempt - timedelta(hours=1)}
+            {
+                "writeback_last_attempt": failed.writeback_last_attempt
+                - timedelta(hours=1)
+            }
         )
         exports_before = self.env["ir.attachment"].search_count(
             [("res_model", "=", "ecommerce.writeback.export")]
         )
 
-        self.start_tour("/odoo/inventory", "stock_ecommerce_writeback_status_tour", login="admin")
+        self.start_tour(
+            "/odoo/inventory", "stock_ecommerce_writeback_status_tour", login="admin"
+        )
 
         failed.invalidate_recordset()
         self.assertEqual(failed.writeback_state, "pending", "Retry now from the form")

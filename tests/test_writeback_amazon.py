@@ -15,14 +15,27 @@ class TestAmazonWriteback(WritebackCase):
             ORDER,
             marketplace_id=AMAZON_MARKETPLACE,
             items=[
-                {"order_item_id": "79039765272157", "quantity": 2, "asin": "B0A", "sku": "WA"},
-                {"order_item_id": "79039765272158", "quantity": 1, "asin": "B0B", "sku": "WB"},
+                {
+                    "order_item_id": "79039765272157",
+                    "quantity": 2,
+                    "asin": "B0A",
+                    "sku": "WA",
+                },
+                {
+                    "order_item_id": "79039765272158",
+                    "quantity": 1,
+                    "asin": "B0B",
+                    "sku": "WB",
+                },
             ],
         )
         self.order = self.make_order(
             self.amazon,
             ORDER,
-            [(self.product_a, 2, "79039765272157"), (self.product_b, 1, "79039765272158")],
+            [
+                (self.product_a, 2, "79039765272157"),
+                (self.product_b, 1, "79039765272158"),
+            ],
         )
         self.picking = self.order.picking_ids
 
@@ -42,17 +55,23 @@ class TestAmazonWriteback(WritebackCase):
     def test_backorder_ships_in_two_packages_and_verifies(self):
         """A partial delivery confirms the shipped quantities under its own
         package; the backorder later ships the rest under another."""
-        self.ship(self.picking, "1Z999AA10123456784", {self.product_a: 1, self.product_b: 1})
+        self.ship(
+            self.picking, "1Z999AA10123456784", {self.product_a: 1, self.product_b: 1}
+        )
         backorder = self.order.picking_ids - self.picking
         self.assertEqual(len(backorder), 1)
-        self.assertFalse(backorder.writeback_state, "a backorder not shipped yet is not queued")
+        self.assertFalse(
+            backorder.writeback_state, "a backorder not shipped yet is not queued"
+        )
 
         self.push()
         self.assertEqual(self.picking.writeback_state, "submitted")
         self.assertEqual(self.picking.writeback_attempt_count, 1)
         self.assertEqual(len(self.requests_of("amazon.token")), 1)
         [confirm] = self.requests_of("amazon.confirmShipment")
-        self.assertEqual(confirm["path"], f"/orders/v0/orders/{ORDER}/shipmentConfirmation")
+        self.assertEqual(
+            confirm["path"], f"/orders/v0/orders/{ORDER}/shipmentConfirmation"
+        )
         self.assertEqual(confirm["status"], 204)
         detail = confirm["json"]["packageDetail"]
         self.assertEqual(confirm["json"]["marketplaceId"], AMAZON_MARKETPLACE)
@@ -97,7 +116,9 @@ class TestAmazonWriteback(WritebackCase):
         self.verify()
         self.assertEqual(backorder.writeback_state, "success")
         self.assertEqual(backorder.ecommerce_readback["status"], "SHIPPED")
-        self.assertEqual(len(self.requests_of("amazon.token")), 1, "the token is cached")
+        self.assertEqual(
+            len(self.requests_of("amazon.token")), 1, "the token is cached"
+        )
 
     def test_two_tracking_numbers_two_packages(self):
         """Several tracking numbers on one delivery: one package each, each
@@ -107,7 +128,9 @@ class TestAmazonWriteback(WritebackCase):
         for move in picking.move_ids:
             move.quantity = move.product_uom_qty
             move.picked = True
-        line_a = picking.move_line_ids.filtered(lambda ml: ml.product_id == self.product_a)
+        line_a = picking.move_line_ids.filtered(
+            lambda ml: ml.product_id == self.product_a
+        )
         line_b = picking.move_line_ids - line_a
         pack_1 = self.env["stock.package"].create({"name": "PACK-1"})
         pack_2 = self.env["stock.package"].create({"name": "PACK-2"})
@@ -122,7 +145,10 @@ class TestAmazonWriteback(WritebackCase):
                 (
                     c["json"]["packageDetail"]["packageReferenceId"],
                     c["json"]["packageDetail"]["trackingNumber"],
-                    [(i["orderItemId"], i["quantity"]) for i in c["json"]["packageDetail"]["orderItems"]],
+                    [
+                        (i["orderItemId"], i["quantity"])
+                        for i in c["json"]["packageDetail"]["orderItems"]
+                    ],
                 )
                 for c in confirms
             ],
@@ -170,7 +196,9 @@ class TestAmazonWriteback(WritebackCase):
         self.push()
         self.assertFalse(self.requests_of("amazon.confirmShipment"))
 
-        carrier.write({"amazon_carrier_code": "Other", "amazon_carrier_name": "Local Courier Ltd"})
+        carrier.write(
+            {"amazon_carrier_code": "Other", "amazon_carrier_name": "Local Courier Ltd"}
+        )
         self.push()
         [confirm] = self.requests_of("amazon.confirmShipment")
         detail = confirm["json"]["packageDetail"]
@@ -197,19 +225,28 @@ class TestAmazonWriteback(WritebackCase):
         self.push()
         self.assertEqual(self.picking.writeback_state, "failed")
         self.assertEqual(self.picking.writeback_attempt_count, 1)
-        self.assertIn("Tracking number is not valid for the carrier.", self.picking.writeback_error)
+        self.assertIn(
+            "Tracking number is not valid for the carrier.",
+            self.picking.writeback_error,
+        )
         activity = self.picking.activity_ids
         self.assertEqual(activity.user_id, self.responsible)
         self.assertIn("failed after 1 attempt", self.chatter(self.picking))
 
     def test_retry_now_and_manual_confirmation(self):
-        self.sandbox.inject_fault("amazon.confirmShipment", status=400, body={"errors": [{"code": "InvalidInput", "message": "Nope"}]})
+        self.sandbox.inject_fault(
+            "amazon.confirmShipment",
+            status=400,
+            body={"errors": [{"code": "InvalidInput", "message": "Nope"}]},
+        )
         self.ship(self.picking, "1Z999AA10123456784")
         self.push()
         self.assertEqual(self.picking.writeback_state, "failed")
         self.picking.action_writeback_retry()
         self.assertEqual(self.picking.writeback_state, "pending")
-        self.assertEqual(self.picking.writeback_attempt_count, 0, "a retry gets fresh attempts")
+        self.assertEqual(
+            self.picking.writeback_attempt_count, 0, "a retry gets fresh attempts"
+        )
         self.push()
         self.assertEqual(self.picking.writeback_state, "submitted")
 
@@ -220,4 +257,6 @@ class TestAmazonWriteback(WritebackCase):
         self.assertIn("Marked as manually confirmed", self.chatter(self.picking))
         self.make_due(self.picking)
         self.verify()
-        self.assertEqual(self.picking.writeback_state, "manual", "the user's decision stands")
+        self.assertEqual(
+            self.picking.writeback_state, "manual", "the user's decision stands"
+        )

@@ -17,15 +17,28 @@ class TestEbayTradingWriteback(WritebackCase):
         self.sandbox.add_ebay_order(
             ORDER,
             line_items=[
-                {"line_item_id": "110012345678-0", "quantity": 2, "item_id": "110012345678", "transaction_id": "0"},
-                {"line_item_id": "110012345679-0", "quantity": 1, "item_id": "110012345679", "transaction_id": "0"},
+                {
+                    "line_item_id": "110012345678-0",
+                    "quantity": 2,
+                    "item_id": "110012345678",
+                    "transaction_id": "0",
+                },
+                {
+                    "line_item_id": "110012345679-0",
+                    "quantity": 1,
+                    "item_id": "110012345679",
+                    "transaction_id": "0",
+                },
             ],
             checkout_status="Complete",
         )
         self.order = self.make_order(
             self.ebay,
             ORDER,
-            [(self.product_a, 2, "110012345678-0"), (self.product_b, 1, "110012345679-0")],
+            [
+                (self.product_a, 2, "110012345678-0"),
+                (self.product_b, 1, "110012345679-0"),
+            ],
         )
         self.picking = self.order.picking_ids
 
@@ -47,14 +60,21 @@ class TestEbayTradingWriteback(WritebackCase):
         self.assertTrue(headers["x-ebay-api-compatibility-level"].isdigit())
         self.assertTrue(headers["x-ebay-api-iaf-token"])
         root = self._xml(sale)
-        self.assertEqual(root.tag, "{urn:ebay:apis:eBLBaseComponents}CompleteSaleRequest")
-        self.assertEqual(root.findtext("e:OrderLineItemID", namespaces=NS), "110012345678-0")
+        self.assertEqual(
+            root.tag, "{urn:ebay:apis:eBLBaseComponents}CompleteSaleRequest"
+        )
+        self.assertEqual(
+            root.findtext("e:OrderLineItemID", namespaces=NS), "110012345678-0"
+        )
         self.assertIsNone(root.find("e:OrderID", NS))
         self.assertEqual(root.findtext("e:Shipped", namespaces=NS), "true")
         details = root.find("e:Shipment/e:ShipmentTrackingDetails", NS)
-        self.assertEqual(details.findtext("e:ShippingCarrierUsed", namespaces=NS), "UPS")
         self.assertEqual(
-            details.findtext("e:ShipmentTrackingNumber", namespaces=NS), "9400111899223100000001"
+            details.findtext("e:ShippingCarrierUsed", namespaces=NS), "UPS"
+        )
+        self.assertEqual(
+            details.findtext("e:ShipmentTrackingNumber", namespaces=NS),
+            "9400111899223100000001",
         )
         self.assertTrue(
             root.findtext("e:Shipment/e:ShippedTime", namespaces=NS).endswith("Z")
@@ -81,7 +101,12 @@ class TestEbayTradingWriteback(WritebackCase):
     def test_system_error_is_transient(self):
         self.sandbox.inject_fault(
             "ebay.CompleteSale",
-            trading_error={"code": "10007", "classification": "SystemError", "short": "Internal error", "long": "Internal error to the application."},
+            trading_error={
+                "code": "10007",
+                "classification": "SystemError",
+                "short": "Internal error",
+                "long": "Internal error to the application.",
+            },
         )
         self.ship(self.picking, "9400111899223100000001")
         self.push()
@@ -97,14 +122,21 @@ class TestEbayTradingWriteback(WritebackCase):
         self.make_due(self.picking)
         self.picking.action_writeback_retry()
         self.push()
-        self.assertEqual(len(self.requests_of("ebay.token")), 2, "refreshed after 21917053")
+        self.assertEqual(
+            len(self.requests_of("ebay.token")), 2, "refreshed after 21917053"
+        )
         self.assertEqual(self.picking.writeback_state, "submitted")
         self.assertFalse(self.ebay.auth_error)
 
     def test_request_error_fails_with_ebay_message(self):
         self.sandbox.inject_fault(
             "ebay.CompleteSale",
-            trading_error={"code": "21916964", "classification": "RequestError", "short": "Tracking number already used.", "long": "The tracking number has already been used by another seller."},
+            trading_error={
+                "code": "21916964",
+                "classification": "RequestError",
+                "short": "Tracking number already used.",
+                "long": "The tracking number has already been used by another seller.",
+            },
         )
         self.ship(self.picking, "9400111899223100000001")
         self.push()
@@ -114,7 +146,12 @@ class TestEbayTradingWriteback(WritebackCase):
 
         self.sandbox.inject_fault(
             "ebay.CompleteSale",
-            trading_error={"code": "20822", "classification": "RequestError", "short": "Invalid ItemID or TransactionID", "long": "Invalid ItemID or TransactionID."},
+            trading_error={
+                "code": "20822",
+                "classification": "RequestError",
+                "short": "Invalid ItemID or TransactionID",
+                "long": "Invalid ItemID or TransactionID.",
+            },
         )
         self.picking.action_writeback_retry()
         self.push()

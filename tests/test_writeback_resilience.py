@@ -20,9 +20,18 @@ class TestWritebackResilience(WritebackCase):
         self.sandbox.add_amazon_order(
             ORDER,
             marketplace_id=AMAZON_MARKETPLACE,
-            items=[{"order_item_id": "11111111111111", "quantity": 1, "asin": "B0A", "sku": "WA"}],
+            items=[
+                {
+                    "order_item_id": "11111111111111",
+                    "quantity": 1,
+                    "asin": "B0A",
+                    "sku": "WA",
+                }
+            ],
         )
-        self.order = self.make_order(self.amazon, ORDER, [(self.product_a, 1, "11111111111111")])
+        self.order = self.make_order(
+            self.amazon, ORDER, [(self.product_a, 1, "11111111111111")]
+        )
         self.picking = self.order.picking_ids
 
     def _seconds_until(self, when):
@@ -36,7 +45,9 @@ class TestWritebackResilience(WritebackCase):
             self.assertEqual(self.picking.writeback_attempt_count, attempt)
             if attempt < 5:
                 self.assertEqual(self.picking.writeback_state, "pending")
-                self.assertGreater(self._seconds_until(self.picking.writeback_next_attempt), 60)
+                self.assertGreater(
+                    self._seconds_until(self.picking.writeback_next_attempt), 60
+                )
                 self.make_due(self.picking)
         self.assertEqual(self.picking.writeback_state, "failed")
         self.assertEqual(self.picking.writeback_error_count, 5)
@@ -45,7 +56,9 @@ class TestWritebackResilience(WritebackCase):
         self.assertEqual(self.picking.activity_ids.user_id, self.responsible)
         self.assertFalse(self.picking.writeback_next_attempt)
         self.push()
-        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 5, "failed is final")
+        self.assertEqual(
+            len(self.requests_of("amazon.confirmShipment")), 5, "failed is final"
+        )
 
     def test_backoff_grows(self):
         self.sandbox.inject_fault("amazon.confirmShipment", status=500, times=3)
@@ -63,13 +76,24 @@ class TestWritebackResilience(WritebackCase):
             "amazon.confirmShipment",
             status=429,
             headers={"Retry-After": "120"},
-            body={"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource.", "details": ""}]},
+            body={
+                "errors": [
+                    {
+                        "code": "QuotaExceeded",
+                        "message": "You exceeded your quota for the requested "
+                        "resource.",
+                        "details": "",
+                    }
+                ]
+            },
         )
         self.ship(self.picking, "1Z0001")
         self.push()
         self.assertEqual(self.picking.writeback_state, "pending")
         self.assertEqual(self.picking.writeback_attempt_count, 0)
-        self.assertAlmostEqual(self._seconds_until(self.picking.writeback_next_attempt), 120, delta=10)
+        self.assertAlmostEqual(
+            self._seconds_until(self.picking.writeback_next_attempt), 120, delta=10
+        )
         self.assertEqual(self.picking.writeback_call_ids[0].outcome, "rate_limited")
         self.make_due(self.picking)
         self.push()
@@ -81,9 +105,18 @@ class TestWritebackResilience(WritebackCase):
         wait without using attempts, and the eBay account still ships."""
         self.sandbox.add_ebay_order(
             EBAY_ORDER,
-            line_items=[{"line_item_id": "10000000000001", "quantity": 1, "item_id": "110000000001", "transaction_id": "0"}],
+            line_items=[
+                {
+                    "line_item_id": "10000000000001",
+                    "quantity": 1,
+                    "item_id": "110000000001",
+                    "transaction_id": "0",
+                }
+            ],
         )
-        ebay_order = self.make_order(self.ebay, EBAY_ORDER, [(self.product_b, 1, "10000000000001")])
+        ebay_order = self.make_order(
+            self.ebay, EBAY_ORDER, [(self.product_b, 1, "10000000000001")]
+        )
         self.sandbox.revoke_refresh_token("Atzr|amazon-refresh-token")
         self.ship(self.picking, "1Z0001")
         self.ship(ebay_order.picking_ids, "1Z0002")
@@ -111,11 +144,20 @@ class TestWritebackResilience(WritebackCase):
             "amazon.confirmShipment",
             status=403,
             times=2,
-            body={"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]},
+            body={
+                "errors": [
+                    {
+                        "code": "Unauthorized",
+                        "message": "Access to requested resource is denied.",
+                    }
+                ]
+            },
         )
         self.ship(self.picking, "1Z0001")
         self.push()
-        self.assertEqual(len(self.requests_of("amazon.token")), 2, "one token refresh, then give up")
+        self.assertEqual(
+            len(self.requests_of("amazon.token")), 2, "one token refresh, then give up"
+        )
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 2)
         self.assertEqual(self.picking.writeback_state, "pending")
         self.assertEqual(self.picking.writeback_attempt_count, 0)
@@ -160,7 +202,9 @@ class TestWritebackResilience(WritebackCase):
         self.verify()
         self.assertEqual(self.picking.writeback_state, "success")
         self.assertEqual(self.picking.writeback_attempt_count, 1)
-        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1, "never sent twice")
+        self.assertEqual(
+            len(self.requests_of("amazon.confirmShipment")), 1, "never sent twice"
+        )
 
     def test_worker_killed_before_send_is_resent_once(self):
         self.ship(self.picking, "1Z0001")
@@ -192,7 +236,9 @@ class TestWritebackResilience(WritebackCase):
         self.assertEqual(self.picking.writeback_state, "submitted")
         self.make_due(self.picking)
         self.verify()
-        self.assertEqual(self.picking.writeback_state, "submitted", "still inside the window")
+        self.assertEqual(
+            self.picking.writeback_state, "submitted", "still inside the window"
+        )
 
         window = self.amazon._writeback_policy().verify_window
         self.picking.with_context(writeback_engine=True).write(

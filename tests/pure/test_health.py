@@ -9,7 +9,12 @@ RECENT = NOW - datetime.timedelta(minutes=2)
 
 
 def stats(**kw):
-    values = {"calls": 10, "last_call": RECENT, "last_outcome": "success", "last_http_status": 200}
+    values = {
+        "calls": 10,
+        "last_call": RECENT,
+        "last_outcome": "success",
+        "last_http_status": 200,
+    }
     values.update(kw)
     return health.ApiStats(**values)
 
@@ -31,7 +36,9 @@ def test_none_when_idle_for_ten_minutes():
 
 
 def test_none_on_network_error():
-    down = stats(last_outcome="transient", last_http_status=0, last_error_message="timed out")
+    down = stats(
+        last_outcome="transient", last_http_status=0, last_error_message="timed out"
+    )
     state, message = health.api_health(down, NOW)
     assert state == health.NONE
     assert message == "Error reading API status: timed out"

@@ -40,8 +40,14 @@ def test_fifth_transient_failure_fails_and_notifies():
 
 
 def test_rate_limit_and_auth_give_the_attempt_back():
-    limited = policy.after_send(errors.RateLimitedError("429", retry_after=7), 1, POLICY)
-    assert (limited.state, limited.refund_attempt, limited.retry_in) == (policy.PENDING, True, 7)
+    limited = policy.after_send(
+        errors.RateLimitedError("429", retry_after=7), 1, POLICY
+    )
+    assert (limited.state, limited.refund_attempt, limited.retry_in) == (
+        policy.PENDING,
+        True,
+        7,
+    )
     unknown = policy.after_send(errors.RateLimitedError("429"), 1, POLICY)
     assert unknown.retry_in == POLICY.rate_limit_delay
     auth = policy.after_send(errors.AuthError("invalid_grant"), 5, POLICY)
@@ -76,7 +82,10 @@ def test_verify_success_needs_every_tracking_number():
 def test_verify_waits_inside_the_window_then_resends():
     order = _order()
     waiting = policy.after_verify(order, ["1Z999"], 1, POLICY.verify_window - 1, POLICY)
-    assert (waiting.state, waiting.retry_in) == (policy.SUBMITTED, POLICY.verify_interval)
+    assert (waiting.state, waiting.retry_in) == (
+        policy.SUBMITTED,
+        POLICY.verify_interval,
+    )
     late = policy.after_verify(order, ["1Z999"], 1, POLICY.verify_window + 1, POLICY)
     assert late.state == policy.PENDING
     assert late.failed_attempt and not late.refund_attempt
@@ -86,11 +95,16 @@ def test_verify_waits_inside_the_window_then_resends():
 
 
 def test_verify_cancelled_order_fails():
-    decision = policy.after_verify(_order(cancelled=True, status="CANCELLED"), ["X1"], 1, 0, POLICY)
+    decision = policy.after_verify(
+        _order(cancelled=True, status="CANCELLED"), ["X1"], 1, 0, POLICY
+    )
     assert decision.state == policy.FAILED and "cancelled" in decision.error
 
 
 def test_interrupted_send_is_success_if_recorded_else_resent():
-    assert policy.after_interrupted_send(_order("X1"), ["X1"], 1, POLICY).state == policy.SUCCESS
+    assert (
+        policy.after_interrupted_send(_order("X1"), ["X1"], 1, POLICY).state
+        == policy.SUCCESS
+    )
     resend = policy.after_interrupted_send(_order(), ["X1"], 1, POLICY)
     assert resend.state == policy.PENDING and "interrupted" in resend.error
