@@ -10,7 +10,6 @@
     "website": "https://github.com/stock-ecommerce-writeback/stock_ecommerce_writeback",
     "license": "LGPL-3",
     "development_status": "Beta",
-    "maintainers": [],
     "depends": ["sale_stock", "stock_delivery"],
     "external_dependencies": {"python": ["requests", "python-dateutil"]},
     "data": [
@@ -39,6 +38,4 @@
             "stock_ecommerce_writeback/static/tests/tours/*.js",
         ],
     },
-    "installable": True,
-    "application": False,
 }

@@ -118,8 +118,8 @@ def parse_retry_after(value):
         return None
     try:
         return max(0.0, float(value))
-    except ValueError:
-        pass
+    except ValueError:  # not delay-seconds: an HTTP-date, tried next
+        _logger.debug("Retry-After %r is not a number of seconds", value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -20,12 +20,10 @@ class DeliveryCarrier(models.Model):
 
     amazon_carrier_code = fields.Selection(
         [(code, code) for code in AMAZON_CARRIER_CODES],
-        string="Amazon Carrier Code",
         help="Amazon's CarrierCode for this carrier. With 'Other', the carrier "
         "name below is sent as carrierName.",
     )
     amazon_carrier_name = fields.Char(
-        string="Amazon Carrier Name",
         compute="_compute_marketplace_names",
         store=True,
         readonly=False,

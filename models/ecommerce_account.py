@@ -111,7 +111,6 @@ class EcommerceAccount(models.Model):
     # Amazon
     amazon_region = fields.Selection(
         [("na", "North America"), ("eu", "Europe"), ("fe", "Far East")],
-        string="Amazon Region",
         default="na",
     )
     amazon_marketplace_id = fields.Char(string="Marketplace ID")

@@ -53,7 +53,7 @@ class EcommerceApiStatus(models.Model):
     state = fields.Selection(STATE_SELECTION, default=health.NONE, required=True)
     color = fields.Integer(compute="_compute_color")
     message = fields.Char()
-    checked_on = fields.Datetime(string="Checked On")
+    checked_on = fields.Datetime()
     last_success = fields.Datetime()
     last_error = fields.Datetime()
     last_error_message = fields.Char()
@@ -126,7 +126,7 @@ class EcommerceApiStatus(models.Model):
         """Status cron: probe APIs that have been idle, then recompute every
         status from the journal, then drop journal rows past retention.
         One account's failure never stops the others."""
-        accounts = self.env["ecommerce.account"].search([])
+        accounts = self.env["ecommerce.account"].search([("active", "=", True)])
         self._ensure_rows(accounts)
         if probe:
             self._probe_idle(accounts)
@@ -139,7 +139,7 @@ class EcommerceApiStatus(models.Model):
         """The Update button: recompute every status from the journal now
         (no marketplace call in the user's request) and run the status cron
         (which probes idle APIs) as soon as possible."""
-        accounts = self.env["ecommerce.account"].search([])
+        accounts = self.env["ecommerce.account"].search([("active", "=", True)])
         self.sudo()._ensure_rows(accounts)
         self.sudo().search([("account_id", "in", accounts.ids)])._recompute()
         self.env.ref(

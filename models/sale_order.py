@@ -35,10 +35,10 @@ class SaleOrder(models.Model):
             if not ref:
                 raise ValidationError(
                     self.env._(
-                        "Order %s belongs to marketplace account %s: enter its "
-                        "marketplace order number too.",
-                        order.name,
-                        order.ecommerce_account_id.display_name,
+                        "Order %(order)s belongs to marketplace account %(account)s: "
+                        "enter its marketplace order number too.",
+                        order=order.name,
+                        account=order.ecommerce_account_id.display_name,
                     )
                 )
             if ref != ref.strip() or " " in ref:

@@ -170,7 +170,7 @@ class WritebackMixin:
         ):
             wizard = (
                 self.env["stock.backorder.confirmation"]
-                .with_context(res["context"])
+                .with_context(**res["context"])
                 .create({})
             )
             if backorder:

@@ -116,7 +116,7 @@ class TestWritebackExport(WritebackCase):
         Wizard = self.env["ecommerce.writeback.export"].with_user(
             user or self.accountant
         )
-        return Wizard.with_context(_export_context(**context)).create(
+        return Wizard.with_context(**_export_context(**context)).create(
             {"export_format": export_format}
         )
 
@@ -364,7 +364,7 @@ class TestWritebackExportHttp(HttpCase):
         wizard = (
             self.env["ecommerce.writeback.export"]
             .with_user(accountant)
-            .with_context(_export_context(export_ids=picking.ids))
+            .with_context(**_export_context(export_ids=picking.ids))
             .create({"export_format": "grid_csv"})
         )
         action = wizard.action_export()

@@ -246,21 +246,20 @@ class EcommerceWritebackExport(models.TransientModel):
 
     def _grid_headers(self):
         """The grid's column titles, translated."""
-        _ = self.env._
         return {
-            "order_ref": _("Marketplace Order"),
-            "account": _("Marketplace Account"),
-            "customer": _("Customer"),
-            "carrier": _("Carrier / Service"),
-            "tracking": _("Tracking Number"),
-            "shipment": _("Shipment"),
-            "ship_date": _("Ship Date"),
-            "shipped_qty": _("Shipped Quantity"),
-            "state": _("Write-back"),
-            "attempts": _("Attempts"),
-            "last_attempt": _("Last Attempt"),
-            "next_attempt": _("Next Attempt"),
-            "error": _("Last Error"),
+            "order_ref": self.env._("Marketplace Order"),
+            "account": self.env._("Marketplace Account"),
+            "customer": self.env._("Customer"),
+            "carrier": self.env._("Carrier / Service"),
+            "tracking": self.env._("Tracking Number"),
+            "shipment": self.env._("Shipment"),
+            "ship_date": self.env._("Ship Date"),
+            "shipped_qty": self.env._("Shipped Quantity"),
+            "state": self.env._("Write-back"),
+            "attempts": self.env._("Attempts"),
+            "last_attempt": self.env._("Last Attempt"),
+            "next_attempt": self.env._("Next Attempt"),
+            "error": self.env._("Last Error"),
         }
 
     def _user_tz(self):
