@@ -11,10 +11,9 @@ import re
 import urllib.parse
 
 from . import base
-from .ebay_oauth import DEFAULT_SCOPES, EbayClient
+from .ebay_oauth import EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
 from .http import (
-    DEFAULT_TIMEOUT,
     Operation,
     TokenRejectedError,
     json_body,
@@ -71,38 +70,9 @@ class EbayFulfillmentClient(EbayClient):
     :data:`~.base.API_EBAY_FULFILLMENT`.
     """
 
-    def __init__(
-        self,
-        *,
-        client_id,
-        client_secret,
-        refresh_token,
-        dev_id="",
-        site_id=0,
-        environment="production",
-        api_base_url=None,
-        auth_url=None,
-        timeout=DEFAULT_TIMEOUT,
-        on_call=None,
-        session=None,
-        compatibility_level="1451",
-        scopes=DEFAULT_SCOPES,
-    ):
-        super().__init__(
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-            dev_id=dev_id,
-            site_id=site_id,
-            environment=environment,
-            api_base_url=api_base_url,
-            auth_url=auth_url,
-            timeout=timeout,
-            on_call=on_call,
-            session=session,
-            compatibility_level=compatibility_level,
-            scopes=scopes,
-        )
+    def __init__(self, **kwargs):
+        """Same arguments as :class:`~.ebay_oauth.EbayClient`."""
+        super().__init__(**kwargs)
         self.fulfillment_url = self.api_base_url + BASE_PATH
 
     # -- operations --------------------------------------------------------

@@ -14,10 +14,9 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from . import base
-from .ebay_oauth import DEFAULT_SCOPES, EbayClient
+from .ebay_oauth import EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
 from .http import (
-    DEFAULT_TIMEOUT,
     Operation,
     TokenRejectedError,
     error_for_unexpected_status,
@@ -77,38 +76,10 @@ class EbayTradingClient(EbayClient):
     :data:`~.base.API_EBAY_TRADING`.
     """
 
-    def __init__(
-        self,
-        *,
-        client_id,
-        client_secret,
-        dev_id,
-        refresh_token,
-        site_id=0,
-        environment="production",
-        api_base_url=None,
-        auth_url=None,
-        timeout=DEFAULT_TIMEOUT,
-        on_call=None,
-        session=None,
-        compatibility_level="1451",
-        scopes=DEFAULT_SCOPES,
-    ):
-        super().__init__(
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-            dev_id=dev_id,
-            site_id=site_id,
-            environment=environment,
-            api_base_url=api_base_url,
-            auth_url=auth_url,
-            timeout=timeout,
-            on_call=on_call,
-            session=session,
-            compatibility_level=compatibility_level,
-            scopes=scopes,
-        )
+    def __init__(self, *, dev_id, **kwargs):
+        """Same arguments as :class:`~.ebay_oauth.EbayClient`; the Trading
+        API also needs the keyset's ``dev_id`` (X-EBAY-API-DEV-NAME)."""
+        super().__init__(dev_id=dev_id, **kwargs)
         self.endpoint = self.api_base_url + "/ws/api.dll"
 
     # -- operations --------------------------------------------------------
