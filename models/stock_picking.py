@@ -550,11 +550,19 @@ class StockPicking(models.Model):
                 "writeback_attempt_count": self.writeback_attempt_count + 1,
                 "writeback_last_attempt": now,
                 "writeback_lease_until": now
-                + datetime.timedelta(seconds=LEASE_SECONDS),
+                + datetime.timedelta(seconds=self._writeback_lease_seconds()),
                 "writeback_sent_tracking": sent_tracking,
             }
         )
         return True
+
+    def _writeback_lease_seconds(self):
+        """How long a send may take before it is presumed dead: well above
+        what the calls of one send can last with the account's timeout (a
+        token exchange, a read and one call per package, each up to the
+        timeout), so a slow send is never reconciled while still running."""
+        calls = len(self._writeback_tracking_numbers()) + 2
+        return max(LEASE_SECONDS, 2 * calls * self.ecommerce_account_id.timeout)
 
     def _writeback_client(self, clients, journal):
         """A client for this shipment's account, shared within one cron run;
