@@ -1,6 +1,6 @@
 # Copyright 2026 stock_ecommerce_writeback contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import AMAZON_MARKETPLACE, WritebackCase
@@ -43,6 +43,15 @@ class TestWritebackSecurity(WritebackCase):
         self.assertNotIn("lwa_refresh_token", account.fields_get())
         with self.assertRaises(AccessError):
             account.write({"name": "Renamed"})
+
+    def test_endpoint_overrides_need_https_except_loopback(self):
+        for url in ("http://sellingpartnerapi-na.example.com", "ftp://127.0.0.1"):
+            with self.assertRaises(ValidationError), self.cr.savepoint():
+                self.amazon.api_base_url = url
+        with self.assertRaises(ValidationError), self.cr.savepoint():
+            self.ebay.auth_url = "http://api.ebay.example/identity/v1/oauth2/token"
+        self.amazon.api_base_url = "https://sandbox.sellingpartnerapi-na.amazon.com"
+        self.amazon.api_base_url = "http://localhost:8765"
 
     def test_other_company_records_stay_invisible(self):
         Account = self.env["ecommerce.account"].with_user(self.warehouse_user)
