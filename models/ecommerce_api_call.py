@@ -42,7 +42,7 @@ class EcommerceApiCall(models.Model):
     platform = fields.Selection(related="account_id.platform")
     api = fields.Selection(API_SELECTION, string="API", required=True)
     operation = fields.Char(required=True)
-    call_date = fields.Datetime(string="When", required=True)
+    call_date = fields.Datetime(string="When", required=True, index=True)
     duration_ms = fields.Integer(string="Duration (ms)")
     http_status = fields.Integer(string="HTTP Status")
     outcome = fields.Selection(OUTCOME_SELECTION, required=True)

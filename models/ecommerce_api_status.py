@@ -184,114 +184,128 @@ class EcommerceApiStatus(models.Model):
             self.env["ir.cron"]._commit_progress(len(idle))
 
     def _recompute(self):
-        """Recompute these statuses from the journal (a few grouped queries
-        for all of them, whatever the journal's size: the window is
-        indexed)."""
+        """Recompute these statuses from the journal. Every query is bounded
+        in time or by an index limit, so the cost does not grow with the
+        journal: window figures come from the window; last success / error,
+        token expiry and rate limit are carried forward from the previous
+        check and updated from the calls since then."""
         if not self:
             return
         thresholds = self._thresholds()
         now = fields.Datetime.now()
         window_start = now - datetime.timedelta(minutes=thresholds.window_minutes)
+        checked = [s.checked_on for s in self if s.checked_on]
+        since = min(
+            [window_start]
+            + ([min(checked) - datetime.timedelta(minutes=5)] if checked else [])
+        )
+        if len(checked) < len(self):  # never checked: look back over the journal
+            since = now - datetime.timedelta(days=JOURNAL_RETENTION_DAYS)
         Call = self.env["ecommerce.api.call"].sudo()
-        accounts = self.account_id
-        domain = [("account_id", "in", accounts.ids)]
-        window = defaultdict(
-            lambda: defaultdict(lambda: [0, 0])
-        )  # (acc, api) -> outcome -> [n, ms]
+        domain = [("account_id", "in", self.account_id.ids)]
+        # (account, api) -> outcome -> [calls, total ms], over the window
+        window = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         for account, api, outcome, count, duration in Call._read_group(
             domain + [("call_date", ">=", window_start)],
             ["account_id", "api", "outcome"],
             ["__count", "duration_ms:sum"],
         ):
             window[(account.id, api)][outcome] = [count, duration or 0]
-        last_by_outcome = {
+        latest = {
             (account.id, api, outcome): last
             for account, api, outcome, last in Call._read_group(
-                domain, ["account_id", "api", "outcome"], ["call_date:max"]
+                domain + [("call_date", ">=", since)],
+                ["account_id", "api", "outcome"],
+                ["call_date:max"],
             )
         }
-        token_expiry = {
+        tokens = {
             account.id: (access, refresh)
             for account, access, refresh in Call._read_group(
-                domain + [("operation", "=", "token"), ("outcome", "=", "success")],
+                domain
+                + [
+                    ("call_date", ">=", since),
+                    ("operation", "=", "token"),
+                    ("outcome", "=", "success"),
+                ],
                 ["account_id"],
                 ["access_token_expiry:max", "refresh_token_expiry:max"],
             )
         }
         for status in self:
-            key = (status.account_id.id, status.api)
-            outcomes = window[key]
-            calls = sum(n for n, _ms in outcomes.values())
-            recent = Call.search(
-                [("account_id", "=", key[0]), ("api", "=", status.api)],
-                order="call_date desc, id desc",
-                limit=max(thresholds.red_consecutive_failures, 1),
+            status._recompute_one(
+                window[(status.account_id.id, status.api)],
+                latest,
+                tokens.get(status.account_id.id, (False, False)),
+                since,
+                now,
+                thresholds,
             )
-            last = recent[:1]
-            last_errors = [
-                last_by_outcome.get((key[0], status.api, o))
-                for o in ("transient", "auth", "permanent")
-            ]
-            last_error_at = max((d for d in last_errors if d), default=False)
-            last_error_row = (
-                Call.search(
-                    [
-                        ("account_id", "=", key[0]),
-                        ("api", "=", status.api),
-                        ("call_date", "=", last_error_at),
-                    ],
-                    limit=1,
+
+    def _recompute_one(self, outcomes, latest, tokens, since, now, thresholds):
+        self.ensure_one()
+        Call = self.env["ecommerce.api.call"].sudo()
+        own = [("account_id", "=", self.account_id.id), ("api", "=", self.api)]
+        recent = Call.search(
+            own,
+            order="call_date desc, id desc",
+            limit=max(thresholds.red_consecutive_failures, 1),
+        )
+        last = recent[:1]
+        new_error_at = max(
+            (
+                latest[key]
+                for key in (
+                    (self.account_id.id, self.api, o)
+                    for o in ("transient", "auth", "permanent")
                 )
-                if last_error_at
-                else Call
-            )
-            rate_row = Call.search(
-                [
-                    ("account_id", "=", key[0]),
-                    ("api", "=", status.api),
-                    ("rate_limit", ">", 0),
-                ],
-                order="call_date desc",
-                limit=1,
-            )
-            stats = health.ApiStats(
-                calls=calls,
-                errors=sum(
-                    outcomes[o][0] for o in ("transient", "auth") if o in outcomes
-                ),
-                throttled=outcomes["rate_limited"][0]
-                if "rate_limited" in outcomes
-                else 0,
-                avg_latency_ms=(sum(ms for _n, ms in outcomes.values()) / calls)
-                if calls
-                else 0.0,
-                last_call=last.call_date or None,
-                last_outcome=last.outcome or "",
-                last_http_status=last.http_status or 0,
-                last_error_message=last.error_message
-                or last_error_row.error_message
-                or "",
-                recent_outcomes=tuple(recent.mapped("outcome")),
-                auth_problem=status.account_id.auth_error or "",
-            )
-            state, message = health.api_health(stats, now, thresholds)
-            access, refresh = token_expiry.get(key[0], (False, False))
-            status.write(
-                {
-                    "state": state,
-                    "message": message,
-                    "checked_on": now,
-                    "call_count": calls,
-                    "error_count": stats.errors,
-                    "throttled_count": stats.throttled,
-                    "avg_latency_ms": round(stats.avg_latency_ms),
-                    "last_success": last_by_outcome.get(
-                        (key[0], status.api, "success"), False
-                    ),
-                    "last_error": last_error_at,
-                    "last_error_message": last_error_row.error_message or False,
-                    "access_token_expiry": access or False,
-                    "refresh_token_expiry": refresh or False,
-                    "rate_limit": rate_row.rate_limit or 0.0,
-                }
-            )
+                if key in latest
+            ),
+            default=False,
+        )
+        error_message = self.last_error_message
+        if new_error_at:
+            error_message = Call.search(
+                own + [("call_date", "=", new_error_at)], limit=1
+            ).error_message
+        rate_row = Call.search(
+            own + [("call_date", ">=", since), ("rate_limit", ">", 0)],
+            order="call_date desc",
+            limit=1,
+        )
+        calls = sum(n for n, _ms in outcomes.values())
+        errors = sum(outcomes[o][0] for o in ("transient", "auth") if o in outcomes)
+        stats = health.ApiStats(
+            calls=calls,
+            errors=errors,
+            throttled=outcomes["rate_limited"][0] if "rate_limited" in outcomes else 0,
+            avg_latency_ms=(
+                sum(ms for _n, ms in outcomes.values()) / calls if calls else 0.0
+            ),
+            last_call=last.call_date or None,
+            last_outcome=last.outcome or "",
+            last_http_status=last.http_status or 0,
+            last_error_message=last.error_message or error_message or "",
+            recent_outcomes=tuple(recent.mapped("outcome")),
+            auth_problem=self.account_id.auth_error or "",
+        )
+        state, message = health.api_health(stats, now, thresholds)
+        new_success = latest.get((self.account_id.id, self.api, "success"))
+        access, refresh = tokens
+        self.write(
+            {
+                "state": state,
+                "message": message,
+                "checked_on": now,
+                "call_count": calls,
+                "error_count": errors,
+                "throttled_count": stats.throttled,
+                "avg_latency_ms": round(stats.avg_latency_ms),
+                "last_success": new_success or self.last_success,
+                "last_error": new_error_at or self.last_error,
+                "last_error_message": error_message or False,
+                "access_token_expiry": access or self.access_token_expiry,
+                "refresh_token_expiry": refresh or self.refresh_token_expiry,
+                "rate_limit": rate_row.rate_limit or self.rate_limit,
+            }
+        )
