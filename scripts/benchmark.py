@@ -7,7 +7,8 @@ rolled back.
 Usage (with the Odoo virtualenv, on a database that has the addon, e.g. the
 demo's):
 
-    $ODOO_VENV/bin/python scripts/benchmark.py -c /tmp/stock_ecommerce_writeback-demo/odoo.cfg \\
+    $ODOO_VENV/bin/python scripts/benchmark.py \\
+        -c /tmp/stock_ecommerce_writeback-demo/odoo.cfg \\
         -d stock_ecommerce_writeback_demo [--rows 10000,100000,500000]
 """
 
@@ -68,7 +69,8 @@ def main():
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         # The clean-up commits per batch in a cron; here nothing may be kept.
-        type(env["ir.cron"])._commit_progress = lambda self, *a, **kw: float("inf")
+        cron_class = type(env["ir.cron"])
+        cron_class._commit_progress = lambda self, *a, **kw: float("inf")
         Status = env["ecommerce.api.status"]
         accounts = env["ecommerce.account"].search([("active", "=", True)])
         if not accounts:
