@@ -74,7 +74,7 @@ def main():
         Status = env["ecommerce.api.status"]
         accounts = env["ecommerce.account"].search([("active", "=", True)])
         if not accounts:
-            raise SystemExit("No marketplace account in this database (use the demo's).")
+            raise SystemExit("No marketplace account here (use the demo database).")
         Status._ensure_rows(accounts)
         statuses = Status.search([("account_id", "in", accounts.ids)])
         print(
