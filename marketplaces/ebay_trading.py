@@ -156,7 +156,6 @@ class EbayTradingClient(EbayClient):
             "X-EBAY-API-IAF-TOKEN": access_token,
             "X-EBAY-API-APP-NAME": self.client_id,
             "X-EBAY-API-DEV-NAME": self.dev_id,
-            "X-EBAY-API-CERT-NAME": self._client_secret,
             "Content-Type": "text/xml",
         }
 

@@ -64,11 +64,18 @@ class EcommerceApiCall(models.Model):
         """Delete journal rows older than ``days``, except those of shipments
         that still need attention (pending or failed): their history stays."""
         cutoff = fields.Datetime.now() - datetime.timedelta(days=days)
+        unfinished = self.env["stock.picking"].search(
+            [("writeback_state", "in", ("pending", "sending", "submitted", "failed"))]
+        )
         domain = [
             ("call_date", "<", cutoff),
-            "|",
-            ("picking_id", "=", False),
-            ("picking_id.writeback_state", "not in", ("pending", "sending", "failed")),
+            ("picking_id", "not in", unfinished.ids),
+            # read-backs shared by several deliveries of one order
+            (
+                "order_ref",
+                "not in",
+                list(set(unfinished.mapped("ecommerce_order_ref"))),
+            ),
         ]
         while True:
             old = self.sudo().search(domain, limit=batch_size)

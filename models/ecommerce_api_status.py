@@ -266,7 +266,12 @@ class EcommerceApiStatus(models.Model):
         error_message = self.last_error_message
         if new_error_at:
             error_message = Call.search(
-                own + [("call_date", "=", new_error_at)], limit=1
+                own
+                + [
+                    ("call_date", "=", new_error_at),
+                    ("outcome", "in", ("transient", "auth", "permanent")),
+                ],
+                limit=1,
             ).error_message
         rate_row = Call.search(
             own + [("call_date", ">=", since), ("rate_limit", ">", 0)],

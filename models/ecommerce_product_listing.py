@@ -32,9 +32,10 @@ from ..marketplaces import errors
 
 _logger = logging.getLogger(__name__)
 
-# More listings than this in one user action are loaded by the cron, so the
-# user's request never waits minutes for Amazon (getCatalogItem: 2/s).
-INLINE_LIMIT = 10
+# A user who loads one product sees the result at once (one getCatalogItem
+# and one image per account); more listings than this are loaded by the
+# cron, so a user's request never waits on Amazon for long.
+INLINE_LIMIT = 2
 TRANSIENT_RETRY_DELAY = 900
 MAX_TRANSIENT_RETRIES = 3
 # An ASIN is 10 letters and digits (for books, the ISBN-10).

@@ -15,6 +15,7 @@ class SaleOrder(models.Model):
         "ecommerce.account",
         string="Marketplace Account",
         index="btree_not_null",
+        ondelete="restrict",  # archive an account instead: nothing is lost
         copy=False,
         tracking=True,
         check_company=True,

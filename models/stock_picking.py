@@ -46,7 +46,9 @@ WRITEBACK_STATES = [
 ACCOUNTANT_GROUP = "stock_ecommerce_writeback.group_writeback_accountant"
 # A send that has not reported back after this long is presumed dead.
 LEASE_SECONDS = 600
-TRACKING_SPLIT_RE = re.compile(r"[,;\s]+")
+# Several tracking numbers are separated by commas, semicolons or new lines;
+# spaces inside one number (as labels print them) are kept.
+TRACKING_SPLIT_RE = re.compile(r"[,;\n]+")
 
 
 class StockPicking(models.Model):
@@ -101,7 +103,7 @@ class StockPicking(models.Model):
         help="When the engine will send (pending) or check (submitted) next. "
         "Empty while something must be fixed first.",
     )
-    writeback_error = fields.Text(string="Last Error", copy=False, readonly=True)
+    writeback_error = fields.Char(string="Last Error", copy=False, readonly=True)
     writeback_lease_until = fields.Datetime(copy=False, readonly=True)
     writeback_submitted_date = fields.Datetime(
         string="Accepted On", copy=False, readonly=True
@@ -237,7 +239,8 @@ class StockPicking(models.Model):
         ) and not self.env.context.get("writeback_engine"):
             requeue = self.filtered(
                 lambda p: (
-                    p.writeback_state in ("pending", "failed", "submitted", "success")
+                    p.writeback_state
+                    in ("pending", "sending", "failed", "submitted", "success")
                 )
             )
             requeue._writeback_queue()
@@ -283,9 +286,9 @@ class StockPicking(models.Model):
 
     def _writeback_tracking_numbers(self):
         self.ensure_one()
-        return [
-            n for n in TRACKING_SPLIT_RE.split(self.carrier_tracking_ref or "") if n
-        ]
+        numbers = TRACKING_SPLIT_RE.split(self.carrier_tracking_ref or "")
+        # "9400 1118 9922 ..." as printed on a label is one number.
+        return [re.sub(r"\s+", "", n) for n in numbers if n.strip()]
 
     def _writeback_wire_tracking(self):
         """[(entered, sent)]: each tracking number as entered and as the
@@ -484,6 +487,7 @@ class StockPicking(models.Model):
         (which the verify cron then reconciles). One account's failure does
         not stop the others."""
         cron = self.env["ir.cron"]
+        self._writeback_recheck_blocked()
         clients = {}
         skipped = set()
         while True:
@@ -507,6 +511,29 @@ class StockPicking(models.Model):
                 remaining = self.search_count(self._writeback_due_domain())
                 if not cron._commit_progress(1, remaining=remaining):
                     return
+
+    @api.model
+    def _writeback_recheck_blocked(self, limit=500):
+        """Shipments held back by something to fix (no next attempt) go as
+        soon as it is fixed, whatever was fixed: the order line's item id,
+        the packages, the carrier... (no marketplace call: local checks)."""
+        blocked = self.search(
+            [
+                ("writeback_state", "=", "pending"),
+                ("writeback_next_attempt", "=", False),
+                ("ecommerce_account_id.active", "=", True),
+            ],
+            order="write_date desc",
+            limit=limit,
+        )
+        fixed = blocked.filtered(lambda p: not p._writeback_problem())
+        if fixed:
+            fixed.with_context(writeback_engine=True).write(
+                {
+                    "writeback_error": False,
+                    "writeback_next_attempt": fields.Datetime.now(),
+                }
+            )
 
     def _writeback_claim(self):
         """Lock this shipment (skipping it if another worker holds it), check
@@ -595,6 +622,9 @@ class StockPicking(models.Model):
                 self.env._("Unexpected error while sending: %s", exc.__class__.__name__)
             )
         self.env["ecommerce.api.call"]._record(account, journal, picking=self)
+        # Keep the journal whatever happens next, and start a fresh snapshot
+        # so a user's change made during the call is seen, not a conflict.
+        self.env["ir.cron"]._commit_progress(0)
         decision = policy.after_send(
             error, self.writeback_attempt_count, account._writeback_policy()
         )
@@ -602,9 +632,17 @@ class StockPicking(models.Model):
 
     def _writeback_apply(self, decision, expected_state):
         """Write a policy Decision, unless a user changed the shipment
-        meanwhile (then their action wins)."""
+        meanwhile (then their action wins) or is changing it right now (then
+        it is left as it is: a *sending* shipment is reconciled when its
+        lease expires, a *submitted* one is checked again)."""
         self.ensure_one()
-        self.lock_for_update()
+        if not self.try_lock_for_update():
+            _logger.info(
+                "Write-back of %s is being edited; outcome %s left for later",
+                self.display_name,
+                decision.state,
+            )
+            return
         self.invalidate_recordset()
         if self.writeback_state != expected_state:
             _logger.info(
@@ -768,10 +806,16 @@ class StockPicking(models.Model):
         self.env["ecommerce.api.call"]._record(
             account, journal, picking=pickings if len(pickings) == 1 else None
         )
+        self.env["ir.cron"]._commit_progress(0)  # see _writeback_send
         retry_policy = account._writeback_policy()
         now = fields.Datetime.now()
         for picking in pickings:
+            if not picking.try_lock_for_update():
+                continue  # a user is editing it: checked again next run
+            picking.invalidate_recordset()
             state = picking.writeback_state
+            if state not in ("submitted", "sending"):
+                continue
             if order is not None:
                 picking._writeback_store_readback(order, now)
                 tracking = (picking.writeback_sent_tracking or "").split(",")
@@ -802,7 +846,7 @@ class StockPicking(models.Model):
             decision = policy.Decision(
                 policy.FAILED,
                 self.env._("The marketplace could not show the order: %s", error),
-                count_attempt=False,
+                failed_attempt=False,
                 notify=True,
             )
             self._writeback_apply(decision, expected_state=state)

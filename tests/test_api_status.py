@@ -185,15 +185,33 @@ class TestApiStatus(WritebackCase):
         )
 
     def test_old_journal_rows_are_cleaned(self):
-        self.journal(
-            self.amazon,
-            base.API_AMAZON_WRITEBACK,
-            ["success"],
-            minutes_ago=91 * 24 * 60,
+        """Rows past retention go, except the history of shipments that
+        still need attention (by delivery, or by order for read-backs)."""
+        self.sandbox.add_amazon_order(
+            ORDER,
+            marketplace_id=AMAZON_MARKETPLACE,
+            items=[{"order_item_id": "31111111111111", "quantity": 1}],
         )
-        self.journal(self.amazon, base.API_AMAZON_WRITEBACK, ["success"], minutes_ago=5)
+        order = self.make_order(
+            self.amazon, ORDER, [(self.product_a, 1, "31111111111111")]
+        )
+        self.ship(order.picking_ids, "1Z0001")  # pending: its history stays
+        Call = self.env["ecommerce.api.call"]
+
+        def row(minutes_ago, **vals):
+            api = base.API_AMAZON_WRITEBACK
+            self.journal(self.amazon, api, ["success"], minutes_ago=minutes_ago)
+            record = Call.search([], order="id desc", limit=1)
+            record.write(vals)
+            return record
+
+        old = 91 * 24 * 60
+        row(old)
+        recent = row(5)
+        shared_read_back = row(old, order_ref=ORDER)
+        own = row(old, picking_id=order.picking_ids.id)
         self.refresh()
-        calls = self.env["ecommerce.api.call"].search(
+        calls = Call.search(
             [("account_id", "=", self.amazon.id), ("operation", "=", "confirmShipment")]
         )
-        self.assertEqual(len(calls), 1)
+        self.assertEqual(calls, recent | shared_read_back | own)

@@ -122,7 +122,7 @@ class TestEbayFulfillmentWriteback(WritebackCase):
         pack_2 = self.env["stock.package"].create({"name": "PACK-2"})
         line_a.result_package_id = pack_1
         (picking.move_line_ids - line_a).result_package_id = pack_2
-        picking.carrier_tracking_ref = "TRACK0001 TRACK0002"
+        picking.carrier_tracking_ref = "TRACK0001, TRACK0002"
         picking.button_validate()
         self.push()
         self.assertEqual(

@@ -141,7 +141,8 @@ class TestAmazonProductDetails(WritebackCase):
             | self.listing(self.product_b, UNKNOWN)
             | self.listing(self.product_c, LAMP)
         )
-        action = listings.product_id.action_amazon_load_details()
+        with patch.object(ecommerce_product_listing, "INLINE_LIMIT", 3):
+            action = listings.product_id.action_amazon_load_details()
         mug, unknown, lamp = listings
         self.assertEqual(mug.load_state, "done")
         self.assertEqual(lamp.load_state, "done")

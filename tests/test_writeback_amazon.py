@@ -260,3 +260,11 @@ class TestAmazonWriteback(WritebackCase):
         self.assertEqual(
             self.picking.writeback_state, "manual", "the user's decision stands"
         )
+
+    def test_tracking_number_printed_with_spaces_is_one_number(self):
+        self.ship(self.picking, "1Z 999 AA1 0123 4567 84")
+        self.push()
+        [confirm] = self.requests_of("amazon.confirmShipment")
+        self.assertEqual(
+            confirm["json"]["packageDetail"]["trackingNumber"], "1Z999AA10123456784"
+        )

@@ -2,8 +2,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
 
+from psycopg2 import IntegrityError
+
 from odoo import fields
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from ..marketplaces import http as marketplace_http
 from .common import AMAZON_MARKETPLACE, WritebackCase
@@ -291,3 +294,51 @@ class TestWritebackResilience(WritebackCase):
         self.assertEqual(broken_order.picking_ids.writeback_state, "pending")
         self.assertEqual(broken_order.picking_ids.writeback_attempt_count, 1)
         self.assertEqual(self.picking.writeback_state, "submitted")
+
+    def test_order_gone_on_read_back_fails_clearly(self):
+        self.ship(self.picking, "1Z0001")
+        self.push()
+        self.sandbox.inject_fault(
+            "amazon.getOrder",
+            status=404,
+            body={"errors": [{"code": "NotFound", "message": "Order not found."}]},
+        )
+        self.make_due(self.picking)
+        self.verify()
+        self.assertEqual(self.picking.writeback_state, "failed")
+        self.assertIn("could not show the order", self.picking.writeback_error)
+        self.assertEqual(self.picking.activity_ids.user_id, self.responsible)
+
+    def test_tracking_corrected_while_sending_is_sent(self):
+        """The user corrects the tracking number while the worker is in the
+        middle of the call: the correction is sent, not lost."""
+        self.ship(self.picking, "1Z0001")
+        self.assertTrue(self.picking._writeback_claim())
+        self.picking.carrier_tracking_ref = "1Z0002"
+        self.assertEqual(self.picking.writeback_state, "pending")
+        self.push()
+        [confirm] = self.requests_of("amazon.confirmShipment")
+        self.assertEqual(confirm["json"]["packageDetail"]["trackingNumber"], "1Z0002")
+        self.make_due(self.picking)
+        self.verify()
+        self.assertEqual(self.picking.writeback_state, "success")
+        self.assertEqual(self.picking.writeback_sent_tracking, "1Z0002")
+
+    def test_fixed_order_line_is_picked_up(self):
+        """Whatever held a shipment back, it goes once fixed: here the order
+        line's marketplace item id."""
+        self.order.order_line.ecommerce_item_ref = False
+        self.ship(self.picking, "1Z0001")
+        self.assertIn("Marketplace Item", self.picking.writeback_error)
+        self.push()
+        self.assertFalse(self.requests_of("amazon.confirmShipment"))
+        self.order.order_line.ecommerce_item_ref = "11111111111111"
+        self.push()
+        self.assertEqual(self.picking.writeback_state, "submitted")
+        self.assertFalse(self.picking.writeback_error)
+
+    def test_accounts_with_orders_are_archived_not_deleted(self):
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+            self.amazon.unlink()
+        self.amazon.active = False
+        self.assertEqual(self.order.ecommerce_account_id, self.amazon)

@@ -157,7 +157,8 @@ def test_complete_sale_by_order_id(sandbox, client, order, journal):
     assert headers["x-ebay-api-iaf-token"]
     assert headers["x-ebay-api-app-name"] == CLIENT_ID
     assert headers["x-ebay-api-dev-name"] == "dev-id-0001"
-    assert headers["x-ebay-api-cert-name"] == SECRETS[0]
+    # The Cert ID (client secret) only goes to the token endpoint.
+    assert "x-ebay-api-cert-name" not in headers
     assert headers["content-type"] == "text/xml"
     assert headers["user-agent"] == http.USER_AGENT
     root = xml(request)
