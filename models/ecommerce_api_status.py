@@ -69,6 +69,12 @@ class EcommerceApiStatus(models.Model):
         "sustained rate Amazon grants this seller for the operation.",
     )
 
+    rate_headroom = fields.Float(
+        string="Rate-limit Headroom (%)",
+        help="Share of the rate limit left unused over the current window "
+        "(Amazon only, when it sent x-amzn-RateLimit-Limit).",
+    )
+
     _account_api_unique = models.UniqueIndex(
         "(account_id, api)", "An account has one status per API."
     )
@@ -296,6 +302,8 @@ class EcommerceApiStatus(models.Model):
         )
         state, message = health.api_health(stats, now, thresholds)
         new_success = latest.get((self.account_id.id, self.api, "success"))
+        rate_limit = rate_row.rate_limit or self.rate_limit
+        window_seconds = thresholds.window_minutes * 60
         access, refresh = tokens
         self.write(
             {
@@ -311,6 +319,11 @@ class EcommerceApiStatus(models.Model):
                 "last_error_message": error_message or False,
                 "access_token_expiry": access or self.access_token_expiry,
                 "refresh_token_expiry": refresh or self.refresh_token_expiry,
-                "rate_limit": rate_row.rate_limit or self.rate_limit,
+                "rate_limit": rate_limit,
+                "rate_headroom": (
+                    max(0.0, 100.0 * (1 - calls / window_seconds / rate_limit))
+                    if rate_limit
+                    else 0.0
+                ),
             }
         )

@@ -89,6 +89,8 @@ class TestApiStatus(WritebackCase):
         self.assertEqual(
             writeback.rate_limit, 2.0, "x-amzn-RateLimit-Limit of confirmShipment"
         )
+        # 2 calls in a 60-minute window against 2 calls/s: almost all left.
+        self.assertAlmostEqual(writeback.rate_headroom, 100 * (1 - 2 / 3600 / 2), 3)
         for api in (base.API_AMAZON_PRODUCTS, base.API_AMAZON_ORDERS):
             self.assertEqual(self.status(self.amazon, api).state, "green")
         # Probes: a token exchange per idle Amazon API, a one-row read per eBay API.
