@@ -23,12 +23,14 @@ apt_install() {  # apt_install PACKAGE... (only what is missing)
 }
 
 find_python() {  # Odoo 19's pins install on Python >= 3.12 (3.11's need pkg_resources)
-    local candidates=(python3.13 python3.12)
-    for c in "${candidates[@]}"; do command -v "$c" >/dev/null 2>&1 && { command -v "$c"; return; }; done
-    for c in /root/.pyenv/versions/3.13*/bin/python /root/.pyenv/versions/3.12*/bin/python; do
-        [ -x "$c" ] && { echo "$c"; return; }
+    local c
+    for c in /root/.pyenv/versions/3.13*/bin/python /root/.pyenv/versions/3.12*/bin/python \
+             python3.13 python3.12 python3; do
+        # pyenv shims exist for versions that are not active: try each one.
+        if "$c" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            command -v "$c"; return
+        fi
     done
-    python3 -c 'import sys; sys.exit(sys.version_info < (3, 12))' && command -v python3 && return
     return 1
 }
 

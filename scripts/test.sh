@@ -85,7 +85,10 @@ ODOO=("$PY" "$ODOO_SRC/setup/odoo" -c "$CFG")
 
 # A template database with the dependencies, built once per Odoo tree.
 TEMPLATE="${ADDON}_tmpl_$(cd "$ODOO_SRC" && cat odoo/release.py | md5sum | cut -c1-8)"
-TEMPLATE_DATA="$(dirname "$ODOO_VENV")/${TEMPLATE}_data"
+TEMPLATE_DATA="${TEMPLATE_DIR:-/opt}/${TEMPLATE}_data"  # its filestore
+if psql -lqt | cut -d'|' -f1 | grep -qw "$TEMPLATE" && [ ! -d "$TEMPLATE_DATA/filestore/$TEMPLATE" ]; then
+    dropdb "$TEMPLATE"  # a template without its filestore would break assets
+fi
 if ! psql -lqt | cut -d'|' -f1 | grep -qw "$TEMPLATE"; then
     say "Building template database $TEMPLATE (sale_stock, stock_delivery)"
     rm -rf "$TEMPLATE_DATA"
@@ -94,10 +97,8 @@ if ! psql -lqt | cut -d'|' -f1 | grep -qw "$TEMPLATE"; then
         --log-level=warn
 fi
 createdb -T "$TEMPLATE" "$DB"
-if [ -d "$TEMPLATE_DATA/filestore/$TEMPLATE" ]; then
-    mkdir -p "$WORK/data/filestore"
-    cp -a "$TEMPLATE_DATA/filestore/$TEMPLATE" "$WORK/data/filestore/$DB"
-fi
+mkdir -p "$WORK/data/filestore"
+cp -a "$TEMPLATE_DATA/filestore/$TEMPLATE" "$WORK/data/filestore/$DB"
 
 say "Installing $ADDON on a fresh database"
 start=$(date +%s)
