@@ -216,11 +216,25 @@ class EcommerceProductListing(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        vals = dict(vals)
         self._normalize_vals(vals)
         if {"asin", "account_id"} & set(vals):
-            # Another item: what was read for the old one no longer applies.
-            vals.setdefault("load_state", "new")
-            vals.setdefault("image_url", False)
+            # Another item: nothing read for the old one applies any more.
+            vals = {
+                "load_state": "new",
+                "image_url": False,
+                "amazon_title": False,
+                "amazon_brand": False,
+                "amazon_item_weight": False,
+                "amazon_package_weight": False,
+                "weight_source": False,
+                "weight": 0.0,
+                "last_message": False,
+                "last_load_date": False,
+                "next_load_date": False,
+                "transient_retry_count": 0,
+                **vals,
+            }
         return super().write(vals)
 
     @api.model
@@ -238,6 +252,9 @@ class EcommerceProductListing(models.Model):
         (in this request), through the catalog cron for more. Returns a
         notification saying what happened."""
         self.check_access("write")
+        # Loading writes weight and image on the products: check it now,
+        # before anything is asked of Amazon.
+        self.product_id.check_access("write")
         listings = self.filtered(lambda listing: listing.account_id.active)
         if not listings:
             raise UserError(
@@ -511,7 +528,9 @@ class EcommerceProductListing(models.Model):
         if not item.get("title"):
             warnings.append(self.env._("Amazon has no title for this item."))
         product = self.product_id
-        primary = product._amazon_primary_listing()
+        # Among the listings of this listing's company: another company's
+        # listing (and account name) is none of this user's business.
+        primary = product._amazon_primary_listing(company=self.company_id)
         if primary != self:
             warnings.append(
                 self.env._(

@@ -11,12 +11,18 @@ class ProductProduct(models.Model):
         "ecommerce.product.listing", "product_id", string="Amazon Listings"
     )
 
-    def _amazon_primary_listing(self):
+    def _amazon_primary_listing(self, company=None):
         """The listing whose Amazon data sets this variant's weight and
-        image: the first one of an active account (account order, then
-        creation order). Empty when there is none."""
+        image: the first one of an active account of ``company`` (default:
+        any), in account order, then creation order. Empty when there is
+        none."""
         self.ensure_one()
-        listings = self.sudo().ecommerce_listing_ids.filtered("account_id.active")
+        listings = self.sudo().ecommerce_listing_ids.filtered(
+            lambda listing: (
+                listing.account_id.active
+                and (company is None or listing.company_id == company)
+            )
+        )
         primary = listings.sorted(
             lambda listing: (
                 listing.account_id.sequence,
