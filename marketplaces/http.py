@@ -233,7 +233,7 @@ TOKEN_CACHE = TokenCache()
 
 
 class Pacer:
-    """Token buckets, one per (base URL, operation), mirroring the
+    """Token buckets, one per (base URL, seller authorization, operation), mirroring the
     marketplace's own usage plans so that a client waits briefly instead of
     earning a 429 (Amazon "Usage Plans and Rate Limits": a bucket refilled at
     ``rate`` per second up to ``burst``).
@@ -249,12 +249,18 @@ class Pacer:
         self._lock = threading.Lock()
         self._buckets = {}  # key -> (tokens, time of last update)
 
+    # The marketplace's bucket starts refilling when our request reaches it,
+    # a little after we took the token: refill ours 10 % slower so the next
+    # request never arrives a few milliseconds too early.
+    SAFETY = 0.9
+
     def acquire(self, key, rate, burst, max_wait):
+        refill = rate * self.SAFETY
         with self._lock:
             now = self._clock()
             tokens, updated = self._buckets.get(key, (float(burst), now))
-            tokens = min(float(burst), tokens + (now - updated) * rate)
-            wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
+            tokens = min(float(burst), tokens + (now - updated) * refill)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / refill
             if wait > max_wait:
                 self._buckets[key] = (tokens, now)
                 raise RateLimitedError(

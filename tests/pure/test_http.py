@@ -111,13 +111,14 @@ def test_pacer_allows_burst_then_waits_then_refuses():
     pacer.acquire(key, rate=2.0, burst=2, max_wait=2.0)
     assert clock.slept == []
     pacer.acquire(key, rate=2.0, burst=2, max_wait=2.0)  # waits for one token
-    assert clock.slept == [pytest.approx(0.5)]
+    # 1 / rate, plus the pacer's safety margin
+    assert clock.slept == [pytest.approx(0.5 / http.Pacer.SAFETY)]
     with pytest.raises(RateLimitedError) as info:
         pacer.acquire(key, rate=2.0, burst=2, max_wait=0.1)
-    assert info.value.retry_after == pytest.approx(0.5)
+    assert info.value.retry_after == pytest.approx(0.5 / http.Pacer.SAFETY)
     assert info.value.outcome == "rate_limited"
     # The refusal consumed nothing: after the wait the call goes through.
-    clock.now += 0.5
+    clock.now += 0.5 / http.Pacer.SAFETY
     pacer.acquire(key, rate=2.0, burst=2, max_wait=0.0)
 
 
@@ -128,7 +129,7 @@ def test_pacer_buckets_are_per_operation():
     pacer.acquire(("u", "b"), rate=0.5, burst=1, max_wait=0)
     with pytest.raises(RateLimitedError) as info:
         pacer.acquire(("u", "a"), rate=0.5, burst=1, max_wait=0)
-    assert info.value.retry_after == pytest.approx(2.0)
+    assert info.value.retry_after == pytest.approx(2.0 / http.Pacer.SAFETY)
 
 
 # -- token cache -----------------------------------------------------------------
