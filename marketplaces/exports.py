@@ -6,8 +6,14 @@ file as ``bytes``. What all three guarantee:
 
 * rows come out in the order they are given (the caller passes the order of
   the screen), one line per row, lines ending with CRLF;
-* every text cell a spreadsheet would evaluate is neutralised
+* every free-text cell a spreadsheet would evaluate is neutralised
   (:func:`neutralise`); numbers stay numbers;
+* in the two marketplace files, the identifiers the marketplace matches on
+  (order, item and transaction ids, tracking numbers) are never altered: a
+  quote in front would be stored by the marketplace as part of the id. A
+  shipment whose identifier a spreadsheet would read as a formula is refused
+  (``ValueError``); callers leave it out beforehand, see
+  :func:`amazon_formula_identifiers` and :func:`ebay_formula_identifiers`;
 * UTF-8. Only the grid CSV starts with a byte order mark: it is meant to be
   opened in Excel, which reads a CSV without one in the Windows code page and
   garbles every accented customer name. The two marketplace files are read by
@@ -30,13 +36,23 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 UTF8_BOM = "\ufeff"
 
 
-def neutralise(value):
-    """``value`` as text that no spreadsheet evaluates: a cell starting with
-    a formula trigger (``= + - @``, tab, CR, NUL) gets a single quote in
-    front, which Excel, LibreOffice and Google Sheets take as "this is text".
-    ``None`` and ``False`` (Odoo's empty value) become ``""``."""
+def is_formula(value):
+    """True when a spreadsheet could evaluate ``value``: it starts with a
+    formula trigger (``= + - @``, tab, CR, NUL), or its first non-blank
+    character is one (`` =1+1``: some spreadsheets trim the blanks)."""
     text = _text(value)
-    if text.startswith(FORMULA_TRIGGERS):
+    return text.startswith(FORMULA_TRIGGERS) or text.lstrip().startswith(
+        FORMULA_TRIGGERS
+    )
+
+
+def neutralise(value):
+    """``value`` as text that no spreadsheet evaluates: a cell that
+    :func:`is_formula` gets a single quote in front, which Excel, LibreOffice
+    and Google Sheets take as "this is text". ``None`` and ``False`` (Odoo's
+    empty value) become ``""``."""
+    text = _text(value)
+    if is_formula(text):
         return "'" + text
     return text
 
@@ -59,6 +75,26 @@ def _local(value, tz):
         .astimezone(tz or datetime.UTC)
         .replace(tzinfo=None)
     )
+
+
+def _formula_identifiers(identifiers):
+    """``[(column, value)]`` of the ``identifiers`` that :func:`is_formula`,
+    each once, in order."""
+    return list(
+        dict.fromkeys(
+            (column, value) for column, value in identifiers if is_formula(value)
+        )
+    )
+
+
+def _refuse_formula_identifiers(found, file):
+    if found:
+        raise ValueError(
+            f"{file}: "
+            + ", ".join(f"{column} {value!r}" for column, value in found)
+            + " would be read as a formula by a spreadsheet, and the identifiers "
+            "are written unaltered: leave this shipment out"
+        )
 
 
 def _write(rows, **dialect):
@@ -152,12 +188,38 @@ AMAZON_HEADER = (
 AMAZON_OTHER_CARRIER = "Other"
 
 
-def _flat(value):
-    """A tab-delimited cell: tabs and line breaks inside it become spaces
-    (the flat file has no quoting), then it is neutralised."""
+def _flat_text(value):
+    """A tab-delimited cell as it is: tabs and line breaks inside it become
+    spaces (the flat file has no quoting)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return neutralise(re.sub(r"[\t\r\n]+", " ", _text(value)))
+    return re.sub(r"[\t\r\n]+", " ", _text(value))
+
+
+def _flat(value):
+    """A free-text tab-delimited cell: :func:`_flat_text`, then neutralised
+    (on the flattened text: ``"\t=1+1"`` becomes ``"' =1+1"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return neutralise(_flat_text(value))
+
+
+def amazon_formula_identifiers(shipment):
+    """``[(column, value)]``: the identifiers of ``shipment`` that the
+    Amazon flat file would carry as they are (``order-id``,
+    ``order-item-id``, ``tracking-number``) and a spreadsheet would read as
+    a formula. Such a shipment cannot go into the file."""
+    return _formula_identifiers(
+        (column, _flat_text(value)) for column, value in _amazon_identifiers(shipment)
+    )
+
+
+def _amazon_identifiers(shipment):
+    yield "order-id", shipment.order_ref
+    for package in shipment.packages:
+        for item in package.items:
+            yield "order-item-id", item.item_ref
+        yield "tracking-number", package.tracking_number
 
 
 def amazon_shipping_confirmation(shipments, tz=None):
@@ -175,24 +237,32 @@ def amazon_shipping_confirmation(shipments, tz=None):
       Amazon documents it as "use only if carrier-code is Other", and a blank
       cell leaves Amazon's value as it is.
 
+    * ``order-id``, ``order-item-id`` and ``tracking-number`` are written as
+      they are (tabs and line breaks aside), never neutralised.
+
     :returns: UTF-8 bytes without BOM, tab-delimited, CRLF line ends, the
         header line being exactly :data:`AMAZON_HEADER`.
+    :raises ValueError: when a shipment has an identifier a spreadsheet would
+        read as a formula (see :func:`amazon_formula_identifiers`).
     """
     lines = [list(AMAZON_HEADER)]
     for shipment in shipments:
+        _refuse_formula_identifiers(
+            amazon_formula_identifiers(shipment), "Amazon Shipping Confirmation"
+        )
         ship_day = _local(shipment.ship_date, tz).date().isoformat()
         other = shipment.carrier_code == AMAZON_OTHER_CARRIER
         for package in shipment.packages:
             for item in package.items:
                 lines.append(
                     [
-                        _flat(shipment.order_ref),
-                        _flat(item.item_ref),
+                        _flat_text(shipment.order_ref),
+                        _flat_text(item.item_ref),
                         _flat(int(item.quantity)),
                         ship_day,
                         _flat(shipment.carrier_code),
                         _flat(shipment.carrier_name if other else ""),
-                        _flat(package.tracking_number),
+                        _flat_text(package.tracking_number),
                         _flat(shipment.shipping_method),
                     ]
                 )
@@ -223,6 +293,34 @@ EBAY_SHIPPED = "Shipped"
 EBAY_LINE_ITEM_RE = re.compile(r"(\d+)-(\d+)")
 
 
+def _ebay_tracking(number):
+    return re.sub(r"[^0-9A-Za-z]", "", number or "")
+
+
+def _ebay_item(item_ref):
+    """(Item Number, Transaction ID) of an item reference."""
+    match = EBAY_LINE_ITEM_RE.fullmatch(item_ref or "")
+    return match.groups() if match else ("", "")
+
+
+def ebay_formula_identifiers(shipment):
+    """``[(column, value)]``: the identifiers of ``shipment`` that the eBay
+    tracking upload would carry as they are (*Order Number*, *Item Number*,
+    *Transaction ID*, *Tracking Number*) and a spreadsheet would read as a
+    formula. Such a shipment cannot go into the file."""
+    return _formula_identifiers(_ebay_identifiers(shipment))
+
+
+def _ebay_identifiers(shipment):
+    yield "Order Number", _text(shipment.order_ref)
+    for package in shipment.packages:
+        for item in package.items:
+            item_number, transaction = _ebay_item(item.item_ref)
+            yield "Item Number", item_number
+            yield "Transaction ID", transaction
+        yield "Tracking Number", _ebay_tracking(package.tracking_number)
+
+
 def ebay_tracking_csv(shipments):
     """eBay Seller Hub's tracking upload CSV, from :class:`~.base.Shipment`
     objects: one line per order item per package, *Shipped*.
@@ -236,6 +334,9 @@ def ebay_tracking_csv(shipments):
       the upload fail.
     * *Tracking Number* keeps only letters and digits, the only characters
       eBay accepts in a tracking number.
+    * The identifiers (*Order Number*, *Item Number*, *Transaction ID*,
+      *Tracking Number*) are written as they are, never neutralised; the
+      other cells are.
     * No ``#INFO`` line: only one of the integrations we know writes one above
       the header (Seller Hub's templates carry it as a comment for humans), the
       others start with the header and are accepted; without it, a
@@ -243,27 +344,28 @@ def ebay_tracking_csv(shipments):
 
     :returns: UTF-8 bytes without BOM, comma-separated, CRLF line ends, the
         header line being exactly :data:`EBAY_HEADER`.
+    :raises ValueError: when a shipment has an identifier a spreadsheet would
+        read as a formula (see :func:`ebay_formula_identifiers`).
     """
     lines = [list(EBAY_HEADER)]
     seen = set()
     for shipment in shipments:
+        _refuse_formula_identifiers(
+            ebay_formula_identifiers(shipment), "eBay tracking upload"
+        )
         for package in shipment.packages:
-            tracking = re.sub(r"[^0-9A-Za-z]", "", package.tracking_number or "")
+            tracking = _ebay_tracking(package.tracking_number)
             for item in package.items:
-                match = EBAY_LINE_ITEM_RE.fullmatch(item.item_ref or "")
-                item_number, transaction = match.groups() if match else ("", "")
-                line = tuple(
-                    neutralise(value)
-                    for value in (
-                        EBAY_SHIPPED,
-                        shipment.order_ref,
-                        item_number,
-                        "",
-                        "",
-                        transaction,
-                        shipment.carrier_code,
-                        tracking,
-                    )
+                item_number, transaction = _ebay_item(item.item_ref)
+                line = (
+                    EBAY_SHIPPED,
+                    _text(shipment.order_ref),
+                    item_number,
+                    "",  # Item Title
+                    "",  # Custom Label
+                    transaction,
+                    neutralise(shipment.carrier_code),
+                    tracking,
                 )
                 if line not in seen:
                     seen.add(line)

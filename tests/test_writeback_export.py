@@ -1,9 +1,12 @@
 # Copyright 2026 stock_ecommerce_writeback contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Export of the write-back grid: same rows and order as the screen, the
-three file formats byte for byte, formula cells neutralised, access."""
+three file formats byte for byte, formula cells neutralised (identifiers of
+the marketplace files never altered: left out instead), access."""
 
+import csv
 import datetime
+import io
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -184,6 +187,31 @@ class TestWritebackExport(WritebackCase):
             "writeback_error_count desc, partner_id asc, id desc",
         )
         self.assertEqual(Wizard._export_order("id asc"), "id asc")
+        # grouped: the group-by fields first, in the sort's direction if any
+        self.assertEqual(
+            Wizard._export_order(
+                "writeback_last_attempt DESC, ecommerce_account_id DESC",
+                ["ecommerce_account_id", "date_done:month"],
+            ),
+            "ecommerce_account_id desc, date_done asc, "
+            "writeback_last_attempt desc, id desc",
+        )
+        self.assertEqual(
+            Wizard._export_order("", ["writeback_state"]),
+            "writeback_state asc, " + self.env["stock.picking"]._order,
+        )
+        self.assertEqual(Wizard._export_order("name", []), "name asc, id desc")
+        for unsafe in [
+            ["ecommerce_platform"],  # not stored
+            ["partner_id:month"],  # granularity of a non-date
+            ["date_done:day_of_week"],  # groups not in date order
+            ["date_done:month; DROP TABLE stock_picking"],
+            ["name DESC"],
+            [["name"]],
+            "name",
+        ]:
+            with self.subTest(group_by=unsafe):
+                self.assertEqual(Wizard._export_order("name", unsafe), GRID_ORDER)
         for unsafe in [
             "id; DROP TABLE stock_picking",
             "name asc, (SELECT 1)",
@@ -197,6 +225,37 @@ class TestWritebackExport(WritebackCase):
                 self.assertEqual(Wizard._export_order(unsafe), GRID_ORDER)
         wizard = self._wizard(export_domain=self.domain, export_order="1=1 --")
         self.assertEqual(wizard._ordered_pickings().ids, self._screen(GRID_ORDER).ids)
+
+    def test_grouped_grid_exports_group_by_group(self):
+        """Grouped by account, sorted by last attempt: the accounts in the
+        order the grid lists its groups, then each group's rows by last
+        attempt."""
+        order = "writeback_last_attempt ASC"
+        group_by = ["ecommerce_account_id"]
+        Picking = self.env["stock.picking"].with_user(self.accountant)
+        groups = Picking.web_read_group(
+            self.domain, group_by, order=order, unfold_read_default_limit=0
+        )["groups"]
+        accounts = [group["ecommerce_account_id"][0] for group in groups]
+        self.assertEqual(len(accounts), 2)
+        expected = []
+        for account_id in accounts:
+            expected += Picking.search(
+                self.domain + [("ecommerce_account_id", "=", account_id)],
+                order=order,
+            ).ids
+        # not what the same sort gives ungrouped
+        self.assertNotEqual(expected, self._screen(order).ids)
+        wizard = self._wizard(
+            export_domain=self.domain, export_order=order, export_group_by=group_by
+        )
+        self.assertEqual(wizard._ordered_pickings().ids, expected)
+        content = self._file(wizard)[0].decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(content, newline="")))[1:]
+        self.assertEqual(
+            [row[0] for row in rows],
+            Picking.browse(expected).mapped("ecommerce_order_ref"),
+        )
 
     # ------------------------------------------------------------------
     # The three formats
@@ -229,11 +288,19 @@ class TestWritebackExport(WritebackCase):
         wizard = self._wizard(
             "amazon_flat", export_domain=self.domain, export_order=SCREEN_DEFAULT_ORDER
         )
-        self.assertEqual(wizard.export_count, 2)
+        self.assertEqual(wizard.export_count, 1)
+        # AMAZON_2's tracking number "+1Z0002" cannot go in with a quote
+        # (Amazon would store the quote): the delivery is left out.
         self.assertEqual(
             wizard.export_warning,
             "1 of the 3 deliveries are not Amazon shipments: they are left out "
-            "of this file.",
+            "of this file.\n"
+            "1 Amazon deliveries are left out until fixed:\n"
+            f"- {self.amazon_2.name} ({AMAZON_2}): tracking-number '+1Z0002' "
+            "starts with =, +, -, @, a tab or a line break: a spreadsheet would "
+            "read it as a formula, and the file cannot change an identifier the "
+            "marketplace matches on. Correct it, or let the write-back send this "
+            "delivery.",
         )
         content, name, mimetype = self._file(wizard)
         self.assertRegex(name, r"^amazon-shipping-confirmation-\d{8}-\d{6}\.txt$")
@@ -242,9 +309,7 @@ class TestWritebackExport(WritebackCase):
             content,
             (
                 AMAZON_HEADER
-                + f"{AMAZON_2}\t33333333333333\t1\t2026-02-10\tUPS\t\t'+1Z0002\t"
-                "UPS Ground\r\n"
-                f"{AMAZON_1}\t11111111111111\t2\t2026-02-10\tUPS\t\t1Z0001\t"
+                + f"{AMAZON_1}\t11111111111111\t2\t2026-02-10\tUPS\t\t1Z0001\t"
                 "UPS Ground\r\n"
                 f"{AMAZON_1}\t22222222222222\t1\t2026-02-10\tUPS\t\t1Z0001\t"
                 "UPS Ground\r\n"
@@ -278,6 +343,51 @@ class TestWritebackExport(WritebackCase):
         line = self._file(wizard)[0].decode("utf-8-sig").splitlines()[1]
         self.assertIn(",'-Buyer,", line)
         self.assertTrue(line.endswith(",,'@SUM(1+1)*cmd|' /C calc'!A0"), line)
+
+    def test_marketplace_files_neutralise_free_text_only(self):
+        self.carrier.ecommerce_service_name = "=Ground"
+        self.carrier.ebay_carrier_code = "@UPS"
+        wizard = self._wizard("amazon_flat", export_ids=self.amazon_1.ids)
+        lines = self._file(wizard)[0].decode().splitlines()[1:]
+        self.assertEqual(
+            lines[0],
+            f"{AMAZON_1}\t11111111111111\t2\t2026-02-10\tUPS\t\t1Z0001\t'=Ground",
+        )
+        wizard = self._wizard("ebay_csv", export_ids=self.ebay_1.ids)
+        lines = self._file(wizard)[0].decode().splitlines()[1:]
+        self.assertEqual(
+            lines, [f"Shipped,{EBAY_1},110000000001,,,2000000001,'@UPS,9400100001"]
+        )
+
+    def test_marketplace_file_leaves_out_formula_identifiers(self):
+        ebay_2 = self._delivery(
+            self.ebay,
+            "-12-00002-00002",
+            [(self.product_a, 1, "110000000002-2000000002")],
+            "9400-1000-02",
+            writeback_state="failed",
+        )
+        wizard = self._wizard("ebay_csv", export_ids=[ebay_2.id, self.ebay_1.id])
+        self.assertEqual(wizard.export_count, 1)
+        self.assertIn(
+            f"- {ebay_2.name} (-12-00002-00002): Order Number '-12-00002-00002' "
+            "starts with =",
+            wizard.export_warning,
+        )
+        content = self._file(wizard)[0].decode()
+        self.assertNotIn("00002", content)
+        self.assertIn(EBAY_1, content)
+        # eBay gets letters and digits only: "+9400..." goes in as 9400...
+        self.ebay_1.carrier_tracking_ref = "+9400-1000-01"
+        wizard = self._wizard("ebay_csv", export_ids=self.ebay_1.ids)
+        self.assertFalse(wizard.export_warning)
+        self.assertIn(b",9400100001\r\n", self._file(wizard)[0])
+        # AMAZON_2 (tracking number "+1Z0002") alone: the wizard says why
+        # and refuses
+        wizard = self._wizard("amazon_flat", export_ids=self.amazon_2.ids)
+        self.assertEqual(wizard.export_count, 0)
+        with self.assertRaisesRegex(UserError, "tracking-number '\\+1Z0002'"):
+            wizard.action_export()
 
     def test_marketplace_file_leaves_out_what_must_be_fixed_first(self):
         order = self.make_order(
@@ -359,6 +469,11 @@ class TestWritebackExportHttp(HttpCase):
             "wbx_web_accountant",
             groups="stock_ecommerce_writeback.group_writeback_accountant",
         )
+        other_accountant = new_test_user(
+            self.env,
+            "wbx_web_accountant_2",
+            groups="stock_ecommerce_writeback.group_writeback_accountant",
+        )
         new_test_user(self.env, "wbx_web_warehouse", groups="stock.group_stock_user")
         picking = self._failed_delivery("WBX/OUT/0001")
         wizard = (
@@ -385,6 +500,26 @@ class TestWritebackExportHttp(HttpCase):
         response = self.url_open(action["url"])
         self.assertNotEqual(response.status_code, 200)
         self.assertNotIn(b"WBX/OUT/0001", response.content)
+
+        # Another accountant may export too, but not read this export.
+        self.authenticate("wbx_web_accountant_2", "wbx_web_accountant_2")
+        response = self.url_open(action["url"])
+        self.assertNotEqual(response.status_code, 200)
+        self.assertNotIn(b"WBX/OUT/0001", response.content)
+        self.assertNotIn(expected, response.content)
+        attachment_id = int(action["url"].split("/")[-1].split("?")[0])
+        attachment = self.env["ir.attachment"].browse(attachment_id)
+        with self.assertRaises(AccessError):
+            attachment.with_user(other_accountant).read(["raw"])
+        with self.assertRaises(AccessError):
+            wizard.with_user(other_accountant).read(["export_format"])
+        self.assertFalse(
+            self.env["ir.attachment"]
+            .with_user(other_accountant)
+            .search([("res_model", "=", "ecommerce.writeback.export")])
+        )
+        # its creator still can
+        self.assertEqual(attachment.with_user(accountant).raw, expected)
 
     def test_grid_buttons(self):
         self._failed_delivery("WBX/OUT/0002")

@@ -3,9 +3,9 @@
 """Export of the write-back grid to a file: the grid's columns (CSV), Amazon's
 Shipping Confirmation flat file or eBay Seller Hub's tracking upload CSV.
 
-The grid's Export button opens this wizard with the grid's current domain
-and sort (and the selected rows, if any) in the context; the file lists the
-deliveries in exactly that order. The writers live in
+The grid's Export button opens this wizard with the grid's current domain,
+grouping and sort (and the selected rows, if any) in the context; the file
+lists the deliveries in that order. The writers live in
 :mod:`..marketplaces.exports`.
 """
 
@@ -22,6 +22,9 @@ from ..marketplaces import exports
 # The grid's default_order (views/stock_picking_views.xml, view_writeback_list).
 GRID_ORDER = "writeback_last_attempt desc, id desc"
 ORDER_TERM_RE = re.compile(r"\s*([a-z0-9_]+)(?:\s+(asc|desc))?\s*", re.IGNORECASE)
+# Granularities of a date group-by ("date_done:month") whose groups come in
+# the order of the dates themselves; the others (day_of_week...) do not.
+DATE_GRANULARITIES = ("year", "quarter", "month", "week", "day")
 # Deliveries named one by one in the wizard's "left out" warning.
 MAX_NAMED = 20
 
@@ -35,6 +38,12 @@ FILES = {
     "grid_csv": (None, "marketplace-writebacks", "csv", "text/csv"),
     "amazon_flat": ("amazon", "amazon-shipping-confirmation", "txt", "text/plain"),
     "ebay_csv": ("ebay", "ebay-tracking-upload", "csv", "text/csv"),
+}
+# format: the identifiers of a Shipment that its file carries unaltered and a
+# spreadsheet would read as a formula
+FORMULA_IDENTIFIERS = {
+    "amazon_flat": exports.amazon_formula_identifiers,
+    "ebay_csv": exports.ebay_formula_identifiers,
 }
 
 
@@ -70,8 +79,9 @@ class EcommerceWritebackExport(models.TransientModel):
     def default_get(self, fields):
         """Takes the deliveries from the context the grid's Export button
         sets: ``export_ids`` (the selected rows, in screen order) if any,
-        else every delivery matching ``export_domain`` sorted by
-        ``export_order`` (see :meth:`_export_order`). ``active_ids`` with
+        else every delivery matching ``export_domain`` in the order of the
+        grid's ``export_group_by`` and ``export_order`` (see
+        :meth:`_export_order`). ``active_ids`` with
         ``active_model`` ``stock.picking`` work too, in their given order."""
         result = super().default_get(fields)
         if not {"picking_ids", "picking_order"} & set(fields):
@@ -105,35 +115,94 @@ class EcommerceWritebackExport(models.TransientModel):
         if "export_domain" in context:
             return Picking.search(
                 Domain(context["export_domain"] or []),
-                order=self._export_order(context.get("export_order")),
+                order=self._export_order(
+                    context.get("export_order"), context.get("export_group_by")
+                ),
             )
         return None
 
     @api.model
-    def _export_order(self, order):
+    def _export_order(self, order, group_by=None):
         """An ORDER BY for ``stock.picking`` equivalent to the grid's sort
-        ``order`` ("field asc|desc, ..."), safe to pass to ``search()``.
+        ``order`` ("field asc|desc, ...") and grouping ``group_by`` (the
+        grid's group-by specs, e.g. ``["ecommerce_account_id",
+        "date_done:month"]``), safe to pass to ``search()``.
 
-        Only stored columns of ``stock.picking`` are accepted; anything else
-        (or no order at all) gives the grid's default order. An empty string
-        is the model's own order, as in the grid when its sort is cleared.
+        The group-by fields come first, each in the direction the sort gives
+        it (ascending if the sort does not name it), as the grid orders its
+        groups; a date group-by (``date_done:month``) sorts by the date. Then
+        the sort, within each group.
+
+        Only stored columns of ``stock.picking`` are accepted, and only the
+        date granularities whose groups follow the dates; anything else (or
+        no order at all) gives the grid's default order. An empty string is
+        the model's own order, as in the grid when its sort is cleared.
         Rows the sort leaves tied come newest first (``id desc``), so the file
         never depends on the database's whim."""
         if not isinstance(order, str):
             return GRID_ORDER
+        if not group_by:
+            group_by = []
+        elif not isinstance(group_by, list | tuple):
+            return GRID_ORDER
         Picking = self.env["stock.picking"]
-        if not order.strip():
+        if not group_by and not order.strip():
             return Picking._order
+        terms = self._order_terms(order.strip() or Picking._order)
+        groups = self._group_fields(group_by)
+        if terms is None or groups is None:
+            return GRID_ORDER
+        # web_read_group orders the groups by the sort's last term on the field
+        directions = dict(terms)
+        terms = [(name, directions.get(name, "asc")) for name in groups] + [
+            (name, direction) for name, direction in terms if name not in groups
+        ]
+        if not any(name == "id" for name, _direction in terms):
+            terms.append(("id", "desc"))
+        return ", ".join(f"{name} {direction}" for name, direction in terms)
+
+    @api.model
+    def _sortable_field(self, name):
+        """The field ``name`` of ``stock.picking`` if search() can sort on
+        it (a stored column), else None."""
+        field = self.env["stock.picking"]._fields.get(name)
+        return field if field and field.store and field.column_type else None
+
+    @api.model
+    def _order_terms(self, order):
+        """``[(field name, "asc"|"desc")]`` of a sort string, or None if any
+        term is not a sortable field with an optional direction."""
         terms = []
         for term in order.split(","):
             match = ORDER_TERM_RE.fullmatch(term)
-            field = Picking._fields.get(match[1]) if match else None
-            if not field or not (field.store and field.column_type):
-                return GRID_ORDER
-            terms.append(f"{field.name} {(match[2] or 'asc').lower()}")
-        if not any(term.startswith("id ") for term in terms):
-            terms.append("id desc")
-        return ", ".join(terms)
+            field = self._sortable_field(match[1]) if match else None
+            if not field:
+                return None
+            terms.append((field.name, (match[2] or "asc").lower()))
+        return terms
+
+    @api.model
+    def _group_fields(self, group_by):
+        """The field names of the grid's group-by specs, in order and once
+        each, or None if one is not a sortable field (with, for a date, a
+        granularity whose groups follow the dates)."""
+        names = []
+        for spec in group_by:
+            if not isinstance(spec, str):
+                return None
+            name, _colon, granularity = spec.partition(":")
+            field = self._sortable_field(name)
+            if not field or (
+                granularity
+                and not (
+                    field.type in ("date", "datetime")
+                    and granularity in DATE_GRANULARITIES
+                )
+            ):
+                return None
+            if field.name not in names:
+                names.append(field.name)
+        return names
 
     def _ordered_pickings(self):
         """``picking_ids`` in the order of ``picking_order``."""
@@ -158,10 +227,14 @@ class EcommerceWritebackExport(models.TransientModel):
             if not wizard.export_format:
                 wizard.export_count = 0
                 wizard.export_warning = False
-                continue
-            rows, left_out = wizard._export_rows(pickings)
-            wizard.export_count = len(rows)
-            wizard.export_warning = wizard._left_out_message(pickings, left_out)
+            elif not FILES[wizard.export_format][0]:
+                # The grid CSV has a line per delivery: no row to build.
+                wizard.export_count = len(pickings)
+                wizard.export_warning = wizard._left_out_message(pickings, [])
+            else:
+                rows, left_out = wizard._export_rows(pickings)
+                wizard.export_count = len(rows)
+                wizard.export_warning = wizard._left_out_message(pickings, left_out)
 
     def _export_rows(self, pickings):
         """``(rows, left_out)``: the rows of the chosen format, one per
@@ -171,6 +244,7 @@ class EcommerceWritebackExport(models.TransientModel):
         platform = FILES[self.export_format][0]
         if not platform:
             return [self._grid_row(picking) for picking in pickings], []
+        formula_identifiers = FORMULA_IDENTIFIERS[self.export_format]
         rows, left_out = [], []
         for picking in pickings:
             if picking.ecommerce_platform != platform:
@@ -181,8 +255,24 @@ class EcommerceWritebackExport(models.TransientModel):
             if problem:
                 left_out.append((picking, problem))
                 continue
-            rows.append(picking._writeback_shipment())
+            shipment = picking._writeback_shipment()
+            found = formula_identifiers(shipment)
+            if found:
+                left_out.append((picking, self._formula_problem(found)))
+                continue
+            rows.append(shipment)
         return rows, left_out
+
+    def _formula_problem(self, found):
+        """Why a delivery with identifiers ``found`` (``[(column, value)]``)
+        cannot go into the upload file."""
+        return self.env._(
+            "%(identifiers)s starts with =, +, -, @, a tab or a line break: a "
+            "spreadsheet would read it as a formula, and the file cannot change "
+            "an identifier the marketplace matches on. Correct it, or let the "
+            "write-back send this delivery.",
+            identifiers=", ".join(f"{column} {value!r}" for column, value in found),
+        )
 
     def _left_out_message(self, pickings, left_out):
         if not pickings:

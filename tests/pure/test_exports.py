@@ -50,7 +50,11 @@ def _shipment(**overrides):
         ("\r=1+1", "'\r=1+1"),
         ("\0x", "'\0x"),
         ("a=b", "a=b"),
-        (" =1", " =1"),
+        # the first non-blank character counts: spreadsheets may trim blanks
+        (" =1", "' =1"),
+        (" \t@x", "' \t@x"),
+        ("\n+1", "'\n+1"),
+        (" a", " a"),
         ("'=1", "'=1"),
         ("", ""),
         (None, ""),
@@ -179,16 +183,16 @@ def test_amazon_one_line_per_item_per_package_and_carrier_name_for_other():
     )
 
 
-def test_amazon_cells_are_neutralised_and_never_break_the_line():
+def test_amazon_free_text_is_neutralised_and_never_breaks_the_line():
     shipment = _shipment(
         carrier_code="Other",
         carrier_name='@Evil "Carrier"',
         shipping_method="Ground\tor\r\nAir",
-        packages=(base.Package("1", "=1+1", (base.ShipmentItem("-5", 1),)),),
+        packages=(base.Package("1", "1Z\t1", (base.ShipmentItem("5", 1),)),),
     )
     assert exports.amazon_shipping_confirmation([shipment]) == (
         AMAZON_HEADER
-        + b"902-1106328-1059050\t'-5\t1\t2026-02-11\tOther\t'@Evil \"Carrier\"\t'=1+1\t"
+        + b'902-1106328-1059050\t5\t1\t2026-02-11\tOther\t\'@Evil "Carrier"\t1Z 1\t'
         b"Ground or Air\r\n"
     )
 
@@ -196,8 +200,41 @@ def test_amazon_cells_are_neutralised_and_never_break_the_line():
 def test_amazon_leading_tab_is_neutralised_after_flattening():
     shipment = _shipment(shipping_method="\t=1+1")
     line = exports.amazon_shipping_confirmation([shipment]).split(b"\r\n")[1]
-    assert line.endswith(b"\t =1+1")
+    assert line.endswith(b"\t' =1+1")
     assert line.count(b"\t") == 7
+
+
+def test_amazon_identifiers_are_never_altered():
+    shipment = _shipment(
+        order_ref="'902-1106328-1059050",
+        packages=(base.Package("1", "a=1+1", (base.ShipmentItem("1-5", 1),)),),
+    )
+    assert exports.amazon_formula_identifiers(shipment) == []
+    assert exports.amazon_shipping_confirmation([shipment]).split(b"\r\n")[1] == (
+        b"'902-1106328-1059050\t1-5\t1\t2026-02-11\tUPS\t\ta=1+1\tGround"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "found"),
+    [
+        ({"order_ref": "=1+1"}, [("order-id", "=1+1")]),
+        (
+            {"packages": (base.Package("1", "+1Z1", (base.ShipmentItem("-5", 1),)),)},
+            [("order-item-id", "-5"), ("tracking-number", "+1Z1")],
+        ),
+        # flattened first: the tab becomes a blank, the "@" still counts
+        (
+            {"packages": (base.Package("1", "\t@1Z1", (base.ShipmentItem("5", 1),)),)},
+            [("tracking-number", " @1Z1")],
+        ),
+    ],
+)
+def test_amazon_refuses_formula_identifiers(overrides, found):
+    shipment = _shipment(**overrides)
+    assert exports.amazon_formula_identifiers(shipment) == found
+    with pytest.raises(ValueError, match="would be read as a formula"):
+        exports.amazon_shipping_confirmation([_shipment(), shipment])
 
 
 # ---------------------------------------------------------------------------
@@ -255,15 +292,25 @@ def test_ebay_rest_line_items_collapse_to_one_order_line_per_package():
     )
 
 
-def test_ebay_cells_are_neutralised():
+def test_ebay_free_text_is_neutralised_identifiers_are_not():
     shipment = _shipment(
-        order_ref="+12-34567-89012",
+        order_ref="'12-34567-89012",
         carrier_code="=HYPERLINK(1)",
+        # letters and digits only: the "=" goes, and with it the formula
         packages=(base.Package("1", "=1Z1", (base.ShipmentItem("1-2", 1),)),),
     )
+    assert exports.ebay_formula_identifiers(shipment) == []
     assert exports.ebay_tracking_csv([shipment]) == (
-        EBAY_HEADER + b"Shipped,'+12-34567-89012,1,,,2,'=HYPERLINK(1),1Z1\r\n"
+        EBAY_HEADER + b"Shipped,'12-34567-89012,1,,,2,'=HYPERLINK(1),1Z1\r\n"
     )
+
+
+@pytest.mark.parametrize("order_ref", ["+12-34567-89012", " =1+1", "@12", "\t12"])
+def test_ebay_refuses_formula_identifiers(order_ref):
+    shipment = _shipment(order_ref=order_ref)
+    assert exports.ebay_formula_identifiers(shipment) == [("Order Number", order_ref)]
+    with pytest.raises(ValueError, match="Order Number"):
+        exports.ebay_tracking_csv([shipment])
 
 
 def test_ebay_csv_keeps_the_given_order_of_shipments():

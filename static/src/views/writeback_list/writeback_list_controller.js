@@ -36,14 +36,15 @@ export class WritebackListController extends ListController {
 
     /**
      * What the wizard needs to list the same deliveries in the same order:
-     * the grid's domain and sort, and the selected rows in screen order
-     * (none when "select all" picked the whole domain).
+     * the grid's domain, grouping and sort, and the selected rows in screen
+     * order (none when "select all" picked the whole domain).
      */
     get exportContext() {
         const root = this.model.root;
         const context = {
             active_model: this.props.resModel,
             export_domain: root.domain,
+            export_group_by: root.groupBy || [],
             export_order: orderByToString(root.orderBy.filter((o) => o.name !== "__count")),
         };
         if (!root.isDomainSelected && root.selection.length) {
