@@ -227,27 +227,24 @@ class AmazonClient(HttpClient):
             self._raise_for_status(response, operation, not_found)
             return parse(response)
 
-        def exchange(access_token):
-            self._pace(operation)
-            headers = {
+        def headers_for(access_token):
+            return {
                 "x-amz-access-token": access_token,
                 # Listed by the developer guide ("Step 3"); harmless without
                 # SigV4 and kept for proxies that still look at it.
                 "x-amz-date": utcnow().strftime("%Y%m%dT%H%M%SZ"),
                 "Accept": "application/json",
             }
-            return self._call(
-                operation.api,
-                operation.name,
-                method,
-                url,
-                parse=check_and_parse,
-                order_ref=order_ref,
-                headers=headers,
-                **kwargs,
-            )
 
-        return self._with_token(operation.api, exchange)
+        return self._authorized_call(
+            operation,
+            method,
+            url,
+            headers_for=headers_for,
+            parse=check_and_parse,
+            order_ref=order_ref,
+            **kwargs,
+        )
 
     def _raise_for_status(self, response, operation, not_found):
         """Map an SP-API error answer onto :mod:`.errors`. Error bodies are

@@ -167,25 +167,24 @@ class EbayFulfillmentClient(EbayClient):
             raise_for_rest_error(response, operation, order_ref)
             return parse(response)
 
-        def exchange(access_token):
+        def headers_for(access_token):
             headers = {
                 "Authorization": f"Bearer {access_token}",
                 "Accept": "application/json",
             }
             if "json" in kwargs:
                 headers["Content-Type"] = "application/json"
-            return self._call(
-                operation.api,
-                operation.name,
-                method,
-                url,
-                parse=check_and_parse,
-                order_ref=order_ref,
-                headers=headers,
-                **kwargs,
-            )
+            return headers
 
-        return self._with_token(operation.api, exchange)
+        return self._authorized_call(
+            operation,
+            method,
+            url,
+            headers_for=headers_for,
+            parse=check_and_parse,
+            order_ref=order_ref,
+            **kwargs,
+        )
 
 
 # --------------------------------------------------------------------------

@@ -134,19 +134,15 @@ class EbayTradingClient(EbayClient):
         def parse(response):
             return interpret(trading_answer(response, operation.name))
 
-        def exchange(access_token):
-            return self._call(
-                operation.api,
-                operation.name,
-                "POST",
-                self.endpoint,
-                parse=parse,
-                order_ref=order_ref,
-                headers=self._headers(operation.name, access_token),
-                data=body,
-            )
-
-        return self._with_token(operation.api, exchange)
+        return self._authorized_call(
+            operation,
+            "POST",
+            self.endpoint,
+            headers_for=lambda token: self._headers(operation.name, token),
+            parse=parse,
+            order_ref=order_ref,
+            data=body,
+        )
 
     def _headers(self, call_name, access_token):
         return {

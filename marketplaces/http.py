@@ -594,6 +594,29 @@ class HttpClient:
 
     # -- pacing ------------------------------------------------------------
 
+    def _authorized_call(
+        self, operation, method, url, *, headers_for, parse, order_ref="", **kwargs
+    ):
+        """One exchange carrying the access token: paced, journaled, and
+        retried once with a fresh token if the marketplace rejects it (see
+        :meth:`_with_token`). ``headers_for(access_token)`` gives the
+        request headers; ``parse(response)`` checks and reads the answer."""
+
+        def exchange(access_token):
+            self._pace(operation)
+            return self._call(
+                operation.api,
+                operation.name,
+                method,
+                url,
+                parse=parse,
+                order_ref=order_ref,
+                headers=headers_for(access_token),
+                **kwargs,
+            )
+
+        return self._with_token(operation.api, exchange)
+
     def _pace(self, operation):
         """Wait for the operation's client-side token bucket, if it has one.
         Marketplaces meter each application + seller authorization apart
