@@ -213,6 +213,16 @@ class WritebackMixin:
                 vals["writeback_lease_until"] = past
             picking.with_context(writeback_engine=True).write(vals)
 
+    def amazon_error(self, operation, status, code, message, **fault):
+        """Make the sandbox answer ``operation`` with an SP-API error body
+        (``{"errors": [{"code", "message"}]}``, as every model defines it)."""
+        return self.sandbox.inject_fault(
+            operation,
+            status=status,
+            body={"errors": [{"code": code, "message": message}]},
+            **fault,
+        )
+
     def chatter(self, record):
         """The text of all messages posted on ``record``."""
         return "\n".join(record.message_ids.mapped("body"))

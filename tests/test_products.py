@@ -182,15 +182,12 @@ class TestAmazonProductDetails(WritebackCase):
         listings = self.listing(self.product_a, MUG) | self.listing(
             self.product_b, LAMP
         )
-        self.sandbox.inject_fault(
+        self.amazon_error(
             "amazon.getCatalogItem",
-            status=429,
+            429,
+            "QuotaExceeded",
+            "You exceeded your quota.",
             headers={"Retry-After": "30"},
-            body={
-                "errors": [
-                    {"code": "QuotaExceeded", "message": "You exceeded your quota."}
-                ]
-            },
         )
         action = listings.action_amazon_load()
         self.assertIn("2 deferred", action["params"]["message"])

@@ -24,15 +24,12 @@ class TestStatusTour(WritebackHttpCase):
         bad = self.make_order(
             self.amazon, "114-7000002-0000002", [(self.product_a, 1, "72" * 7)]
         )
-        self.sandbox.inject_fault(
+        self.amazon_error(
             "amazon.confirmShipment",
+            400,
+            "InvalidInput",
+            "Invalid tracking number.",
             order_ref="114-7000002-0000002",
-            status=400,
-            body={
-                "errors": [
-                    {"code": "InvalidInput", "message": "Invalid tracking number."}
-                ]
-            },
         )
         self.ship(ok.picking_ids, "1Z7000001")
         self.ship(bad.picking_ids, "1Z7000002")

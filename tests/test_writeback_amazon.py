@@ -209,17 +209,11 @@ class TestAmazonWriteback(WritebackCase):
     def test_permanent_error_fails_at_once(self):
         """Amazon refuses the data: failed at the first attempt, with
         Amazon's own message, and the responsible user gets an activity."""
-        self.sandbox.inject_fault(
+        self.amazon_error(
             "amazon.confirmShipment",
-            status=400,
-            body={
-                "errors": [
-                    {
-                        "code": "InvalidInput",
-                        "message": "Tracking number is not valid for the carrier.",
-                    }
-                ]
-            },
+            400,
+            "InvalidInput",
+            "Tracking number is not valid for the carrier.",
         )
         self.ship(self.picking, "BAD")
         self.push()
@@ -234,11 +228,7 @@ class TestAmazonWriteback(WritebackCase):
         self.assertIn("failed after 1 attempt", self.chatter(self.picking))
 
     def test_retry_now_and_manual_confirmation(self):
-        self.sandbox.inject_fault(
-            "amazon.confirmShipment",
-            status=400,
-            body={"errors": [{"code": "InvalidInput", "message": "Nope"}]},
-        )
+        self.amazon_error("amazon.confirmShipment", 400, "InvalidInput", "Nope")
         self.ship(self.picking, "1Z999AA10123456784")
         self.push()
         self.assertEqual(self.picking.writeback_state, "failed")

@@ -75,20 +75,12 @@ class TestWritebackResilience(WritebackCase):
         self.assertLess(waits[1], waits[2])
 
     def test_rate_limited_burns_no_attempt(self):
-        self.sandbox.inject_fault(
+        self.amazon_error(
             "amazon.confirmShipment",
-            status=429,
+            429,
+            "QuotaExceeded",
+            "You exceeded your quota for the requested resource.",
             headers={"Retry-After": "120"},
-            body={
-                "errors": [
-                    {
-                        "code": "QuotaExceeded",
-                        "message": "You exceeded your quota for the requested "
-                        "resource.",
-                        "details": "",
-                    }
-                ]
-            },
         )
         self.ship(self.picking, "1Z0001")
         self.push()
@@ -143,18 +135,12 @@ class TestWritebackResilience(WritebackCase):
         self.assertEqual(self.picking.writeback_attempt_count, 1)
 
     def test_forbidden_after_token_refresh_is_auth_error(self):
-        self.sandbox.inject_fault(
+        self.amazon_error(
             "amazon.confirmShipment",
-            status=403,
+            403,
+            "Unauthorized",
+            "Access to requested resource is denied.",
             times=2,
-            body={
-                "errors": [
-                    {
-                        "code": "Unauthorized",
-                        "message": "Access to requested resource is denied.",
-                    }
-                ]
-            },
         )
         self.ship(self.picking, "1Z0001")
         self.push()
@@ -298,11 +284,7 @@ class TestWritebackResilience(WritebackCase):
     def test_order_gone_on_read_back_fails_clearly(self):
         self.ship(self.picking, "1Z0001")
         self.push()
-        self.sandbox.inject_fault(
-            "amazon.getOrder",
-            status=404,
-            body={"errors": [{"code": "NotFound", "message": "Order not found."}]},
-        )
+        self.amazon_error("amazon.getOrder", 404, "NotFound", "Order not found.")
         self.make_due(self.picking)
         self.verify()
         self.assertEqual(self.picking.writeback_state, "failed")
