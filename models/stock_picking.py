@@ -306,11 +306,17 @@ class StockPicking(models.Model):
 
     def _writeback_problem(self):
         """What must be fixed before this delivery can be sent, or ''."""
+        return self._writeback_checked_shipment()[1]
+
+    def _writeback_checked_shipment(self):
+        """``(shipment, "")`` when this delivery can be sent, else
+        ``(None, what must be fixed)``: the checks and the
+        :class:`~..marketplaces.base.Shipment` in one go."""
         self.ensure_one()
         account = self.ecommerce_account_id
         marketplace = dict(account._fields["platform"].selection)[account.platform]
         if not self._writeback_tracking_numbers():
-            return self.env._(
+            return None, self.env._(
                 "No tracking number: enter the Tracking Reference of this delivery "
                 "so it can be sent to %s.",
                 marketplace,
@@ -318,31 +324,29 @@ class StockPicking(models.Model):
         wire = self._writeback_wire_tracking()
         unsendable = [entered for entered, sent in wire if not sent]
         if unsendable:
-            return self.env._(
+            return None, self.env._(
                 "Tracking number %(number)s has no letters or digits, the only "
                 "characters %(marketplace)s accepts: correct the Tracking Reference.",
                 number=", ".join(unsendable),
                 marketplace=marketplace,
             )
         if not self.carrier_id:
-            return self.env._(
+            return None, self.env._(
                 "No carrier: set the Carrier of this delivery so %s knows "
                 "who ships it.",
                 marketplace,
             )
         if not self.carrier_id._marketplace_carrier_code(account.platform):
-            return self.env._(
-                "Carrier %(carrier)s has no %(marketplace)s carrier code: "
-                "set it on the "
-                "carrier (Inventory > Configuration > Shipping Methods).",
+            return None, self.env._(
+                "Carrier %(carrier)s has no %(marketplace)s carrier code: set it "
+                "on the carrier (Inventory > Configuration > Shipping Methods).",
                 carrier=self.carrier_id.display_name,
                 marketplace=marketplace,
             )
         try:
-            self._writeback_shipment()
+            return self._writeback_shipment(), ""
         except UserError as exc:
-            return str(exc.args[0])
-        return ""
+            return None, str(exc.args[0])
 
     # ------------------------------------------------------------------
     # What this delivery shipped, in marketplace terms
@@ -500,12 +504,12 @@ class StockPicking(models.Model):
             if not batch:
                 break
             for picking in batch:
-                claimed = picking._writeback_claim()
-                if not claimed:
+                shipment = picking._writeback_claim()
+                if not shipment:
                     skipped.add(picking.id)
                     continue
                 cron._commit_progress(0)
-                picking._writeback_send(clients)
+                picking._writeback_send(clients, shipment)
                 if picking.writeback_state == "submitted":
                     self._writeback_trigger_verify(picking.writeback_next_attempt)
                 remaining = self.search_count(self._writeback_due_domain())
@@ -537,11 +541,12 @@ class StockPicking(models.Model):
 
     def _writeback_claim(self):
         """Lock this shipment (skipping it if another worker holds it), check
-        it is still due, and mark it *sending* with one more attempt."""
+        it is still due, and mark it *sending* with one more attempt.
+        Returns the Shipment to send, or None when there is nothing to send."""
         self.ensure_one()
         locked = self.try_lock_for_update()
         if not locked:
-            return False
+            return None
         self.invalidate_recordset()
         now = fields.Datetime.now()
         if (
@@ -549,13 +554,13 @@ class StockPicking(models.Model):
             or not self.writeback_next_attempt
             or self.writeback_next_attempt > now
         ):
-            return False
-        problem = self._writeback_problem()
+            return None
+        shipment, problem = self._writeback_checked_shipment()
         if problem:
             self.with_context(writeback_engine=True).write(
                 {"writeback_error": problem, "writeback_next_attempt": False}
             )
-            return False
+            return None
         wire = self._writeback_wire_tracking()
         sent_tracking = ",".join(sent for _entered, sent in wire)
         changed = [(entered, sent) for entered, sent in wire if entered != sent]
@@ -581,7 +586,7 @@ class StockPicking(models.Model):
                 "writeback_sent_tracking": sent_tracking,
             }
         )
-        return True
+        return shipment
 
     def _writeback_lease_seconds(self):
         """How long a send may take before it is presumed dead: well above
@@ -601,21 +606,18 @@ class StockPicking(models.Model):
         client.on_call = journal.append
         return client
 
-    def _writeback_send(self, clients):
-        """Call the marketplace for this claimed shipment and apply the
-        outcome."""
+    def _writeback_send(self, clients, shipment):
+        """Send ``shipment`` (what this delivery's claim built) and apply
+        the outcome."""
         self.ensure_one()
         account = self.ecommerce_account_id
         journal = []
         error = None
         try:
-            shipment = self._writeback_shipment()
             client = self._writeback_client(clients, journal)
             client.confirm_shipment(shipment)
         except errors.MarketplaceError as exc:
             error = exc
-        except UserError as exc:
-            error = errors.PermanentError(str(exc.args[0]))
         except Exception as exc:
             _logger.exception("Write-back of %s failed unexpectedly", self.display_name)
             error = errors.TransientError(

@@ -251,11 +251,10 @@ class EcommerceWritebackExport(models.TransientModel):
                 left_out.append((picking, False))
                 continue
             # What the write-back would send: same checks, same Shipment.
-            problem = picking._writeback_problem()
+            shipment, problem = picking._writeback_checked_shipment()
             if problem:
                 left_out.append((picking, problem))
                 continue
-            shipment = picking._writeback_shipment()
             found = formula_identifiers(shipment)
             if found:
                 left_out.append((picking, self._formula_problem(found)))
