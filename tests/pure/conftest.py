@@ -30,3 +30,29 @@ def sandbox(sandbox_server):
     yield sandbox_server
     sandbox_server.wait_idle(timeout=10)  # e.g. a request still in a delay fault
     sandbox_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client_state():
+    """The token cache and the pacer are process-wide; the sandbox forgets
+    its tokens and buckets between tests, so must they."""
+    from marketplaces import http
+
+    http.TOKEN_CACHE.clear()
+    http.PACER.reset()
+    yield
+    http.TOKEN_CACHE.clear()
+    http.PACER.reset()
+
+
+@pytest.fixture
+def journal():
+    """The CallRecords a client reports (its ``on_call``)."""
+    return []
+
+
+@pytest.fixture
+def client(make_client):
+    """A client made by the test module's own ``make_client`` fixture."""
+    with make_client() as client:
+        yield client

@@ -20,22 +20,6 @@ ASIN = "B07N4M94X4"
 SECRETS = ("amzn-client-secret", "Atzr|refresh-token-secret")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_client_state():
-    """The token cache and the pacer are process-wide; the sandbox forgets
-    its tokens and buckets between tests, so must they."""
-    http.TOKEN_CACHE.clear()
-    http.PACER.reset()
-    yield
-    http.TOKEN_CACHE.clear()
-    http.PACER.reset()
-
-
-@pytest.fixture
-def journal():
-    return []
-
-
 @pytest.fixture
 def make_client(sandbox, journal):
     def make(**overrides):
@@ -53,12 +37,6 @@ def make_client(sandbox, journal):
         return AmazonClient(**options)
 
     return make
-
-
-@pytest.fixture
-def client(make_client):
-    with make_client() as client:
-        yield client
 
 
 @pytest.fixture

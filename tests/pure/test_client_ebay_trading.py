@@ -29,20 +29,6 @@ SECRETS = ("PRD-cert-secret-5678", "v^1.1#i^1#refresh-token-secret")
 E = f"{{{NS}}}"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_client_state():
-    """The token cache is process-wide; the sandbox forgets its tokens
-    between tests, so must the cache."""
-    http.TOKEN_CACHE.clear()
-    yield
-    http.TOKEN_CACHE.clear()
-
-
-@pytest.fixture
-def journal():
-    return []
-
-
 @pytest.fixture
 def make_client(sandbox, journal):
     def make(**overrides):
@@ -59,12 +45,6 @@ def make_client(sandbox, journal):
         return EbayTradingClient(**options)
 
     return make
-
-
-@pytest.fixture
-def client(make_client):
-    with make_client() as client:
-        yield client
 
 
 @pytest.fixture
