@@ -17,6 +17,7 @@
         "security/ir.model.access.csv",
         "data/ir_cron.xml",
         "data/ir_cron_catalog.xml",
+        "views/writeback_templates.xml",
         "views/ecommerce_account_views.xml",
         "views/ecommerce_api_call_views.xml",
         "views/ecommerce_api_status_views.xml",

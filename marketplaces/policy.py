@@ -11,16 +11,82 @@ mid-call has still used its attempt); outcomes that must not burn an attempt
 """
 
 import dataclasses
+import enum
 import random
 
 from . import errors
+from .base import normalize_tracking
 
-PENDING = "pending"
-SENDING = "sending"
-SUBMITTED = "submitted"
-SUCCESS = "success"
-FAILED = "failed"
-MANUAL = "manual"
+
+class State(enum.StrEnum):
+    """The write-back states of a delivery: the one vocabulary the engine,
+    the models and the tests use (the selection field is built from it)."""
+
+    PENDING = "pending"  # waiting to be sent (or for something to be fixed)
+    SENDING = "sending"  # claimed by a worker, call in flight (leased)
+    SUBMITTED = "submitted"  # accepted by the marketplace, not yet seen on the order
+    SUCCESS = "success"  # the marketplace shows exactly what shipped
+    FAILED = "failed"  # given up: a person must act
+    MANUAL = "manual"  # a person confirmed it on the marketplace
+
+    @property
+    def label(self):
+        return LABELS[self]
+
+
+LABELS = {
+    State.PENDING: "Pending",
+    State.SENDING: "Sending",
+    State.SUBMITTED: "Submitted",
+    State.SUCCESS: "Success",
+    State.FAILED: "Failed",
+    State.MANUAL: "Manually confirmed",
+}
+# (value, label) pairs for an Odoo Selection field, in lifecycle order.
+SELECTION = [(state.value, LABELS[state]) for state in State]
+
+# Every state change the engine and the users may make. ``None`` is a
+# delivery that was never queued. A change not listed here is a bug: the
+# engine refuses it (see :func:`can_transition`).
+TRANSITIONS = {
+    None: {State.PENDING},
+    State.PENDING: {State.PENDING, State.SENDING, State.MANUAL},
+    State.SENDING: {
+        State.SENDING,  # read-back failed: reconcile later
+        State.PENDING,  # retry later (backoff, rate limit, credentials)
+        State.SUBMITTED,  # accepted
+        State.SUCCESS,  # reconciled: the order shows it
+        State.FAILED,  # refused, or out of attempts
+        State.MANUAL,
+    },
+    State.SUBMITTED: {
+        State.PENDING,  # not on the order after the verify window: resend
+        State.SUBMITTED,  # still waiting to show up
+        State.SUCCESS,
+        State.FAILED,
+        State.MANUAL,
+    },
+    State.SUCCESS: {State.PENDING},  # the tracking number really changed
+    State.FAILED: {State.PENDING, State.MANUAL},
+    State.MANUAL: set(),
+}
+# States whose delivery is still the engine's business.
+OPEN_STATES = frozenset({State.PENDING, State.SENDING, State.SUBMITTED})
+
+
+def can_transition(old, new):
+    """True when a delivery may go from state ``old`` (None: never queued)
+    to state ``new``."""
+    old = State(old) if old else None
+    return State(new) in TRANSITIONS[old]
+
+
+PENDING = State.PENDING
+SENDING = State.SENDING
+SUBMITTED = State.SUBMITTED
+SUCCESS = State.SUCCESS
+FAILED = State.FAILED
+MANUAL = State.MANUAL
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,18 +125,43 @@ class Decision:
     retry_in: float | None = None  # seconds until the next attempt / check
     flag_account: bool = False  # credentials need attention
     notify: bool = False  # tell the responsible user (activity)
+    throttled: bool = False  # a 429: the account waits for the rest of the run
+    keep_error: bool = False  # keep the message the shipment already shows
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (values or {}).items() if k in names})
 
 
-def after_send(error, attempts, policy):
+def throttle_delay(error, throttled, policy):
+    """Seconds to wait after a 429: the marketplace's Retry-After when it
+    gave one, else ``rate_limit_delay`` doubled for each 429 in a row that
+    this shipment already had (``throttled``), capped at ``max_delay``."""
+    if error.retry_after:
+        return error.retry_after
+    return min(policy.max_delay, policy.rate_limit_delay * 2 ** min(throttled, 10))
+
+
+def after_send(error, attempts, policy, throttled=0):
     """Decision after a send that was claimed as attempt number ``attempts``.
 
-    ``error`` is None when the marketplace accepted the confirmation.
+    ``error`` is None when the marketplace accepted the confirmation;
+    ``throttled`` counts the 429s in a row this shipment already met.
     """
     if error is None:
         return Decision(SUBMITTED, retry_in=policy.verify_delay)
     if isinstance(error, errors.RateLimitedError):
-        wait = error.retry_after if error.retry_after else policy.rate_limit_delay
-        return Decision(PENDING, str(error), refund_attempt=True, retry_in=wait)
+        return Decision(
+            PENDING,
+            str(error),
+            refund_attempt=True,
+            retry_in=throttle_delay(error, throttled, policy),
+            throttled=True,
+        )
     if isinstance(error, errors.AuthError):
         return Decision(
             PENDING,
@@ -100,11 +191,48 @@ def failed_attempt(message, attempts, policy):
     )
 
 
-def after_verify(order, tracking_numbers, attempts, submitted_age, policy):
+def missing_packages(order, packages):
+    """What of ``packages`` the marketplace's ``order`` (an
+    :class:`~.base.OrderView`) does not show: a list of human-readable
+    reasons, empty when every package is there with its tracking number on
+    the lines it holds.
+
+    ``packages`` is ``[(tracking_number, [(item_ref, quantity), ...]), ...]``
+    as sent. Where the marketplace lists a package's lines (Amazon package
+    items, eBay fulfillment line items and per-transaction tracking), each
+    line sent in a package must be among them: a tracking number that landed
+    on the wrong line is not a success.
+    """
+    shown = {}
+    for package in order.packages:
+        key = normalize_tracking(package.tracking_number)
+        if key:
+            shown.setdefault(key, set()).update(
+                str(ref) for ref, _qty in package.items or []
+            )
+    reasons = []
+    for tracking, items in packages:
+        key = normalize_tracking(tracking)
+        if key not in shown:
+            reasons.append(f"tracking number {tracking} is not on the order")
+            continue
+        lines = shown[key]
+        if not lines:
+            continue  # the marketplace does not say which lines it covers
+        absent = [str(ref) for ref, _qty in items if str(ref) not in lines]
+        if absent:
+            reasons.append(
+                f"tracking number {tracking} is not on line(s) {', '.join(absent)}"
+            )
+    return reasons
+
+
+def after_verify(order, packages, attempts, submitted_age, policy):
     """Decision after reading the order back while the shipment is
-    *submitted*. ``order`` is a :class:`~.base.OrderView`; ``submitted_age``
-    is the number of seconds since the marketplace accepted the send."""
-    missing = [n for n in tracking_numbers if not order.has_tracking(n)]
+    *submitted*. ``order`` is a :class:`~.base.OrderView`; ``packages`` what
+    was sent (see :func:`missing_packages`); ``submitted_age`` the number of
+    seconds since the marketplace accepted the send."""
+    missing = missing_packages(order, packages)
     if not missing:
         return Decision(SUCCESS)
     if order.cancelled:
@@ -115,26 +243,74 @@ def after_verify(order, tracking_numbers, attempts, submitted_age, policy):
             notify=True,
         )
     if submitted_age < policy.verify_window:
-        return Decision(SUBMITTED, retry_in=policy.verify_interval)
+        return Decision(SUBMITTED, retry_in=policy.verify_interval, keep_error=True)
     message = (
-        "The marketplace accepted the confirmation but does not show tracking "
-        f"number {', '.join(missing)} on the order "
-        f"{int(submitted_age // 60)} minutes later; sending it again."
+        "The marketplace accepted the confirmation but "
+        f"{'; '.join(missing)} {int(submitted_age // 60)} minutes later; "
+        "sending it again."
     )
     # The attempt was counted when it was sent: it is not counted twice.
     return failed_attempt(message, attempts, policy)
 
 
-def after_interrupted_send(order, tracking_numbers, attempts, policy):
+def after_interrupted_send(order, packages, attempts, policy):
     """Decision for a send whose worker died mid-call (lease expired), once
     the order was read back: recorded means done; not recorded means the
     attempt is lost and the shipment is sent again (never twice in parallel,
     never lost)."""
-    missing = [n for n in tracking_numbers if not order.has_tracking(n)]
-    if not missing:
+    if not missing_packages(order, packages):
         return Decision(SUCCESS)
     message = (
         "The previous send was interrupted before the marketplace answered and "
         "the order does not show the tracking number; sending it again."
     )
     return failed_attempt(message, attempts, policy)
+
+
+def after_readback_failure(error, state, attempts, age, policy):
+    """Decision when the order could not be read back for a shipment in
+    ``state`` (*submitted*, or *sending* with an expired lease), ``age``
+    seconds after it was accepted (or its lease expired).
+
+    Every path ends: a permanent error fails at once; any other error
+    (403 after a token refresh, 5xx, timeouts, 429) is tried again every
+    ``verify_interval`` until ``verify_window`` has passed, then a submitted
+    shipment is failed with the reason (a person checks the marketplace) and
+    an interrupted send is sent again (confirmations are idempotent) or
+    failed when its attempts are used up.
+    """
+    if isinstance(error, errors.PermanentError):
+        return Decision(
+            FAILED,
+            f"The marketplace could not show the order: {error}",
+            notify=True,
+        )
+    flag = isinstance(error, errors.AuthError)
+    if age < policy.verify_window:
+        wait = policy.verify_interval
+        if isinstance(error, errors.RateLimitedError) and error.retry_after:
+            wait = max(wait, error.retry_after)
+        return Decision(
+            state,
+            f"Could not read the order back yet: {error}",
+            retry_in=wait,
+            flag_account=flag,
+        )
+    minutes = int(age // 60)
+    if state == SUBMITTED:
+        return Decision(
+            FAILED,
+            "The marketplace accepted the confirmation, but the order could "
+            f"not be read back for {minutes} minutes ({error}). Check the "
+            "order on the marketplace, then mark it as manually confirmed or "
+            "retry.",
+            notify=True,
+            flag_account=flag,
+        )
+    decision = failed_attempt(
+        "The previous send was interrupted and the order could not be read "
+        f"back for {minutes} minutes ({error}); sending it again.",
+        attempts,
+        policy,
+    )
+    return dataclasses.replace(decision, flag_account=flag)

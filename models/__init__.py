@@ -4,5 +4,7 @@ from . import ecommerce_api_status
 from . import delivery_carrier
 from . import sale_order
 from . import stock_picking
+from . import stock_move_line
+from . import writeback_engine
 from . import ecommerce_product_listing
 from . import product

@@ -2,6 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from ..marketplaces import policy
+
 # Amazon's CarrierCode values (Seller Central "Shipping Confirmation" template,
 # carrier-code column, which maps to confirmShipment's carrierCode; see
 # shared notes amazon-sp-api.md §5). "Other" sends carrierName as well.
@@ -63,7 +65,10 @@ class DeliveryCarrier(models.Model):
         if {"amazon_carrier_code", "ebay_carrier_code"} & set(vals):
             # Shipments waiting for a carrier code can go now.
             waiting = self.env["stock.picking"].search(
-                [("carrier_id", "in", self.ids), ("writeback_state", "=", "pending")]
+                [
+                    ("carrier_id", "in", self.ids),
+                    ("writeback_state", "=", policy.PENDING.value),
+                ]
             )
             waiting._writeback_queue(keep_attempts=True)
         return res

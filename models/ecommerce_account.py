@@ -5,11 +5,12 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..marketplaces import base, policy
+from ..marketplaces import amazon, base, policy
 from ..marketplaces.amazon import AmazonClient
 from ..marketplaces.ebay_fulfillment import EbayFulfillmentClient
 from ..marketplaces.ebay_trading import EbayTradingClient
 from ..marketplaces.http import check_endpoint_url
+from .ecommerce_api_call import API_SELECTION
 
 _logger = logging.getLogger(__name__)
 
@@ -111,9 +112,15 @@ class EcommerceAccount(models.Model):
     # Amazon
     amazon_region = fields.Selection(
         [("na", "North America"), ("eu", "Europe"), ("fe", "Far East")],
-        default="na",
+        compute="_compute_amazon_region",
+        store=True,
+        help="The SP-API region serving the marketplace: it follows the "
+        "Marketplace ID, so an account never calls another region's endpoint.",
     )
-    amazon_marketplace_id = fields.Char(string="Marketplace ID")
+    amazon_marketplace_id = fields.Char(
+        string="Marketplace ID",
+        help="e.g. ATVPDKIKX0DER (amazon.com), A1PA6795UKMFR9 (amazon.de).",
+    )
     amazon_seller_id = fields.Char(string="Seller ID")
     lwa_client_id = fields.Char(string="LWA Client ID", groups=MANAGER_GROUP)
     lwa_client_secret = fields.Char(string="LWA Client Secret", groups=MANAGER_GROUP)
@@ -147,6 +154,14 @@ class EcommerceAccount(models.Model):
         "account wait until the credentials are fixed.",
     )
     auth_error_date = fields.Datetime(readonly=True, copy=False)
+    auth_error_api = fields.Selection(
+        API_SELECTION,
+        string="Failing API",
+        readonly=True,
+        copy=False,
+        help="The API whose credentials were rejected: only a success of that "
+        "API clears the problem.",
+    )
     picking_ids = fields.One2many("stock.picking", "ecommerce_account_id")
     api_status_ids = fields.One2many(
         "ecommerce.api.status", "account_id", string="API Status"
@@ -171,10 +186,11 @@ class EcommerceAccount(models.Model):
         counts = {(acc.id, state): n for acc, state, n in groups}
         for account in self:
             account.writeback_pending_count = sum(
-                counts.get((account.id, s), 0)
-                for s in ("pending", "sending", "submitted")
+                counts.get((account.id, s), 0) for s in policy.OPEN_STATES
             )
-            account.writeback_failed_count = counts.get((account.id, "failed"), 0)
+            account.writeback_failed_count = counts.get(
+                (account.id, policy.FAILED.value), 0
+            )
 
     @api.constrains("api_base_url", "auth_url")
     def _check_endpoint_urls(self):
@@ -195,19 +211,37 @@ class EcommerceAccount(models.Model):
                         )
                     ) from None
 
+    @api.depends("platform", "amazon_marketplace_id")
+    def _compute_amazon_region(self):
+        for account in self:
+            region = False
+            if account.platform == "amazon" and account.amazon_marketplace_id:
+                region = amazon.MARKETPLACE_REGIONS.get(
+                    account.amazon_marketplace_id.strip()
+                )
+            account.amazon_region = region or False
+
     @api.constrains("platform", "amazon_marketplace_id", "active")
     def _check_amazon_marketplace(self):
-        for account in self:
-            if (
-                account.active
-                and account.platform == "amazon"
-                and not account.amazon_marketplace_id
-            ):
+        for account in self.filtered(lambda a: a.platform == "amazon"):
+            marketplace = (account.amazon_marketplace_id or "").strip()
+            if account.active and not marketplace:
                 raise ValidationError(
                     self.env._(
                         "Amazon account %s needs its Marketplace ID "
                         "(e.g. ATVPDKIKX0DER for amazon.com).",
                         account.display_name,
+                    )
+                )
+            if marketplace and marketplace not in amazon.MARKETPLACE_REGIONS:
+                raise ValidationError(
+                    self.env._(
+                        "%(id)s is not a marketplace id Amazon documents (account "
+                        "%(account)s): use the id of the store, e.g. "
+                        "ATVPDKIKX0DER for amazon.com or A1PA6795UKMFR9 for "
+                        "amazon.de.",
+                        id=marketplace,
+                        account=account.display_name,
                     )
                 )
 
@@ -230,11 +264,13 @@ class EcommerceAccount(models.Model):
         waiting shipments go at once."""
         flagged = self.filtered("auth_error")
         if flagged:
-            flagged.write({"auth_error": False, "auth_error_date": False})
+            flagged.write(
+                {"auth_error": False, "auth_error_date": False, "auth_error_api": False}
+            )
         waiting = self.env["stock.picking"].search(
             [
                 ("ecommerce_account_id", "in", self.ids),
-                ("writeback_state", "=", "pending"),
+                ("writeback_state", "=", policy.PENDING.value),
                 ("writeback_next_attempt", "!=", False),
             ]
         )
@@ -242,12 +278,33 @@ class EcommerceAccount(models.Model):
             waiting.write({"writeback_next_attempt": fields.Datetime.now()})
             self.env["stock.picking"]._writeback_trigger_push()
 
-    def _writeback_flag_auth(self, message):
-        """The marketplace rejected the credentials even after a token
-        refresh: flag the account and hold its shipments back."""
+    def _writeback_flag_auth(self, message, api=None):
+        """The marketplace rejected the credentials of ``api`` (a
+        marketplaces.base API key) even after a token refresh: flag the
+        account (the engine holds its shipments back)."""
         self.ensure_one()
         now = fields.Datetime.now()
-        self.write({"auth_error": message, "auth_error_date": now})
+        self.write(
+            {"auth_error": message, "auth_error_date": now, "auth_error_api": api}
+        )
+
+    def _writeback_clear_auth(self, api):
+        """A call to ``api`` succeeded: clear an authentication problem of
+        that API (not one of another API of the account)."""
+        self.ensure_one()
+        if self.auth_error and self.auth_error_api in (api, False):
+            self.write(
+                {"auth_error": False, "auth_error_date": False, "auth_error_api": False}
+            )
+
+    def _writeback_apis(self):
+        """(write-back API key, read-back API key) of this account."""
+        self.ensure_one()
+        if self.platform == "amazon":
+            return (base.API_AMAZON_WRITEBACK, base.API_AMAZON_ORDERS)
+        if self.ebay_api == "fulfillment":
+            return (base.API_EBAY_FULFILLMENT, base.API_EBAY_FULFILLMENT)
+        return (base.API_EBAY_TRADING, base.API_EBAY_TRADING)
 
     # ------------------------------------------------------------------
     # Engine glue
@@ -287,7 +344,7 @@ class EcommerceAccount(models.Model):
                 client_secret=account.lwa_client_secret or "",
                 refresh_token=account.lwa_refresh_token or "",
                 marketplace_id=account.amazon_marketplace_id or "",
-                region=account.amazon_region or "na",
+                region=account.amazon_region or None,
                 **common,
             )
         use_rest = (

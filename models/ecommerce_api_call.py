@@ -5,7 +5,7 @@ import datetime
 from odoo import api as odoo_api
 from odoo import fields, models
 
-from ..marketplaces import base
+from ..marketplaces import base, policy
 
 API_SELECTION = [
     (base.API_AMAZON_PRODUCTS, "Amazon Products API"),
@@ -65,7 +65,7 @@ class EcommerceApiCall(models.Model):
         that still need attention (pending or failed): their history stays."""
         cutoff = fields.Datetime.now() - datetime.timedelta(days=days)
         unfinished = self.env["stock.picking"].search(
-            [("writeback_state", "in", ("pending", "sending", "submitted", "failed"))]
+            [("writeback_state", "in", [*policy.OPEN_STATES, policy.FAILED])]
         )
         domain = [
             ("call_date", "<", cutoff),

@@ -333,32 +333,30 @@ class EcommerceProductListing(models.Model):
         deferred), each at most once per run. Each listing's outcome is
         committed on its own, so a crash loses at most one listing's answer,
         and that listing stays due."""
-        cron = self.env["ir.cron"]
+        engine = self.env["ecommerce.writeback.engine"]
         clients, held = {}, {}
-        done = set()
-        while True:
-            domain = self._amazon_due_domain()
-            if done:
-                domain &= Domain("id", "not in", list(done))
-            batch = self.search(domain, limit=batch_size, order="next_load_date, id")
-            if not batch:
-                break
+
+        def process(batch):
+            loaded = 0
             for listing in batch:
-                done.add(listing.id)
-                locked = listing.try_lock_for_update()
-                listing.invalidate_recordset()
+                locked = engine._lock_record(listing)
                 if (
-                    not locked
-                    or not listing.next_load_date
-                    or listing.next_load_date > fields.Datetime.now()
+                    locked
+                    and listing.next_load_date
+                    and listing.next_load_date <= fields.Datetime.now()
                 ):
-                    continue
-                listing._amazon_load_one(clients, held)
-                remaining = self.search_count(
-                    self._amazon_due_domain() & Domain("id", "not in", list(done))
-                )
-                if not cron._commit_progress(1, remaining=remaining):
-                    return
+                    listing._amazon_load_one(clients, held)
+                    loaded += 1
+                engine._commit()  # this listing's outcome, or a released lock
+            return loaded
+
+        engine._batch_loop(
+            self._name,
+            self._amazon_due_domain,
+            process,
+            batch_size=batch_size,
+            order="next_load_date, id",
+        )
 
     @api.model
     def _cron_amazon_catalog_refresh(self):
@@ -499,14 +497,9 @@ class EcommerceProductListing(models.Model):
     def _amazon_trigger_load(self, when):
         """Make sure the load cron runs at ``when`` (one trigger per minute at
         most; triggers are precise to the minute anyway)."""
-        cron = self.env.ref("stock_ecommerce_writeback.ir_cron_amazon_catalog_load")
-        when = when.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
-        if (
-            not self.env["ir.cron.trigger"]
-            .sudo()
-            .search_count([("cron_id", "=", cron.id), ("call_at", "=", when)], limit=1)
-        ):
-            cron.sudo()._trigger(at=when)
+        self.env["ecommerce.writeback.engine"]._trigger(
+            "ir_cron_amazon_catalog_load", when
+        )
 
     def _amazon_apply(self, item, client):
         """Store what Amazon says about the item and, for the product's

@@ -4,8 +4,22 @@ import re
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+
+from ..marketplaces.policy import State
 
 AMAZON_ORDER_RE = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+# Trading OrderLineItemID: ItemID-TransactionID (TransactionID 0 for
+# auctions), e.g. 110551234567-0.
+EBAY_TRADING_LINE_RE = re.compile(r"^\d+-\d+$")
+LINE_ID_FIELDS = (
+    "amazon_order_item_id",
+    "ebay_order_line_item_id",
+    "ebay_line_item_id",
+    "ebay_legacy_item_id",
+    "ebay_legacy_variation_id",
+    "ecommerce_item_ref",
+)
 
 
 class SaleOrder(models.Model):
@@ -28,6 +42,27 @@ class SaleOrder(models.Model):
         tracking=True,
         help="Amazon order id (3-7-7, e.g. 902-1106328-1059050) or eBay OrderID.",
     )
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"ecommerce_account_id", "ecommerce_order_ref"} & set(vals):
+            # Deliveries done before the order got its marketplace account or
+            # order number are written back now.
+            self.picking_ids.filtered(
+                lambda p: not p.writeback_state
+            )._writeback_queue()
+        return res
+
+    def _writeback_requeue_blocked(self):
+        """Line ids changed: the deliveries of these orders that wait for
+        something to fix are checked again at once."""
+        blocked = self.picking_ids.filtered(
+            lambda p: (
+                p.writeback_state == State.PENDING and not p.writeback_next_attempt
+            )
+        )
+        if blocked:
+            blocked._writeback_queue(keep_attempts=True)
 
     @api.constrains("ecommerce_account_id", "ecommerce_order_ref")
     def _check_ecommerce_order_ref(self):
@@ -81,9 +116,104 @@ class SaleOrder(models.Model):
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
 
+    # One field per marketplace identifier: eBay's Trading and REST APIs name
+    # the same line differently, and an account may switch between them.
+    amazon_order_item_id = fields.Char(
+        string="Amazon Order Item ID",
+        copy=False,
+        help="Amazon OrderItemId of this line (digits).",
+    )
+    ebay_order_line_item_id = fields.Char(
+        string="eBay OrderLineItemID",
+        copy=False,
+        help="Trading API id of this line: ItemID-TransactionID, e.g. "
+        "110551234567-0 (GetOrders Transaction/OrderLineItemID).",
+    )
+    ebay_line_item_id = fields.Char(
+        string="eBay lineItemId",
+        copy=False,
+        help="Sell Fulfillment (REST) id of this line (getOrder lineItems.lineItemId).",
+    )
+    ebay_legacy_item_id = fields.Char(
+        string="eBay Item ID",
+        copy=False,
+        help="The listing's ItemID (REST legacyItemId): used to match this "
+        "line when one of its eBay ids must be looked up.",
+    )
+    ebay_legacy_variation_id = fields.Char(
+        string="eBay Variation ID",
+        copy=False,
+        help="REST legacyVariationId of this line, when the listing has variations.",
+    )
+    ebay_line_resolution_error = fields.Char(
+        string="eBay Line Lookup Problem",
+        copy=False,
+        readonly=True,
+        help="Why the eBay id this account's API needs could not be found on "
+        "eBay's order. Cleared when an id of the line is changed.",
+    )
     ecommerce_item_ref = fields.Char(
         string="Marketplace Item",
-        copy=False,
-        help="Amazon OrderItemId or eBay OrderLineItemID (REST "
-        "lineItemId) of this line.",
+        compute="_compute_ecommerce_item_ref",
+        inverse="_inverse_ecommerce_item_ref",
+        search="_search_ecommerce_item_ref",
+        help="The id of this line in the API the order's marketplace account "
+        "writes back with: Amazon OrderItemId, eBay OrderLineItemID (Trading) "
+        "or lineItemId (Sell Fulfillment). Entering an id here stores it in "
+        "the field of its kind.",
     )
+
+    @api.depends(
+        "order_id.ecommerce_account_id.platform",
+        "order_id.ecommerce_account_id.ebay_api",
+        "amazon_order_item_id",
+        "ebay_order_line_item_id",
+        "ebay_line_item_id",
+    )
+    def _compute_ecommerce_item_ref(self):
+        for line in self:
+            line.ecommerce_item_ref = line[line._ecommerce_item_field()] or False
+
+    def _inverse_ecommerce_item_ref(self):
+        for line in self:
+            value = (line.ecommerce_item_ref or "").strip() or False
+            line[line._ecommerce_item_field(value)] = value
+
+    def _search_ecommerce_item_ref(self, operator, value):
+        return Domain.OR(
+            [
+                [(fname, operator, value)]
+                for fname in (
+                    "amazon_order_item_id",
+                    "ebay_order_line_item_id",
+                    "ebay_line_item_id",
+                )
+            ]
+        )
+
+    def _ecommerce_item_field(self, value=None):
+        """The field holding this line's id for its account's write-back API;
+        with ``value``, the field a value of that form belongs in (an eBay
+        ``ItemID-TransactionID`` is a Trading id whatever the account's API)."""
+        self.ensure_one()
+        account = self.order_id.ecommerce_account_id
+        if account.platform == "ebay":
+            if value is not None:
+                return (
+                    "ebay_order_line_item_id"
+                    if EBAY_TRADING_LINE_RE.match(value or "")
+                    else "ebay_line_item_id"
+                )
+            if account.ebay_api == "fulfillment":
+                return "ebay_line_item_id"
+            return "ebay_order_line_item_id"
+        return "amazon_order_item_id"
+
+    def write(self, vals):
+        ids_changed = set(vals) & set(LINE_ID_FIELDS)
+        if ids_changed and "ebay_line_resolution_error" not in vals:
+            vals = dict(vals, ebay_line_resolution_error=False)
+        res = super().write(vals)
+        if ids_changed and not self.env.context.get("writeback_engine"):
+            self.order_id._writeback_requeue_blocked()
+        return res

@@ -1,24 +1,12 @@
 # Copyright 2026 stock_ecommerce_writeback contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Write-back of shipped deliveries to their marketplace.
-
-Validating a delivery only queues it (state *pending*). Two crons do the
-talking, outside any user's transaction:
-
-* ``_cron_writeback_push`` claims due *pending* shipments one by one under a
-  row lock (state *sending*, attempt counted, lease set), commits, calls the
-  marketplace, then applies the outcome (see ``marketplaces.policy``) and
-  commits again.
-* ``_cron_writeback_verify`` reads the order back for *submitted* shipments,
-  and for *sending* ones whose lease expired (the worker died mid-call), and
-  decides success, another wait, or a resend.
-
-A result is only applied if the shipment is still in the state the worker
-left it in, so a user's "Retry now" or manual confirmation in between is
-never overwritten.
+"""Deliveries as the write-back sees them: the fields shown to users, the
+hooks that queue a delivery when it is validated or its tracking changes,
+what a delivery shipped in marketplace terms (its Shipment), and the user
+actions. The engine that talks to marketplaces lives in
+``writeback_engine.py``; states come from ``marketplaces.policy.State``.
 """
 
-import datetime
 import logging
 import re
 from collections import defaultdict
@@ -27,25 +15,23 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.fields import Domain
 from odoo.tools import float_is_zero
 
-from ..marketplaces import base, errors, policy
+from ..marketplaces import base, policy
 from ..marketplaces.ebay_fulfillment import rest_tracking_number
+from ..marketplaces.policy import State
 
 _logger = logging.getLogger(__name__)
 
-WRITEBACK_STATES = [
-    ("pending", "Pending"),
-    ("sending", "Sending"),
-    ("submitted", "Submitted"),
-    ("success", "Success"),
-    ("failed", "Failed"),
-    ("manual", "Manually confirmed"),
-]
 ACCOUNTANT_GROUP = "stock_ecommerce_writeback.group_writeback_accountant"
-# A send that has not reported back after this long is presumed dead.
-LEASE_SECONDS = 600
+# States in which a real change of tracking number or carrier is sent again.
+REQUEUE_STATES = (
+    State.PENDING,
+    State.SENDING,
+    State.SUBMITTED,
+    State.SUCCESS,
+    State.FAILED,
+)
 # Several tracking numbers are separated by commas, semicolons or new lines;
 # spaces inside one number (as labels print them) are kept.
 TRACKING_SPLIT_RE = re.compile(r"[,;\n]+")
@@ -77,7 +63,7 @@ class StockPicking(models.Model):
         help="Units of the marketplace order this delivery ships.",
     )
     writeback_state = fields.Selection(
-        WRITEBACK_STATES,
+        policy.SELECTION,
         string="Write-back",
         copy=False,
         readonly=True,
@@ -116,6 +102,20 @@ class StockPicking(models.Model):
         copy=False,
         readonly=True,
         help="Tracking numbers of the last send, as the marketplace got them.",
+    )
+    writeback_sent_packages = fields.Json(
+        copy=False,
+        readonly=True,
+        help="What the last send carried: [[tracking number, [[line id, "
+        "quantity], ...]], ...], checked line by line on read-back.",
+    )
+    writeback_throttle_count = fields.Integer(
+        copy=False,
+        readonly=True,
+        help="Rate-limit answers in a row: the wait after each one doubles.",
+    )
+    writeback_outcome_ids = fields.One2many(
+        "ecommerce.writeback.outcome", "picking_id", readonly=True
     )
     writeback_manual_user_id = fields.Many2one(
         "res.users", string="Confirmed By", copy=False, readonly=True
@@ -162,53 +162,16 @@ class StockPicking(models.Model):
     @api.depends("ecommerce_readback")
     def _compute_ecommerce_readback_html(self):
         """The marketplace's own view of the order, as last read back: its
-        status and the packages (tracking numbers) it lists."""
+        status and the packages (tracking numbers) it lists (QWeb template
+        ``readback_view``)."""
         for picking in self:
             view = picking.ecommerce_readback or {}
-            if not view:
-                picking.ecommerce_readback_html = False
-                continue
-            rows = Markup("").join(
-                Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
-                % (
-                    package.get("tracking_number") or "",
-                    package.get("carrier") or "",
-                    package.get("ship_time") or "",
-                    ", ".join(
-                        f"{ref} x {qty}" for ref, qty in package.get("items") or []
-                    ),
+            picking.ecommerce_readback_html = (
+                self.env["ir.qweb"]._render(
+                    "stock_ecommerce_writeback.readback_view", {"view": view}
                 )
-                for package in view.get("packages") or []
-            )
-            facts = [
-                (
-                    self.env._("Order status"),
-                    view.get("status_label") or view.get("status"),
-                ),
-                (self.env._("Checkout status"), view.get("checkout_status")),
-                (self.env._("Shipped time"), view.get("shipped_time")),
-            ]
-            picking.ecommerce_readback_html = Markup("<dl class='mb-2'>%s</dl>%s") % (
-                Markup("").join(
-                    Markup("<dt>%s</dt><dd>%s</dd>") % (label, value)
-                    for label, value in facts
-                    if value
-                ),
-                Markup(
-                    "<table class='table table-sm o_writeback_packages'><thead><tr>"
-                    "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead>"
-                    "<tbody>%s</tbody></table>"
-                )
-                % (
-                    self.env._("Tracking number"),
-                    self.env._("Carrier"),
-                    self.env._("Shipped"),
-                    self.env._("Items"),
-                    rows,
-                )
-                if rows
-                else Markup("<p>%s</p>")
-                % self.env._("No package recorded on the order."),
+                if view
+                else False
             )
 
     # ------------------------------------------------------------------
@@ -233,18 +196,50 @@ class StockPicking(models.Model):
         return res
 
     def write(self, vals):
+        watched = {"carrier_tracking_ref", "carrier_id"} & set(vals)
+        if not watched or self.env.context.get("writeback_engine"):
+            return super().write(vals)
+        before = {
+            picking.id: (picking._writeback_tracking_numbers(), picking.carrier_id)
+            for picking in self
+            if picking.writeback_state in REQUEUE_STATES
+        }
         res = super().write(vals)
-        if {"carrier_tracking_ref", "carrier_id"} & set(
-            vals
-        ) and not self.env.context.get("writeback_engine"):
-            requeue = self.filtered(
-                lambda p: (
-                    p.writeback_state
-                    in ("pending", "sending", "failed", "submitted", "success")
+        for picking in self.filtered(lambda p: p.id in before):
+            picking._writeback_requeue_if_changed(*before[picking.id])
+        return res
+
+    def _writeback_requeue_if_changed(self, old_numbers, old_carrier):
+        """Requeue after a real change of tracking numbers or carrier (the
+        same values written again, as importers and mass edits do, change
+        nothing), and say in the chatter what changed."""
+        self.ensure_one()
+        new_numbers = self._writeback_tracking_numbers()
+        changes = []
+        if [n.upper() for n in new_numbers] != [n.upper() for n in old_numbers]:
+            changes.append(
+                self.env._(
+                    "tracking number %(old)s → %(new)s",
+                    old=", ".join(old_numbers) or "-",
+                    new=", ".join(new_numbers) or "-",
                 )
             )
-            requeue._writeback_queue()
-        return res
+        if self.carrier_id != old_carrier:
+            changes.append(
+                self.env._(
+                    "carrier %(old)s → %(new)s",
+                    old=old_carrier.display_name or "-",
+                    new=self.carrier_id.display_name or "-",
+                )
+            )
+        if not changes:
+            return False
+        self.message_post(
+            body=self.env._(
+                "Write-back queued again after a change: %s.", "; ".join(changes)
+            )
+        )
+        return self._writeback_queue()
 
     def _writeback_queue(self, keep_attempts=False):
         """Make these deliveries pending (if they qualify) and wake the push
@@ -255,7 +250,7 @@ class StockPicking(models.Model):
         for picking in self._writeback_candidates():
             problem = picking._writeback_problem()
             vals = {
-                "writeback_state": "pending",
+                "writeback_state": State.PENDING.value,
                 "writeback_error": problem or False,
                 "writeback_next_attempt": False if problem else now,
                 "writeback_lease_until": False,
@@ -271,18 +266,7 @@ class StockPicking(models.Model):
 
     @api.model
     def _writeback_trigger_push(self):
-        self.env.ref("stock_ecommerce_writeback.ir_cron_writeback_push")._trigger()
-
-    @api.model
-    def _writeback_trigger_verify(self, when):
-        """Make sure the verify cron runs at ``when`` (one trigger per minute
-        at most: triggers are precise to the minute anyway)."""
-        cron = self.env.ref("stock_ecommerce_writeback.ir_cron_writeback_verify")
-        when = when.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
-        if not self.env["ir.cron.trigger"].search_count(
-            [("cron_id", "=", cron.id), ("call_at", "=", when)], limit=1
-        ):
-            cron._trigger(at=when)
+        self.env["ecommerce.writeback.engine"]._trigger("ir_cron_writeback_push")
 
     def _writeback_tracking_numbers(self):
         self.ensure_one()
@@ -305,8 +289,32 @@ class StockPicking(models.Model):
         ]
 
     def _writeback_problem(self):
-        """What must be fixed before this delivery can be sent, or ''."""
+        """What must be fixed before this delivery can be sent, or ''.
+        eBay line ids the engine can look up on the order are no problem:
+        the engine looks them up before the send."""
+        if self._writeback_lines_to_resolve():
+            return ""
         return self._writeback_checked_shipment()[1]
+
+    def _writeback_shipped_sale_lines(self):
+        """The marketplace order lines this delivery shipped."""
+        self.ensure_one()
+        return self.move_ids.filtered(
+            lambda m: m.state == "done" and m.quantity
+        ).sale_line_id
+
+    def _writeback_lines_to_resolve(self):
+        """eBay order lines shipped by this delivery that lack the id the
+        account's write-back API needs and that were not looked up in vain
+        yet: the engine looks them up on eBay's order."""
+        self.ensure_one()
+        if self.ecommerce_account_id.platform != "ebay":
+            return self.env["sale.order.line"]
+        return self._writeback_shipped_sale_lines().filtered(
+            lambda line: (
+                not line.ecommerce_item_ref and not line.ebay_line_resolution_error
+            )
+        )
 
     def _writeback_checked_shipment(self):
         """``(shipment, "")`` when this delivery can be sent, else
@@ -362,11 +370,15 @@ class StockPicking(models.Model):
             if not sale_line:
                 continue
             if not sale_line.ecommerce_item_ref:
+                field = sale_line._fields[sale_line._ecommerce_item_field()]
                 raise UserError(
-                    self.env._(
-                        "Order line %s has no marketplace item id: fill in its "
-                        "Marketplace Item.",
-                        sale_line.display_name,
+                    sale_line.ebay_line_resolution_error
+                    or self.env._(
+                        "Order line %(line)s has no %(field)s, the id %(account)s "
+                        "writes back with: fill it in on the sales order line.",
+                        line=sale_line.display_name,
+                        field=field.string,
+                        account=self.ecommerce_account_id.display_name,
                     )
                 )
             qty = line.product_uom_id._compute_quantity(
@@ -396,38 +408,68 @@ class StockPicking(models.Model):
         return result
 
     def _writeback_packages(self):
-        """One package per tracking number. Several tracking numbers need the
-        items put in as many packages (Put in Pack) so each tracking number
-        carries the right quantities."""
+        """One package per tracking number. Several tracking numbers need
+        every shipped item put in one of as many packages (Put in Pack), so
+        each tracking number carries the right quantities and nothing that
+        left the warehouse is left unconfirmed."""
         self.ensure_one()
         numbers = self._writeback_tracking_numbers()
+        shipped = self._writeback_item_quantities()
         if len(numbers) == 1:
-            items = self._writeback_item_quantities()
-            return [(numbers[0], items)]
-        packs = self.move_line_ids.result_package_id.sorted("name")
+            return [(numbers[0], shipped)]
+        lines = self.move_line_ids.filtered(
+            lambda ml: ml.move_id.state == "done" and ml.move_id.sale_line_id
+        )
+        packs = lines.result_package_id.sorted("name")
         if len(packs) != len(numbers):
             raise UserError(
                 self.env._(
                     "This delivery has %(n)s tracking numbers but its items are "
-                    "in "
-                    "%(p)s packages: put each parcel's items in its own package "
-                    "(Put in "
-                    "Pack), in the order of the tracking numbers.",
+                    "in %(p)s packages: put each parcel's items in its own "
+                    "package (Put in Pack), in the order of the tracking numbers.",
                     n=len(numbers),
                     p=len(packs),
                 )
             )
-        return [
+        unpacked = lines.filtered(lambda ml: not ml.result_package_id)
+        if unpacked:
+            raise UserError(
+                self.env._(
+                    "This delivery has %(n)s tracking numbers, but %(items)s "
+                    "are in no package, so no tracking number would carry them: "
+                    "put them in the package of their parcel (Put in Pack).",
+                    n=len(numbers),
+                    items=", ".join(
+                        f"{ml.quantity:g} {ml.product_uom_id.name} "
+                        f"{ml.product_id.display_name}"
+                        for ml in unpacked
+                    ),
+                )
+            )
+        packages = [
             (
                 number,
                 self._writeback_item_quantities(
-                    self.move_line_ids.filtered(
-                        lambda ml, pack=pack: ml.result_package_id == pack
-                    )
+                    lines.filtered(lambda ml, pack=pack: ml.result_package_id == pack)
                 ),
             )
             for number, pack in zip(numbers, packs, strict=True)
         ]
+        packed = defaultdict(int)
+        for _number, items in packages:
+            for ref, qty in items.items():
+                packed[ref] += qty
+        if dict(packed) != shipped:
+            raise UserError(
+                self.env._(
+                    "The packages of this delivery hold %(packed)s, but it "
+                    "shipped %(shipped)s: correct the packages so they hold "
+                    "exactly what shipped.",
+                    packed=", ".join(f"{q} x {r}" for r, q in sorted(packed.items())),
+                    shipped=", ".join(f"{q} x {r}" for r, q in sorted(shipped.items())),
+                )
+            )
+        return packages
 
     def _writeback_completes_order(self):
         """True when, with this delivery, every marketplace line of the order
@@ -442,6 +484,21 @@ class StockPicking(models.Model):
             )
             for line in lines
         )
+
+    def _writeback_is_sole_shipment(self):
+        """True when no other delivery of the order ships its marketplace
+        lines (then eBay may take the tracking at order level)."""
+        self.ensure_one()
+        others = self.sale_id.picking_ids.filtered(
+            lambda p: (
+                p != self
+                and p.state == "done"
+                and p.picking_type_code == self.picking_type_code
+                and p.location_dest_id.usage == "customer"
+                and p._writeback_shipped_sale_lines()
+            )
+        )
+        return not others
 
     def _writeback_shipment(self):
         """The :class:`~..marketplaces.base.Shipment` for this delivery.
@@ -468,99 +525,47 @@ class StockPicking(models.Model):
             ship_date=self.date_done or fields.Datetime.now(),
             packages=packages,
             completes_order=self._writeback_completes_order(),
+            sole_shipment=self._writeback_is_sole_shipment(),
         )
 
     # ------------------------------------------------------------------
-    # Push cron
+    # Engine glue (the engine itself: ecommerce.writeback.engine)
     # ------------------------------------------------------------------
-    @api.model
-    def _writeback_due_domain(self):
-        return Domain(
-            [
-                ("writeback_state", "=", "pending"),
-                ("writeback_next_attempt", "<=", fields.Datetime.now()),
-                ("ecommerce_account_id.active", "=", True),
-            ]
-        )
-
     @api.model
     def _cron_writeback_push(self, batch_size=20):
-        """Send due pending shipments. Each shipment is claimed under a row
-        lock and committed before the marketplace is called, and its outcome
-        is committed right after, so a crash loses at most one call's answer
-        (which the verify cron then reconciles). One account's failure does
-        not stop the others."""
-        cron = self.env["ir.cron"]
-        self._writeback_recheck_blocked()
-        clients = {}
-        skipped = set()
-        while True:
-            domain = self._writeback_due_domain()
-            if skipped:
-                domain &= Domain("id", "not in", list(skipped))
-            batch = self.search(
-                domain, limit=batch_size, order="writeback_next_attempt, id"
-            )
-            if not batch:
-                break
-            for picking in batch:
-                shipment = picking._writeback_claim()
-                if not shipment:
-                    skipped.add(picking.id)
-                    continue
-                cron._commit_progress(0)
-                picking._writeback_send(clients, shipment)
-                if picking.writeback_state == "submitted":
-                    self._writeback_trigger_verify(picking.writeback_next_attempt)
-                remaining = self.search_count(self._writeback_due_domain())
-                if not cron._commit_progress(1, remaining=remaining):
-                    return
+        """Entry point of the push cron (kept here for existing crons)."""
+        self.env["ecommerce.writeback.engine"]._cron_push(batch_size=batch_size)
 
     @api.model
-    def _writeback_recheck_blocked(self, limit=500):
-        """Shipments held back by something to fix (no next attempt) go as
-        soon as it is fixed, whatever was fixed: the order line's item id,
-        the packages, the carrier... (no marketplace call: local checks)."""
-        blocked = self.search(
-            [
-                ("writeback_state", "=", "pending"),
-                ("writeback_next_attempt", "=", False),
-                ("ecommerce_account_id.active", "=", True),
-            ],
-            order="write_date desc",
-            limit=limit,
-        )
-        fixed = blocked.filtered(lambda p: not p._writeback_problem())
-        if fixed:
-            fixed.with_context(writeback_engine=True).write(
-                {
-                    "writeback_error": False,
-                    "writeback_next_attempt": fields.Datetime.now(),
-                }
-            )
+    def _cron_writeback_verify(self, batch_size=20):
+        """Entry point of the verify cron (kept here for existing crons)."""
+        self.env["ecommerce.writeback.engine"]._cron_verify(batch_size=batch_size)
 
-    def _writeback_claim(self):
-        """Lock this shipment (skipping it if another worker holds it), check
-        it is still due, and mark it *sending* with one more attempt.
-        Returns the Shipment to send, or None when there is nothing to send."""
+    def _writeback_claim_key(self):
+        """What identifies the current claim of this delivery: an outcome
+        is applied only to the claim it was decided for."""
         self.ensure_one()
-        locked = self.try_lock_for_update()
-        if not locked:
-            return None
-        self.invalidate_recordset()
-        now = fields.Datetime.now()
-        if (
-            self.writeback_state != "pending"
-            or not self.writeback_next_attempt
-            or self.writeback_next_attempt > now
-        ):
-            return None
-        shipment, problem = self._writeback_checked_shipment()
-        if problem:
-            self.with_context(writeback_engine=True).write(
-                {"writeback_error": problem, "writeback_next_attempt": False}
-            )
-            return None
+        return (self.writeback_attempt_count, self.writeback_last_attempt)
+
+    def _writeback_sent_package_list(self):
+        """``[(tracking number, [(line id, quantity), ...]), ...]`` as last
+        sent (deliveries sent before this was stored: tracking only)."""
+        self.ensure_one()
+        if self.writeback_sent_packages:
+            return [
+                (tracking, [tuple(item) for item in items])
+                for tracking, items in self.writeback_sent_packages
+            ]
+        return [
+            (number, [])
+            for number in (self.writeback_sent_tracking or "").split(",")
+            if number
+        ]
+
+    def _writeback_note_wire_changes(self):
+        """Tell the user when a tracking number is sent otherwise than it
+        was entered (eBay REST: letters and digits only)."""
+        self.ensure_one()
         wire = self._writeback_wire_tracking()
         sent_tracking = ",".join(sent for _entered, sent in wire)
         changed = [(entered, sent) for entered, sent in wire if entered != sent]
@@ -576,129 +581,15 @@ class StockPicking(models.Model):
                     ),
                 )
             )
-        self.with_context(writeback_engine=True).write(
-            {
-                "writeback_state": "sending",
-                "writeback_attempt_count": self.writeback_attempt_count + 1,
-                "writeback_last_attempt": now,
-                "writeback_lease_until": now
-                + datetime.timedelta(seconds=self._writeback_lease_seconds()),
-                "writeback_sent_tracking": sent_tracking,
-            }
-        )
-        return shipment
 
-    def _writeback_lease_seconds(self):
-        """How long a send may take before it is presumed dead: well above
-        what the calls of one send can last with the account's timeout (a
-        token exchange, a read and one call per package, each up to the
-        timeout), so a slow send is never reconciled while still running."""
-        calls = len(self._writeback_tracking_numbers()) + 2
-        return max(LEASE_SECONDS, 2 * calls * self.ecommerce_account_id.timeout)
-
-    def _writeback_client(self, clients, journal):
-        """A client for this shipment's account, shared within one cron run;
-        its calls go to ``journal``."""
-        account = self.ecommerce_account_id
-        if account.id not in clients:
-            clients[account.id] = account._marketplace_client(on_call=journal.append)
-        client = clients[account.id]
-        client.on_call = journal.append
-        return client
-
-    def _writeback_send(self, clients, shipment):
-        """Send ``shipment`` (what this delivery's claim built) and apply
-        the outcome."""
+    def _writeback_claim(self):
+        """Claim this delivery for a send outside a cron run (tests, manual
+        scripts): see ``ecommerce.writeback.engine._claim``."""
         self.ensure_one()
-        account = self.ecommerce_account_id
-        journal = []
-        error = None
-        try:
-            client = self._writeback_client(clients, journal)
-            client.confirm_shipment(shipment)
-        except errors.MarketplaceError as exc:
-            error = exc
-        except Exception as exc:
-            _logger.exception("Write-back of %s failed unexpectedly", self.display_name)
-            error = errors.TransientError(
-                self.env._("Unexpected error while sending: %s", exc.__class__.__name__)
-            )
-        self.env["ecommerce.api.call"]._record(account, journal, picking=self)
-        # Keep the journal whatever happens next, and start a fresh snapshot
-        # so a user's change made during the call is seen, not a conflict.
-        self.env["ir.cron"]._commit_progress(0)
-        decision = policy.after_send(
-            error, self.writeback_attempt_count, account._writeback_policy()
-        )
-        self._writeback_apply(decision, expected_state="sending")
+        from .writeback_engine import WritebackRun
 
-    def _writeback_apply(self, decision, expected_state):
-        """Write a policy Decision, unless a user changed the shipment
-        meanwhile (then their action wins) or is changing it right now (then
-        it is left as it is: a *sending* shipment is reconciled when its
-        lease expires, a *submitted* one is checked again)."""
-        self.ensure_one()
-        if not self.try_lock_for_update():
-            _logger.info(
-                "Write-back of %s is being edited; outcome %s left for later",
-                self.display_name,
-                decision.state,
-            )
-            return
-        self.invalidate_recordset()
-        if self.writeback_state != expected_state:
-            _logger.info(
-                "Write-back of %s: state changed to %s meanwhile, outcome %s "
-                "not applied",
-                self.display_name,
-                self.writeback_state,
-                decision.state,
-            )
-            return
-        now = fields.Datetime.now()
-        account = self.ecommerce_account_id
-        vals = {
-            "writeback_state": decision.state,
-            "writeback_lease_until": False,
-            "writeback_next_attempt": (
-                now + datetime.timedelta(seconds=decision.retry_in)
-                if decision.retry_in is not None
-                else False
-            ),
-        }
-        if decision.state != policy.SUBMITTED or expected_state != policy.SUBMITTED:
-            # (a submitted shipment still waiting to show up keeps its message)
-            vals["writeback_error"] = decision.error or False
-        if decision.refund_attempt:
-            vals["writeback_attempt_count"] = max(self.writeback_attempt_count - 1, 0)
-        if decision.failed_attempt:
-            vals["writeback_error_count"] = self.writeback_error_count + 1
-        if decision.state == policy.SUBMITTED and expected_state == policy.SENDING:
-            vals["writeback_submitted_date"] = now
-            if account.auth_error:
-                account.write({"auth_error": False, "auth_error_date": False})
-        if decision.state == policy.SUCCESS:
-            vals["writeback_done_date"] = now
-        self.with_context(writeback_engine=True).write(vals)
-        if decision.flag_account:
-            account._writeback_flag_auth(decision.error)
-            self._writeback_hold_account(account, vals["writeback_next_attempt"])
-        self._writeback_post_outcome(decision)
-
-    @api.model
-    def _writeback_hold_account(self, account, until):
-        """Credentials rejected: the account's other pending shipments wait too
-        (their attempts are not used)."""
-        waiting = self.search(
-            [
-                ("ecommerce_account_id", "=", account.id),
-                ("writeback_state", "=", "pending"),
-                ("writeback_next_attempt", "!=", False),
-                ("writeback_next_attempt", "<", until),
-            ]
-        )
-        waiting.with_context(writeback_engine=True).write(
-            {"writeback_next_attempt": until}
+        return self.env["ecommerce.writeback.engine"]._claim(
+            WritebackRun(self.env), self
         )
 
     def _writeback_post_outcome(self, decision):
@@ -732,147 +623,31 @@ class StockPicking(models.Model):
                 self._writeback_schedule_activity(decision.error)
 
     def _writeback_schedule_activity(self, error):
+        """Tell the account's responsible person; an open to-do of the same
+        write-back is updated rather than doubled."""
         account = self.ecommerce_account_id
         user = account.user_id or self.user_id or self.env.ref("base.user_admin")
-        self.activity_schedule(
-            "mail.mail_activity_data_todo",
-            user_id=user.id,
-            summary=self.env._("Write-back to %s failed", account.display_name),
-            note=self.env._(
-                "Order %(order)s was not confirmed on the marketplace: %(error)s",
-                order=self.ecommerce_order_ref,
-                error=error,
-            ),
+        summary = self.env._("Write-back to %s failed", account.display_name)
+        note = self.env._(
+            "Order %(order)s was not confirmed on the marketplace: %(error)s",
+            order=self.ecommerce_order_ref,
+            error=error,
         )
-
-    # ------------------------------------------------------------------
-    # Verify cron
-    # ------------------------------------------------------------------
-    @api.model
-    def _writeback_verify_domain(self):
-        now = fields.Datetime.now()
-        return Domain([("ecommerce_account_id.active", "=", True)]) & (
-            Domain(
-                [
-                    ("writeback_state", "=", "submitted"),
-                    ("writeback_next_attempt", "<=", now),
-                ]
-            )
-            | Domain(
-                [
-                    ("writeback_state", "=", "sending"),
-                    ("writeback_lease_until", "<", now),
-                ]
-            )
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        existing = self.activity_ids.filtered(
+            lambda a: a.activity_type_id == todo and a.summary == summary
         )
-
-    @api.model
-    def _cron_writeback_verify(self, batch_size=20):
-        """Read orders back: submitted shipments become Success once the
-        marketplace shows their tracking number; shipments whose send was
-        interrupted are reconciled before anything is resent."""
-        cron = self.env["ir.cron"]
-        clients = {}
-        done = set()
-        while True:
-            domain = self._writeback_verify_domain()
-            if done:
-                domain &= Domain("id", "not in", list(done))
-            batch = self.search(domain, limit=batch_size, order="id")
-            if not batch:
-                break
-            by_order = defaultdict(lambda: self.browse())
-            for picking in batch:
-                by_order[
-                    (picking.ecommerce_account_id, picking.ecommerce_order_ref)
-                ] |= picking
-            for (account, order_ref), pickings in by_order.items():
-                done.update(pickings.ids)
-                self._writeback_verify_order(account, order_ref, pickings, clients)
-                remaining = self.search_count(self._writeback_verify_domain())
-                if not cron._commit_progress(len(pickings), remaining=remaining):
-                    return
-
-    @api.model
-    def _writeback_verify_order(self, account, order_ref, pickings, clients):
-        journal = []
-        order = error = None
-        try:
-            client = pickings[0]._writeback_client(clients, journal)
-            order = client.read_order(order_ref)
-        except errors.MarketplaceError as exc:
-            error = exc
-        except Exception as exc:
-            _logger.exception("Reading back order %s failed unexpectedly", order_ref)
-            error = errors.TransientError(exc.__class__.__name__)
-        self.env["ecommerce.api.call"]._record(
-            account, journal, picking=pickings if len(pickings) == 1 else None
-        )
-        self.env["ir.cron"]._commit_progress(0)  # see _writeback_send
-        retry_policy = account._writeback_policy()
-        now = fields.Datetime.now()
-        for picking in pickings:
-            if not picking.try_lock_for_update():
-                continue  # a user is editing it: checked again next run
-            picking.invalidate_recordset()
-            state = picking.writeback_state
-            if state not in ("submitted", "sending"):
-                continue
-            if order is not None:
-                picking._writeback_store_readback(order, now)
-                tracking = (picking.writeback_sent_tracking or "").split(",")
-                if state == "submitted":
-                    age = (
-                        now - (picking.writeback_submitted_date or now)
-                    ).total_seconds()
-                    decision = policy.after_verify(
-                        order,
-                        tracking,
-                        picking.writeback_attempt_count,
-                        age,
-                        retry_policy,
-                    )
-                else:
-                    decision = policy.after_interrupted_send(
-                        order, tracking, picking.writeback_attempt_count, retry_policy
-                    )
-                picking._writeback_apply(decision, expected_state=state)
-            else:
-                picking._writeback_readback_failed(error, state, retry_policy, now)
-
-    def _writeback_readback_failed(self, error, state, retry_policy, now):
-        """The order could not be read back: try again later; flag the
-        account on authentication errors; give up on a permanent error."""
-        self.ensure_one()
-        if isinstance(error, errors.PermanentError):
-            decision = policy.Decision(
-                policy.FAILED,
-                self.env._("The marketplace could not show the order: %s", error),
-                failed_attempt=False,
-                notify=True,
+        if existing:
+            existing[:1].write(
+                {
+                    "note": note,
+                    "user_id": user.id,
+                    "date_deadline": fields.Date.context_today(self),
+                }
             )
-            self._writeback_apply(decision, expected_state=state)
             return
-        if isinstance(error, errors.AuthError):
-            self.ecommerce_account_id._writeback_flag_auth(str(error))
-        wait = retry_policy.verify_interval
-        if isinstance(error, errors.RateLimitedError) and error.retry_after:
-            wait = max(wait, error.retry_after)
-        later = now + datetime.timedelta(seconds=wait)
-        field = (
-            "writeback_next_attempt"
-            if state == "submitted"
-            else "writeback_lease_until"
-        )
-        self.with_context(writeback_engine=True).write({field: later})
-
-    def _writeback_store_readback(self, order, when):
-        self.with_context(writeback_engine=True).write(
-            {
-                "ecommerce_readback_status": order.status_label or order.status,
-                "ecommerce_readback_date": when,
-                "ecommerce_readback": order.as_dict(),
-            }
+        self.activity_schedule(
+            "mail.mail_activity_data_todo", user_id=user.id, summary=summary, note=note
         )
 
     # ------------------------------------------------------------------
@@ -893,7 +668,9 @@ class StockPicking(models.Model):
         """Send again at the next cron run (now). A failed shipment gets a
         fresh set of attempts."""
         todo = self.filtered(
-            lambda p: p.writeback_state in ("pending", "failed", "submitted")
+            lambda p: (
+                p.writeback_state in (State.PENDING, State.FAILED, State.SUBMITTED)
+            )
         )
         if not todo:
             raise UserError(
@@ -902,7 +679,9 @@ class StockPicking(models.Model):
                 )
             )
         for picking in todo:
-            picking._writeback_queue(keep_attempts=picking.writeback_state != "failed")
+            picking._writeback_queue(
+                keep_attempts=picking.writeback_state != State.FAILED
+            )
             picking.message_post(
                 body=self.env._("Write-back retry requested by %s.", self.env.user.name)
             )
@@ -918,14 +697,17 @@ class StockPicking(models.Model):
                 )
             )
         todo = self.filtered(
-            lambda p: p.writeback_state and p.writeback_state != "success"
+            lambda p: (
+                p.writeback_state
+                and policy.can_transition(p.writeback_state, State.MANUAL)
+            )
         )
         if not todo:
             raise UserError(self.env._("There is no unconfirmed write-back here."))
         now = fields.Datetime.now()
         todo.with_context(writeback_engine=True).write(
             {
-                "writeback_state": "manual",
+                "writeback_state": State.MANUAL.value,
                 "writeback_next_attempt": False,
                 "writeback_lease_until": False,
                 "writeback_done_date": now,

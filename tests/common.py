@@ -50,7 +50,6 @@ class WritebackMixin:
                 "environment": "sandbox",
                 "api_base_url": url,
                 "auth_url": f"{url}/auth/o2/token",
-                "amazon_region": "na",
                 "amazon_marketplace_id": AMAZON_MARKETPLACE,
                 "amazon_seller_id": "A2SELLER",
                 "lwa_client_id": "amzn1.application-oa2-client.test",

@@ -110,7 +110,7 @@ class TestWritebackResilience(WritebackCase):
             ],
         )
         ebay_order = self.make_order(
-            self.ebay, EBAY_ORDER, [(self.product_b, 1, "10000000000001")]
+            self.ebay, EBAY_ORDER, [(self.product_b, 1, "110000000001-0")]
         )
         self.sandbox.revoke_refresh_token("Atzr|amazon-refresh-token")
         self.ship(self.picking, "1Z0001")
@@ -311,7 +311,7 @@ class TestWritebackResilience(WritebackCase):
         line's marketplace item id."""
         self.order.order_line.ecommerce_item_ref = False
         self.ship(self.picking, "1Z0001")
-        self.assertIn("Marketplace Item", self.picking.writeback_error)
+        self.assertIn("has no Amazon Order Item ID", self.picking.writeback_error)
         self.push()
         self.assertFalse(self.requests_of("amazon.confirmShipment"))
         self.order.order_line.ecommerce_item_ref = "11111111111111"

@@ -16,6 +16,11 @@ def _order(*tracking, cancelled=False, status="UNSHIPPED"):
     )
 
 
+def _sent(*numbers, items=()):
+    """What a send carried: one package per tracking number."""
+    return [(number, list(items)) for number in numbers]
+
+
 def test_accepted_is_submitted_and_checked_soon():
     decision = policy.after_send(None, 1, POLICY)
     assert decision.state == policy.SUBMITTED
@@ -74,37 +79,154 @@ def test_backoff_is_exponential_capped_and_jittered():
 
 def test_verify_success_needs_every_tracking_number():
     order = _order("1Z 999", status="SHIPPED")
-    assert policy.after_verify(order, ["1z999"], 1, 10, POLICY).state == policy.SUCCESS
-    partial = policy.after_verify(order, ["1Z999", "1Z998"], 1, 10, POLICY)
+    assert (
+        policy.after_verify(order, _sent("1z999"), 1, 10, POLICY).state
+        == policy.SUCCESS
+    )
+    partial = policy.after_verify(order, _sent("1Z999", "1Z998"), 1, 10, POLICY)
     assert partial.state == policy.SUBMITTED
 
 
 def test_verify_waits_inside_the_window_then_resends():
     order = _order()
-    waiting = policy.after_verify(order, ["1Z999"], 1, POLICY.verify_window - 1, POLICY)
+    waiting = policy.after_verify(
+        order, _sent("1Z999"), 1, POLICY.verify_window - 1, POLICY
+    )
     assert (waiting.state, waiting.retry_in) == (
         policy.SUBMITTED,
         POLICY.verify_interval,
     )
-    late = policy.after_verify(order, ["1Z999"], 1, POLICY.verify_window + 1, POLICY)
+    late = policy.after_verify(
+        order, _sent("1Z999"), 1, POLICY.verify_window + 1, POLICY
+    )
     assert late.state == policy.PENDING
     assert late.failed_attempt and not late.refund_attempt
     assert "accepted" in late.error and "1Z999" in late.error
-    last = policy.after_verify(order, ["1Z999"], 5, POLICY.verify_window + 1, POLICY)
+    last = policy.after_verify(
+        order, _sent("1Z999"), 5, POLICY.verify_window + 1, POLICY
+    )
     assert last.state == policy.FAILED
 
 
 def test_verify_cancelled_order_fails():
     decision = policy.after_verify(
-        _order(cancelled=True, status="CANCELLED"), ["X1"], 1, 0, POLICY
+        _order(cancelled=True, status="CANCELLED"), _sent("X1"), 1, 0, POLICY
     )
     assert decision.state == policy.FAILED and "cancelled" in decision.error
 
 
 def test_interrupted_send_is_success_if_recorded_else_resent():
     assert (
-        policy.after_interrupted_send(_order("X1"), ["X1"], 1, POLICY).state
+        policy.after_interrupted_send(_order("X1"), _sent("X1"), 1, POLICY).state
         == policy.SUCCESS
     )
-    resend = policy.after_interrupted_send(_order(), ["X1"], 1, POLICY)
+    resend = policy.after_interrupted_send(_order(), _sent("X1"), 1, POLICY)
     assert resend.state == policy.PENDING and "interrupted" in resend.error
+
+
+def test_verify_checks_each_package_is_on_the_lines_it_holds():
+    """A tracking number shown on the order but on another line (eBay
+    order-level tracking, a fulfillment of other items) is not a success."""
+    order = base.OrderView(
+        order_ref="12-34567-89012",
+        packages=[
+            base.PackageView(tracking_number="T1", items=[("110-1", 1)]),
+            base.PackageView(tracking_number="T2", items=[("110-1", 1)]),
+        ],
+    )
+    right = policy.after_verify(order, _sent("T1", items=[("110-1", 1)]), 1, 10, POLICY)
+    assert right.state == policy.SUCCESS
+    wrong = policy.after_verify(order, _sent("T2", items=[("220-1", 1)]), 1, 10, POLICY)
+    assert wrong.state == policy.SUBMITTED
+    late = policy.after_verify(
+        order, _sent("T2", items=[("220-1", 1)]), 1, POLICY.verify_window + 1, POLICY
+    )
+    assert late.state == policy.PENDING
+    assert "not on line(s) 220-1" in late.error
+    # A marketplace that does not say which lines a package covers: the
+    # tracking number is enough.
+    assert (
+        policy.after_verify(
+            _order("T3"), _sent("T3", items=[("9", 1)]), 1, 0, POLICY
+        ).state
+        == policy.SUCCESS
+    )
+
+
+def test_429_without_retry_after_waits_longer_on_each_repeat():
+    error = errors.RateLimitedError("429")
+    waits = [
+        policy.after_send(error, 1, POLICY, throttled=n).retry_in for n in range(4)
+    ]
+    assert waits == [60, 120, 240, 480]
+    assert policy.after_send(error, 1, POLICY, throttled=40).retry_in == (
+        POLICY.max_delay
+    )
+    decision = policy.after_send(error, 1, POLICY)
+    assert decision.throttled and decision.refund_attempt
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.AuthError("403 Unauthorized"),
+        errors.TransientError("HTTP 503"),
+        errors.TransientError("timeout", code="timeout"),
+        errors.RateLimitedError("429"),
+    ],
+)
+def test_readback_failures_have_a_budget_then_a_decided_state(error):
+    inside = policy.after_readback_failure(
+        error, policy.SUBMITTED, 1, POLICY.verify_window - 1, POLICY
+    )
+    assert inside.state == policy.SUBMITTED
+    assert inside.retry_in >= POLICY.verify_interval
+    past = policy.after_readback_failure(
+        error, policy.SUBMITTED, 1, POLICY.verify_window + 1, POLICY
+    )
+    assert past.state == policy.FAILED and past.notify
+    assert "could not be read back" in past.error
+    interrupted = policy.after_readback_failure(
+        error, policy.SENDING, 1, POLICY.verify_window + 1, POLICY
+    )
+    assert interrupted.state == policy.PENDING and interrupted.failed_attempt
+    out_of_attempts = policy.after_readback_failure(
+        error, policy.SENDING, 5, POLICY.verify_window + 1, POLICY
+    )
+    assert out_of_attempts.state == policy.FAILED
+
+
+def test_readback_permanent_error_fails_at_once():
+    decision = policy.after_readback_failure(
+        errors.PermanentError("order not found"), policy.SUBMITTED, 1, 0, POLICY
+    )
+    assert decision.state == policy.FAILED and decision.notify
+
+
+def test_every_decision_is_an_allowed_transition():
+    """The transition table covers every state the policy can decide from
+    the state it is applied to."""
+    assert policy.can_transition(None, policy.PENDING)
+    assert policy.can_transition(policy.SENDING, policy.SUBMITTED)
+    assert policy.can_transition(policy.SUCCESS, policy.PENDING)
+    assert not policy.can_transition(policy.SUCCESS, policy.FAILED)
+    assert not policy.can_transition(policy.MANUAL, policy.PENDING)
+    assert not policy.can_transition(None, policy.SUCCESS)
+    for error in (
+        None,
+        errors.TransientError("x"),
+        errors.RateLimitedError("x"),
+        errors.AuthError("x"),
+        errors.PermanentError("x"),
+    ):
+        decision = policy.after_send(error, 5, POLICY)
+        assert policy.can_transition(policy.SENDING, decision.state)
+    for state in (policy.SUBMITTED, policy.SENDING):
+        for age in (0, POLICY.verify_window + 1):
+            decision = policy.after_readback_failure(
+                errors.TransientError("x"), state, 5, age, POLICY
+            )
+            assert policy.can_transition(state, decision.state)
+    assert [value for value, _label in policy.SELECTION] == [
+        s.value for s in policy.State
+    ]
