@@ -61,6 +61,110 @@ def test_endpoint_url_message_hides_path_and_userinfo():
     assert "token=abc" not in str(info.value)
 
 
+# urllib.parse reads host 127.0.0.1 (userinfo "192.0.2.2:9\"); requests and
+# urllib3 treat the backslash as the start of the path and connect to
+# 192.0.2.2 port 9. The old check let it through as "loopback http".
+SPLIT_HOST_EXPLOIT = "http://192.0.2.2:9\\@127.0.0.1/auth/o2/token"
+
+
+def test_exploit_url_whose_parsers_disagree_is_refused():
+    parsed = http.urllib.parse.urlsplit(SPLIT_HOST_EXPLOIT)
+    assert parsed.hostname == "127.0.0.1"  # what a naive check sees
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url(SPLIT_HOST_EXPLOIT)
+    assert "192.0.2.2" not in str(info.value)
+    assert "/auth" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user@api.ebay.com/",
+        "https://user:pw-s3cret@api.ebay.com/",
+        "https://:pw-s3cret@api.ebay.com/",
+        "https://@api.ebay.com/",
+        "http://user:pw-s3cret@127.0.0.1:8069/",
+        "https://api.ebay.com\\@evil.example/",
+        "https://api.ebay.com/ws\\api.dll",
+    ],
+)
+def test_endpoint_url_with_userinfo_or_backslash_refused(url):
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url(url)
+    assert "s3cret" not in str(info.value)
+    assert "@" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "char",
+    # tab, CR, LF, other C0 controls, DEL, space, no-break space, line
+    # separator, zero-width space, byte order mark
+    ["\t", "\r", "\n", "\x00", "\x1b", "\x1f", "\x7f"]
+    + [" ", "\xa0", "\u2028", "\u200b", "\ufeff"],
+)
+@pytest.mark.parametrize("where", ["host", "path", "query"])
+def test_endpoint_url_with_control_or_space_refused(char, where):
+    url = {
+        "host": f"https://api.eb{char}ay.com/ws",
+        "path": f"https://api.ebay.com/w{char}s",
+        "query": f"https://api.ebay.com/ws?a={char}",
+    }[where]
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url(url)
+    assert "/ws" not in str(info.value)
+
+
+def test_endpoint_url_with_non_ascii_refused():
+    # Fullwidth letters normalise to ASCII in some parsers but not in others.
+    with pytest.raises(ValueError):
+        http.check_endpoint_url("https://\uff41pi.ebay.com/")
+
+
+def test_endpoint_url_whose_host_requests_reads_differently_refused():
+    # urllib.parse sees host "evil%2ecom"; requests decodes it and connects
+    # to evil.com. Whatever the check sees must be where the request goes.
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url("https://evil%2ecom/")
+    assert "ambiguous" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8069/x", "http://localhost:1234", "http://[::1]:8080/"]
+)
+def test_loopback_http_refused_when_not_allowed(url):
+    assert http.check_endpoint_url(url, allow_http_loopback=True) == url
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url(url, allow_http_loopback=False)
+    assert "https" in str(info.value)
+    # https stays fine for production accounts
+    assert http.check_endpoint_url("https://api.ebay.com", allow_http_loopback=False)
+
+
+def test_client_applies_allow_http_loopback_to_both_urls():
+    common = dict(client_id="c", client_secret="s", refresh_token="r")
+    sandbox = _Client(
+        api_base_url="http://127.0.0.1:1", token_url="http://127.0.0.1:1/t", **common
+    )
+    assert sandbox.api_base_url == "http://127.0.0.1:1"
+    for api_base_url, token_url in (
+        ("http://127.0.0.1:1", "https://example.com/t"),
+        ("https://example.com", "http://127.0.0.1:1/t"),
+    ):
+        with pytest.raises(ValueError):
+            _Client(
+                api_base_url=api_base_url,
+                token_url=token_url,
+                allow_http_loopback=False,
+                **common,
+            )
+    with pytest.raises(ValueError):
+        _Client(
+            api_base_url="https://example.com",
+            token_url=SPLIT_HOST_EXPLOIT,
+            **common,
+        )
+
+
 # -- timeouts ----------------------------------------------------------------
 
 
