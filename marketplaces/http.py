@@ -13,7 +13,10 @@ Every client built on :class:`HttpClient` guarantees that:
   an error message or a call record; request bodies and headers are never
   logged;
 * an access token rejected by an API call is replaced and the call retried
-  exactly once before :class:`~.errors.AuthError` is raised.
+  exactly once before :class:`~.errors.AuthError` is raised;
+* a request that carries credentials (the token exchange, every authorized
+  call) never follows a redirect: a 3xx answer is an
+  :class:`~.errors.AuthError` with code ``redirect``.
 """
 
 import dataclasses
@@ -441,6 +444,7 @@ class HttpClient:
         parse,
         order_ref="",
         describe=None,
+        follow_redirects=True,
         **kwargs,
     ):
         """Perform one HTTP exchange and report it as one CallRecord.
@@ -449,10 +453,15 @@ class HttpClient:
         :class:`~.errors.MarketplaceError`; ``describe(result)`` may add
         fields to the success record. ``kwargs`` go to
         :meth:`requests.Session.request`; the timeout is always the client's.
+        An exchange that carries credentials must pass
+        ``follow_redirects=False``: a 3xx answer then raises
+        :class:`~.errors.AuthError` (code ``redirect``) before ``parse`` sees
+        it, and nothing is sent to the redirect target.
         Raises only :class:`~.errors.MarketplaceError` (or a programming
         error, which is still journaled).
         """
         kwargs["headers"] = {"User-Agent": USER_AGENT, **kwargs.get("headers", {})}
+        kwargs["allow_redirects"] = follow_redirects
         trace = _Trace(api, operation, order_ref)
         try:
             result = self._exchange(trace, method, url, parse, kwargs)
@@ -495,12 +504,36 @@ class HttpClient:
             trace.response = self.session.request(
                 method, url, timeout=self.timeout, **kwargs
             )
+            redirect = 300 <= trace.response.status_code < 400
+            if redirect and not kwargs["allow_redirects"]:
+                raise self._redirect_error(trace.operation, url, trace.response)
             return parse(trace.response)
         except requests.exceptions.RequestException as exc:
             raise self._transport_error(trace.operation, exc) from None
         finally:
             if trace.response is not None:
                 trace.response.close()
+
+    def _redirect_error(self, operation, url, response):
+        """The error for a redirect answered to a request that carries
+        credentials. requests would resend custom headers such as
+        ``x-amz-access-token`` or ``X-EBAY-API-IAF-TOKEN`` (and a token POST's
+        body) to wherever the redirect points, so it is never followed; the
+        message names only the scheme and host of the target."""
+        location = response.headers.get("Location") or ""
+        target = (
+            " to " + _describe_endpoint(urllib.parse.urljoin(url, location))
+            if location
+            else ""
+        )
+        return AuthError(
+            f"{self.marketplace} answered {operation} with a redirect "
+            f"(HTTP {response.status_code}){target}: requests that carry "
+            "credentials never follow redirects; check the endpoint URL of "
+            "the account.",
+            code="redirect",
+            http_status=response.status_code,
+        )
 
     def _transport_error(self, operation, exc):
         if isinstance(exc, requests.exceptions.Timeout):
@@ -585,6 +618,7 @@ class HttpClient:
                     self.token_url,
                     parse=self._parse_token_response,
                     describe=_describe_token,
+                    follow_redirects=False,
                     **self._token_request(),
                 )
                 self._token_cache.put(self._token_key, token)
@@ -704,6 +738,7 @@ class HttpClient:
                 parse=parse,
                 order_ref=order_ref,
                 headers=headers_for(access_token),
+                follow_redirects=False,
                 **kwargs,
             )
 

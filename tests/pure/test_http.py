@@ -3,6 +3,8 @@
 import datetime
 import email.utils
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -410,3 +412,193 @@ class _FakeResponse:
 
     def __bool__(self):
         return True
+
+
+# -- redirects (real HTTP to local servers) ------------------------------------
+
+
+class _LocalServer:
+    """An HTTP server on 127.0.0.1 (random port) that answers each request
+    from ``routes[(method, path)] = (status, headers, body)`` (404 when not
+    routed) and records every request it receives as ``(method, path,
+    headers, body)``."""
+
+    def __init__(self, routes=None):
+        self.routes = dict(routes or {})
+        self.received = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                server.received.append(
+                    (self.command, self.path, dict(self.headers), body)
+                )
+                path = self.path.split("?")[0]
+                status, headers, content = server.routes.get(
+                    (self.command, path), (404, {}, b"")
+                )
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def local_servers():
+    """``make(routes)`` starts a :class:`_LocalServer`; all are stopped after
+    the test."""
+    servers = []
+
+    def make(routes=None):
+        servers.append(_LocalServer(routes))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+TOKEN_ANSWER = (
+    200,
+    {"Content-Type": "application/json"},
+    json.dumps({"access_token": "the-access-token", "expires_in": 3600}).encode(),
+)
+API_OPERATION = http.Operation("getThing", "api")
+
+
+def _redirect(target, status=307):
+    location = f"{target.url}/steal?token=abc&the-refresh-token"
+    return (status, {"Location": location}, b"")
+
+
+def _local_client(origin, records, **kw):
+    return _Client(
+        client_id="cid",
+        client_secret="the-client-secret",
+        refresh_token="the-refresh-token",
+        api_base_url=origin.url,
+        token_url=origin.url + "/token",
+        on_call=records.append,
+        timeout=5,
+        **kw,
+    )
+
+
+def _get_thing(client):
+    return client._authorized_call(
+        API_OPERATION,
+        "GET",
+        client.api_base_url + "/thing",
+        headers_for=lambda token: {"x-amz-access-token": token},
+        parse=lambda response: response.status_code,
+    )
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirected_token_request_is_refused_and_not_followed(local_servers, status):
+    target = local_servers()
+    origin = local_servers({("POST", "/token"): _redirect(target, status)})
+    records = []
+    with _local_client(origin, records) as client:
+        with pytest.raises(AuthError) as info:
+            client._access_token("api")
+
+    assert info.value.code == "redirect"
+    assert info.value.http_status == status
+    message = str(info.value)
+    assert f"Test answered token with a redirect (HTTP {status}) to " in message
+    port = target.url.rsplit(":", 1)[1]
+    assert " to http://127.0.0.1: requests" in message  # scheme and host only
+    assert port not in message
+    for secret in ("steal", "token=abc", "the-refresh-token", "the-client-secret"):
+        assert secret not in message
+    assert "check the endpoint URL" in message
+    assert len(origin.received) == 1
+    assert target.received == []  # the credentials went nowhere else
+    (record,) = records
+    assert (record.operation, record.outcome, record.http_status) == (
+        "token",
+        "auth",
+        status,
+    )
+    assert record.error_code == "redirect"
+
+
+def test_redirected_api_call_is_refused_and_not_followed(local_servers):
+    target = local_servers()
+    origin = local_servers(
+        {("POST", "/token"): TOKEN_ANSWER, ("GET", "/thing"): _redirect(target)}
+    )
+    records = []
+    with _local_client(origin, records) as client:
+        with pytest.raises(AuthError) as info:
+            _get_thing(client)
+
+    assert info.value.code == "redirect"
+    assert "Test answered getThing with a redirect (HTTP 307) to http://127.0.0.1" in (
+        str(info.value)
+    )
+    assert "steal" not in str(info.value)
+    # One token, one API call: a redirect is not a rejected token, so no retry.
+    assert [(m, p) for m, p, _h, _b in origin.received] == [
+        ("POST", "/token"),
+        ("GET", "/thing"),
+    ]
+    assert target.received == []
+    assert [(r.operation, r.outcome) for r in records] == [
+        ("token", "success"),
+        ("getThing", "auth"),
+    ]
+
+
+def test_redirect_without_location_is_refused_too(local_servers):
+    origin = local_servers(
+        {("POST", "/token"): TOKEN_ANSWER, ("GET", "/thing"): (300, {}, b"{}")}
+    )
+    with _local_client(origin, []) as client:
+        with pytest.raises(AuthError) as info:
+            _get_thing(client)
+    assert info.value.code == "redirect"
+    assert "with a redirect (HTTP 300): requests that carry credentials" in str(
+        info.value
+    )
+
+
+def test_call_without_credentials_still_follows_redirects(local_servers):
+    # What Amazon's download() does: a plain _call, no token, no
+    # follow_redirects argument. It is also the control for the tests above:
+    # the redirect target does receive a request when redirects are followed.
+    target = local_servers({("GET", "/steal"): (200, {}, b"image bytes")})
+    origin = local_servers({("GET", "/image.png"): _redirect(target)})
+    with _local_client(origin, []) as client:
+        content = client._call(
+            "api",
+            "downloadImage",
+            "GET",
+            origin.url + "/image.png",
+            parse=lambda response: response.content,
+            stream=True,
+        )
+    assert content == b"image bytes"
+    assert [p.split("?")[0] for _m, p, _h, _b in target.received] == ["/steal"]
