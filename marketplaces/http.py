@@ -24,6 +24,7 @@ import datetime
 import email.utils
 import hashlib
 import ipaddress
+import json
 import logging
 import re
 import threading
@@ -269,10 +270,11 @@ class AccessToken:
 class TokenCache:
     """Thread-safe process-wide store of access tokens.
 
-    Keyed by (token URL, client id, sha256 of the refresh token), so two
-    clients for the same authorization share one token and no raw secret is
-    ever used as a dictionary key. :meth:`fetch_lock` lets one thread fetch a
-    token while the others wait for it instead of fetching their own.
+    Keyed by one sha256 over every credential that shapes a token (see
+    :meth:`key`), so two clients share a token only when they would have
+    fetched the same one, and no raw secret is ever used as a dictionary
+    key. :meth:`fetch_lock` lets one thread fetch a token while the others
+    wait for it instead of fetching their own.
     """
 
     def __init__(self):
@@ -281,9 +283,15 @@ class TokenCache:
         self._fetch_locks = {}
 
     @staticmethod
-    def key(token_url, client_id, refresh_token):
-        digest = hashlib.sha256((refresh_token or "").encode()).hexdigest()
-        return (token_url, client_id, digest)
+    def key(token_url, client_id, client_secret, refresh_token, scopes=()):
+        """The cache key for a token fetched with these credentials: a
+        sha256 hex digest over all of them. A client with a wrong client
+        secret, or one asking for other scopes, does not get another
+        client's cached token: its own token request shows the problem."""
+        material = json.dumps(
+            [token_url, client_id, client_secret, refresh_token, sorted(scopes)]
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
 
     def get(self, key):
         """The cached token for ``key`` if it is still usable, else ``None``."""
@@ -384,6 +392,9 @@ class HttpClient:
 
     #: Marketplace name used in messages.
     marketplace = "marketplace"
+    #: OAuth scopes the token request asks for; a subclass may set them on
+    #: the instance at any time (they are part of :attr:`_token_key`).
+    scopes = ()
 
     def __init__(
         self,
@@ -416,8 +427,19 @@ class HttpClient:
         self.session = session if session is not None else requests.Session()
         self._token_cache = TOKEN_CACHE
         self._pacer = PACER
-        self._token_key = TokenCache.key(self.token_url, client_id, refresh_token)
         self._secrets = {s for s in (client_secret, refresh_token) if s}
+
+    @property
+    def _token_key(self):
+        """This client's :class:`TokenCache` key, computed on use so that it
+        covers the scopes a subclass sets after ``__init__``."""
+        return TokenCache.key(
+            self.token_url,
+            self.client_id,
+            self._client_secret,
+            self._refresh_token,
+            tuple(self.scopes or ()),
+        )
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -608,8 +630,9 @@ class HttpClient:
     def _access_token(self, api):
         """A usable access token, from the cache or from one token exchange
         (journaled under ``api`` as operation ``token``)."""
-        with self._token_cache.fetch_lock(self._token_key):
-            token = self._token_cache.get(self._token_key)
+        key = self._token_key
+        with self._token_cache.fetch_lock(key):
+            token = self._token_cache.get(key)
             if token is None:
                 token = self._call(
                     api,
@@ -621,7 +644,7 @@ class HttpClient:
                     follow_redirects=False,
                     **self._token_request(),
                 )
-                self._token_cache.put(self._token_key, token)
+                self._token_cache.put(key, token)
         self._secrets.add(token.value)
         return token.value
 

@@ -248,8 +248,9 @@ def _token(value, seconds):
 
 def test_token_cache_keeps_token_until_a_minute_before_expiry():
     cache = http.TokenCache()
-    key = cache.key("https://t", "client", "refresh-secret")
+    key = cache.key("https://t", "client", "client-secret", "refresh-secret")
     assert "refresh-secret" not in repr(key)
+    assert "client-secret" not in repr(key)
     cache.put(key, _token("fresh", 3600))
     assert cache.get(key).value == "fresh"
     cache.put(key, _token("stale", 59))
@@ -258,12 +259,39 @@ def test_token_cache_keeps_token_until_a_minute_before_expiry():
 
 def test_token_cache_invalidate_only_the_rejected_token():
     cache = http.TokenCache()
-    key = cache.key("https://t", "client", "r")
+    key = cache.key("https://t", "client", "s", "r")
     cache.put(key, _token("new", 3600))
     cache.invalidate(key, "old")  # another thread already replaced "old"
     assert cache.get(key).value == "new"
     cache.invalidate(key)
     assert cache.get(key) is None
+
+
+def test_token_cache_key_covers_every_credential():
+    base_args = dict(
+        token_url="https://t",
+        client_id="client",
+        client_secret="secret",
+        refresh_token="refresh",
+        scopes=("scope/a", "scope/b"),
+    )
+    key = http.TokenCache.key(**base_args)
+    for name, other in (
+        ("token_url", "https://t2"),
+        ("client_id", "client2"),
+        ("client_secret", "wrong-secret"),
+        ("refresh_token", "refresh2"),
+        ("scopes", ("scope/a",)),
+        ("scopes", ()),
+    ):
+        assert http.TokenCache.key(**dict(base_args, **{name: other})) != key, name
+    # The same scopes in another order ask for the same token.
+    assert http.TokenCache.key(**dict(base_args, scopes=("scope/b", "scope/a"))) == key
+    # No field can leak into its neighbour: ("ab", "c") is not ("a", "bc").
+    assert http.TokenCache.key("https://t", "ab", "c", "r") != http.TokenCache.key(
+        "https://t", "a", "bc", "r"
+    )
+    assert len(key) == 64 and "secret" not in key and "refresh" not in key
 
 
 def test_access_token_repr_hides_value():
@@ -419,9 +447,9 @@ class _FakeResponse:
 
 class _LocalServer:
     """An HTTP server on 127.0.0.1 (random port) that answers each request
-    from ``routes[(method, path)] = (status, headers, body)`` (404 when not
-    routed) and records every request it receives as ``(method, path,
-    headers, body)``."""
+    from ``routes[(method, path)]``: ``(status, headers, body)`` or a
+    function of ``(method, path, headers, body)`` returning one (404 when
+    not routed). Records every request as ``(method, path, headers, body)``."""
 
     def __init__(self, routes=None):
         self.routes = dict(routes or {})
@@ -436,9 +464,10 @@ class _LocalServer:
                     (self.command, self.path, dict(self.headers), body)
                 )
                 path = self.path.split("?")[0]
-                status, headers, content = server.routes.get(
-                    (self.command, path), (404, {}, b"")
-                )
+                answer = server.routes.get((self.command, path), (404, {}, b""))
+                if callable(answer):
+                    answer = answer(self.command, path, dict(self.headers), body)
+                status, headers, content = answer
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -602,3 +631,92 @@ def test_call_without_credentials_still_follows_redirects(local_servers):
         )
     assert content == b"image bytes"
     assert [p.split("?")[0] for _m, p, _h, _b in target.received] == ["/steal"]
+
+
+# -- token cache key (real token exchanges with a local server) ----------------
+
+
+class _FormClient(_Client):
+    """Client credentials and scopes in the form body, as Login with Amazon
+    takes them; ``scopes`` are set after ``__init__``, as eBay's client does."""
+
+    def __init__(self, *, scopes=(), **kwargs):
+        super().__init__(**kwargs)
+        self.scopes = tuple(scopes)
+
+    def _token_request(self):
+        return {
+            "data": {
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+                "scope": " ".join(self.scopes),
+            }
+        }
+
+
+def _token_server(local_servers, secret="right-secret"):
+    """A token endpoint that knows one client secret: any other gets
+    ``invalid_client`` (RFC 6749 §5.2); each token it issues is new."""
+    issued = []
+
+    def answer(method, path, headers, body):
+        form = http.urllib.parse.parse_qs(body.decode())
+        if form.get("client_secret") != [secret]:
+            return (401, {}, json.dumps({"error": "invalid_client"}).encode())
+        issued.append(f"token-{len(issued) + 1}")
+        content = {"access_token": issued[-1], "expires_in": 3600}
+        return (200, {}, json.dumps(content).encode())
+
+    return local_servers({("POST", "/token"): answer})
+
+
+def _form_client(server, **kwargs):
+    kwargs.setdefault("client_secret", "right-secret")
+    return _FormClient(
+        client_id="cid",
+        refresh_token="the-refresh-token",
+        api_base_url=server.url,
+        token_url=server.url + "/token",
+        timeout=5,
+        **kwargs,
+    )
+
+
+def test_wrong_client_secret_does_not_get_a_cached_token(local_servers):
+    server = _token_server(local_servers)
+    with _form_client(server) as good:
+        assert good._access_token("api") == "token-1"
+    records = []
+    with _form_client(
+        server, client_secret="wrong-secret", on_call=records.append
+    ) as wrong:
+        # Same token URL, client id and refresh token: before, this client
+        # silently used token-1 and its wrong secret went unnoticed until
+        # the token expired.
+        with pytest.raises(AuthError) as info:
+            wrong._access_token("api")
+    assert info.value.code == "invalid_client"
+    assert "wrong-secret" not in str(info.value)
+    assert len(server.received) == 2
+    assert [(r.operation, r.outcome) for r in records] == [("token", "auth")]
+    # The good client still has its token cached.
+    with _form_client(server) as good_again:
+        assert good_again._access_token("api") == "token-1"
+    assert len(server.received) == 2
+
+
+def test_clients_asking_for_other_scopes_do_not_share_a_token(local_servers):
+    server = _token_server(local_servers)
+    with _form_client(server, scopes=("scope/a", "scope/b")) as both:
+        assert both._access_token("api") == "token-1"
+    with _form_client(server, scopes=("scope/b", "scope/a")) as same:
+        assert same._access_token("api") == "token-1"  # same scopes: cached
+    with _form_client(server, scopes=("scope/a",)) as fewer:
+        assert fewer._access_token("api") == "token-2"
+    scopes_asked = [
+        http.urllib.parse.parse_qs(body.decode())["scope"]
+        for _m, _p, _h, body in server.received
+    ]
+    assert scopes_asked == [["scope/a scope/b"], ["scope/a"]]
