@@ -703,6 +703,8 @@ class HttpClient:
                 code=error or None,
                 http_status=status,
             )
+        if error == "invalid_scope":
+            raise self._invalid_scope_error(status)
         if error in _REAUTHORIZE_ERRORS or status == 401:
             raise AuthError(
                 f"{self.marketplace} refused the stored authorization ({detail}). "
@@ -710,12 +712,27 @@ class HttpClient:
                 code=error or None,
                 http_status=status,
             )
-        # invalid_request, invalid_scope...: a configuration problem that a
-        # retry cannot fix and that needs the same attention as an auth one.
+        # invalid_request...: a configuration problem that a retry cannot
+        # fix and that needs the same attention as an auth one.
         raise AuthError(
             f"{self.marketplace} token request refused ({detail}). Check the "
             "app credentials and scopes, then re-authorize the account.",
             code=error or None,
+            http_status=status,
+        )
+
+    def _invalid_scope_error(self, status):
+        """RFC 6749 §5.2 ``invalid_scope``: the refresh grant may only ask
+        for scopes the seller consented to (eBay: "the same authorization
+        properties as the original" token), so no retry and no new client
+        secret helps; the consent or the chosen API must change."""
+        asked = f" ({', '.join(self.scopes)})" if self.scopes else ""
+        return AuthError(
+            f"{self.marketplace} refused the scopes asked for{asked}: the "
+            "seller's consent does not include them. Re-authorize the "
+            f"{self.marketplace} account granting them, or choose the "
+            "write-back API that the consent covers.",
+            code="invalid_scope",
             http_status=status,
         )
 

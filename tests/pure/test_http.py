@@ -720,3 +720,51 @@ def test_clients_asking_for_other_scopes_do_not_share_a_token(local_servers):
         for _m, _p, _h, body in server.received
     ]
     assert scopes_asked == [["scope/a scope/b"], ["scope/a"]]
+
+
+# -- invalid_scope ---------------------------------------------------------------
+
+
+def _invalid_scope_server(local_servers):
+    body = {
+        "error": "invalid_scope",
+        "error_description": "The requested scope is invalid, unknown, malformed, "
+        "or exceeds the scope granted to the client",
+    }
+    return local_servers({("POST", "/token"): (400, {}, json.dumps(body).encode())})
+
+
+def test_invalid_scope_names_the_scopes_and_what_to_do(local_servers):
+    server = _invalid_scope_server(local_servers)
+    scopes = (
+        "https://api.ebay.com/oauth/api_scope",
+        "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
+    )
+    records = []
+    with _form_client(server, scopes=scopes, on_call=records.append) as client:
+        with pytest.raises(AuthError) as info:
+            client._access_token("api")
+
+    assert info.value.code == "invalid_scope"
+    assert info.value.http_status == 400
+    assert info.value.message == (
+        "Test refused the scopes asked for (https://api.ebay.com/oauth/api_scope, "
+        "https://api.ebay.com/oauth/api_scope/sell.fulfillment): the seller's "
+        "consent does not include them. Re-authorize the Test account granting "
+        "them, or choose the write-back API that the consent covers."
+    )
+    (record,) = records
+    assert (record.outcome, record.error_code) == ("auth", "invalid_scope")
+    assert record.error_message == info.value.message
+
+
+def test_invalid_scope_without_scopes_asked(local_servers):
+    server = _invalid_scope_server(local_servers)
+    with _form_client(server) as client:
+        with pytest.raises(AuthError) as info:
+            client._access_token("api")
+    assert info.value.code == "invalid_scope"
+    assert info.value.message.startswith(
+        "Test refused the scopes asked for: the seller's consent does not "
+        "include them."
+    )
