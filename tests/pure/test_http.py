@@ -143,7 +143,7 @@ def test_loopback_http_refused_when_not_allowed(url):
 
 
 def test_client_applies_allow_http_loopback_to_both_urls():
-    common = dict(client_id="c", client_secret="s", refresh_token="r")
+    common = {"client_id": "c", "client_secret": "s", "refresh_token": "r"}
     sandbox = _Client(
         api_base_url="http://127.0.0.1:1", token_url="http://127.0.0.1:1/t", **common
     )
@@ -268,13 +268,13 @@ def test_token_cache_invalidate_only_the_rejected_token():
 
 
 def test_token_cache_key_covers_every_credential():
-    base_args = dict(
-        token_url="https://t",
-        client_id="client",
-        client_secret="secret",
-        refresh_token="refresh",
-        scopes=("scope/a", "scope/b"),
-    )
+    base_args = {
+        "token_url": "https://t",
+        "client_id": "client",
+        "client_secret": "secret",
+        "refresh_token": "refresh",
+        "scopes": ("scope/a", "scope/b"),
+    }
     key = http.TokenCache.key(**base_args)
     for name, other in (
         ("token_url", "https://t2"),
@@ -483,7 +483,9 @@ class _LocalServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
         )
         self._thread.start()
 
@@ -549,9 +551,8 @@ def test_redirected_token_request_is_refused_and_not_followed(local_servers, sta
     target = local_servers()
     origin = local_servers({("POST", "/token"): _redirect(target, status)})
     records = []
-    with _local_client(origin, records) as client:
-        with pytest.raises(AuthError) as info:
-            client._access_token("api")
+    with _local_client(origin, records) as client, pytest.raises(AuthError) as info:
+        client._access_token("api")
 
     assert info.value.code == "redirect"
     assert info.value.http_status == status
@@ -580,9 +581,8 @@ def test_redirected_api_call_is_refused_and_not_followed(local_servers):
         {("POST", "/token"): TOKEN_ANSWER, ("GET", "/thing"): _redirect(target)}
     )
     records = []
-    with _local_client(origin, records) as client:
-        with pytest.raises(AuthError) as info:
-            _get_thing(client)
+    with _local_client(origin, records) as client, pytest.raises(AuthError) as info:
+        _get_thing(client)
 
     assert info.value.code == "redirect"
     assert "Test answered getThing with a redirect (HTTP 307) to http://127.0.0.1" in (
@@ -605,9 +605,8 @@ def test_redirect_without_location_is_refused_too(local_servers):
     origin = local_servers(
         {("POST", "/token"): TOKEN_ANSWER, ("GET", "/thing"): (300, {}, b"{}")}
     )
-    with _local_client(origin, []) as client:
-        with pytest.raises(AuthError) as info:
-            _get_thing(client)
+    with _local_client(origin, []) as client, pytest.raises(AuthError) as info:
+        _get_thing(client)
     assert info.value.code == "redirect"
     assert "with a redirect (HTTP 300): requests that carry credentials" in str(
         info.value
@@ -689,14 +688,12 @@ def test_wrong_client_secret_does_not_get_a_cached_token(local_servers):
     with _form_client(server) as good:
         assert good._access_token("api") == "token-1"
     records = []
-    with _form_client(
-        server, client_secret="wrong-secret", on_call=records.append
-    ) as wrong:
-        # Same token URL, client id and refresh token: before, this client
-        # silently used token-1 and its wrong secret went unnoticed until
-        # the token expired.
-        with pytest.raises(AuthError) as info:
-            wrong._access_token("api")
+    wrong = _form_client(server, client_secret="wrong-secret", on_call=records.append)
+    # Same token URL, client id and refresh token: before, this client
+    # silently used token-1 and its wrong secret went unnoticed until the
+    # token expired.
+    with wrong, pytest.raises(AuthError) as info:
+        wrong._access_token("api")
     assert info.value.code == "invalid_client"
     assert "wrong-secret" not in str(info.value)
     assert len(server.received) == 2
@@ -741,9 +738,9 @@ def test_invalid_scope_names_the_scopes_and_what_to_do(local_servers):
         "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
     )
     records = []
-    with _form_client(server, scopes=scopes, on_call=records.append) as client:
-        with pytest.raises(AuthError) as info:
-            client._access_token("api")
+    client = _form_client(server, scopes=scopes, on_call=records.append)
+    with client, pytest.raises(AuthError) as info:
+        client._access_token("api")
 
     assert info.value.code == "invalid_scope"
     assert info.value.http_status == 400
@@ -760,11 +757,9 @@ def test_invalid_scope_names_the_scopes_and_what_to_do(local_servers):
 
 def test_invalid_scope_without_scopes_asked(local_servers):
     server = _invalid_scope_server(local_servers)
-    with _form_client(server) as client:
-        with pytest.raises(AuthError) as info:
-            client._access_token("api")
+    with _form_client(server) as client, pytest.raises(AuthError) as info:
+        client._access_token("api")
     assert info.value.code == "invalid_scope"
     assert info.value.message.startswith(
-        "Test refused the scopes asked for: the seller's consent does not "
-        "include them."
+        "Test refused the scopes asked for: the seller's consent does not include them."
     )
