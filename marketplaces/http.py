@@ -13,7 +13,10 @@ Every client built on :class:`HttpClient` guarantees that:
   an error message or a call record; request bodies and headers are never
   logged;
 * an access token rejected by an API call is replaced and the call retried
-  exactly once before :class:`~.errors.AuthError` is raised.
+  exactly once before :class:`~.errors.AuthError` is raised;
+* a request that carries credentials (the token exchange, every authorized
+  call) never follows a redirect: a 3xx answer is an
+  :class:`~.errors.AuthError` with code ``redirect``.
 """
 
 import dataclasses
@@ -21,12 +24,15 @@ import datetime
 import email.utils
 import hashlib
 import ipaddress
+import json
 import logging
+import re
 import threading
 import time
 import urllib.parse
 
 import requests
+from urllib3.util import parse_url
 
 from . import base
 from .errors import (
@@ -69,28 +75,112 @@ def is_loopback_host(host):
         return False
 
 
-def check_endpoint_url(url):
+def check_endpoint_url(url, allow_http_loopback=True):
     """Return ``url`` unchanged if credentials may be sent to it.
 
     Allowed: ``https`` to any host, or plain ``http`` to a loopback host (the
-    local sandbox). Anything else raises :class:`ValueError`; the message
+    local sandbox) when ``allow_http_loopback`` is true. Refused with
+    :class:`ValueError`: userinfo (``user@``, ``user:pass@``), a backslash,
+    any control, format or whitespace character, any non-ASCII character, a
+    missing host, any other scheme, and any URL whose host is read
+    differently by :mod:`urllib.parse` and by :mod:`requests`/urllib3 (the
+    host this check sees must be the host the request goes to). The message
     names only the scheme and host, never the rest of the URL.
     """
-    parts = urllib.parse.urlsplit(url or "")
+    if not isinstance(url, str) or not url:
+        raise ValueError("Endpoint URL is empty; expected https://<host>/…")
+    where = _describe_endpoint(url)
+    for char in url:
+        if char == "\\" or char.isspace() or not char.isprintable():
+            raise ValueError(
+                f"Endpoint {where} refused: the URL contains a backslash, a "
+                "space or a control character."
+            )
+        if not char.isascii():
+            raise ValueError(
+                f"Endpoint {where} refused: the URL contains a non-ASCII "
+                "character (write an international host name in its xn-- form)."
+            )
     try:
-        host = parts.hostname
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        host = None
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # an unbalanced IPv6 bracket, a port that is no number
+        raise ValueError(f"Endpoint {where} refused: the URL cannot be read.") from None
     if not host:
         raise ValueError("Endpoint URL has no host; expected https://<host>/…")
-    if parts.scheme == "https":
+    try:
+        target = _request_target(url)
+    except ValueError:
+        raise ValueError(f"Endpoint {where} refused: the URL cannot be read.") from None
+    if parts.username is not None or parts.password is not None or target[2]:
+        raise ValueError(
+            f"Endpoint {where} refused: user names and passwords do not belong "
+            "in the URL."
+        )
+    scheme = parts.scheme.lower()
+    if target[:2] != (host, _effective_port(scheme, port)):
+        # e.g. http://192.0.2.2:9\@127.0.0.1/: urllib.parse reads host
+        # 127.0.0.1, requests connects to 192.0.2.2 (already refused above
+        # for its backslash; this catches any other parser disagreement).
+        raise ValueError(
+            f"Endpoint {where} refused: the URL names its host ambiguously."
+        )
+    if scheme == "https":
         return url
-    if parts.scheme == "http" and is_loopback_host(host):
-        return url
+    if scheme == "http" and is_loopback_host(host):
+        if allow_http_loopback:
+            return url
+        raise ValueError(
+            f"Endpoint {where} refused: this account must use https (plain "
+            "http to localhost is only allowed for sandbox accounts)."
+        )
     raise ValueError(
-        f"Endpoint {parts.scheme}://{host} refused: use https "
+        f"Endpoint {where} refused: use https "
         "(plain http is only allowed to localhost/127.0.0.1/::1)."
     )
+
+
+def _request_target(url):
+    """``(host, port, has_userinfo)`` of the connection :mod:`requests`
+    opens for ``url``: it prepares the URL with urllib3's ``parse_url`` and
+    its adapter picks the pool from ``urlparse`` of the prepared URL
+    (``requests.adapters``). Raise :class:`ValueError` if it cannot."""
+    parsed = parse_url(url)  # its LocationParseError is a ValueError
+    prepared = requests.models.PreparedRequest()
+    try:
+        prepared.prepare_url(url, None)
+    except requests.exceptions.RequestException:
+        raise ValueError("unreadable URL") from None
+    pool = urllib.parse.urlsplit(prepared.url)
+    host = pool.hostname
+    if (parsed.host or "").strip("[]").lower() != (host or ""):
+        raise ValueError("urllib3 and requests disagree on the host")
+    scheme = pool.scheme.lower()
+    return (
+        host,
+        _effective_port(scheme, pool.port),
+        parsed.auth is not None or pool.username is not None,
+    )
+
+
+def _effective_port(scheme, port):
+    return port if port is not None else {"http": 80, "https": 443}.get(scheme)
+
+
+def _describe_endpoint(url):
+    """``scheme://host`` of ``url`` for a message: nothing else of the URL
+    (path, query, userinfo) and nothing that is not plainly a host name."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "URL"
+    scheme = parts.scheme.lower()
+    if not re.fullmatch(r"[a-z][a-z0-9+.-]{0,15}", scheme):
+        return "URL"
+    if not re.fullmatch(r"[a-z0-9.:_-]{1,253}", host):
+        return f"{scheme}://…"
+    return f"{scheme}://[{host}]" if ":" in host else f"{scheme}://{host}"
 
 
 def normalize_timeout(timeout):
@@ -180,10 +270,11 @@ class AccessToken:
 class TokenCache:
     """Thread-safe process-wide store of access tokens.
 
-    Keyed by (token URL, client id, sha256 of the refresh token), so two
-    clients for the same authorization share one token and no raw secret is
-    ever used as a dictionary key. :meth:`fetch_lock` lets one thread fetch a
-    token while the others wait for it instead of fetching their own.
+    Keyed by one sha256 over every credential that shapes a token (see
+    :meth:`key`), so two clients share a token only when they would have
+    fetched the same one, and no raw secret is ever used as a dictionary
+    key. :meth:`fetch_lock` lets one thread fetch a token while the others
+    wait for it instead of fetching their own.
     """
 
     def __init__(self):
@@ -192,9 +283,15 @@ class TokenCache:
         self._fetch_locks = {}
 
     @staticmethod
-    def key(token_url, client_id, refresh_token):
-        digest = hashlib.sha256((refresh_token or "").encode()).hexdigest()
-        return (token_url, client_id, digest)
+    def key(token_url, client_id, client_secret, refresh_token, scopes=()):
+        """The cache key for a token fetched with these credentials: a
+        sha256 hex digest over all of them. A client with a wrong client
+        secret, or one asking for other scopes, does not get another
+        client's cached token: its own token request shows the problem."""
+        material = json.dumps(
+            [token_url, client_id, client_secret, refresh_token, sorted(scopes)]
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
 
     def get(self, key):
         """The cached token for ``key`` if it is still usable, else ``None``."""
@@ -295,6 +392,9 @@ class HttpClient:
 
     #: Marketplace name used in messages.
     marketplace = "marketplace"
+    #: OAuth scopes the token request asks for; a subclass may set them on
+    #: the instance at any time (they are part of :attr:`_token_key`).
+    scopes = ()
 
     def __init__(
         self,
@@ -308,9 +408,15 @@ class HttpClient:
         on_call=None,
         session=None,
         max_wait=DEFAULT_MAX_WAIT,
+        allow_http_loopback=True,
     ):
-        self.api_base_url = check_endpoint_url(api_base_url).rstrip("/")
-        self.token_url = check_endpoint_url(token_url)
+        """``allow_http_loopback``: whether plain http to localhost is
+        accepted for ``api_base_url`` and ``token_url`` (a sandbox account);
+        production accounts pass False (see :func:`check_endpoint_url`)."""
+        self.api_base_url = check_endpoint_url(
+            api_base_url, allow_http_loopback
+        ).rstrip("/")
+        self.token_url = check_endpoint_url(token_url, allow_http_loopback)
         self.timeout = normalize_timeout(timeout)
         self.client_id = client_id
         self._client_secret = client_secret
@@ -321,8 +427,19 @@ class HttpClient:
         self.session = session if session is not None else requests.Session()
         self._token_cache = TOKEN_CACHE
         self._pacer = PACER
-        self._token_key = TokenCache.key(self.token_url, client_id, refresh_token)
         self._secrets = {s for s in (client_secret, refresh_token) if s}
+
+    @property
+    def _token_key(self):
+        """This client's :class:`TokenCache` key, computed on use so that it
+        covers the scopes a subclass sets after ``__init__``."""
+        return TokenCache.key(
+            self.token_url,
+            self.client_id,
+            self._client_secret,
+            self._refresh_token,
+            tuple(self.scopes or ()),
+        )
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -349,6 +466,7 @@ class HttpClient:
         parse,
         order_ref="",
         describe=None,
+        follow_redirects=True,
         **kwargs,
     ):
         """Perform one HTTP exchange and report it as one CallRecord.
@@ -357,10 +475,15 @@ class HttpClient:
         :class:`~.errors.MarketplaceError`; ``describe(result)`` may add
         fields to the success record. ``kwargs`` go to
         :meth:`requests.Session.request`; the timeout is always the client's.
+        An exchange that carries credentials must pass
+        ``follow_redirects=False``: a 3xx answer then raises
+        :class:`~.errors.AuthError` (code ``redirect``) before ``parse`` sees
+        it, and nothing is sent to the redirect target.
         Raises only :class:`~.errors.MarketplaceError` (or a programming
         error, which is still journaled).
         """
         kwargs["headers"] = {"User-Agent": USER_AGENT, **kwargs.get("headers", {})}
+        kwargs["allow_redirects"] = follow_redirects
         trace = _Trace(api, operation, order_ref)
         try:
             result = self._exchange(trace, method, url, parse, kwargs)
@@ -403,12 +526,36 @@ class HttpClient:
             trace.response = self.session.request(
                 method, url, timeout=self.timeout, **kwargs
             )
+            redirect = 300 <= trace.response.status_code < 400
+            if redirect and not kwargs["allow_redirects"]:
+                raise self._redirect_error(trace.operation, url, trace.response)
             return parse(trace.response)
         except requests.exceptions.RequestException as exc:
             raise self._transport_error(trace.operation, exc) from None
         finally:
             if trace.response is not None:
                 trace.response.close()
+
+    def _redirect_error(self, operation, url, response):
+        """The error for a redirect answered to a request that carries
+        credentials. requests would resend custom headers such as
+        ``x-amz-access-token`` or ``X-EBAY-API-IAF-TOKEN`` (and a token POST's
+        body) to wherever the redirect points, so it is never followed; the
+        message names only the scheme and host of the target."""
+        location = response.headers.get("Location") or ""
+        target = (
+            " to " + _describe_endpoint(urllib.parse.urljoin(url, location))
+            if location
+            else ""
+        )
+        return AuthError(
+            f"{self.marketplace} answered {operation} with a redirect "
+            f"(HTTP {response.status_code}){target}: requests that carry "
+            "credentials never follow redirects; check the endpoint URL of "
+            "the account.",
+            code="redirect",
+            http_status=response.status_code,
+        )
 
     def _transport_error(self, operation, exc):
         if isinstance(exc, requests.exceptions.Timeout):
@@ -483,8 +630,9 @@ class HttpClient:
     def _access_token(self, api):
         """A usable access token, from the cache or from one token exchange
         (journaled under ``api`` as operation ``token``)."""
-        with self._token_cache.fetch_lock(self._token_key):
-            token = self._token_cache.get(self._token_key)
+        key = self._token_key
+        with self._token_cache.fetch_lock(key):
+            token = self._token_cache.get(key)
             if token is None:
                 token = self._call(
                     api,
@@ -493,9 +641,10 @@ class HttpClient:
                     self.token_url,
                     parse=self._parse_token_response,
                     describe=_describe_token,
+                    follow_redirects=False,
                     **self._token_request(),
                 )
-                self._token_cache.put(self._token_key, token)
+                self._token_cache.put(key, token)
         self._secrets.add(token.value)
         return token.value
 
@@ -554,6 +703,8 @@ class HttpClient:
                 code=error or None,
                 http_status=status,
             )
+        if error == "invalid_scope":
+            raise self._invalid_scope_error(status)
         if error in _REAUTHORIZE_ERRORS or status == 401:
             raise AuthError(
                 f"{self.marketplace} refused the stored authorization ({detail}). "
@@ -561,12 +712,27 @@ class HttpClient:
                 code=error or None,
                 http_status=status,
             )
-        # invalid_request, invalid_scope...: a configuration problem that a
-        # retry cannot fix and that needs the same attention as an auth one.
+        # invalid_request...: a configuration problem that a retry cannot
+        # fix and that needs the same attention as an auth one.
         raise AuthError(
             f"{self.marketplace} token request refused ({detail}). Check the "
             "app credentials and scopes, then re-authorize the account.",
             code=error or None,
+            http_status=status,
+        )
+
+    def _invalid_scope_error(self, status):
+        """RFC 6749 §5.2 ``invalid_scope``: the refresh grant may only ask
+        for scopes the seller consented to (eBay: "the same authorization
+        properties as the original" token), so no retry and no new client
+        secret helps; the consent or the chosen API must change."""
+        asked = f" ({', '.join(self.scopes)})" if self.scopes else ""
+        return AuthError(
+            f"{self.marketplace} refused the scopes asked for{asked}: the "
+            "seller's consent does not include them. Re-authorize the "
+            f"{self.marketplace} account granting them, or choose the "
+            "write-back API that the consent covers.",
+            code="invalid_scope",
             http_status=status,
         )
 
@@ -612,6 +778,7 @@ class HttpClient:
                 parse=parse,
                 order_ref=order_ref,
                 headers=headers_for(access_token),
+                follow_redirects=False,
                 **kwargs,
             )
 

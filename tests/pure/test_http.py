@@ -3,6 +3,8 @@
 import datetime
 import email.utils
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -59,6 +61,110 @@ def test_endpoint_url_message_hides_path_and_userinfo():
         http.check_endpoint_url("http://user:s3cret@example.com/path?token=abc")
     assert "s3cret" not in str(info.value)
     assert "token=abc" not in str(info.value)
+
+
+# urllib.parse reads host 127.0.0.1 (userinfo "192.0.2.2:9\"); requests and
+# urllib3 treat the backslash as the start of the path and connect to
+# 192.0.2.2 port 9. The old check let it through as "loopback http".
+SPLIT_HOST_EXPLOIT = "http://192.0.2.2:9\\@127.0.0.1/auth/o2/token"
+
+
+def test_exploit_url_whose_parsers_disagree_is_refused():
+    parsed = http.urllib.parse.urlsplit(SPLIT_HOST_EXPLOIT)
+    assert parsed.hostname == "127.0.0.1"  # what a naive check sees
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url(SPLIT_HOST_EXPLOIT)
+    assert "192.0.2.2" not in str(info.value)
+    assert "/auth" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user@api.ebay.com/",
+        "https://user:pw-s3cret@api.ebay.com/",
+        "https://:pw-s3cret@api.ebay.com/",
+        "https://@api.ebay.com/",
+        "http://user:pw-s3cret@127.0.0.1:8069/",
+        "https://api.ebay.com\\@evil.example/",
+        "https://api.ebay.com/ws\\api.dll",
+    ],
+)
+def test_endpoint_url_with_userinfo_or_backslash_refused(url):
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url(url)
+    assert "s3cret" not in str(info.value)
+    assert "@" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "char",
+    # tab, CR, LF, other C0 controls, DEL, space, no-break space, line
+    # separator, zero-width space, byte order mark
+    ["\t", "\r", "\n", "\x00", "\x1b", "\x1f", "\x7f"]
+    + [" ", "\xa0", "\u2028", "\u200b", "\ufeff"],
+)
+@pytest.mark.parametrize("where", ["host", "path", "query"])
+def test_endpoint_url_with_control_or_space_refused(char, where):
+    url = {
+        "host": f"https://api.eb{char}ay.com/ws",
+        "path": f"https://api.ebay.com/w{char}s",
+        "query": f"https://api.ebay.com/ws?a={char}",
+    }[where]
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url(url)
+    assert "/ws" not in str(info.value)
+
+
+def test_endpoint_url_with_non_ascii_refused():
+    # Fullwidth letters normalise to ASCII in some parsers but not in others.
+    with pytest.raises(ValueError):
+        http.check_endpoint_url("https://\uff41pi.ebay.com/")
+
+
+def test_endpoint_url_whose_host_requests_reads_differently_refused():
+    # urllib.parse sees host "evil%2ecom"; requests decodes it and connects
+    # to evil.com. Whatever the check sees must be where the request goes.
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url("https://evil%2ecom/")
+    assert "ambiguous" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8069/x", "http://localhost:1234", "http://[::1]:8080/"]
+)
+def test_loopback_http_refused_when_not_allowed(url):
+    assert http.check_endpoint_url(url, allow_http_loopback=True) == url
+    with pytest.raises(ValueError) as info:
+        http.check_endpoint_url(url, allow_http_loopback=False)
+    assert "https" in str(info.value)
+    # https stays fine for production accounts
+    assert http.check_endpoint_url("https://api.ebay.com", allow_http_loopback=False)
+
+
+def test_client_applies_allow_http_loopback_to_both_urls():
+    common = {"client_id": "c", "client_secret": "s", "refresh_token": "r"}
+    sandbox = _Client(
+        api_base_url="http://127.0.0.1:1", token_url="http://127.0.0.1:1/t", **common
+    )
+    assert sandbox.api_base_url == "http://127.0.0.1:1"
+    for api_base_url, token_url in (
+        ("http://127.0.0.1:1", "https://example.com/t"),
+        ("https://example.com", "http://127.0.0.1:1/t"),
+    ):
+        with pytest.raises(ValueError):
+            _Client(
+                api_base_url=api_base_url,
+                token_url=token_url,
+                allow_http_loopback=False,
+                **common,
+            )
+    with pytest.raises(ValueError):
+        _Client(
+            api_base_url="https://example.com",
+            token_url=SPLIT_HOST_EXPLOIT,
+            **common,
+        )
 
 
 # -- timeouts ----------------------------------------------------------------
@@ -142,8 +248,9 @@ def _token(value, seconds):
 
 def test_token_cache_keeps_token_until_a_minute_before_expiry():
     cache = http.TokenCache()
-    key = cache.key("https://t", "client", "refresh-secret")
+    key = cache.key("https://t", "client", "client-secret", "refresh-secret")
     assert "refresh-secret" not in repr(key)
+    assert "client-secret" not in repr(key)
     cache.put(key, _token("fresh", 3600))
     assert cache.get(key).value == "fresh"
     cache.put(key, _token("stale", 59))
@@ -152,12 +259,39 @@ def test_token_cache_keeps_token_until_a_minute_before_expiry():
 
 def test_token_cache_invalidate_only_the_rejected_token():
     cache = http.TokenCache()
-    key = cache.key("https://t", "client", "r")
+    key = cache.key("https://t", "client", "s", "r")
     cache.put(key, _token("new", 3600))
     cache.invalidate(key, "old")  # another thread already replaced "old"
     assert cache.get(key).value == "new"
     cache.invalidate(key)
     assert cache.get(key) is None
+
+
+def test_token_cache_key_covers_every_credential():
+    base_args = {
+        "token_url": "https://t",
+        "client_id": "client",
+        "client_secret": "secret",
+        "refresh_token": "refresh",
+        "scopes": ("scope/a", "scope/b"),
+    }
+    key = http.TokenCache.key(**base_args)
+    for name, other in (
+        ("token_url", "https://t2"),
+        ("client_id", "client2"),
+        ("client_secret", "wrong-secret"),
+        ("refresh_token", "refresh2"),
+        ("scopes", ("scope/a",)),
+        ("scopes", ()),
+    ):
+        assert http.TokenCache.key(**dict(base_args, **{name: other})) != key, name
+    # The same scopes in another order ask for the same token.
+    assert http.TokenCache.key(**dict(base_args, scopes=("scope/b", "scope/a"))) == key
+    # No field can leak into its neighbour: ("ab", "c") is not ("a", "bc").
+    assert http.TokenCache.key("https://t", "ab", "c", "r") != http.TokenCache.key(
+        "https://t", "a", "bc", "r"
+    )
+    assert len(key) == 64 and "secret" not in key and "refresh" not in key
 
 
 def test_access_token_repr_hides_value():
@@ -306,3 +440,326 @@ class _FakeResponse:
 
     def __bool__(self):
         return True
+
+
+# -- redirects (real HTTP to local servers) ------------------------------------
+
+
+class _LocalServer:
+    """An HTTP server on 127.0.0.1 (random port) that answers each request
+    from ``routes[(method, path)]``: ``(status, headers, body)`` or a
+    function of ``(method, path, headers, body)`` returning one (404 when
+    not routed). Records every request as ``(method, path, headers, body)``."""
+
+    def __init__(self, routes=None):
+        self.routes = dict(routes or {})
+        self.received = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                server.received.append(
+                    (self.command, self.path, dict(self.headers), body)
+                )
+                path = self.path.split("?")[0]
+                answer = server.routes.get((self.command, path), (404, {}, b""))
+                if callable(answer):
+                    answer = answer(self.command, path, dict(self.headers), body)
+                status, headers, content = answer
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def local_servers():
+    """``make(routes)`` starts a :class:`_LocalServer`; all are stopped after
+    the test."""
+    servers = []
+
+    def make(routes=None):
+        servers.append(_LocalServer(routes))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+TOKEN_ANSWER = (
+    200,
+    {"Content-Type": "application/json"},
+    json.dumps({"access_token": "the-access-token", "expires_in": 3600}).encode(),
+)
+API_OPERATION = http.Operation("getThing", "api")
+
+
+def _redirect(target, status=307):
+    location = f"{target.url}/steal?token=abc&the-refresh-token"
+    return (status, {"Location": location}, b"")
+
+
+def _local_client(origin, records, **kw):
+    return _Client(
+        client_id="cid",
+        client_secret="the-client-secret",
+        refresh_token="the-refresh-token",
+        api_base_url=origin.url,
+        token_url=origin.url + "/token",
+        on_call=records.append,
+        timeout=5,
+        **kw,
+    )
+
+
+def _get_thing(client):
+    return client._authorized_call(
+        API_OPERATION,
+        "GET",
+        client.api_base_url + "/thing",
+        headers_for=lambda token: {"x-amz-access-token": token},
+        parse=lambda response: response.status_code,
+    )
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirected_token_request_is_refused_and_not_followed(local_servers, status):
+    target = local_servers()
+    origin = local_servers({("POST", "/token"): _redirect(target, status)})
+    records = []
+    with _local_client(origin, records) as client, pytest.raises(AuthError) as info:
+        client._access_token("api")
+
+    assert info.value.code == "redirect"
+    assert info.value.http_status == status
+    message = str(info.value)
+    assert f"Test answered token with a redirect (HTTP {status}) to " in message
+    port = target.url.rsplit(":", 1)[1]
+    assert " to http://127.0.0.1: requests" in message  # scheme and host only
+    assert port not in message
+    for secret in ("steal", "token=abc", "the-refresh-token", "the-client-secret"):
+        assert secret not in message
+    assert "check the endpoint URL" in message
+    assert len(origin.received) == 1
+    assert target.received == []  # the credentials went nowhere else
+    (record,) = records
+    assert (record.operation, record.outcome, record.http_status) == (
+        "token",
+        "auth",
+        status,
+    )
+    assert record.error_code == "redirect"
+
+
+def test_redirected_api_call_is_refused_and_not_followed(local_servers):
+    target = local_servers()
+    origin = local_servers(
+        {("POST", "/token"): TOKEN_ANSWER, ("GET", "/thing"): _redirect(target)}
+    )
+    records = []
+    with _local_client(origin, records) as client, pytest.raises(AuthError) as info:
+        _get_thing(client)
+
+    assert info.value.code == "redirect"
+    assert "Test answered getThing with a redirect (HTTP 307) to http://127.0.0.1" in (
+        str(info.value)
+    )
+    assert "steal" not in str(info.value)
+    # One token, one API call: a redirect is not a rejected token, so no retry.
+    assert [(m, p) for m, p, _h, _b in origin.received] == [
+        ("POST", "/token"),
+        ("GET", "/thing"),
+    ]
+    assert target.received == []
+    assert [(r.operation, r.outcome) for r in records] == [
+        ("token", "success"),
+        ("getThing", "auth"),
+    ]
+
+
+def test_redirect_without_location_is_refused_too(local_servers):
+    origin = local_servers(
+        {("POST", "/token"): TOKEN_ANSWER, ("GET", "/thing"): (300, {}, b"{}")}
+    )
+    with _local_client(origin, []) as client, pytest.raises(AuthError) as info:
+        _get_thing(client)
+    assert info.value.code == "redirect"
+    assert "with a redirect (HTTP 300): requests that carry credentials" in str(
+        info.value
+    )
+
+
+def test_call_without_credentials_still_follows_redirects(local_servers):
+    # What Amazon's download() does: a plain _call, no token, no
+    # follow_redirects argument. It is also the control for the tests above:
+    # the redirect target does receive a request when redirects are followed.
+    target = local_servers({("GET", "/steal"): (200, {}, b"image bytes")})
+    origin = local_servers({("GET", "/image.png"): _redirect(target)})
+    with _local_client(origin, []) as client:
+        content = client._call(
+            "api",
+            "downloadImage",
+            "GET",
+            origin.url + "/image.png",
+            parse=lambda response: response.content,
+            stream=True,
+        )
+    assert content == b"image bytes"
+    assert [p.split("?")[0] for _m, p, _h, _b in target.received] == ["/steal"]
+
+
+# -- token cache key (real token exchanges with a local server) ----------------
+
+
+class _FormClient(_Client):
+    """Client credentials and scopes in the form body, as Login with Amazon
+    takes them; ``scopes`` are set after ``__init__``, as eBay's client does."""
+
+    def __init__(self, *, scopes=(), **kwargs):
+        super().__init__(**kwargs)
+        self.scopes = tuple(scopes)
+
+    def _token_request(self):
+        return {
+            "data": {
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+                "scope": " ".join(self.scopes),
+            }
+        }
+
+
+def _token_server(local_servers, secret="right-secret"):
+    """A token endpoint that knows one client secret: any other gets
+    ``invalid_client`` (RFC 6749 §5.2); each token it issues is new."""
+    issued = []
+
+    def answer(method, path, headers, body):
+        form = http.urllib.parse.parse_qs(body.decode())
+        if form.get("client_secret") != [secret]:
+            return (401, {}, json.dumps({"error": "invalid_client"}).encode())
+        issued.append(f"token-{len(issued) + 1}")
+        content = {"access_token": issued[-1], "expires_in": 3600}
+        return (200, {}, json.dumps(content).encode())
+
+    return local_servers({("POST", "/token"): answer})
+
+
+def _form_client(server, **kwargs):
+    kwargs.setdefault("client_secret", "right-secret")
+    return _FormClient(
+        client_id="cid",
+        refresh_token="the-refresh-token",
+        api_base_url=server.url,
+        token_url=server.url + "/token",
+        timeout=5,
+        **kwargs,
+    )
+
+
+def test_wrong_client_secret_does_not_get_a_cached_token(local_servers):
+    server = _token_server(local_servers)
+    with _form_client(server) as good:
+        assert good._access_token("api") == "token-1"
+    records = []
+    wrong = _form_client(server, client_secret="wrong-secret", on_call=records.append)
+    # Same token URL, client id and refresh token: before, this client
+    # silently used token-1 and its wrong secret went unnoticed until the
+    # token expired.
+    with wrong, pytest.raises(AuthError) as info:
+        wrong._access_token("api")
+    assert info.value.code == "invalid_client"
+    assert "wrong-secret" not in str(info.value)
+    assert len(server.received) == 2
+    assert [(r.operation, r.outcome) for r in records] == [("token", "auth")]
+    # The good client still has its token cached.
+    with _form_client(server) as good_again:
+        assert good_again._access_token("api") == "token-1"
+    assert len(server.received) == 2
+
+
+def test_clients_asking_for_other_scopes_do_not_share_a_token(local_servers):
+    server = _token_server(local_servers)
+    with _form_client(server, scopes=("scope/a", "scope/b")) as both:
+        assert both._access_token("api") == "token-1"
+    with _form_client(server, scopes=("scope/b", "scope/a")) as same:
+        assert same._access_token("api") == "token-1"  # same scopes: cached
+    with _form_client(server, scopes=("scope/a",)) as fewer:
+        assert fewer._access_token("api") == "token-2"
+    scopes_asked = [
+        http.urllib.parse.parse_qs(body.decode())["scope"]
+        for _m, _p, _h, body in server.received
+    ]
+    assert scopes_asked == [["scope/a scope/b"], ["scope/a"]]
+
+
+# -- invalid_scope ---------------------------------------------------------------
+
+
+def _invalid_scope_server(local_servers):
+    body = {
+        "error": "invalid_scope",
+        "error_description": "The requested scope is invalid, unknown, malformed, "
+        "or exceeds the scope granted to the client",
+    }
+    return local_servers({("POST", "/token"): (400, {}, json.dumps(body).encode())})
+
+
+def test_invalid_scope_names_the_scopes_and_what_to_do(local_servers):
+    server = _invalid_scope_server(local_servers)
+    scopes = (
+        "https://api.ebay.com/oauth/api_scope",
+        "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
+    )
+    records = []
+    client = _form_client(server, scopes=scopes, on_call=records.append)
+    with client, pytest.raises(AuthError) as info:
+        client._access_token("api")
+
+    assert info.value.code == "invalid_scope"
+    assert info.value.http_status == 400
+    assert info.value.message == (
+        "Test refused the scopes asked for (https://api.ebay.com/oauth/api_scope, "
+        "https://api.ebay.com/oauth/api_scope/sell.fulfillment): the seller's "
+        "consent does not include them. Re-authorize the Test account granting "
+        "them, or choose the write-back API that the consent covers."
+    )
+    (record,) = records
+    assert (record.outcome, record.error_code) == ("auth", "invalid_scope")
+    assert record.error_message == info.value.message
+
+
+def test_invalid_scope_without_scopes_asked(local_servers):
+    server = _invalid_scope_server(local_servers)
+    with _form_client(server) as client, pytest.raises(AuthError) as info:
+        client._access_token("api")
+    assert info.value.code == "invalid_scope"
+    assert info.value.message.startswith(
+        "Test refused the scopes asked for: the seller's consent does not include them."
+    )
