@@ -391,3 +391,96 @@ def test_probe_lists_one_order(sandbox, client, journal):
         "success",
         200,
     )
+
+
+# -- matching a line across eBay's two id schemes (base.match_order_line) -----------
+
+# The same order as REST reports it (a two-variation shirt and a mug) ...
+REST_LINES = [
+    base.OrderLine(
+        line_item_id="10001", item_id="110", variation_id="5001", sku="SHIRT-RED"
+    ),
+    base.OrderLine(
+        line_item_id="10002", item_id="110", variation_id="5002", sku="SHIRT-BLUE"
+    ),
+    base.OrderLine(line_item_id="10003", item_id="111", sku="MUG"),
+]
+# ... and as Trading reports it (no variation id; the SKU of the variation).
+TRADING_LINES = [
+    base.OrderLine(
+        order_line_item_id="110-0", item_id="110", transaction_id="0", sku="SHIRT-RED"
+    ),
+    base.OrderLine(
+        order_line_item_id="110-1", item_id="110", transaction_id="1", sku="SHIRT-BLUE"
+    ),
+    base.OrderLine(
+        order_line_item_id="111-0", item_id="111", transaction_id="0", sku="MUG"
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("lines", "criteria", "expected"),
+    [
+        # exact ids of the lines' own API
+        (REST_LINES, {"line_item_id": "10002"}, "10002"),
+        (TRADING_LINES, {"order_line_item_id": "110-1"}, "110-1"),
+        # a Trading id against REST lines: its ItemID part, then narrowing
+        (REST_LINES, {"order_line_item_id": "111-0"}, "10003"),
+        (REST_LINES, {"order_line_item_id": "110-0"}, "ambiguous"),
+        (REST_LINES, {"order_line_item_id": "110-0", "sku": "SHIRT-BLUE"}, "10002"),
+        (
+            REST_LINES,
+            {"order_line_item_id": "110-0", "variation_id": "5001"},
+            "10001",
+        ),
+        (
+            REST_LINES,
+            {"order_line_item_id": "110-0", "variation_id": "5001", "sku": "X"},
+            "none",
+        ),
+        (REST_LINES, {"order_line_item_id": "999-0"}, "none"),
+        (REST_LINES, {"order_line_item_id": "110-0", "item_id": "111"}, "none"),
+        # REST ids against Trading lines: legacyItemId, then SKU; Trading
+        # has no variation id, so that criterion cannot narrow
+        (TRADING_LINES, {"line_item_id": "10003", "item_id": "111"}, "111-0"),
+        (TRADING_LINES, {"line_item_id": "10001", "item_id": "110"}, "ambiguous"),
+        (
+            TRADING_LINES,
+            {"line_item_id": "10001", "item_id": "110", "variation_id": "5001"},
+            "ambiguous",
+        ),
+        (
+            TRADING_LINES,
+            {"item_id": "110", "variation_id": "5001", "sku": "SHIRT-RED"},
+            "110-0",
+        ),
+        # a Trading id whose TransactionID is not on the order
+        (TRADING_LINES, {"order_line_item_id": "110-7"}, "none"),
+        # by SKU alone
+        (TRADING_LINES, {"sku": "MUG"}, "111-0"),
+        (REST_LINES, {"sku": "NOPE"}, "none"),
+        # nothing to go by
+        (REST_LINES, {}, "none"),
+        ([], {"line_item_id": "10001"}, "none"),
+    ],
+)
+def test_match_order_line(lines, criteria, expected):
+    line, reason = base.match_order_line(lines, **criteria)
+
+    if expected in ("none", "ambiguous"):
+        assert (line, reason) == (None, expected)
+    else:
+        assert reason == ""
+        assert expected in (line.line_item_id, line.order_line_item_id)
+
+
+def test_match_order_line_needs_a_criterion_the_lines_report():
+    amazon_like = [base.OrderLine(line_item_id="79039765272157", quantity=1)]
+
+    # Amazon reports no SKU here: a SKU alone proves nothing.
+    assert base.match_order_line(amazon_like, sku="ABC") == (None, "none")
+    assert base.match_order_line(amazon_like, line_item_id="79039765272157") == (
+        amazon_like[0],
+        "",
+    )
