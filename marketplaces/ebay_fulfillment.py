@@ -11,7 +11,7 @@ import re
 import urllib.parse
 
 from . import base
-from .ebay_oauth import EbayClient
+from .ebay_oauth import SELL_FULFILLMENT_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
 from .http import (
     Operation,
@@ -69,6 +69,10 @@ class EbayFulfillmentClient(EbayClient):
     result; every HTTP exchange (token ones included) is journaled under
     :data:`~.base.API_EBAY_FULFILLMENT`.
     """
+
+    #: sell.fulfillment covers createShippingFulfillment and the reads
+    #: (sell_fulfillment_v1_oas3.json securitySchemes).
+    scopes = (SELL_FULFILLMENT_SCOPE,)
 
     def __init__(self, **kwargs):
         """Same arguments as :class:`~.ebay_oauth.EbayClient`."""

@@ -14,7 +14,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from . import base
-from .ebay_oauth import EbayClient
+from .ebay_oauth import API_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
 from .http import (
     Operation,
@@ -75,6 +75,10 @@ class EbayTradingClient(EbayClient):
     result; every HTTP exchange (token ones included) is journaled under
     :data:`~.base.API_EBAY_TRADING`.
     """
+
+    #: CompleteSale and GetOrders need the base scope only; a seller who
+    #: consented to Trading alone has no other (ebay_oauth).
+    scopes = (API_SCOPE,)
 
     def __init__(self, *, dev_id, **kwargs):
         """Same arguments as :class:`~.ebay_oauth.EbayClient`; the Trading

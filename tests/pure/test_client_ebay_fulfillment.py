@@ -7,6 +7,7 @@ import pytest
 
 from marketplaces import base, http
 from marketplaces.ebay_fulfillment import EbayFulfillmentClient, rest_tracking_number
+from marketplaces.ebay_oauth import API_SCOPE, SELL_FULFILLMENT_SCOPE
 from marketplaces.ebay_trading import EbayTradingClient
 from marketplaces.errors import (
     AuthError,
@@ -167,11 +168,58 @@ def test_retry_after_a_lost_answer_only_sends_the_missing_package(
     assert posted == ["1Z999AA10123456784", "1Z999AA10123456785"]
 
 
-def test_token_shared_with_the_trading_client(sandbox, make_client, order):
+# -- OAuth scopes ------------------------------------------------------------------
+
+
+def test_each_client_asks_for_its_own_scopes(sandbox, make_client, order):
     make_client().read_order(ORDER)
+    http.TOKEN_CACHE.clear()  # whether or not the cache key holds the scopes
     make_client(cls=EbayTradingClient).read_order(ORDER)
 
-    assert len(sandbox.requests("ebay.token")) == 1
+    rest, trading = sandbox.requests("ebay.token")
+    # sell.fulfillment covers the reads too (OAS securitySchemes); Trading
+    # asks for the base scope only, so a Trading-only consent keeps working.
+    assert rest["form"]["scope"] == SELL_FULFILLMENT_SCOPE
+    assert trading["form"]["scope"] == API_SCOPE
+    assert EbayFulfillmentClient.scopes == (SELL_FULFILLMENT_SCOPE,)
+    assert EbayTradingClient.scopes == (API_SCOPE,)
+
+
+def test_scopes_can_be_overridden(sandbox, make_client, order):
+    client = make_client(scopes=f"{SELL_FULFILLMENT_SCOPE} {API_SCOPE}")
+
+    client.read_order(ORDER)
+
+    assert client.scopes == (SELL_FULFILLMENT_SCOPE, API_SCOPE)
+    (token,) = sandbox.requests("ebay.token")
+    assert token["form"]["scope"] == f"{SELL_FULFILLMENT_SCOPE} {API_SCOPE}"
+
+
+@pytest.mark.parametrize(
+    ("cls", "overrides", "expected"),
+    [
+        (EbayFulfillmentClient, {}, (SELL_FULFILLMENT_SCOPE,)),
+        (EbayTradingClient, {}, (API_SCOPE,)),
+        (EbayTradingClient, {"scopes": ["x"]}, ("x",)),
+    ],
+)
+def test_scopes_are_set_before_the_http_client_is(
+    monkeypatch, cls, overrides, expected
+):
+    # HttpClient.__init__ computes the token cache key, which depends on the
+    # scopes: they must be on the instance by then.
+    seen = []
+    original = http.HttpClient.__init__
+
+    def spy(self, **kwargs):
+        seen.append(self.__dict__.get("scopes"))
+        original(self, **kwargs)
+
+    monkeypatch.setattr(http.HttpClient, "__init__", spy)
+
+    cls(client_id="c", client_secret="s", dev_id="d", refresh_token="r", **overrides)
+
+    assert seen == [expected]
 
 
 # -- read_order and find_fulfillment -------------------------------------------

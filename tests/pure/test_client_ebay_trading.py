@@ -8,6 +8,7 @@ import pytest
 from lxml import etree
 
 from marketplaces import base, http
+from marketplaces.ebay_oauth import API_SCOPE
 from marketplaces.ebay_trading import (
     NS,
     EbayTradingClient,
@@ -120,11 +121,11 @@ def test_complete_sale_by_order_id(sandbox, client, order, journal):
 
     assert not result.duplicate
     (token_request,) = sandbox.requests("ebay.token")
+    # Only the base scope: a Trading-only consent has no other.
     assert token_request["form"] == {
         "grant_type": "refresh_token",
         "refresh_token": SECRETS[1],
-        "scope": "https://api.ebay.com/oauth/api_scope "
-        "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
+        "scope": API_SCOPE,
     }
     basic = base64.b64encode(f"{CLIENT_ID}:{SECRETS[0]}".encode()).decode()
     assert token_request["headers"]["authorization"] == f"Basic {basic}"
