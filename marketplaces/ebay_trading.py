@@ -31,14 +31,23 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 COMPLETE_SALE = Operation("CompleteSale", base.API_EBAY_TRADING)
 GET_ORDERS = Operation("GetOrders", base.API_EBAY_TRADING)
 
-# ErrorCode classes (shared/notes/ebay-api.md §1.3 and §6.3).
+# ErrorCode classes (shared/notes/ebay-api.md §1.3 table and §6.3). Any
+# other SeverityCode=Error entry (ErrorClassification RequestError: 2, 37,
+# 10012, ...) is a permanent data or setup error; ErrorClassification
+# SystemError is transient whatever its code.
 TRANSIENT_CODES = frozenset({"10007", "21916803"})  # "eBay is unreachable"
 RATE_LIMIT_CODES = frozenset({"518"})  # call usage limit reached
+# 930 token missing, 931 token invalid (KB 630: rarely transient, so one
+# fresh token is worth it), 21916984 invalid / 21917053 expired IAF token.
 TOKEN_CODES = frozenset({"930", "931", "21916984", "21917053"})  # refresh once
 HARD_EXPIRED_CODES = frozenset({"932"})  # token revoked/expired: re-consent
-# Tracking number already on an order (KB 5021; combined orders). Counted as
-# accepted: the verify step then checks the number really is on this order.
-DUPLICATE_CODES = frozenset({"21916964", "21919089"})
+# KB 5021: the tracking number is already used on an order of another buyer,
+# or by another seller. A refusal: the number is wrong or belongs to someone
+# else, and sending it again cannot succeed.
+TRACKING_IN_USE_CODES = frozenset({"21916964"})
+# "Tracking already uploaded" on a combined order: counted as accepted; the
+# verify step then checks the number really is on this order.
+DUPLICATE_CODES = frozenset({"21919089"})
 
 ACCEPTED_ACKS = ("Success", "Warning")
 # CancelStatusCodeType values meaning the cancellation went through.
@@ -295,11 +304,13 @@ def trading_errors(root):
 
 def trading_failure(errors):
     """The :mod:`.errors` exception a failed answer stands for, or ``None``
-    when every error only says "tracking number already uploaded".
+    when every error only says "tracking number already uploaded"
+    (:data:`DUPLICATE_CODES`).
 
     Only ``SeverityCode`` Error entries count (warnings ride along with
-    successes). Precedence: hard-expired token, rejected token, call limit,
-    system error, then data errors.
+    successes). Precedence: hard-expired token (re-consent), rejected token
+    (refresh once), call limit, system error (transient), then data errors
+    (permanent), among them :data:`TRACKING_IN_USE_CODES`.
     """
     failing = [e for e in errors if e.severity == "Error"] or list(errors)
     if not failing:
@@ -329,9 +340,18 @@ def trading_failure(errors):
     if not permanent:
         return None
     return PermanentError(
-        "; ".join(e.text for e in permanent),
+        "; ".join(_permanent_text(e) for e in permanent),
         code=",".join(e.code for e in permanent if e.code) or None,
     )
+
+
+def _permanent_text(error):
+    if error.code in TRACKING_IN_USE_CODES:
+        return (
+            f"{error.text} (the tracking number is already on an order of "
+            "another buyer or another seller: check it)"
+        )
+    return error.text
 
 
 def complete_sale_result(root):

@@ -279,19 +279,23 @@ def test_request_error_is_permanent_with_long_message(sandbox, client, journal):
     )
 
 
-def test_tracking_already_uploaded_is_a_duplicate(sandbox, client, order, journal):
+def test_tracking_number_of_another_order_is_refused(sandbox, client, order, journal):
     client.confirm_shipment(shipment(order_ref=OTHER_ORDER))
 
-    result = client.confirm_shipment(shipment(order_ref=ORDER))
+    # KB 5021: the number belongs to another buyer's (or seller's) order.
+    with pytest.raises(PermanentError) as info:
+        client.confirm_shipment(shipment(order_ref=ORDER))
 
-    assert result.duplicate
-    assert "21916964" in result.message
+    assert info.value.code == "21916964"
+    assert "another buyer or another seller" in info.value.message
+    assert "already" in info.value.message  # eBay's own message comes first
     assert outcomes(journal)[-1] == (
         base.API_EBAY_TRADING,
         "CompleteSale",
-        "success",
-        "",
+        "permanent",
+        "21916964",
     )
+    assert client.read_order(ORDER).packages == []
 
 
 def test_injected_duplicate_error_code(sandbox, client, order):
@@ -523,6 +527,51 @@ def _error(code, classification="RequestError", severity="Error"):
     return TradingError(code, severity, classification, "short", f"long {code}")
 
 
+# Every Trading code of shared/notes/ebay-api.md §1.3 and §6.3.
+@pytest.mark.parametrize(
+    ("code", "classification", "expected"),
+    [
+        # transient: "eBay is unreachable" codes, and any SystemError
+        ("10007", "RequestError", TransientError),
+        ("21916803", "RequestError", TransientError),
+        ("10007", "SystemError", TransientError),
+        ("12345", "SystemError", TransientError),
+        # the token: fetch a fresh one and retry once
+        ("930", "RequestError", TokenRejectedError),
+        ("931", "RequestError", TokenRejectedError),
+        ("21916984", "RequestError", TokenRejectedError),
+        ("21917053", "RequestError", TokenRejectedError),
+        # the consent: the seller must authorize again
+        ("932", "RequestError", AuthError),
+        # call usage limit
+        ("518", "RequestError", RateLimitedError),
+        # refusals
+        ("21916964", "RequestError", PermanentError),
+        ("2", "RequestError", PermanentError),
+        ("10012", "RequestError", PermanentError),
+        ("37", "RequestError", PermanentError),
+        # tracking already uploaded (combined order): accepted
+        ("21919089", "RequestError", None),
+    ],
+)
+def test_every_trading_code_is_classified(code, classification, expected):
+    failure = trading_failure([_error(code, classification)])
+
+    if expected is None:
+        assert failure is None
+    else:
+        assert type(failure) is expected
+        assert failure.code == code
+
+
+def test_tracking_in_use_keeps_ebays_message():
+    failure = trading_failure([_error("21916964")])
+
+    assert failure.message.startswith("long 21916964 ")
+    assert "another buyer or another seller" in failure.message
+    assert str(failure).endswith("(21916964)")
+
+
 @pytest.mark.parametrize(
     ("errors", "expected"),
     [
@@ -530,13 +579,14 @@ def _error(code, classification="RequestError", severity="Error"):
         ([_error("37"), _error("21917053")], TokenRejectedError),
         ([_error("37"), _error("518")], RateLimitedError),
         ([_error("37"), _error("123", "SystemError")], TransientError),
-        ([_error("21916803")], TransientError),
         ([_error("21916964"), _error("37")], PermanentError),
-        ([_error("21916964"), _error("37", severity="Warning")], None),
+        ([_error("21916964"), _error("37", severity="Warning")], PermanentError),
+        ([_error("21919089"), _error("37", severity="Warning")], None),
+        ([_error("21919089"), _error("21916964")], PermanentError),
         ([], PermanentError),
     ],
 )
-def test_failure_classification(errors, expected):
+def test_failure_precedence(errors, expected):
     failure = trading_failure(errors)
 
     if expected is None:
@@ -546,6 +596,6 @@ def test_failure_classification(errors, expected):
 
 
 def test_permanent_failure_lists_every_error():
-    failure = trading_failure([_error("37"), _error("21916964"), _error("10012")])
+    failure = trading_failure([_error("37"), _error("21919089"), _error("10012")])
 
     assert str(failure) == "long 37; long 10012 (37,10012)"
