@@ -270,14 +270,15 @@ class AmazonClient(HttpClient):
                 http_status=status,
             )
         if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if retry_after is None:
-                retry_after = 1 / operation.rate
+            # Amazon sends no Retry-After as a rule ("repeated throttled
+            # requests require a back off strategy", amazon-sp-api.md §6):
+            # without one, retry_after stays None and the engine applies its
+            # own growing delay.
             raise RateLimitedError(
                 message or f"Amazon is throttling {operation.name}",
                 code=code or "QuotaExceeded",
                 http_status=status,
-                retry_after=retry_after,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         if status >= 500:
             raise TransientError(
