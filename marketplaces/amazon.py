@@ -39,7 +39,80 @@ REGION_HOSTS = {
     "eu": "sellingpartnerapi-eu.amazon.com",
     "fe": "sellingpartnerapi-fe.amazon.com",
 }
+REGION_NAMES = {"na": "North America", "eu": "Europe", "fe": "Far East"}
 ENVIRONMENTS = ("production", "sandbox")
+
+# Every marketplace id of Amazon's "Marketplace IDs" page
+# (developer-docs.amazon.com/sp-api/docs/marketplace-ids), with the selling
+# region whose endpoint serves it ("SP-API Endpoints", same site; the region
+# lists are also in shared/notes/amazon-sp-api.md §4). The 2021 developer
+# guide printed Canada as A2EUQ1WTGCTBG; the current page has ...BG2.
+MARKETPLACES = {
+    # North America: https://sellingpartnerapi-na.amazon.com
+    "A2EUQ1WTGCTBG2": ("CA", "Canada", "na"),
+    "ATVPDKIKX0DER": ("US", "United States of America", "na"),
+    "A1AM78C64UM0Y8": ("MX", "Mexico", "na"),
+    "A2Q3Y263D00KWC": ("BR", "Brazil", "na"),
+    # Europe: https://sellingpartnerapi-eu.amazon.com
+    "A28R8C7NBKEWEA": ("IE", "Ireland", "eu"),
+    "A1RKKUPIHCS9HS": ("ES", "Spain", "eu"),
+    "A1F83G8C2ARO7P": ("UK", "United Kingdom", "eu"),
+    "A13V1IB3VIYZZH": ("FR", "France", "eu"),
+    "AMEN7PMS3EDWL": ("BE", "Belgium", "eu"),
+    "A1805IZSGTT6HS": ("NL", "Netherlands", "eu"),
+    "A1PA6795UKMFR9": ("DE", "Germany", "eu"),
+    "APJ6JRA9NG5V4": ("IT", "Italy", "eu"),
+    "A2NODRKZP88ZB9": ("SE", "Sweden", "eu"),
+    "AE08WJ6YKNBMC": ("ZA", "South Africa", "eu"),
+    "A1C3SOZRARQ6R3": ("PL", "Poland", "eu"),
+    "ARBP9OOSHTCHU": ("EG", "Egypt", "eu"),
+    "A33AVAJ2PDY3EV": ("TR", "Turkey", "eu"),
+    "A17E79C6D8DWNP": ("SA", "Saudi Arabia", "eu"),
+    "A2VIGQ35RCS4UG": ("AE", "United Arab Emirates", "eu"),
+    "A21TJRUUN4KGV": ("IN", "India", "eu"),
+    # Far East: https://sellingpartnerapi-fe.amazon.com
+    "A19VAU5U5O7RUS": ("SG", "Singapore", "fe"),
+    "A39IBJ37TRP1C6": ("AU", "Australia", "fe"),
+    "A1VC38T7YXB528": ("JP", "Japan", "fe"),
+}
+#: marketplace id -> "na" / "eu" / "fe"
+MARKETPLACE_REGIONS = {mid: region for mid, (_c, _n, region) in MARKETPLACES.items()}
+
+
+def region_for_marketplace(marketplace_id):
+    """The SP-API region ("na", "eu" or "fe") whose endpoint serves
+    ``marketplace_id``; ValueError naming the id when Amazon lists no such
+    marketplace."""
+    region = MARKETPLACE_REGIONS.get((marketplace_id or "").strip())
+    if region is None:
+        raise ValueError(
+            f"Unknown Amazon marketplace id {marketplace_id!r}: not one of the "
+            "SP-API marketplace ids (developer-docs.amazon.com/sp-api/docs/"
+            "marketplace-ids)"
+        )
+    return region
+
+
+def _check_region(marketplace_id, region):
+    """The region to use: ``region`` if given (it must serve the
+    marketplace), else the marketplace's."""
+    if region is not None and region not in REGION_HOSTS:
+        raise ValueError(f"Unknown Amazon region {region!r}")
+    known = MARKETPLACES.get((marketplace_id or "").strip())
+    if known is None:
+        if region is None:
+            region_for_marketplace(marketplace_id)  # raises, naming the id
+        # A marketplace newer than the list above: the caller's region.
+        return region
+    _code, country, served_by = known
+    if region is not None and region != served_by:
+        raise ValueError(
+            f"Marketplace {marketplace_id} ({country}) is served by the "
+            f"{REGION_NAMES[served_by]} ({served_by}) endpoint, not "
+            f"{REGION_NAMES[region]} ({region})"
+        )
+    return served_by
+
 
 # Default usage plans, from each operation's description in the models.
 CONFIRM_SHIPMENT = Operation("confirmShipment", base.API_AMAZON_WRITEBACK, 2.0, 10)
@@ -78,7 +151,7 @@ class AmazonClient(HttpClient):
         client_secret,
         refresh_token,
         marketplace_id,
-        region="na",
+        region=None,
         environment="production",
         api_base_url=None,
         auth_url=None,
@@ -87,8 +160,11 @@ class AmazonClient(HttpClient):
         session=None,
         max_wait=DEFAULT_MAX_WAIT,
     ):
-        if region not in REGION_HOSTS:
-            raise ValueError(f"Unknown Amazon region {region!r}")
+        """``region``: "na", "eu" or "fe"; None = the one serving
+        ``marketplace_id`` (:data:`MARKETPLACE_REGIONS`). A region that does
+        not serve the marketplace, or an unknown marketplace without a
+        region, is a ValueError. The default host is the region's."""
+        region = _check_region(marketplace_id, region)
         if environment not in ENVIRONMENTS:
             raise ValueError(f"Unknown Amazon environment {environment!r}")
         if not api_base_url:
@@ -106,6 +182,7 @@ class AmazonClient(HttpClient):
             max_wait=max_wait,
         )
         self.marketplace_id = marketplace_id
+        self.region = region
 
     # -- Login with Amazon -------------------------------------------------
 
@@ -166,6 +243,11 @@ class AmazonClient(HttpClient):
             message=f"Amazon accepted {len(payloads)} package(s) "
             f"for {shipment.order_ref}"
         )
+
+    def request_count(self, shipment):
+        """Requests :meth:`confirm_shipment` sends: one ``confirmShipment``
+        per package. Never raises."""
+        return len(shipment.packages)
 
     def read_order(self, order_ref):
         """Amazon's view of the order (Orders 2026-01-01 ``getOrder`` with
@@ -270,14 +352,15 @@ class AmazonClient(HttpClient):
                 http_status=status,
             )
         if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if retry_after is None:
-                retry_after = 1 / operation.rate
+            # Amazon sends no Retry-After as a rule ("repeated throttled
+            # requests require a back off strategy", amazon-sp-api.md §6):
+            # without one, retry_after stays None and the engine applies its
+            # own growing delay.
             raise RateLimitedError(
                 message or f"Amazon is throttling {operation.name}",
                 code=code or "QuotaExceeded",
                 http_status=status,
-                retry_after=retry_after,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         if status >= 500:
             raise TransientError(
@@ -352,6 +435,24 @@ def order_view(order_ref, body):
         shipped_time=max(ship_times) if ship_times else "",
         cancelled=status == "CANCELLED",
         packages=packages,
+        # Order.orderItems is required: "items always included" in getOrder.
+        lines=[
+            _order_line(item)
+            for item in order.get("orderItems") or []
+            if isinstance(item, dict)
+        ],
+    )
+
+
+def _order_line(item):
+    """A :class:`~.base.OrderLine` from an ``OrderItem`` (2026-01-01)."""
+    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    quantity = item.get("quantityOrdered")
+    return base.OrderLine(
+        line_item_id=str(item.get("orderItemId") or ""),
+        sku=str(product.get("sellerSku") or ""),
+        quantity=quantity if isinstance(quantity, int) else None,
+        title=str(product.get("title") or ""),
     )
 
 

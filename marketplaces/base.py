@@ -53,7 +53,13 @@ class Shipment:
     shipping_method: str  # service name
     ship_date: datetime.datetime  # naive UTC
     packages: tuple  # tuple[Package, ...]
-    completes_order: bool = False  # eBay Trading: send OrderID instead of line ids
+    # This delivery ships the last open marketplace lines of the order.
+    completes_order: bool = False
+    # Set by the ORM when this is the only delivery of the order that ships
+    # marketplace lines. eBay Trading sends tracking by OrderID only for a
+    # sole, order-completing, one-package shipment: eBay applies order-level
+    # tracking to every line of the order (ebay_trading.complete_sale_requests).
+    sole_shipment: bool = False
 
     @property
     def tracking_numbers(self):
@@ -76,7 +82,104 @@ class PackageView:
     tracking_number: str = ""
     ship_time: str = ""
     status: str = ""
-    items: list = dataclasses.field(default_factory=list)  # [(item_ref, qty)]
+    # [(line ref, quantity)] as the marketplace reports them: Amazon
+    # orderItemId, eBay REST lineItemId, eBay Trading OrderLineItemID
+    # (ItemID-TransactionID).
+    items: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderLine:
+    """One line of an order as the marketplace reports it, with every id it
+    is known by (eBay has two id schemes for the same line).
+
+    * ``line_item_id``: eBay REST ``lineItemId`` / Amazon ``orderItemId``;
+    * ``order_line_item_id``: eBay Trading ``OrderLineItemID``, which is
+      ``ItemID-TransactionID`` (eBay KB 1971);
+    * ``item_id``: eBay Trading ``Item/ItemID`` = REST ``legacyItemId``;
+    * ``transaction_id``: eBay Trading ``TransactionID`` (REST has none);
+    * ``variation_id``: eBay REST ``legacyVariationId`` (Trading has none);
+    * ``sku``, ``quantity`` (units bought), ``title``.
+
+    Fields the marketplace does not report are empty (``quantity`` None).
+    """
+
+    line_item_id: str = ""
+    order_line_item_id: str = ""
+    item_id: str = ""
+    transaction_id: str = ""
+    variation_id: str = ""
+    sku: str = ""
+    quantity: int | None = None
+    title: str = ""
+
+
+MATCH_NONE = "none"
+MATCH_AMBIGUOUS = "ambiguous"
+
+
+def match_order_line(
+    lines,
+    *,
+    order_line_item_id="",
+    line_item_id="",
+    item_id="",
+    variation_id="",
+    sku="",
+):
+    """Find the one :class:`OrderLine` of ``lines`` that the given ids name.
+
+    Returns ``(line, "")`` for exactly one match, else ``(None, reason)`` with
+    reason :data:`MATCH_NONE` or :data:`MATCH_AMBIGUOUS`.
+
+    1. An exact ``order_line_item_id`` (Trading) or ``line_item_id`` (REST)
+       found on the lines decides on its own.
+    2. Otherwise the line is looked up by listing: the ItemID part of a
+       Trading id ``ItemID-TransactionID`` (or ``item_id``, e.g. a REST
+       ``legacyItemId``) against the lines' ``item_id``; a Trading id's
+       TransactionID must match too where the lines report one.
+    3. The candidates are then narrowed by ``variation_id``, then by ``sku``.
+
+    A criterion narrows only when some candidate reports that field (Trading
+    reports no variation id, REST no transaction id); candidates that report
+    another value, or none while others do, drop out. With no criterion that
+    could be applied there is no match.
+    """
+    lines = list(lines)
+    exact = [
+        line
+        for line in lines
+        if (order_line_item_id and line.order_line_item_id == order_line_item_id)
+        or (line_item_id and line.line_item_id == line_item_id)
+    ]
+    if exact:
+        return _one(exact)
+    listing, transaction = item_id, ""
+    trading_parts = (order_line_item_id or "").split("-")
+    if len(trading_parts) == 2 and all(trading_parts):
+        if item_id and item_id != trading_parts[0]:
+            return None, MATCH_NONE  # the two ids name different listings
+        listing, transaction = trading_parts
+    candidates, applied = lines, False
+    for field, value in (
+        ("item_id", listing),
+        ("transaction_id", transaction),
+        ("variation_id", variation_id),
+        ("sku", sku),
+    ):
+        if not value or not any(getattr(line, field) for line in candidates):
+            continue
+        candidates = [line for line in candidates if getattr(line, field) == value]
+        applied = True
+    if not applied:
+        return None, MATCH_NONE
+    return _one(candidates)
+
+
+def _one(candidates):
+    if len(candidates) == 1:
+        return candidates[0], ""
+    return None, MATCH_AMBIGUOUS if candidates else MATCH_NONE
 
 
 @dataclasses.dataclass
@@ -93,6 +196,9 @@ class OrderView:
     # item_ref -> the marketplace's status of that line, where it reports one
     # (eBay REST lineItemFulfillmentStatus: NOT_STARTED/IN_PROGRESS/FULFILLED)
     line_status: dict = dataclasses.field(default_factory=dict)
+    # The order's lines with every id the marketplace reports ([OrderLine]);
+    # see match_order_line.
+    lines: list = dataclasses.field(default_factory=list)
 
     @property
     def tracking_numbers(self):

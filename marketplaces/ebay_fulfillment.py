@@ -6,12 +6,13 @@ Same OAuth user token as the Trading client, sent as ``Authorization:
 Bearer``.
 """
 
+import collections
 import logging
 import re
 import urllib.parse
 
 from . import base
-from .ebay_oauth import EbayClient
+from .ebay_oauth import SELL_FULFILLMENT_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
 from .http import (
     Operation,
@@ -32,12 +33,21 @@ CREATE_SHIPPING_FULFILLMENT = Operation(
     "createShippingFulfillment", base.API_EBAY_FULFILLMENT
 )
 
-# errorIds (shared/notes/ebay-api.md §2.2, §2.4): 1001 "Invalid access
-# token"; 30500 "System error" (HTTP 500, retryable). Every other 4xx, e.g.
-# the 32xxx/34xxx request errors of createShippingFulfillment, is a data
-# error.
+# errorIds (shared/notes/ebay-api.md §2.2, §2.4, §6.3):
+# * 1001 "Invalid access token": refresh the token once;
+# * 30500 "System error" (HTTP 500): transient;
+# * 34500 "Please use PUT operation for updating shipping fulfillment": the
+#   order already has a fulfillment with this tracking number (the
+#   fulfillment id is the tracking number, OAS createShippingFulfillment);
+#   confirm_shipment reads the order again to tell "already sent" from "this
+#   number is on other items";
+# * every other 4xx errorId, e.g. 32100 order id, 32200 line item id, 32210
+#   duplicate line item, 32300 tracking number or carrier, 32400 user
+#   suspended, 32500 shipped date, 32600 input data, 34100 too many tracking
+#   numbers, 34200/34300 Global Shipping Program mixes: permanent.
 INVALID_TOKEN_ERROR_ID = 1001
 SYSTEM_ERROR_ID = 30500
+USE_PUT_ERROR_ID = 34500
 # Statuses the contract uses for refused data (400, 404, 409).
 DATA_ERROR_STATUSES = (400, 404, 409)
 
@@ -70,6 +80,10 @@ class EbayFulfillmentClient(EbayClient):
     :data:`~.base.API_EBAY_FULFILLMENT`.
     """
 
+    #: sell.fulfillment covers createShippingFulfillment and the reads
+    #: (sell_fulfillment_v1_oas3.json securitySchemes).
+    scopes = (SELL_FULFILLMENT_SCOPE,)
+
     def __init__(self, **kwargs):
         """Same arguments as :class:`~.ebay_oauth.EbayClient`."""
         super().__init__(**kwargs)
@@ -80,28 +94,35 @@ class EbayFulfillmentClient(EbayClient):
     def confirm_shipment(self, shipment):
         """One ``createShippingFulfillment`` per package (HTTP 201).
 
-        Duplicate guard: the order's existing fulfillments are read first and
-        a package whose (normalised) tracking number is already there is not
-        sent again, so a retry after a crash never posts twice. Returns a
-        :class:`~.base.ConfirmResult` whose ``duplicate`` is true when every
-        package was already there and whose ``location`` lists the new
-        fulfillments' URIs.
+        Duplicate guard: the order's fulfillments are read first, and a
+        package that is already there (:func:`fulfillment_matches`: same
+        tracking number and same line items and quantities) is not sent
+        again, so a retry after a crash never posts twice. A fulfillment with
+        the same tracking number but other lines (a backorder shipped under
+        the same number) does not count.
+
+        A POST answered with errorId 34500 means eBay holds a fulfillment with
+        this tracking number: the fulfillments are read again; if one now
+        matches, the package counts as already there, else PermanentError
+        (the number is on other items of the order and must be corrected on
+        eBay).
+
+        Returns a :class:`~.base.ConfirmResult` whose ``duplicate`` is true
+        when every package was already there and whose ``location`` lists
+        the new fulfillments' URIs.
         """
         payloads = fulfillment_payloads(shipment)
         order_ref = shipment.order_ref
-        known = {
-            base.normalize_tracking(f.get("shipmentTrackingNumber"))
-            for f in self._fulfillments(order_ref)
-        }
+        existing = self._fulfillments(order_ref)
         created, skipped = [], []
         for payload in payloads:
-            key = base.normalize_tracking(payload["trackingNumber"])
-            if key in known:
-                _logger.info("eBay %s already has tracking %s", order_ref, key)
-                skipped.append(payload["trackingNumber"])
+            number = payload["trackingNumber"]
+            if _already_there(existing, payload):
+                _logger.info("eBay %s already has package %s", order_ref, number)
+                skipped.append(number)
                 continue
-            created.append(
-                self._rest(
+            try:
+                location = self._rest(
                     CREATE_SHIPPING_FULFILLMENT,
                     "POST",
                     _order_path(order_ref, "/shipping_fulfillment"),
@@ -109,8 +130,17 @@ class EbayFulfillmentClient(EbayClient):
                     order_ref=order_ref,
                     json=payload,
                 )
-            )
-            known.add(key)
+            except PermanentError as err:
+                if err.code != str(USE_PUT_ERROR_ID):
+                    raise
+                existing = self._fulfillments(order_ref)
+                if not _already_there(existing, payload):
+                    raise tracking_taken_error(order_ref, number, err) from None
+                _logger.info("eBay %s already had package %s", order_ref, number)
+                skipped.append(number)
+                continue
+            created.append(location)
+            existing.append(payload_as_fulfillment(payload))
         message = f"eBay accepted {len(created)} package(s) for {order_ref}"
         if skipped:
             message += f"; already there: {', '.join(skipped)}"
@@ -119,6 +149,13 @@ class EbayFulfillmentClient(EbayClient):
             message=message,
             location=", ".join(loc for loc in created if loc),
         )
+
+    def request_count(self, shipment):
+        """Requests :meth:`confirm_shipment` sends for ``shipment``: one read
+        of the fulfillments and one POST per package. A POST answered 34500
+        adds one read; packages already there save their POST. Never
+        raises."""
+        return 1 + len(shipment.packages)
 
     def read_order(self, order_ref):
         """eBay's view of the order (``getOrder`` plus
@@ -197,12 +234,21 @@ def fulfillment_payloads(shipment):
     for data eBay is documented to refuse, before anything is sent."""
     if not shipment.packages:
         raise PermanentError(f"Shipment for {shipment.order_ref} has no packages")
-    payloads = []
+    payloads, numbers = [], set()
     for package in shipment.packages:
         number, _changed = rest_tracking_number(package.tracking_number)
         # shippingCarrierCode and trackingNumber are mutually dependent.
         if not number or not shipment.carrier_code:
             raise PermanentError("eBay needs both a carrier and a tracking number")
+        if base.normalize_tracking(number) in numbers:
+            # The fulfillment id is the tracking number: a second package
+            # with it would be answered 34500 (OAS createShippingFulfillment).
+            raise PermanentError(
+                f"Two packages of {shipment.order_ref} have tracking number "
+                f"{package.tracking_number}; eBay keeps one fulfillment per "
+                "tracking number"
+            )
+        numbers.add(base.normalize_tracking(number))
         if not package.items or any(int(i.quantity) <= 0 for i in package.items):
             raise PermanentError(
                 f"Package {package.tracking_number} needs line items with a "
@@ -220,6 +266,66 @@ def fulfillment_payloads(shipment):
             }
         )
     return payloads
+
+
+def _line_multiset(line_items):
+    """The ``(lineItemId, quantity)`` multiset of a fulfillment's or a
+    payload's ``lineItems``; a missing quantity is 1 (LineItemReference
+    "Default: 1")."""
+    counter = collections.Counter()
+    for line in line_items or []:
+        if not isinstance(line, dict):
+            continue
+        quantity = line.get("quantity")
+        try:
+            quantity = 1 if quantity is None else int(quantity)
+        except (TypeError, ValueError):
+            quantity = None
+        counter[(str(line.get("lineItemId") or ""), quantity)] += 1
+    return counter
+
+
+def fulfillment_matches(fulfillment, payload):
+    """True when an existing ``ShippingFulfillment`` is the package of
+    ``payload`` (a ``ShippingFulfillmentDetails``): the same tracking number,
+    compared normalised, and the same line items with the same quantities.
+    The tracking number alone is not enough: a backorder may ship other
+    items of the order under the same number."""
+    wanted = base.normalize_tracking(payload.get("trackingNumber"))
+    found = base.normalize_tracking(fulfillment.get("shipmentTrackingNumber"))
+    return (
+        bool(wanted)
+        and found == wanted
+        and _line_multiset(fulfillment.get("lineItems"))
+        == _line_multiset(payload.get("lineItems"))
+    )
+
+
+def _already_there(fulfillments, payload):
+    return any(fulfillment_matches(f, payload) for f in fulfillments)
+
+
+def payload_as_fulfillment(payload):
+    """The ``ShippingFulfillment`` eBay records for an accepted payload."""
+    return {
+        "fulfillmentId": payload["trackingNumber"],
+        "shipmentTrackingNumber": payload["trackingNumber"],
+        "shippingCarrierCode": payload["shippingCarrierCode"],
+        "shippedDate": payload["shippedDate"],
+        "lineItems": [dict(line) for line in payload["lineItems"]],
+    }
+
+
+def tracking_taken_error(order_ref, tracking_number, error):
+    """The PermanentError for a 34500 answer when no fulfillment of the
+    order matches the package: eBay holds the number for other items."""
+    return PermanentError(
+        f"eBay already holds tracking number {tracking_number} for other items "
+        f"of order {order_ref}; correct the tracking on eBay (eBay: "
+        f"{error.message})",
+        code=error.code,
+        http_status=error.http_status,
+    )
 
 
 def raise_for_rest_error(response, operation, order_ref=""):
@@ -297,6 +403,25 @@ def order_view(order_ref, order, fulfillments):
             for line in order.get("lineItems") or []
             if isinstance(line, dict) and line.get("lineItemId")
         },
+        lines=[
+            _order_line(line)
+            for line in order.get("lineItems") or []
+            if isinstance(line, dict)
+        ],
+    )
+
+
+def _order_line(line):
+    """A :class:`~.base.OrderLine` from a ``LineItem``. REST reports no
+    Trading OrderLineItemID and no TransactionID (v1.20.7)."""
+    quantity = line.get("quantity")
+    return base.OrderLine(
+        line_item_id=str(line.get("lineItemId") or ""),
+        item_id=str(line.get("legacyItemId") or ""),
+        variation_id=str(line.get("legacyVariationId") or ""),
+        sku=str(line.get("sku") or ""),
+        quantity=quantity if isinstance(quantity, int) else None,
+        title=str(line.get("title") or ""),
     )
 
 
@@ -306,8 +431,12 @@ def _package_view(fulfillment):
         carrier=fulfillment.get("shippingCarrierCode") or "",
         tracking_number=fulfillment.get("shipmentTrackingNumber") or "",
         ship_time=fulfillment.get("shippedDate") or "",
+        # (lineItemId, quantity); quantity "Default: 1" (LineItemReference).
         items=[
-            (str(line.get("lineItemId") or ""), line.get("quantity"))
+            (
+                str(line.get("lineItemId") or ""),
+                1 if line.get("quantity") is None else line.get("quantity"),
+            )
             for line in fulfillment.get("lineItems") or []
             if isinstance(line, dict)
         ],

@@ -9,12 +9,13 @@ Request documents are built with lxml, children in schema order.
 """
 
 import dataclasses
+import re
 
 from lxml import etree
 from lxml.builder import ElementMaker
 
 from . import base
-from .ebay_oauth import EbayClient
+from .ebay_oauth import API_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
 from .http import (
     Operation,
@@ -31,14 +32,27 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 COMPLETE_SALE = Operation("CompleteSale", base.API_EBAY_TRADING)
 GET_ORDERS = Operation("GetOrders", base.API_EBAY_TRADING)
 
-# ErrorCode classes (shared/notes/ebay-api.md §1.3 and §6.3).
+# ErrorCode classes (shared/notes/ebay-api.md §1.3 table and §6.3). Any
+# other SeverityCode=Error entry (ErrorClassification RequestError: 2, 37,
+# 10012, ...) is a permanent data or setup error; ErrorClassification
+# SystemError is transient whatever its code.
 TRANSIENT_CODES = frozenset({"10007", "21916803"})  # "eBay is unreachable"
 RATE_LIMIT_CODES = frozenset({"518"})  # call usage limit reached
+# 930 token missing, 931 token invalid (KB 630: rarely transient, so one
+# fresh token is worth it), 21916984 invalid / 21917053 expired IAF token.
 TOKEN_CODES = frozenset({"930", "931", "21916984", "21917053"})  # refresh once
 HARD_EXPIRED_CODES = frozenset({"932"})  # token revoked/expired: re-consent
-# Tracking number already on an order (KB 5021; combined orders). Counted as
-# accepted: the verify step then checks the number really is on this order.
-DUPLICATE_CODES = frozenset({"21916964", "21919089"})
+# KB 5021: the tracking number is already used on an order of another buyer,
+# or by another seller. A refusal: the number is wrong or belongs to someone
+# else, and sending it again cannot succeed.
+TRACKING_IN_USE_CODES = frozenset({"21916964"})
+# "Tracking already uploaded" on a combined order: counted as accepted; the
+# verify step then checks the number really is on this order.
+DUPLICATE_CODES = frozenset({"21919089"})
+
+# OrderLineItemID = ItemID-TransactionID (eBay KB 1971). CompleteSale names
+# a line by it; a REST lineItemId there names no Trading line.
+ORDER_LINE_ITEM_ID = re.compile(r"^\d+-\d+$")
 
 ACCEPTED_ACKS = ("Success", "Warning")
 # CancelStatusCodeType values meaning the cancellation went through.
@@ -76,6 +90,10 @@ class EbayTradingClient(EbayClient):
     :data:`~.base.API_EBAY_TRADING`.
     """
 
+    #: CompleteSale and GetOrders need the base scope only; a seller who
+    #: consented to Trading alone has no other (ebay_oauth).
+    scopes = (API_SCOPE,)
+
     def __init__(self, *, dev_id, **kwargs):
         """Same arguments as :class:`~.ebay_oauth.EbayClient`; the Trading
         API also needs the keyset's ``dev_id`` (X-EBAY-API-DEV-NAME)."""
@@ -85,25 +103,34 @@ class EbayTradingClient(EbayClient):
     # -- operations --------------------------------------------------------
 
     def confirm_shipment(self, shipment):
-        """Mark the order shipped with one ``ShipmentTrackingDetails`` per
-        package.
+        """Mark the order (or its shipped lines) shipped with its tracking,
+        one ``CompleteSale`` per document of :func:`complete_sale_requests`.
 
-        ``shipment.completes_order``: one ``CompleteSale`` by ``OrderID``
-        (the only way to set the order-level ShippedTime, KB 1640). Otherwise
-        one call per line item (``OrderLineItemID``) with the packages that
-        hold it. Returns a :class:`~.base.ConfirmResult`; ``duplicate`` is
-        true when eBay answered every call with "tracking already uploaded".
+        Returns a :class:`~.base.ConfirmResult`; ``duplicate`` is true when
+        eBay answered every call carrying tracking with "tracking already
+        uploaded" (21919089).
         """
+        requests = complete_sale_requests(shipment)
         results = [
-            self._trading(
-                COMPLETE_SALE, request, shipment.order_ref, complete_sale_result
+            (
+                self._trading(
+                    COMPLETE_SALE, request, shipment.order_ref, complete_sale_result
+                ),
+                _carries_tracking(request),
             )
-            for request in complete_sale_requests(shipment)
+            for request in requests
         ]
+        with_tracking = [result for result, tracked in results if tracked]
         return base.ConfirmResult(
-            duplicate=all(r.duplicate for r in results),
-            message="; ".join(r.message for r in results if r.message),
+            duplicate=bool(with_tracking) and all(r.duplicate for r in with_tracking),
+            message="; ".join(r.message for r, _tracked in results if r.message),
         )
+
+    def request_count(self, shipment):
+        """How many ``CompleteSale`` requests :meth:`confirm_shipment` sends
+        for ``shipment`` (fewer when it stops on an error; none when the
+        data is refused before sending). Never raises."""
+        return complete_sale_count(shipment)
 
     def read_order(self, order_ref):
         """eBay's view of the order (``GetOrders`` by ``OrderID``) as a
@@ -172,9 +199,52 @@ def _request(call_name, *children):
     )
 
 
+def _sent_by_order_id(shipment):
+    """True when one CompleteSale by OrderID carries all the tracking.
+
+    eBay applies tracking sent by OrderID to every line of the order (it
+    then shows on every Transaction's ShippingDetails), so this is only
+    right when this delivery completes the order, is its only delivery with
+    marketplace lines, and is one package: then every line is in that
+    package.
+    """
+    return (
+        shipment.completes_order
+        and shipment.sole_shipment
+        and len(shipment.packages) == 1
+    )
+
+
+def _line_refs(shipment):
+    """The shipment's line refs, each once, in order of appearance."""
+    return list(
+        dict.fromkeys(str(i.item_ref) for p in shipment.packages for i in p.items)
+    )
+
+
+def complete_sale_count(shipment):
+    """The number of documents :func:`complete_sale_requests` gives for a
+    valid ``shipment``, without validating it."""
+    if _sent_by_order_id(shipment):
+        return 1
+    return len(_line_refs(shipment)) + (1 if shipment.completes_order else 0)
+
+
 def complete_sale_requests(shipment):
     """The ``CompleteSaleRequest`` documents for ``shipment``, in sending
-    order. Raises PermanentError for data eBay is documented to refuse."""
+    order. Raises PermanentError, before anything is sent, for data eBay is
+    documented to refuse.
+
+    * Sole, order-completing, one-package shipment: one request by
+      ``OrderID`` with the tracking (this also sets the order-level
+      ShippedTime, KB 1640).
+    * Otherwise one request per line item (``OrderLineItemID``, which must be
+      ``ItemID-TransactionID``) with only the packages that hold that line;
+      then, when the shipment completes the order, one request by
+      ``OrderID`` with ``Shipped`` and a ``Shipment`` holding only
+      ``ShippedTime``: the order is marked shipped (KB 1640) without its
+      tracking being added to the other lines.
+    """
     if not shipment.packages:
         raise PermanentError(f"Shipment for {shipment.order_ref} has no packages")
     for package in shipment.packages:
@@ -182,28 +252,45 @@ def complete_sale_requests(shipment):
         # dependent (ShipmentTrackingDetailsType).
         if not package.tracking_number or not shipment.carrier_code:
             raise PermanentError("eBay needs both a carrier and a tracking number")
-    if shipment.completes_order:
+    if _sent_by_order_id(shipment):
         return [complete_sale_request(shipment, shipment.packages)]
-    line_refs = list(
-        dict.fromkeys(item.item_ref for p in shipment.packages for item in p.items)
-    )
-    if not line_refs:
-        raise PermanentError(f"Shipment for {shipment.order_ref} names no line item")
-    return [
+    line_refs = _line_refs(shipment)
+    for package in shipment.packages:
+        if not package.items:
+            raise PermanentError(
+                f"Package {package.tracking_number} of {shipment.order_ref} names "
+                "no line item"
+            )
+    for ref in line_refs:
+        if not ORDER_LINE_ITEM_ID.match(ref):
+            raise PermanentError(
+                f"eBay Trading names a line item by ItemID-TransactionID; "
+                f"{ref!r} of order {shipment.order_ref} is not one (a REST "
+                "lineItemId?)",
+                code="OrderLineItemID",
+            )
+    requests = [
         complete_sale_request(
             shipment,
-            [p for p in shipment.packages if any(i.item_ref == ref for i in p.items)],
+            [
+                p
+                for p in shipment.packages
+                if any(str(i.item_ref) == ref for i in p.items)
+            ],
             line_item_ref=ref,
         )
         for ref in line_refs
     ]
+    if shipment.completes_order:
+        requests.append(order_shipped_request(shipment))
+    return requests
 
 
 def complete_sale_request(shipment, packages, *, line_item_ref=""):
     """One ``CompleteSaleRequest``: ``Shipped``, then ``Shipment`` (ShippedTime,
     one ShipmentTrackingDetails per package), then ``OrderLineItemID`` when
     ``line_item_ref`` is given, else ``OrderID`` (CompleteSaleRequestType
-    sequence)."""
+    sequence, ebay-api.md §1.2)."""
     tracking = [
         _E.ShipmentTrackingDetails(
             _E.ShippingCarrierUsed(shipment.carrier_code),
@@ -222,6 +309,22 @@ def complete_sale_request(shipment, packages, *, line_item_ref=""):
         _E.Shipment(_E.ShippedTime(base.utc_iso(shipment.ship_date)), *tracking),
         target,
     )
+
+
+def order_shipped_request(shipment):
+    """``CompleteSaleRequest`` by ``OrderID`` marking the whole order shipped
+    at the shipment's time, with no ``ShipmentTrackingDetails`` (those would
+    go to every line of the order)."""
+    return _request(
+        "CompleteSale",
+        _E.Shipped("true"),
+        _E.Shipment(_E.ShippedTime(base.utc_iso(shipment.ship_date))),
+        _E.OrderID(shipment.order_ref),
+    )
+
+
+def _carries_tracking(request):
+    return request.find("e:Shipment/e:ShipmentTrackingDetails", NSMAP) is not None
 
 
 def get_orders_request(order_ids=(), number_of_days=None, entries_per_page=None):
@@ -291,11 +394,13 @@ def trading_errors(root):
 
 def trading_failure(errors):
     """The :mod:`.errors` exception a failed answer stands for, or ``None``
-    when every error only says "tracking number already uploaded".
+    when every error only says "tracking number already uploaded"
+    (:data:`DUPLICATE_CODES`).
 
     Only ``SeverityCode`` Error entries count (warnings ride along with
-    successes). Precedence: hard-expired token, rejected token, call limit,
-    system error, then data errors.
+    successes). Precedence: hard-expired token (re-consent), rejected token
+    (refresh once), call limit, system error (transient), then data errors
+    (permanent), among them :data:`TRACKING_IN_USE_CODES`.
     """
     failing = [e for e in errors if e.severity == "Error"] or list(errors)
     if not failing:
@@ -325,9 +430,18 @@ def trading_failure(errors):
     if not permanent:
         return None
     return PermanentError(
-        "; ".join(e.text for e in permanent),
+        "; ".join(_permanent_text(e) for e in permanent),
         code=",".join(e.code for e in permanent if e.code) or None,
     )
+
+
+def _permanent_text(error):
+    if error.code in TRACKING_IN_USE_CODES:
+        return (
+            f"{error.text} (the tracking number is already on an order of "
+            "another buyer or another seller: check it)"
+        )
+    return error.text
 
 
 def complete_sale_result(root):
@@ -376,6 +490,7 @@ def order_view(order_ref, root):
         shipped_time=_text(order, "e:ShippedTime"),
         cancelled=cancelled,
         packages=_packages(order),
+        lines=[_order_line(t) for t in _transactions(order)],
     )
 
 
@@ -398,25 +513,54 @@ def _status_label(status, checkout, cancelled):
     return status
 
 
+def _transactions(order):
+    return order.iterfind("e:TransactionArray/e:Transaction", NSMAP)
+
+
+def _line_ref(transaction):
+    """The Trading id of a Transaction's line: ``ItemID-TransactionID``,
+    which is what OrderLineItemID holds (KB 1971) and what CompleteSale is
+    sent with; the OrderLineItemID text when the parts are missing."""
+    item_id = _text(transaction, "e:Item/e:ItemID")
+    transaction_id = _text(transaction, "e:TransactionID")
+    if item_id and transaction_id:
+        return f"{item_id}-{transaction_id}"
+    return _text(transaction, "e:OrderLineItemID")
+
+
+def _quantity(transaction):
+    quantity = _text(transaction, "e:QuantityPurchased")
+    return int(quantity) if quantity.isdigit() else None
+
+
+def _order_line(transaction):
+    """A :class:`~.base.OrderLine` from a Transaction (TransactionType).
+    Trading reports no REST lineItemId and no variation id."""
+    return base.OrderLine(
+        order_line_item_id=_line_ref(transaction),
+        item_id=_text(transaction, "e:Item/e:ItemID"),
+        transaction_id=_text(transaction, "e:TransactionID"),
+        # A variation's SKU is on Transaction/Variation, the listing's on
+        # Item (TransactionType, VariationType).
+        sku=_text(transaction, "e:Variation/e:SKU")
+        or _text(transaction, "e:Item/e:SKU"),
+        quantity=_quantity(transaction),
+        title=_text(transaction, "e:Item/e:Title"),
+    )
+
+
 def _packages(order):
     """Tracking details of the order and of each of its line items, one
-    :class:`~.base.PackageView` per distinct tracking number."""
+    :class:`~.base.PackageView` per distinct tracking number, with the lines
+    whose ShippingDetails list it as ``(ItemID-TransactionID,
+    QuantityPurchased)``: Trading reports no per-package quantity. Tracking
+    sent by OrderID shows up on every Transaction, so on every line."""
     packages = {}
     order_shipped = _text(order, "e:ShippedTime")
     for details in order.iterfind("e:ShippingDetails/e:ShipmentTrackingDetails", NSMAP):
         _add_package(packages, details, order_shipped, None)
-    for transaction in order.iterfind("e:TransactionArray/e:Transaction", NSMAP):
-        line_ref = _text(transaction, "e:OrderLineItemID") or "-".join(
-            filter(
-                None,
-                (
-                    _text(transaction, "e:Item/e:ItemID"),
-                    _text(transaction, "e:TransactionID"),
-                ),
-            )
-        )
-        quantity = _text(transaction, "e:QuantityPurchased")
-        item = (line_ref, int(quantity) if quantity.isdigit() else None)
+    for transaction in _transactions(order):
+        item = (_line_ref(transaction), _quantity(transaction))
         shipped = _text(transaction, "e:ShippedTime") or order_shipped
         for details in transaction.iterfind(
             "e:ShippingDetails/e:ShipmentTrackingDetails", NSMAP

@@ -6,7 +6,12 @@ import time
 import pytest
 
 from marketplaces import base, http
-from marketplaces.amazon import AmazonClient
+from marketplaces.amazon import (
+    MARKETPLACE_REGIONS,
+    AmazonClient,
+    order_view,
+    region_for_marketplace,
+)
 from marketplaces.errors import (
     AuthError,
     PermanentError,
@@ -157,6 +162,16 @@ def test_invalid_package_data_is_refused_before_any_call(sandbox, client, order)
     assert sandbox.requests() == []
 
 
+def test_request_count_is_one_per_package(client):
+    two_packages = shipment(
+        base.Package("1", "1Z001", (base.ShipmentItem("79039765272157", 2),)),
+        base.Package("2", "1Z002", (base.ShipmentItem("79039765272158", 1),)),
+    )
+
+    assert client.request_count(two_packages) == 2
+    assert client.request_count(shipment()) == 1
+
+
 def test_token_is_cached_between_calls(sandbox, client, order, journal):
     client.confirm_shipment(shipment())
     client.read_order(ORDER)
@@ -200,6 +215,11 @@ def test_read_order_after_confirmation(sandbox, client, order, journal):
         items=[("79039765272157", 2)],
     )
     assert view.has_tracking("1123-45678")
+    # getOrder 2026-01-01 always includes the items (Order.orderItems).
+    assert view.lines == [
+        base.OrderLine(line_item_id="79039765272157", quantity=2),
+        base.OrderLine(line_item_id="79039765272158", quantity=1),
+    ]
     assert journal[-1].api == base.API_AMAZON_ORDERS
     assert journal[-1].operation == "getOrder"
 
@@ -339,13 +359,16 @@ def test_429_with_retry_after(sandbox, client, order, journal):
     assert outcomes(journal)[-1][2:] == ("rate_limited", 429)
 
 
-def test_429_without_retry_after_waits_one_period(sandbox, client, order):
+def test_429_without_retry_after_leaves_the_delay_to_the_engine(sandbox, client, order):
     sandbox.inject_fault("amazon.getOrder", status=429)
 
     with pytest.raises(RateLimitedError) as info:
         client.read_order(ORDER)
 
-    assert info.value.retry_after == 2.0  # 1 / 0.5 requests per second
+    # Amazon sends no Retry-After as a rule: the engine's own growing delay
+    # applies (policy), not a guess here.
+    assert info.value.retry_after is None
+    assert info.value.code == "QuotaExceeded"
 
 
 def test_token_service_429(sandbox, client, order):
@@ -512,6 +535,149 @@ def test_download_needs_https_or_loopback(client):
         client.download("http://m.media-amazon.com/images/I/x.jpg")
 
 
+# -- reading answers (no network) -------------------------------------------------
+
+
+def test_order_view_reads_the_order_items():
+    body = {
+        "order": {
+            "orderId": ORDER,
+            "fulfillment": {"fulfillmentStatus": "UNSHIPPED"},
+            "orderItems": [
+                {
+                    "orderItemId": "79039765272157",
+                    "quantityOrdered": 2,
+                    "product": {
+                        "asin": ASIN,
+                        "sellerSku": "TV-82",
+                        "title": "Samsung 82-Inch QLED",
+                    },
+                }
+            ],
+        }
+    }
+
+    (line,) = order_view(ORDER, body).lines
+
+    assert line == base.OrderLine(
+        line_item_id="79039765272157",
+        sku="TV-82",
+        quantity=2,
+        title="Samsung 82-Inch QLED",
+    )
+
+
+# -- marketplaces and regions ----------------------------------------------------
+
+# developer-docs.amazon.com/sp-api/docs/marketplace-ids and .../sp-api-endpoints
+AMAZON_MARKETPLACES = {
+    "na": {
+        "A2EUQ1WTGCTBG2": "CA",
+        "ATVPDKIKX0DER": "US",
+        "A1AM78C64UM0Y8": "MX",
+        "A2Q3Y263D00KWC": "BR",
+    },
+    "eu": {
+        "A28R8C7NBKEWEA": "IE",
+        "A1RKKUPIHCS9HS": "ES",
+        "A1F83G8C2ARO7P": "UK",
+        "A13V1IB3VIYZZH": "FR",
+        "AMEN7PMS3EDWL": "BE",
+        "A1805IZSGTT6HS": "NL",
+        "A1PA6795UKMFR9": "DE",
+        "APJ6JRA9NG5V4": "IT",
+        "A2NODRKZP88ZB9": "SE",
+        "AE08WJ6YKNBMC": "ZA",
+        "A1C3SOZRARQ6R3": "PL",
+        "ARBP9OOSHTCHU": "EG",
+        "A33AVAJ2PDY3EV": "TR",
+        "A17E79C6D8DWNP": "SA",
+        "A2VIGQ35RCS4UG": "AE",
+        "A21TJRUUN4KGV": "IN",
+    },
+    "fe": {
+        "A19VAU5U5O7RUS": "SG",
+        "A39IBJ37TRP1C6": "AU",
+        "A1VC38T7YXB528": "JP",
+    },
+}
+
+
+def test_every_marketplace_has_its_region():
+    expected = {
+        marketplace_id: region
+        for region, marketplaces in AMAZON_MARKETPLACES.items()
+        for marketplace_id in marketplaces
+    }
+
+    assert MARKETPLACE_REGIONS == expected
+    assert len(MARKETPLACE_REGIONS) == 23
+    for marketplace_id, region in expected.items():
+        assert region_for_marketplace(marketplace_id) == region
+
+
+def test_unknown_marketplace_has_no_region():
+    with pytest.raises(ValueError, match="A1NOPE00000000"):
+        region_for_marketplace("A1NOPE00000000")
+
+
+def _client(**options):
+    return AmazonClient(client_id="c", client_secret="s", refresh_token="r", **options)
+
+
+@pytest.mark.parametrize(
+    ("marketplace_id", "host"),
+    [
+        ("ATVPDKIKX0DER", "sellingpartnerapi-na.amazon.com"),
+        ("A2Q3Y263D00KWC", "sellingpartnerapi-na.amazon.com"),
+        ("A1PA6795UKMFR9", "sellingpartnerapi-eu.amazon.com"),
+        ("A21TJRUUN4KGV", "sellingpartnerapi-eu.amazon.com"),
+        ("A1VC38T7YXB528", "sellingpartnerapi-fe.amazon.com"),
+    ],
+)
+def test_the_host_follows_the_marketplace(marketplace_id, host):
+    production = _client(marketplace_id=marketplace_id)
+    sandbox = _client(marketplace_id=marketplace_id, environment="sandbox")
+
+    assert production.api_base_url == f"https://{host}"
+    assert sandbox.api_base_url == f"https://sandbox.{host}"
+    assert production.region == MARKETPLACE_REGIONS[marketplace_id]
+
+
+def test_a_region_that_does_not_serve_the_marketplace_is_refused():
+    with pytest.raises(ValueError) as info:
+        _client(marketplace_id="A1PA6795UKMFR9", region="na")
+
+    assert str(info.value) == (
+        "Marketplace A1PA6795UKMFR9 (Germany) is served by the Europe (eu) "
+        "endpoint, not North America (na)"
+    )
+
+
+def test_a_matching_region_is_accepted():
+    client = _client(marketplace_id="A39IBJ37TRP1C6", region="fe")
+
+    assert client.api_base_url == "https://sellingpartnerapi-fe.amazon.com"
+
+
+def test_a_marketplace_newer_than_the_list_needs_its_region():
+    with pytest.raises(ValueError, match="A1NEWMARKET000"):
+        _client(marketplace_id="A1NEWMARKET000")
+
+    client = _client(marketplace_id="A1NEWMARKET000", region="eu")
+
+    assert client.api_base_url == "https://sellingpartnerapi-eu.amazon.com"
+
+
+def test_an_explicit_base_url_still_checks_the_region():
+    with pytest.raises(ValueError, match="Far East"):
+        _client(
+            marketplace_id="A1VC38T7YXB528",
+            region="eu",
+            api_base_url="https://sp-api.example.invalid",
+        )
+
+
 # -- construction --------------------------------------------------------------
 
 
@@ -521,7 +687,6 @@ def test_default_endpoints():
         client_secret="s",
         refresh_token="r",
         marketplace_id="A1PA6795UKMFR9",
-        region="eu",
         environment="sandbox",
     )
 

@@ -1,12 +1,25 @@
-"""EbayFulfillmentClient against the local sandbox, over real HTTP."""
+"""EbayFulfillmentClient against the local sandbox, over real HTTP, its pure
+payload and answer functions, and the line matching of :mod:`base` that
+bridges eBay's two line id schemes."""
 
 import datetime
+import json
 import time
 
 import pytest
+import requests
 
 from marketplaces import base, http
-from marketplaces.ebay_fulfillment import EbayFulfillmentClient, rest_tracking_number
+from marketplaces.ebay_fulfillment import (
+    CREATE_SHIPPING_FULFILLMENT,
+    EbayFulfillmentClient,
+    fulfillment_matches,
+    fulfillment_payloads,
+    order_view,
+    raise_for_rest_error,
+    rest_tracking_number,
+)
+from marketplaces.ebay_oauth import API_SCOPE, SELL_FULFILLMENT_SCOPE
 from marketplaces.ebay_trading import EbayTradingClient
 from marketplaces.errors import (
     AuthError,
@@ -14,6 +27,7 @@ from marketplaces.errors import (
     RateLimitedError,
     TransientError,
 )
+from marketplaces.http import TokenRejectedError
 
 ORDER = "12-34567-89012"
 CLIENT_ID = "Seller-App-PRD-1234"
@@ -48,6 +62,8 @@ def order(sandbox):
                 "quantity": 1,
                 "item_id": "110",
                 "transaction_id": "0",
+                "sku": "SKU-110",
+                "title": "Widget 110",
             },
             {
                 "line_item_id": "10002",
@@ -167,11 +183,201 @@ def test_retry_after_a_lost_answer_only_sends_the_missing_package(
     assert posted == ["1Z999AA10123456784", "1Z999AA10123456785"]
 
 
-def test_token_shared_with_the_trading_client(sandbox, make_client, order):
+def test_backorder_under_the_same_tracking_number_is_refused(
+    sandbox, client, order, journal
+):
+    first = base.Package("1", "1Z999AA10123456784", (base.ShipmentItem("10001", 1),))
+    backorder = base.Package(
+        "2", "1Z999AA10123456784", (base.ShipmentItem("10002", 2),)
+    )
+    client.confirm_shipment(shipment(first))
+
+    # Same tracking number, other lines: not "already sent". eBay keeps one
+    # fulfillment per tracking number and answers 34500.
+    with pytest.raises(PermanentError) as info:
+        client.confirm_shipment(shipment(backorder))
+
+    assert info.value.code == "34500"
+    assert "already holds tracking number 1Z999AA10123456784" in info.value.message
+    assert "other items" in info.value.message
+    assert "correct" in info.value.message
+    assert "Please use PUT operation" in info.value.message  # eBay's message
+    assert [(r.operation, r.outcome) for r in journal][-3:] == [
+        ("getShippingFulfillments", "success"),
+        ("createShippingFulfillment", "permanent"),
+        ("getShippingFulfillments", "success"),  # read again before refusing
+    ]
+    (fulfillment,) = sandbox.ebay_order(ORDER)["fulfillments"]
+    assert fulfillment["line_items"] == [{"line_item_id": "10001", "quantity": 1}]
+
+
+def test_34500_for_a_package_already_there_counts_as_sent(sandbox, client, order):
+    # One of the two units of line 10002, so that posting it again breaks no
+    # quantity rule: only the tracking number is in the way.
+    package = base.Package("1", "1Z999AA10123456784", (base.ShipmentItem("10002", 1),))
+    client.confirm_shipment(shipment(package))
+    # The read before posting misses the fulfillment (e.g. it was made
+    # between our read and our post); eBay answers 34500 to the post.
+    sandbox.inject_fault(
+        "ebay.getShippingFulfillments",
+        status=200,
+        body={"fulfillments": [], "total": 0},
+    )
+
+    result = client.confirm_shipment(shipment(package))
+
+    assert result.duplicate
+    assert "already there: 1Z999AA10123456784" in result.message
+    read, post, read_again = sandbox.requests()[-3:]
+    assert (read["operation"], read_again["operation"]) == (
+        "ebay.getShippingFulfillments",
+        "ebay.getShippingFulfillments",
+    )
+    assert post["operation"] == "ebay.createShippingFulfillment"
+    assert post["status"] in (400, 409)  # 34500 (OAS: 400 or 409)
+    assert len(sandbox.ebay_order(ORDER)["fulfillments"]) == 1
+
+
+def test_two_packages_with_one_tracking_number_are_refused_before_sending(
+    sandbox, client, order
+):
+    twins = shipment(
+        base.Package("1", "1Z1", (base.ShipmentItem("10001", 1),)),
+        base.Package("2", "1z-1", (base.ShipmentItem("10002", 2),)),
+    )
+
+    with pytest.raises(PermanentError, match="one fulfillment per tracking number"):
+        client.confirm_shipment(twins)
+
+    assert sandbox.requests() == []
+
+
+def test_request_count(make_client):
+    one, two = shipment(shipment().packages[0]), shipment()
+
+    client = make_client()
+
+    assert (client.request_count(one), client.request_count(two)) == (2, 3)
+
+
+# -- the duplicate guard's comparison (no network) ---------------------------------
+
+
+def _fulfillment(number, *lines):
+    return {
+        "fulfillmentId": number,
+        "shipmentTrackingNumber": number,
+        "lineItems": [
+            {"lineItemId": line_id, "quantity": quantity} for line_id, quantity in lines
+        ],
+    }
+
+
+def _payload(number, *lines):
+    return {
+        "trackingNumber": number,
+        "lineItems": [
+            {"lineItemId": line_id, "quantity": quantity} for line_id, quantity in lines
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("fulfillment", "payload", "expected"),
+    [
+        # tracking compared normalised, lines as a multiset (any order)
+        (
+            _fulfillment("1Z999AA1", ("1", 1), ("2", 2)),
+            _payload("1z 999-aa1", ("2", 2), ("1", 1)),
+            True,
+        ),
+        # same tracking, other line: a backorder under the same number
+        (_fulfillment("1Z1", ("1", 1)), _payload("1Z1", ("2", 1)), False),
+        # same tracking and line, other quantity
+        (_fulfillment("1Z1", ("1", 1)), _payload("1Z1", ("1", 2)), False),
+        # one line more or less
+        (_fulfillment("1Z1", ("1", 1)), _payload("1Z1", ("1", 1), ("2", 1)), False),
+        (
+            _fulfillment("1Z1", ("1", 1), ("1", 1)),
+            _payload("1Z1", ("1", 1)),
+            False,
+        ),
+        # other tracking, same lines
+        (_fulfillment("1Z1", ("1", 1)), _payload("1Z2", ("1", 1)), False),
+        # no tracking at all never matches
+        (_fulfillment("", ("1", 1)), _payload("", ("1", 1)), False),
+        # LineItemReference.quantity "Default: 1"
+        (
+            {**_fulfillment("1Z1"), "lineItems": [{"lineItemId": "1"}]},
+            _payload("1Z1", ("1", 1)),
+            True,
+        ),
+    ],
+)
+def test_fulfillment_matches(fulfillment, payload, expected):
+    assert fulfillment_matches(fulfillment, payload) is expected
+
+
+def test_payloads_match_what_ebay_records():
+    (payload,) = fulfillment_payloads(shipment(shipment().packages[0]))
+
+    assert fulfillment_matches(
+        _fulfillment("1Z999AA10123456784", ("10001", 1)), payload
+    )
+
+
+# -- OAuth scopes ------------------------------------------------------------------
+
+
+def test_each_client_asks_for_its_own_scopes(sandbox, make_client, order):
     make_client().read_order(ORDER)
+    http.TOKEN_CACHE.clear()  # whether or not the cache key holds the scopes
     make_client(cls=EbayTradingClient).read_order(ORDER)
 
-    assert len(sandbox.requests("ebay.token")) == 1
+    rest, trading = sandbox.requests("ebay.token")
+    # sell.fulfillment covers the reads too (OAS securitySchemes); Trading
+    # asks for the base scope only, so a Trading-only consent keeps working.
+    assert rest["form"]["scope"] == SELL_FULFILLMENT_SCOPE
+    assert trading["form"]["scope"] == API_SCOPE
+    assert EbayFulfillmentClient.scopes == (SELL_FULFILLMENT_SCOPE,)
+    assert EbayTradingClient.scopes == (API_SCOPE,)
+
+
+def test_scopes_can_be_overridden(sandbox, make_client, order):
+    client = make_client(scopes=f"{SELL_FULFILLMENT_SCOPE} {API_SCOPE}")
+
+    client.read_order(ORDER)
+
+    assert client.scopes == (SELL_FULFILLMENT_SCOPE, API_SCOPE)
+    (token,) = sandbox.requests("ebay.token")
+    assert token["form"]["scope"] == f"{SELL_FULFILLMENT_SCOPE} {API_SCOPE}"
+
+
+@pytest.mark.parametrize(
+    ("cls", "overrides", "expected"),
+    [
+        (EbayFulfillmentClient, {}, (SELL_FULFILLMENT_SCOPE,)),
+        (EbayTradingClient, {}, (API_SCOPE,)),
+        (EbayTradingClient, {"scopes": ["x"]}, ("x",)),
+    ],
+)
+def test_scopes_are_set_before_the_http_client_is(
+    monkeypatch, cls, overrides, expected
+):
+    # HttpClient.__init__ computes the token cache key, which depends on the
+    # scopes: they must be on the instance by then.
+    seen = []
+    original = http.HttpClient.__init__
+
+    def spy(self, **kwargs):
+        seen.append(self.__dict__.get("scopes"))
+        original(self, **kwargs)
+
+    monkeypatch.setattr(http.HttpClient, "__init__", spy)
+
+    cls(client_id="c", client_secret="s", dev_id="d", refresh_token="r", **overrides)
+
+    assert seen == [expected]
 
 
 # -- read_order and find_fulfillment -------------------------------------------
@@ -183,6 +389,17 @@ def test_read_order(sandbox, client, order, journal):
     assert (before.status, before.status_label) == ("NOT_STARTED", "Not shipped")
     assert before.line_status == {"10001": "NOT_STARTED", "10002": "NOT_STARTED"}
     assert before.packages == []
+    assert [
+        (line.line_item_id, line.item_id, line.sku, line.quantity, line.title)
+        for line in before.lines
+    ] == [
+        ("10001", "110", "SKU-110", 1, "Widget 110"),
+        ("10002", "111", "", 2, ""),
+    ]
+    # REST reports no Trading OrderLineItemID or TransactionID.
+    assert {
+        (line.order_line_item_id, line.transaction_id) for line in before.lines
+    } == {("", "")}
 
     client.confirm_shipment(shipment(shipment().packages[0]))
     after = client.read_order(ORDER)
@@ -390,4 +607,217 @@ def test_probe_lists_one_order(sandbox, client, journal):
         "getOrders",
         "success",
         200,
+    )
+
+
+# -- error classification (no network) -------------------------------------------
+
+
+def _answer(status, error_id=None, domain="API_FULFILLMENT", headers=None):
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers or {})
+    if error_id is not None:
+        response.headers["Content-Type"] = "application/json"
+        response._content = json.dumps(
+            {
+                "errors": [
+                    {
+                        "errorId": error_id,
+                        "domain": domain,
+                        "category": "REQUEST",
+                        "message": f"message {error_id}",
+                    }
+                ]
+            }
+        ).encode()
+    else:
+        response._content = b""
+    return response
+
+
+# Every errorId of shared/notes/ebay-api.md §2.2 (createShippingFulfillment),
+# §2.4 (tokens) and §6.3 (retry classes).
+@pytest.mark.parametrize(
+    ("status", "error_id", "expected"),
+    [
+        (500, 30500, TransientError),
+        (400, 30500, TransientError),
+        (503, None, TransientError),
+        (401, 1001, TokenRejectedError),
+        (401, None, TokenRejectedError),
+        (429, 2001, RateLimitedError),
+        (403, 1100, AuthError),
+        (400, 32100, PermanentError),
+        (404, 32100, PermanentError),
+        (400, 32200, PermanentError),
+        (400, 32210, PermanentError),
+        (400, 32300, PermanentError),
+        (400, 32400, PermanentError),
+        (400, 32500, PermanentError),
+        (400, 32600, PermanentError),
+        (400, 34100, PermanentError),
+        (400, 34200, PermanentError),
+        (400, 34300, PermanentError),
+        # the caller reads the order again (see the 34500 tests above)
+        (400, 34500, PermanentError),
+        (409, 34500, PermanentError),
+    ],
+)
+def test_every_rest_error_is_classified(status, error_id, expected):
+    with pytest.raises(expected) as info:
+        raise_for_rest_error(_answer(status, error_id), CREATE_SHIPPING_FULFILLMENT)
+
+    assert type(info.value) is expected
+    if error_id is not None:
+        assert info.value.code == str(error_id)
+        assert f"message {error_id}" in info.value.message
+    assert info.value.http_status == status
+
+
+def test_success_is_not_an_error():
+    assert raise_for_rest_error(_answer(201), CREATE_SHIPPING_FULFILLMENT) is None
+
+
+# -- reading answers (no network) -----------------------------------------------
+
+
+def test_order_view_reads_lines_and_variations():
+    order = {
+        "orderId": ORDER,
+        "orderFulfillmentStatus": "IN_PROGRESS",
+        "cancelStatus": {"cancelState": "NONE_REQUESTED"},
+        "lineItems": [
+            {
+                "lineItemId": "10001",
+                "legacyItemId": "110",
+                "legacyVariationId": "5001",
+                "sku": "SHIRT-RED-M",
+                "title": "Shirt",
+                "quantity": 2,
+                "lineItemFulfillmentStatus": "FULFILLED",
+            },
+            {"lineItemId": "10002", "legacyItemId": "111", "quantity": 1},
+        ],
+    }
+    fulfillments = [
+        {
+            "fulfillmentId": "1Z1",
+            "shipmentTrackingNumber": "1Z1",
+            "shippingCarrierCode": "UPS",
+            "shippedDate": "2026-02-11T01:00:00.000Z",
+            "lineItems": [
+                {"lineItemId": "10001", "quantity": 2},
+                {"lineItemId": "10002"},
+            ],
+        }
+    ]
+
+    view = order_view(ORDER, order, fulfillments)
+
+    assert view.lines == [
+        base.OrderLine(
+            line_item_id="10001",
+            item_id="110",
+            variation_id="5001",
+            sku="SHIRT-RED-M",
+            quantity=2,
+            title="Shirt",
+        ),
+        base.OrderLine(line_item_id="10002", item_id="111", quantity=1),
+    ]
+    (package,) = view.packages
+    assert package.items == [("10001", 2), ("10002", 1)]  # quantity "Default: 1"
+
+
+# -- matching a line across eBay's two id schemes (base.match_order_line) -----------
+
+# The same order as REST reports it (a two-variation shirt and a mug) ...
+REST_LINES = [
+    base.OrderLine(
+        line_item_id="10001", item_id="110", variation_id="5001", sku="SHIRT-RED"
+    ),
+    base.OrderLine(
+        line_item_id="10002", item_id="110", variation_id="5002", sku="SHIRT-BLUE"
+    ),
+    base.OrderLine(line_item_id="10003", item_id="111", sku="MUG"),
+]
+# ... and as Trading reports it (no variation id; the SKU of the variation).
+TRADING_LINES = [
+    base.OrderLine(
+        order_line_item_id="110-0", item_id="110", transaction_id="0", sku="SHIRT-RED"
+    ),
+    base.OrderLine(
+        order_line_item_id="110-1", item_id="110", transaction_id="1", sku="SHIRT-BLUE"
+    ),
+    base.OrderLine(
+        order_line_item_id="111-0", item_id="111", transaction_id="0", sku="MUG"
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("lines", "criteria", "expected"),
+    [
+        # exact ids of the lines' own API
+        (REST_LINES, {"line_item_id": "10002"}, "10002"),
+        (TRADING_LINES, {"order_line_item_id": "110-1"}, "110-1"),
+        # a Trading id against REST lines: its ItemID part, then narrowing
+        (REST_LINES, {"order_line_item_id": "111-0"}, "10003"),
+        (REST_LINES, {"order_line_item_id": "110-0"}, "ambiguous"),
+        (REST_LINES, {"order_line_item_id": "110-0", "sku": "SHIRT-BLUE"}, "10002"),
+        (
+            REST_LINES,
+            {"order_line_item_id": "110-0", "variation_id": "5001"},
+            "10001",
+        ),
+        (
+            REST_LINES,
+            {"order_line_item_id": "110-0", "variation_id": "5001", "sku": "X"},
+            "none",
+        ),
+        (REST_LINES, {"order_line_item_id": "999-0"}, "none"),
+        (REST_LINES, {"order_line_item_id": "110-0", "item_id": "111"}, "none"),
+        # REST ids against Trading lines: legacyItemId, then SKU; Trading
+        # has no variation id, so that criterion cannot narrow
+        (TRADING_LINES, {"line_item_id": "10003", "item_id": "111"}, "111-0"),
+        (TRADING_LINES, {"line_item_id": "10001", "item_id": "110"}, "ambiguous"),
+        (
+            TRADING_LINES,
+            {"line_item_id": "10001", "item_id": "110", "variation_id": "5001"},
+            "ambiguous",
+        ),
+        (
+            TRADING_LINES,
+            {"item_id": "110", "variation_id": "5001", "sku": "SHIRT-RED"},
+            "110-0",
+        ),
+        # a Trading id whose TransactionID is not on the order
+        (TRADING_LINES, {"order_line_item_id": "110-7"}, "none"),
+        # by SKU alone
+        (TRADING_LINES, {"sku": "MUG"}, "111-0"),
+        (REST_LINES, {"sku": "NOPE"}, "none"),
+        # nothing to go by
+        (REST_LINES, {}, "none"),
+        ([], {"line_item_id": "10001"}, "none"),
+    ],
+)
+def test_match_order_line(lines, criteria, expected):
+    line, reason = base.match_order_line(lines, **criteria)
+
+    if expected in ("none", "ambiguous"):
+        assert (line, reason) == (None, expected)
+    else:
+        assert reason == ""
+        assert expected in (line.line_item_id, line.order_line_item_id)
+
+
+def test_match_order_line_needs_a_criterion_the_lines_report():
+    amazon_like = [base.OrderLine(line_item_id="79039765272157", quantity=1)]
+
+    # Amazon reports no SKU here: a SKU alone proves nothing.
+    assert base.match_order_line(amazon_like, sku="ABC") == (None, "none")
+    assert base.match_order_line(amazon_like, line_item_id="79039765272157") == (
+        amazon_like[0],
+        "",
     )

@@ -1,4 +1,9 @@
-"""EbayTradingClient against the local sandbox, over real HTTP."""
+"""EbayTradingClient against the local sandbox, over real HTTP, and its
+pure request builders and answer readers.
+
+The sandbox's lines have a REST lineItemId (``10001``...) that differs from
+their Trading id (``ItemID-TransactionID``, e.g. ``110-0``, KB 1971): the
+client must only ever send and report the Trading id."""
 
 import base64
 import datetime
@@ -8,10 +13,14 @@ import pytest
 from lxml import etree
 
 from marketplaces import base, http
+from marketplaces.ebay_oauth import API_SCOPE
 from marketplaces.ebay_trading import (
     NS,
     EbayTradingClient,
     TradingError,
+    complete_sale_requests,
+    order_shipped_request,
+    order_view,
     trading_failure,
 )
 from marketplaces.errors import (
@@ -47,36 +56,61 @@ def make_client(sandbox, journal):
     return make
 
 
+# (REST lineItemId, ItemID, quantity) of each order's two lines; the
+# Trading id of a line is ItemID-TransactionID with TransactionID 0.
+LINES = {
+    ORDER: (("10001", "110", 1), ("10002", "1101", 2)),
+    OTHER_ORDER: (("20001", "120", 1), ("20002", "1201", 2)),
+}
+
+
 @pytest.fixture
 def order(sandbox):
-    for order_id, first in ((ORDER, "110"), (OTHER_ORDER, "120")):
+    for order_id, lines in LINES.items():
         sandbox.add_ebay_order(
             order_id,
             line_items=[
                 {
-                    "line_item_id": f"{first}-0",
-                    "quantity": 1,
-                    "item_id": first,
+                    "line_item_id": rest_id,
+                    "quantity": quantity,
+                    "item_id": item_id,
                     "transaction_id": "0",
-                },
-                {
-                    "line_item_id": f"{first}1-0",
-                    "quantity": 2,
-                    "item_id": f"{first}1",
-                    "transaction_id": "0",
-                },
+                    "sku": f"SKU-{item_id}",
+                    "title": f"Widget {item_id}",
+                }
+                for rest_id, item_id, quantity in lines
             ],
         )
     return sandbox.ebay_order(ORDER)
 
 
-def shipment(order_ref=ORDER, completes_order=True, tracking=("1Z999AA10123456784",)):
-    lines = ("110-0", "1101-0") if order_ref == ORDER else ("120-0", "1201-0")
+def trading_ids(order_ref=ORDER):
+    return [
+        f"{item_id}-0" for _rest, item_id, _qty in LINES.get(order_ref, LINES[ORDER])
+    ]
+
+
+def shipment(
+    order_ref=ORDER,
+    completes_order=True,
+    sole_shipment=True,
+    tracking=("1Z999AA10123456784",),
+    lines=None,
+):
+    """Package i holds line i % 2 (its whole quantity), unless ``lines``
+    gives each package's [(item_ref, quantity)]."""
+    ids = trading_ids(order_ref)
+    quantities = [qty for _rest, _item, qty in LINES.get(order_ref, LINES[ORDER])]
     packages = tuple(
         base.Package(
             str(index + 1),
             number,
-            (base.ShipmentItem(lines[index % 2], 1 + index % 2),),
+            tuple(
+                base.ShipmentItem(ref, qty)
+                for ref, qty in (
+                    lines[index] if lines else [(ids[index % 2], quantities[index % 2])]
+                )
+            ),
         )
         for index, number in enumerate(tracking)
     )
@@ -88,6 +122,7 @@ def shipment(order_ref=ORDER, completes_order=True, tracking=("1Z999AA1012345678
         ship_date=datetime.datetime(2026, 2, 11, 1, 0, 0),
         packages=packages,
         completes_order=completes_order,
+        sole_shipment=sole_shipment,
     )
 
 
@@ -114,17 +149,20 @@ def assert_no_secret(journal, *errors):
 
 
 def test_complete_sale_by_order_id(sandbox, client, order, journal):
-    result = client.confirm_shipment(
-        shipment(tracking=("1Z999AA10123456784", "1Z999AA10123456785"))
-    )
+    # The only delivery, completing the order, one package: eBay may apply
+    # the tracking to every line, since every line is in that package.
+    sole = shipment()
+
+    result = client.confirm_shipment(sole)
 
     assert not result.duplicate
+    assert client.request_count(sole) == 1
     (token_request,) = sandbox.requests("ebay.token")
+    # Only the base scope: a Trading-only consent has no other.
     assert token_request["form"] == {
         "grant_type": "refresh_token",
         "refresh_token": SECRETS[1],
-        "scope": "https://api.ebay.com/oauth/api_scope "
-        "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
+        "scope": API_SCOPE,
     }
     basic = base64.b64encode(f"{CLIENT_ID}:{SECRETS[0]}".encode()).decode()
     assert token_request["headers"]["authorization"] == f"Basic {basic}"
@@ -143,6 +181,7 @@ def test_complete_sale_by_order_id(sandbox, client, order, journal):
     assert headers["user-agent"] == http.USER_AGENT
     root = xml(request)
     assert root.tag == f"{E}CompleteSaleRequest"
+    # CompleteSaleRequestType sequence (ebay-api.md §1.2).
     assert children(root) == [
         "ErrorLanguage",
         "WarningLevel",
@@ -153,21 +192,12 @@ def test_complete_sale_by_order_id(sandbox, client, order, journal):
     assert root.findtext(f"{E}Shipped") == "true"
     assert root.findtext(f"{E}OrderID") == ORDER
     shipment_element = root.find(f"{E}Shipment")
-    assert children(shipment_element) == [
-        "ShippedTime",
-        "ShipmentTrackingDetails",
-        "ShipmentTrackingDetails",
-    ]
+    assert children(shipment_element) == ["ShippedTime", "ShipmentTrackingDetails"]
     assert shipment_element.findtext(f"{E}ShippedTime") == "2026-02-11T01:00:00.000Z"
-    details = shipment_element.findall(f"{E}ShipmentTrackingDetails")
-    assert [children(d) for d in details] == [
-        ["ShippingCarrierUsed", "ShipmentTrackingNumber"]
-    ] * 2
-    assert [d.findtext(f"{E}ShipmentTrackingNumber") for d in details] == [
-        "1Z999AA10123456784",
-        "1Z999AA10123456785",
-    ]
-    assert {d.findtext(f"{E}ShippingCarrierUsed") for d in details} == {"UPS"}
+    (details,) = shipment_element.findall(f"{E}ShipmentTrackingDetails")
+    assert children(details) == ["ShippingCarrierUsed", "ShipmentTrackingNumber"]
+    assert details.findtext(f"{E}ShipmentTrackingNumber") == "1Z999AA10123456784"
+    assert details.findtext(f"{E}ShippingCarrierUsed") == "UPS"
     assert outcomes(journal) == [
         (base.API_EBAY_TRADING, "token", "success", ""),
         (base.API_EBAY_TRADING, "CompleteSale", "success", ""),
@@ -177,9 +207,82 @@ def test_complete_sale_by_order_id(sandbox, client, order, journal):
     assert_no_secret(journal)
 
 
+def test_split_order_tracks_each_line_then_marks_the_order_shipped(
+    sandbox, client, order
+):
+    two_packages = shipment(tracking=("1Z999AA10123456784", "1Z999AA10123456785"))
+
+    result = client.confirm_shipment(two_packages)
+
+    assert not result.duplicate
+    assert client.request_count(two_packages) == 3
+    first, second, last = (xml(r) for r in sandbox.requests("ebay.CompleteSale"))
+    assert [
+        first.findtext(f"{E}OrderLineItemID"),
+        second.findtext(f"{E}OrderLineItemID"),
+    ] == [
+        "110-0",
+        "1101-0",
+    ]
+    assert children(first)[-1] == "OrderLineItemID"
+    assert first.find(f"{E}OrderID") is None
+    numbers = [
+        [n.text for n in root.iter(f"{E}ShipmentTrackingNumber")]
+        for root in (first, second)
+    ]
+    assert numbers == [["1Z999AA10123456784"], ["1Z999AA10123456785"]]
+    # Then the order itself is marked shipped, with no tracking to spread.
+    assert children(last) == [
+        "ErrorLanguage",
+        "WarningLevel",
+        "Shipped",
+        "Shipment",
+        "OrderID",
+    ]
+    assert last.findtext(f"{E}OrderID") == ORDER
+    assert children(last.find(f"{E}Shipment")) == ["ShippedTime"]
+
+    view = client.read_order(ORDER)
+
+    assert view.shipped_time.startswith("2026-02-11T01:00:00")
+    assert sorted((p.tracking_number, p.items) for p in view.packages) == [
+        ("1Z999AA10123456784", [("110-0", 1)]),
+        ("1Z999AA10123456785", [("1101-0", 2)]),
+    ]
+
+
+def test_last_of_several_deliveries_completes_the_order(sandbox, client, order):
+    earlier = shipment(
+        completes_order=False, sole_shipment=False, lines=[[("110-0", 1)]]
+    )
+    last = shipment(
+        sole_shipment=False,
+        tracking=("1Z999AA10123456785",),
+        lines=[[("1101-0", 2)]],
+    )
+
+    client.confirm_shipment(earlier)
+    client.confirm_shipment(last)
+
+    sent = [xml(r) for r in sandbox.requests("ebay.CompleteSale")]
+    assert [
+        (root.findtext(f"{E}OrderLineItemID"), root.findtext(f"{E}OrderID"))
+        for root in sent
+    ] == [("110-0", None), ("1101-0", None), (None, ORDER)]
+    assert [client.request_count(s) for s in (earlier, last)] == [1, 2]
+    view = client.read_order(ORDER)
+    assert view.shipped_time
+    assert sorted((p.tracking_number, p.items) for p in view.packages) == [
+        ("1Z999AA10123456784", [("110-0", 1)]),
+        ("1Z999AA10123456785", [("1101-0", 2)]),
+    ]
+
+
 def test_complete_sale_per_line_item(sandbox, client, order):
     partial = shipment(
-        completes_order=False, tracking=("1Z999AA10123456784", "1Z999AA10123456785")
+        completes_order=False,
+        sole_shipment=False,
+        tracking=("1Z999AA10123456784", "1Z999AA10123456785"),
     )
 
     client.confirm_shipment(partial)
@@ -195,6 +298,67 @@ def test_complete_sale_per_line_item(sandbox, client, order):
         for root in (first, second)
     ]
     assert numbers == [["1Z999AA10123456784"], ["1Z999AA10123456785"]]
+    assert not client.read_order(ORDER).shipped_time  # the order is not done
+
+
+def test_a_package_with_two_lines_goes_to_both(sandbox, client, order):
+    mixed = shipment(
+        completes_order=False,
+        sole_shipment=False,
+        tracking=("1Z999AA10123456784", "1Z999AA10123456785"),
+        lines=[[("110-0", 1), ("1101-0", 1)], [("1101-0", 1)]],
+    )
+
+    client.confirm_shipment(mixed)
+
+    first, second = (xml(r) for r in sandbox.requests("ebay.CompleteSale"))
+    assert [
+        [n.text for n in root.iter(f"{E}ShipmentTrackingNumber")]
+        for root in (first, second)
+    ] == [["1Z999AA10123456784"], ["1Z999AA10123456784", "1Z999AA10123456785"]]
+
+
+@pytest.mark.parametrize("ref", ["10001", "110", "110-0-1", "ABC-0", ""])
+def test_only_trading_line_ids_are_sent(sandbox, client, order, ref):
+    rest_line = shipment(sole_shipment=False, lines=[[(ref, 1)]])
+
+    with pytest.raises(PermanentError, match="ItemID-TransactionID"):
+        client.confirm_shipment(rest_line)
+
+    assert sandbox.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, 1),  # sole, completing, one package: by OrderID
+        ({"tracking": ("1Z1", "1Z2")}, 3),  # two lines, then the order
+        ({"sole_shipment": False}, 2),  # one line, then the order
+        ({"completes_order": False, "sole_shipment": False}, 1),
+        ({"completes_order": False, "tracking": ("1Z1", "1Z2")}, 2),
+        ({"lines": [[("110-0", 1), ("1101-0", 2)]], "sole_shipment": False}, 3),
+    ],
+)
+def test_request_count(make_client, options, expected):
+    planned = shipment(**options)
+
+    assert make_client().request_count(planned) == expected
+    assert len(complete_sale_requests(planned)) == expected
+
+
+def test_order_shipped_request_carries_no_tracking():
+    root = order_shipped_request(shipment())
+
+    assert children(root) == [
+        "ErrorLanguage",
+        "WarningLevel",
+        "Shipped",
+        "Shipment",
+        "OrderID",
+    ]
+    assert root.findtext(f"{E}Shipped") == "true"
+    assert children(root.find(f"{E}Shipment")) == ["ShippedTime"]
+    assert root.find(f".//{E}ShipmentTrackingNumber") is None
 
 
 def test_token_is_cached_between_calls(sandbox, client, order):
@@ -214,6 +378,25 @@ def test_read_order_before_and_after_shipping(sandbox, client, order, journal):
     assert before.status_label == "Checkout Complete"
     assert before.packages == []
     assert not before.shipped_time
+    # Trading reports no REST lineItemId and no variation id.
+    assert before.lines == [
+        base.OrderLine(
+            order_line_item_id="110-0",
+            item_id="110",
+            transaction_id="0",
+            sku="SKU-110",
+            quantity=1,
+            title="Widget 110",
+        ),
+        base.OrderLine(
+            order_line_item_id="1101-0",
+            item_id="1101",
+            transaction_id="0",
+            sku="SKU-1101",
+            quantity=2,
+            title="Widget 1101",
+        ),
+    ]
     (request,) = sandbox.requests("ebay.GetOrders")
     root = xml(request)
     assert children(root) == ["ErrorLanguage", "WarningLevel", "OrderIDArray"]
@@ -224,7 +407,9 @@ def test_read_order_before_and_after_shipping(sandbox, client, order, journal):
     after = client.read_order(ORDER)
 
     assert after.shipped_time.startswith("2026-02-11T01:00:00")
-    (package,) = after.packages  # order- and line-level details, deduplicated
+    # Tracking sent by OrderID is on the order and on every Transaction:
+    # one package, on every line (ItemID-TransactionID, QuantityPurchased).
+    (package,) = after.packages
     assert package.carrier == "UPS"
     assert package.tracking_number == "1Z999AA10123456784"
     assert sorted(package.items) == [("110-0", 1), ("1101-0", 2)]
@@ -278,19 +463,23 @@ def test_request_error_is_permanent_with_long_message(sandbox, client, journal):
     )
 
 
-def test_tracking_already_uploaded_is_a_duplicate(sandbox, client, order, journal):
+def test_tracking_number_of_another_order_is_refused(sandbox, client, order, journal):
     client.confirm_shipment(shipment(order_ref=OTHER_ORDER))
 
-    result = client.confirm_shipment(shipment(order_ref=ORDER))
+    # KB 5021: the number belongs to another buyer's (or seller's) order.
+    with pytest.raises(PermanentError) as info:
+        client.confirm_shipment(shipment(order_ref=ORDER))
 
-    assert result.duplicate
-    assert "21916964" in result.message
+    assert info.value.code == "21916964"
+    assert "another buyer or another seller" in info.value.message
+    assert "already" in info.value.message  # eBay's own message comes first
     assert outcomes(journal)[-1] == (
         base.API_EBAY_TRADING,
         "CompleteSale",
-        "success",
-        "",
+        "permanent",
+        "21916964",
     )
+    assert client.read_order(ORDER).packages == []
 
 
 def test_injected_duplicate_error_code(sandbox, client, order):
@@ -522,6 +711,51 @@ def _error(code, classification="RequestError", severity="Error"):
     return TradingError(code, severity, classification, "short", f"long {code}")
 
 
+# Every Trading code of shared/notes/ebay-api.md §1.3 and §6.3.
+@pytest.mark.parametrize(
+    ("code", "classification", "expected"),
+    [
+        # transient: "eBay is unreachable" codes, and any SystemError
+        ("10007", "RequestError", TransientError),
+        ("21916803", "RequestError", TransientError),
+        ("10007", "SystemError", TransientError),
+        ("12345", "SystemError", TransientError),
+        # the token: fetch a fresh one and retry once
+        ("930", "RequestError", TokenRejectedError),
+        ("931", "RequestError", TokenRejectedError),
+        ("21916984", "RequestError", TokenRejectedError),
+        ("21917053", "RequestError", TokenRejectedError),
+        # the consent: the seller must authorize again
+        ("932", "RequestError", AuthError),
+        # call usage limit
+        ("518", "RequestError", RateLimitedError),
+        # refusals
+        ("21916964", "RequestError", PermanentError),
+        ("2", "RequestError", PermanentError),
+        ("10012", "RequestError", PermanentError),
+        ("37", "RequestError", PermanentError),
+        # tracking already uploaded (combined order): accepted
+        ("21919089", "RequestError", None),
+    ],
+)
+def test_every_trading_code_is_classified(code, classification, expected):
+    failure = trading_failure([_error(code, classification)])
+
+    if expected is None:
+        assert failure is None
+    else:
+        assert type(failure) is expected
+        assert failure.code == code
+
+
+def test_tracking_in_use_keeps_ebays_message():
+    failure = trading_failure([_error("21916964")])
+
+    assert failure.message.startswith("long 21916964 ")
+    assert "another buyer or another seller" in failure.message
+    assert str(failure).endswith("(21916964)")
+
+
 @pytest.mark.parametrize(
     ("errors", "expected"),
     [
@@ -529,13 +763,14 @@ def _error(code, classification="RequestError", severity="Error"):
         ([_error("37"), _error("21917053")], TokenRejectedError),
         ([_error("37"), _error("518")], RateLimitedError),
         ([_error("37"), _error("123", "SystemError")], TransientError),
-        ([_error("21916803")], TransientError),
         ([_error("21916964"), _error("37")], PermanentError),
-        ([_error("21916964"), _error("37", severity="Warning")], None),
+        ([_error("21916964"), _error("37", severity="Warning")], PermanentError),
+        ([_error("21919089"), _error("37", severity="Warning")], None),
+        ([_error("21919089"), _error("21916964")], PermanentError),
         ([], PermanentError),
     ],
 )
-def test_failure_classification(errors, expected):
+def test_failure_precedence(errors, expected):
     failure = trading_failure(errors)
 
     if expected is None:
@@ -545,6 +780,58 @@ def test_failure_classification(errors, expected):
 
 
 def test_permanent_failure_lists_every_error():
-    failure = trading_failure([_error("37"), _error("21916964"), _error("10012")])
+    failure = trading_failure([_error("37"), _error("21919089"), _error("10012")])
 
     assert str(failure) == "long 37; long 10012 (37,10012)"
+
+
+# -- reading GetOrders answers (no network) ------------------------------------
+
+
+def _get_orders_answer(order_xml):
+    return etree.fromstring(
+        f'<GetOrdersResponse xmlns="{NS}"><Ack>Success</Ack>'
+        f"<OrderArray>{order_xml}</OrderArray></GetOrdersResponse>".encode()
+    )
+
+
+def test_order_view_reads_variations_and_trading_line_ids():
+    # TransactionType: Item/ItemID, Item/SKU, Item/Title, QuantityPurchased,
+    # TransactionID, Variation/SKU, OrderLineItemID.
+    root = _get_orders_answer(
+        "<Order><OrderID>12-34567-89012</OrderID>"
+        "<OrderStatus>Completed</OrderStatus>"
+        "<ShippingDetails><ShipmentTrackingDetails>"
+        "<ShippingCarrierUsed>UPS</ShippingCarrierUsed>"
+        "<ShipmentTrackingNumber>1Z1</ShipmentTrackingNumber>"
+        "</ShipmentTrackingDetails></ShippingDetails>"
+        "<TransactionArray>"
+        "<Transaction><ShippingDetails><ShipmentTrackingDetails>"
+        "<ShippingCarrierUsed>UPS</ShippingCarrierUsed>"
+        "<ShipmentTrackingNumber>1Z1</ShipmentTrackingNumber>"
+        "</ShipmentTrackingDetails></ShippingDetails>"
+        "<Item><ItemID>110</ItemID><SKU>LISTING</SKU><Title>Shirt</Title></Item>"
+        "<QuantityPurchased>2</QuantityPurchased><TransactionID>0</TransactionID>"
+        "<Variation><SKU>SHIRT-RED-M</SKU></Variation>"
+        "<OrderLineItemID>110-0</OrderLineItemID></Transaction>"
+        "<Transaction><ShippingDetails><ShipmentTrackingDetails>"
+        "<ShippingCarrierUsed>UPS</ShippingCarrierUsed>"
+        "<ShipmentTrackingNumber>1Z1</ShipmentTrackingNumber>"
+        "</ShipmentTrackingDetails></ShippingDetails>"
+        "<Item><ItemID>111</ItemID><SKU>MUG</SKU><Title>Mug</Title></Item>"
+        "<QuantityPurchased>1</QuantityPurchased><TransactionID>7</TransactionID>"
+        "<OrderLineItemID>111-7</OrderLineItemID></Transaction>"
+        "</TransactionArray></Order>"
+    )
+
+    view = order_view("12-34567-89012", root)
+
+    assert [
+        (line.order_line_item_id, line.sku, line.quantity) for line in view.lines
+    ] == [
+        ("110-0", "SHIRT-RED-M", 2),
+        ("111-7", "MUG", 1),
+    ]
+    assert view.lines[0].variation_id == "" and view.lines[0].line_item_id == ""
+    (package,) = view.packages  # order-level tracking, on every Transaction
+    assert package.items == [("110-0", 2), ("111-7", 1)]
