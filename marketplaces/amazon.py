@@ -159,6 +159,7 @@ class AmazonClient(HttpClient):
         on_call=None,
         session=None,
         max_wait=DEFAULT_MAX_WAIT,
+        allow_http_loopback=True,
     ):
         """``region``: "na", "eu" or "fe"; None = the one serving
         ``marketplace_id`` (:data:`MARKETPLACE_REGIONS`). A region that does
@@ -180,6 +181,7 @@ class AmazonClient(HttpClient):
             on_call=on_call,
             session=session,
             max_wait=max_wait,
+            allow_http_loopback=allow_http_loopback,
         )
         self.marketplace_id = marketplace_id
         self.region = region

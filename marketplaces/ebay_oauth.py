@@ -52,6 +52,7 @@ class EbayClient(HttpClient):
         session=None,
         compatibility_level="1451",
         scopes=None,
+        allow_http_loopback=True,
     ):
         """``scopes`` overrides the class's :attr:`scopes` (None = keep)."""
         if environment not in HOSTS:
@@ -74,6 +75,7 @@ class EbayClient(HttpClient):
             timeout=timeout,
             on_call=on_call,
             session=session,
+            allow_http_loopback=allow_http_loopback,
         )
         self.dev_id = dev_id
         # X-EBAY-API-SITEID must be numeric: "US" gives error 10012 (KB 852).

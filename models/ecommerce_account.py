@@ -192,7 +192,7 @@ class EcommerceAccount(models.Model):
                 (account.id, policy.FAILED.value), 0
             )
 
-    @api.constrains("api_base_url", "auth_url")
+    @api.constrains("api_base_url", "auth_url", "environment")
     def _check_endpoint_urls(self):
         for account in self.sudo():
             for fname in ("api_base_url", "auth_url"):
@@ -200,7 +200,9 @@ class EcommerceAccount(models.Model):
                 if not url:
                     continue
                 try:
-                    check_endpoint_url(url)
+                    check_endpoint_url(
+                        url, allow_http_loopback=account.environment == "sandbox"
+                    )
                 except ValueError as exc:
                     raise ValidationError(
                         self.env._(
@@ -337,6 +339,8 @@ class EcommerceAccount(models.Model):
             "auth_url": account.auth_url or None,
             "timeout": (min(10, account.timeout), account.timeout),
             "on_call": on_call,
+            # Plain http only to this machine, and only for sandbox accounts.
+            "allow_http_loopback": account.environment == "sandbox",
         }
         if account.platform == "amazon":
             return AmazonClient(

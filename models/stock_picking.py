@@ -17,7 +17,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
-from ..marketplaces import base, policy
+from ..marketplaces import base, policy, validate
 from ..marketplaces.ebay_fulfillment import rest_tracking_number
 from ..marketplaces.policy import State
 
@@ -352,9 +352,77 @@ class StockPicking(models.Model):
                 marketplace=marketplace,
             )
         try:
-            return self._writeback_shipment(), ""
+            shipment = self._writeback_shipment()
         except UserError as exc:
             return None, str(exc.args[0])
+        problems = validate.shipment_problems(shipment, account._writeback_apis()[0])
+        if problems:
+            return None, self._writeback_problem_message(problems[0], marketplace)
+        return shipment, ""
+
+    def _writeback_problem_message(self, problem, marketplace):
+        """A user's words for a :class:`~..marketplaces.validate.Problem`:
+        which field, which character where, and what the marketplace takes."""
+        where = {
+            validate.TRACKING_NUMBER: self.env._("Tracking number"),
+            validate.CARRIER_CODE: self.env._("The marketplace carrier code"),
+            validate.CARRIER_NAME: self.env._("The carrier name"),
+            validate.SHIPPING_METHOD: self.env._("The service name"),
+            validate.ORDER_REF: self.env._("The marketplace order number"),
+            validate.ITEM_REF: self.env._("The marketplace line id"),
+        }[problem.field]
+        value = repr(problem.value)
+        character = (
+            f"U+{ord(problem.character):04X}"
+            if problem.character and not problem.character.isprintable()
+            else repr(problem.character)
+        )
+        if problem.reason == validate.CONTROL_CHARACTER:
+            text = self.env._(
+                "%(field)s %(value)s holds an invisible control character "
+                "(%(char)s at position %(pos)s) that %(marketplace)s refuses: "
+                "retype it.",
+                field=where,
+                value=value,
+                char=character,
+                pos=problem.position,
+                marketplace=marketplace,
+            )
+        elif problem.reason == validate.NOT_ALLOWED_CHARACTER:
+            text = self.env._(
+                "%(field)s %(value)s holds %(char)s at position %(pos)s, a "
+                "character %(marketplace)s does not accept there.",
+                field=where,
+                value=value,
+                char=character,
+                pos=problem.position,
+                marketplace=marketplace,
+            )
+        elif problem.reason == validate.TOO_LONG:
+            text = self.env._(
+                "%(field)s %(value)s is longer than the %(limit)s characters "
+                "%(marketplace)s accepts.",
+                field=where,
+                value=value,
+                limit=problem.limit,
+                marketplace=marketplace,
+            )
+        elif problem.reason == validate.EMPTY:
+            text = self.env._(
+                "%(field)s is empty, and %(marketplace)s needs it.",
+                field=where,
+                marketplace=marketplace,
+            )
+        else:  # wrong_format
+            text = self.env._(
+                "%(field)s %(value)s does not have the form %(marketplace)s "
+                "expects (for example %(example)s).",
+                field=where,
+                value=value,
+                marketplace=marketplace,
+                example=problem.expected or "-",
+            )
+        return text + " " + self.env._("Nothing was sent; no attempt was used.")
 
     # ------------------------------------------------------------------
     # What this delivery shipped, in marketplace terms
@@ -507,10 +575,12 @@ class StockPicking(models.Model):
         self.ensure_one()
         carrier = self.carrier_id
         platform = self.ecommerce_account_id.platform
+        wire = dict(self._writeback_wire_tracking())
         packages = tuple(
             base.Package(
                 package_ref=str(self.id * 100 + index),
-                tracking_number=number,
+                # as the marketplace takes it (eBay REST: letters and digits)
+                tracking_number=wire.get(number, number),
                 items=tuple(
                     base.ShipmentItem(ref, qty) for ref, qty in sorted(items.items())
                 ),
