@@ -140,9 +140,14 @@ class TestEbayTradingWriteback(WritebackCase):
         )
         self.ship(self.picking, "9400111899223100000001")
         self.push()
-        # eBay says the tracking number is already there: accepted, and the
-        # verify cron decides whether it really is on this order.
-        self.assertEqual(self.picking.writeback_state, "submitted")
+        # 21916964: the number belongs to another buyer's or seller's order.
+        # A refusal: failed at once with eBay's words, no hours of resends.
+        self.assertEqual(self.picking.writeback_state, "failed")
+        self.assertEqual(self.picking.writeback_attempt_count, 1)
+        self.assertIn(
+            "already been used by another seller", self.picking.writeback_error
+        )
+        self.assertTrue(self.picking.activity_ids)
 
         self.sandbox.inject_fault(
             "ebay.CompleteSale",

@@ -125,9 +125,11 @@ def test_endpoint_url_with_non_ascii_refused():
 def test_endpoint_url_whose_host_requests_reads_differently_refused():
     # urllib.parse sees host "evil%2ecom"; requests decodes it and connects
     # to evil.com. Whatever the check sees must be where the request goes.
+    # (Depending on the urllib3 version the URL is found ambiguous or
+    # unreadable: refused either way.)
     with pytest.raises(ValueError) as info:
         http.check_endpoint_url("https://evil%2ecom/")
-    assert "ambiguous" in str(info.value)
+    assert "refused" in str(info.value)
 
 
 @pytest.mark.parametrize(
