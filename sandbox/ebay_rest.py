@@ -292,18 +292,28 @@ def order_view(sandbox, order):
         "fulfillmentHrefs": [
             fulfillment_href(sandbox, order.order_id, fid) for fid in order.fulfillments
         ],
-        "lineItems": [
-            {
-                "lineItemId": line.line_item_id,
-                "legacyItemId": line.item_id,
-                "sku": line.sku,
-                "title": line.title,
-                "quantity": line.quantity,
-                "lineItemFulfillmentStatus": order.line_status(line),
-            }
-            for line in order.lines.values()
-        ],
+        "buyer": {"username": order.buyer},
+        "lineItems": [_line_view(order, line) for line in order.lines.values()],
     }
+
+
+def _line_view(order, line):
+    """A ``LineItem``: the REST lineItemId and the legacy ids a client needs
+    to find the line in Trading (legacyItemId; legacyVariationId "only
+    returned if the line item purchased was from a multiple-variation
+    listing", OAS LineItem)."""
+    view = {"lineItemId": line.line_item_id, "legacyItemId": line.item_id}
+    if line.variation_id:
+        view["legacyVariationId"] = line.variation_id
+    view.update(
+        {
+            "sku": line.sku,
+            "title": line.title,
+            "quantity": line.quantity,
+            "lineItemFulfillmentStatus": order.line_status(line),
+        }
+    )
+    return view
 
 
 def fulfillment_view(fulfillment):

@@ -410,6 +410,13 @@ def _sale_target(sandbox, root):
             missing = "TransactionID" if item_id else "ItemID"
             raise invalid_tag(f"CompleteSaleRequest.{missing}")
         trading_id, tag = f"{item_id}-{transaction_id}", "ItemID"
+    # Trading knows a line only as ItemID-TransactionID (OrderLineItemID is
+    # "ItemID-TransactionID", KB 1640 / CompleteSaleRequestType); a REST
+    # lineItemId is as unknown to it as a made-up id. Error 20822 "Invalid
+    # ItemID or TransactionID" is eBay's Trading error for an item/transaction
+    # pair it cannot find (Trading error table, ErrorMessages.html, as
+    # reported for CompleteSale); no CompleteSale-specific code is documented
+    # in shared/notes/ebay-api.md §1.3.
     order = sandbox.state.ebay_order_of_line(trading_id)
     if order is None:
         raise TradingError(
@@ -660,6 +667,7 @@ def order_element(order):
         E.TransactionArray(
             *[_transaction(order, line) for line in order.lines.values()]
         ),
+        E.BuyerUserID(order.buyer),  # OrderType: right after TransactionArray
     )
     if order.paid_time:
         element.append(E.PaidTime(iso_millis(order.paid_time)))
@@ -672,11 +680,18 @@ def order_element(order):
 
 
 def _transaction(order, line):
-    """A ``Transaction`` in TransactionType element order."""
+    """A ``Transaction`` in TransactionType element order (Variation comes
+    after ShippedTime and before OrderLineItemID, VariationType starts with
+    SKU: JAXB TransactionType / VariationType of R-JAXB).
+
+    The line's ids as Trading shows them: ``Item/ItemID``, ``TransactionID``
+    and ``OrderLineItemID`` = ``ItemID-TransactionID``; its SKU under
+    ``Variation/SKU`` for a multi-variation listing, else ``Item/SKU``.
+    """
     item = E.Item(E.ItemID(line.item_id))
     if line.title:
         item.append(E.Title(line.title))
-    if line.sku:
+    if line.sku and not line.variation_id:
         item.append(E.SKU(line.sku))
     element = E.Transaction(
         _tracking_details(order.tracking_for(line.line_item_id)),
@@ -689,7 +704,12 @@ def _transaction(order, line):
         element.append(E.PaidTime(iso_millis(order.paid_time)))
     if line.shipped_time:
         element.append(E.ShippedTime(iso_millis(line.shipped_time)))
-    element.append(E.OrderLineItemID(line.line_item_id))
+    if line.variation_id:
+        variation = E.Variation()
+        if line.sku:
+            variation.append(E.SKU(line.sku))
+        element.append(variation)
+    element.append(E.OrderLineItemID(line.order_line_item_id))
     return element
 
 

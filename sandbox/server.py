@@ -290,13 +290,19 @@ class SandboxServer:
         checkout_status="Complete",
         cancel_state="NONE_REQUESTED",
         created_time=None,
+        buyer=None,
     ):
         """Create (or replace) an eBay order seen by Trading and REST alike.
 
-        ``line_items``: dicts with ``line_item_id``, ``quantity``, ``item_id``,
-        ``transaction_id`` and optionally ``sku``, ``title``. Trading's
-        OrderLineItemID is the ``line_item_id`` (``ItemID-TransactionID`` is
-        accepted too).
+        ``line_items``: dicts with ``quantity`` and optionally
+        ``line_item_id`` (the REST lineItemId; default: a generated 14-digit
+        id), ``item_id`` (legacy ItemID; default: generated),
+        ``transaction_id`` (default "0"), ``variation_id`` (legacyVariationId
+        of a multi-variation listing), ``sku``, ``title``. Trading names a line
+        only by ``ItemID-TransactionID`` (OrderLineItemID) or the ItemID +
+        TransactionID pair; REST only by the lineItemId. ``buyer``: the
+        buyer's user id (default: one of its own per order); a tracking number
+        may be shared only between orders of the same buyer (KB 5021).
         """
         order = new_ebay_order(
             order_id,
@@ -305,8 +311,16 @@ class SandboxServer:
             cancel_state=cancel_state,
             created_time=created_time,
             now=self.clock.utcnow(),
+            buyer=buyer,
         )
         with self._lock:
+            for line in order.lines.values():
+                holder = self.state.ebay_order_of_line(line.order_line_item_id)
+                if holder is not None and holder.order_id != order_id:
+                    raise ValueError(
+                        f"ItemID-TransactionID {line.order_line_item_id!r} already "
+                        f"belongs to order {holder.order_id}"
+                    )
             self.state.ebay_orders[order_id] = order
             return order.as_dict()
 
