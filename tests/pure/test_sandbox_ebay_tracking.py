@@ -1,0 +1,144 @@
+"""Where eBay tracking lands, and when eBay refuses it.
+
+- CompleteSale by OrderID applies to the order as a whole ("CompleteSale
+  applies to the specified order as a whole (and thus the child transactions
+  associated with the order)", CompleteSaleRequestType.OrderID); by line, to
+  that line only; the order-level ShippedTime is set by OrderID only (KB 1640).
+- REST: one fulfillment per tracking number; POSTing a number the order
+  already has is errorId 34500 "Please use PUT operation for updating
+  shipping fulfillment" (OAS, listed under 400).
+- Trading: a number already used on an order of another buyer is 21916964
+  (KB 5021).
+"""
+
+
+from test_sandbox import (
+    X,
+    ack,
+    ebay_access_token,
+    get_orders,
+    rest,
+    shipped_by_line,
+    trading,
+)
+
+ORDER = "12-34567-89012"
+OTHER = "12-34567-89013"
+LINE_A, LINE_B = "110012345678-0", "110012345679-0"  # REST id = Trading id here
+
+
+def add_order(sandbox, order_id=ORDER, lines=(LINE_A, LINE_B), **kwargs):
+    return sandbox.add_ebay_order(
+        order_id,
+        line_items=[
+            {
+                "line_item_id": line_id,
+                "quantity": 1 + number,
+                "item_id": line_id.split("-")[0],
+                "transaction_id": "0",
+            }
+            for number, line_id in enumerate(lines)
+        ],
+        **kwargs,
+    )
+
+
+def by_order(order_id, *numbers, carrier="USPS", shipped_time=None):
+    details = "".join(
+        "<ShipmentTrackingDetails>"
+        f"<ShippingCarrierUsed>{carrier}</ShippingCarrierUsed>"
+        f"<ShipmentTrackingNumber>{number}</ShipmentTrackingNumber>"
+        "</ShipmentTrackingDetails>"
+        for number in numbers
+    )
+    when = f"<ShippedTime>{shipped_time}</ShippedTime>" if shipped_time else ""
+    return (
+        f"<Shipped>true</Shipped><Shipment>{when}{details}</Shipment>"
+        f"<OrderID>{order_id}</OrderID>"
+    )
+
+
+def transaction_numbers(order_element):
+    return [
+        [
+            d.findtext("e:ShipmentTrackingNumber", namespaces=X)
+            for d in t.findall("e:ShippingDetails/e:ShipmentTrackingDetails", X)
+        ]
+        for t in order_element.findall("e:TransactionArray/e:Transaction", X)
+    ]
+
+
+def fulfillments(sandbox, token, order_id=ORDER):
+    path = f"/order/{order_id}/shipping_fulfillment"
+    return rest(sandbox, "GET", path, token).json()["fulfillments"]
+
+
+# ------------------------------------------------ order-level tracking
+
+
+def test_tracking_by_order_id_applies_to_every_line(sandbox):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+
+    _r, root = trading(sandbox, "CompleteSale", by_order(ORDER, "9400100000"), token)
+
+    assert ack(root) == "Success"
+    order = get_orders(sandbox, token)
+    assert transaction_numbers(order) == [["9400100000"], ["9400100000"]]
+    assert order.findtext("e:ShippedTime", namespaces=X)
+    [package] = fulfillments(sandbox, token)
+    assert package["shipmentTrackingNumber"] == "9400100000"
+    assert package["lineItems"] == [
+        {"lineItemId": LINE_A, "quantity": 1},
+        {"lineItemId": LINE_B, "quantity": 2},
+    ]
+    body = rest(sandbox, "GET", f"/order/{ORDER}", token).json()
+    assert body["orderFulfillmentStatus"] == "FULFILLED"
+
+
+def test_order_tracking_after_line_tracking_covers_every_line(sandbox):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+    trading(sandbox, "CompleteSale", shipped_by_line(LINE_A, "9400100001"), token)
+
+    _r, root = trading(sandbox, "CompleteSale", by_order(ORDER, "9400100002"), token)
+
+    assert ack(root) == "Success"
+    assert transaction_numbers(get_orders(sandbox, token)) == [
+        ["9400100001", "9400100002"],
+        ["9400100002"],
+    ]
+
+
+def test_shipped_by_order_id_without_tracking_adds_none(sandbox):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+    inner = by_order(ORDER, shipped_time="2026-01-15T10:00:00.000Z")
+
+    _r, root = trading(sandbox, "CompleteSale", inner, token)
+
+    assert ack(root) == "Success"
+    order = get_orders(sandbox, token)
+    # KB 1640: the order-level ShippedTime comes from a call by OrderID.
+    assert order.findtext("e:ShippedTime", namespaces=X) == "2026-01-15T10:00:00.000Z"
+    for transaction in order.findall("e:TransactionArray/e:Transaction", X):
+        assert transaction.findtext("e:ShippedTime", namespaces=X) == (
+            "2026-01-15T10:00:00.000Z"
+        )
+    assert transaction_numbers(order) == [[], []]
+    assert order.find("e:ShippingDetails/e:ShipmentTrackingDetails", X) is None
+    assert fulfillments(sandbox, token) == []
+    assert sandbox.ebay_order(ORDER)["fulfillments"] == []
+
+
+def test_tracking_by_line_stays_on_that_line(sandbox):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+
+    trading(sandbox, "CompleteSale", shipped_by_line(LINE_B, "9400100003"), token)
+
+    order = get_orders(sandbox, token)
+    assert transaction_numbers(order) == [[], ["9400100003"]]
+    assert order.find("e:ShippedTime", X) is None  # not by OrderID (KB 1640)
+    [package] = fulfillments(sandbox, token)
+    assert package["lineItems"] == [{"lineItemId": LINE_B, "quantity": 2}]
