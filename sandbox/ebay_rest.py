@@ -472,7 +472,8 @@ def create_shipping_fulfillment(sandbox, request, params):
 
     Guarantees: 201 only when the fulfillment was recorded; its id is the
     tracking number when one is given (OAS: "FULFILLMENTID ... for example,
-    9405509699937003457459"), else a generated number.
+    9405509699937003457459"), else a generated number. A tracking number the
+    order already has (whoever recorded it) is 400 / 34500, nothing created.
     """
     order = sandbox.state.ebay_orders.get(params["orderId"])
     if order is None:
@@ -485,9 +486,20 @@ def create_shipping_fulfillment(sandbox, request, params):
         _check_quantities(order, lines)
     except Refused as refusal:
         return refusal.response
-    fulfillment_id = tracking or str(_next_fulfillment_id(sandbox))
-    if fulfillment_id in order.fulfillments:
+    if tracking and order.fulfillment_with_tracking(tracking) is not None:
+        # The order already has a package with this number (from REST or
+        # Trading): 34500 "Please use PUT operation for updating shipping
+        # fulfillment". The OAS lists 34500 among the errors of the 400
+        # response (its 409 Conflict has no errorId), so 400 it is.
         return fulfillment_error(34500)
+    fulfillment_id = tracking or _next_fulfillment_id(sandbox, order)
+    if fulfillment_id in order.fulfillments:
+        # Only an untracked package can hold this id (the tracking check above
+        # ran): a tracked package's id must be its number (OAS), so the
+        # untracked one moves to a fresh arbitrary id.
+        moved = order.fulfillments.pop(fulfillment_id)
+        moved.fulfillment_id = _next_fulfillment_id(sandbox, order)
+        order.fulfillments[moved.fulfillment_id] = moved
     _record_fulfillment(
         sandbox,
         order,
@@ -603,10 +615,14 @@ def _check_quantities(order, lines):
             )
 
 
-def _next_fulfillment_id(sandbox):
-    number = sandbox.state.next_fulfillment_id
-    sandbox.state.next_fulfillment_id += 1
-    return number
+def _next_fulfillment_id(sandbox, order):
+    """An arbitrary id for a package without tracking ("an arbitrary number
+    such as 999", OAS trackingNumber), unused on the order."""
+    while True:
+        number = str(sandbox.state.next_fulfillment_id)
+        sandbox.state.next_fulfillment_id += 1
+        if number not in order.fulfillments:
+            return number
 
 
 def _record_fulfillment(sandbox, order, fulfillment):

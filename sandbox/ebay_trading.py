@@ -499,8 +499,9 @@ def _apply_sale(sandbox, sale):
 
 
 def _record_tracking(order, lines, carrier, number, shipped_time):
-    """Store one package; the same number again only adds lines to it."""
-    existing = order.fulfillments.get(number)
+    """Store one package; the same number again (as carriers read it) only
+    adds lines to it."""
+    existing = order.fulfillment_with_tracking(number)
     if existing is None:
         order.fulfillments[number] = EbayFulfillment(
             fulfillment_id=number,

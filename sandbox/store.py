@@ -259,6 +259,13 @@ class EbayLine:
         return {self.order_line_item_id}
 
 
+def tracking_key(number):
+    """A tracking number as carriers read it: letters and digits only, upper
+    case ("1z 999-aa1" is "1Z999AA1"); eBay REST wants exactly that form
+    (OAS trackingNumber: "Only alphanumeric characters are supported")."""
+    return re.sub(r"[^0-9A-Za-z]", "", number or "").upper()
+
+
 @dataclasses.dataclass
 class EbayFulfillment:
     """A package: REST ShippingFulfillment, or Trading ShipmentTrackingDetails."""
@@ -312,6 +319,18 @@ class EbayOrder:
         if "FULFILLED" in statuses:
             return "IN_PROGRESS"
         return "NOT_STARTED"
+
+    def fulfillment_with_tracking(self, number):
+        """The package already carrying tracking ``number`` (compared as
+        :func:`tracking_key`), or None."""
+        key = tracking_key(number)
+        for fulfillment in self.fulfillments.values():
+            if (
+                fulfillment.tracking_number
+                and tracking_key(fulfillment.tracking_number) == key
+            ):
+                return fulfillment
+        return None
 
     def tracking_for(self, line_item_id=None):
         """Fulfillments with a tracking number, optionally for one line."""

@@ -11,11 +11,13 @@
   (KB 5021).
 """
 
-
+import pytest
 from test_sandbox import (
     X,
     ack,
     ebay_access_token,
+    first_error,
+    fulfillment,
     get_orders,
     rest,
     shipped_by_line,
@@ -142,3 +144,74 @@ def test_tracking_by_line_stays_on_that_line(sandbox):
     assert order.find("e:ShippedTime", X) is None  # not by OrderID (KB 1640)
     [package] = fulfillments(sandbox, token)
     assert package["lineItems"] == [{"lineItemId": LINE_B, "quantity": 2}]
+
+
+# ------------------------------------------- REST: duplicate tracking
+
+
+def post(sandbox, token, body, order_id=ORDER):
+    path = f"/order/{order_id}/shipping_fulfillment"
+    return rest(sandbox, "POST", path, token, json=body)
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        "1Z999AA10123456784",  # the same number
+        "1z999aa10123456784",  # the same number, as a carrier reads it
+        "1Z 999 AA1 0123456784",
+    ],
+)
+def test_rest_post_of_a_number_the_order_has_is_34500(sandbox, recorded):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+    _r, root = trading(
+        sandbox, "CompleteSale", shipped_by_line(LINE_A, recorded, "UPS"), token
+    )
+    assert ack(root) == "Success"
+
+    response = post(
+        sandbox, token, fulfillment([(LINE_B, 1)], "1Z999AA10123456784", "UPS")
+    )
+
+    assert response.status_code == 400
+    assert first_error(response) == {
+        "errorId": 34500,
+        "domain": "API_FULFILLMENT",
+        "category": "REQUEST",
+        "message": "Please use PUT operation for updating shipping fulfillment",
+    }
+    [package] = fulfillments(sandbox, token)
+    assert package["lineItems"] == [{"lineItemId": LINE_A, "quantity": 1}]
+    assert (
+        rest(sandbox, "GET", f"/order/{ORDER}", token).json()["lineItems"][1][
+            "lineItemFulfillmentStatus"
+        ]
+        == "NOT_STARTED"
+    )
+
+
+def test_rest_post_repeated_creates_nothing_more(sandbox):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+    body = fulfillment([(LINE_A, 1)], "9400100010")
+    assert post(sandbox, token, body).status_code == 201
+
+    again = post(sandbox, token, fulfillment([(LINE_B, 1)], "9400100010"))
+
+    assert (again.status_code, first_error(again)["errorId"]) == (400, 34500)
+    assert len(sandbox.ebay_order(ORDER)["fulfillments"]) == 1
+
+
+def test_package_without_tracking_never_takes_a_tracking_number_id(sandbox):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+    untracked = fulfillment([(LINE_A, 1)], tracking=None, carrier=None)
+    location = post(sandbox, token, untracked).headers["Location"]
+    generated = location.rsplit("/", 1)[1]
+
+    # A real tracking number that happens to equal that generated id.
+    response = post(sandbox, token, fulfillment([(LINE_B, 1)], generated))
+
+    assert response.status_code == 201
+    assert len(fulfillments(sandbox, token)) == 2
