@@ -13,7 +13,7 @@ import re
 from lxml.builder import ElementMaker
 
 from .api import Api
-from .store import EbayFulfillment
+from .store import EbayFulfillment, tracking_key
 from .wire import BodyError, Response, is_xs_datetime, iso_millis, parse_datetime
 
 NS = "urn:ebay:apis:eBLBaseComponents"
@@ -458,23 +458,24 @@ def _shipment(sandbox, element):
     return shipped_time, tracking
 
 
-def _normalized(number):
-    return re.sub(r"[^0-9A-Za-z]", "", number).upper()
-
-
 def _check_tracking_is_ours(sandbox, order, tracking):
-    """KB 5021: a tracking number already used on another order fails."""
-    wanted = {_normalized(number) for _carrier, number in tracking}
+    """KB 5021: a tracking number already used on an order of another buyer
+    fails with 21916964 and nothing of the call is recorded; orders of the
+    same buyer may share one (a combined shipment). The texts are those of a
+    live answer quoted in davidtsadler/ebay-sdk-php#7. The same number again
+    on the same order is no error (handled as an update, Ack Success)."""
+    wanted = {tracking_key(number) for _carrier, number in tracking}
     for other in sandbox.state.ebay_orders.values():
-        if other is order:
+        if other is order or other.buyer == order.buyer:
             continue
         for fulfillment in other.tracking_for():
-            if _normalized(fulfillment.tracking_number) in wanted:
+            if tracking_key(fulfillment.tracking_number) in wanted:
                 raise TradingError(
                     21916964,
-                    "Tracking number already exists.",
-                    f"The shipment tracking number {fulfillment.tracking_number} has "
-                    "already been used for another order.",
+                    "Tracking number(s) already exists.",
+                    "One (or more) tracking number(s) in the request already "
+                    "exists either for a different buyer or for a different "
+                    "seller.",
                 )
 
 

@@ -16,6 +16,7 @@ from test_sandbox import (
     X,
     ack,
     ebay_access_token,
+    error_code,
     first_error,
     fulfillment,
     get_orders,
@@ -215,3 +216,89 @@ def test_package_without_tracking_never_takes_a_tracking_number_id(sandbox):
 
     assert response.status_code == 201
     assert len(fulfillments(sandbox, token)) == 2
+
+
+# ------------------------------- Trading: a number of another buyer's order
+
+
+def errors(root):
+    return [
+        {
+            child.tag.split("}")[1]: (child.text or "")
+            for child in error
+            if child.tag.split("}")[1] != "ErrorParameters"
+        }
+        for error in root.findall("e:Errors", X)
+    ]
+
+
+@pytest.mark.parametrize("by_rest", [False, True])
+def test_number_of_another_buyers_order_is_21916964(sandbox, by_rest):
+    add_order(sandbox)
+    add_order(sandbox, OTHER, lines=("120012345678-0",))
+    token = ebay_access_token(sandbox)
+    if by_rest:
+        body = fulfillment([("120012345678-0", 1)], "9400100020")
+        assert post(sandbox, token, body, OTHER).status_code == 201
+    else:
+        other = shipped_by_line("120012345678-0", "9400100020")
+        assert ack(trading(sandbox, "CompleteSale", other, token)[1]) == "Success"
+
+    # Two packages in one call, one of them already used elsewhere.
+    _r, root = trading(
+        sandbox, "CompleteSale", by_order(ORDER, "9400100021", "9400-1000-20"), token
+    )
+
+    assert ack(root) == "Failure"
+    assert errors(root) == [
+        {
+            "ShortMessage": "Tracking number(s) already exists.",
+            "LongMessage": "One (or more) tracking number(s) in the request "
+            "already exists either for a different buyer or for a different "
+            "seller.",
+            "ErrorCode": "21916964",
+            "SeverityCode": "Error",
+            "ErrorClassification": "RequestError",
+        }
+    ]
+    # Nothing of the call is recorded: no package, not even shipped.
+    order = sandbox.ebay_order(ORDER)
+    assert order["fulfillments"] == []
+    assert order["shipped_time"] is None
+    assert [line["shipped_time"] for line in order["line_items"]] == [None, None]
+
+
+def test_number_of_the_same_buyers_other_order_is_accepted(sandbox):
+    add_order(sandbox, buyer="jordan_b")
+    add_order(sandbox, OTHER, lines=("120012345678-0",), buyer="jordan_b")
+    token = ebay_access_token(sandbox)
+    trading(sandbox, "CompleteSale", by_order(OTHER, "9400100030"), token)
+
+    _r, root = trading(sandbox, "CompleteSale", by_order(ORDER, "9400100030"), token)
+
+    assert ack(root) == "Success"
+    assert transaction_numbers(get_orders(sandbox, token)) == [
+        ["9400100030"],
+        ["9400100030"],
+    ]
+
+
+def test_same_number_again_on_the_same_order_is_success(sandbox):
+    add_order(sandbox)
+    add_order(sandbox, OTHER, lines=("120012345678-0",))
+    token = ebay_access_token(sandbox)
+    for inner in (
+        shipped_by_line(LINE_A, "9400100040"),
+        shipped_by_line(LINE_A, "9400100040"),  # the same line again
+        shipped_by_line(LINE_B, "9400 1000 40"),  # another line of the order
+        by_order(ORDER, "9400100040"),
+    ):
+        _r, root = trading(sandbox, "CompleteSale", inner, token)
+        assert (ack(root), error_code(root)) == ("Success", None)
+        assert root.find("e:Errors", X) is None
+
+    [package] = sandbox.ebay_order(ORDER)["fulfillments"]
+    assert [line["line_item_id"] for line in package["line_items"]] == [
+        LINE_A,
+        LINE_B,
+    ]
