@@ -38,6 +38,11 @@ def _revoke(sandbox, payload, request):
     return {"revoked": True}
 
 
+def _ebay_consent(sandbox, payload, request):
+    """``{"refresh_token": ..., "scopes": [...] | null}``."""
+    return sandbox.set_ebay_consent(payload["refresh_token"], payload.get("scopes"))
+
+
 def _expire_tokens(sandbox, payload, request):
     sandbox.expire_access_tokens()
     return {"expired": True}
@@ -70,6 +75,7 @@ ENDPOINTS = {
     ("POST", "amazon/catalog"): _add_catalog_item,
     ("POST", "faults"): _inject_fault,
     ("POST", "revoke"): _revoke,
+    ("POST", "ebay/consent"): _ebay_consent,
     ("POST", "expire-tokens"): _expire_tokens,
     ("POST", "clock"): _clock,
     ("GET", "requests"): _requests,

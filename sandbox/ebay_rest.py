@@ -11,11 +11,17 @@ import re
 from urllib.parse import urlencode
 
 from .api import Api
-from .store import EbayFulfillment
+from .store import (
+    EBAY_SCOPE_BASE,
+    EBAY_SCOPE_FULFILLMENT,
+    EBAY_SCOPE_FULFILLMENT_READ,
+    EbayFulfillment,
+)
 from .wire import BodyError, Response, iso_millis, parse_datetime
 
-SCOPE_FULFILLMENT = "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
-SCOPE_FULFILLMENT_READ = SCOPE_FULFILLMENT + ".readonly"
+SCOPE_BASE = EBAY_SCOPE_BASE
+SCOPE_FULFILLMENT = EBAY_SCOPE_FULFILLMENT
+SCOPE_FULFILLMENT_READ = EBAY_SCOPE_FULFILLMENT_READ
 WRITE_OPERATIONS = ("ebay.createShippingFulfillment",)
 
 # errorId -> (category, message) from the OAS x-response-codes.
@@ -106,8 +112,10 @@ class SellFulfillment(Api):
                     ]
                 },
             )
+        # OAS security: createShippingFulfillment needs sell.fulfillment; the
+        # reads list sell.fulfillment and sell.fulfillment.readonly.
         needed = {SCOPE_FULFILLMENT}
-        if operation not in WRITE_OPERATIONS:  # reads also take the readonly scope
+        if operation not in WRITE_OPERATIONS:
             needed.add(SCOPE_FULFILLMENT_READ)
         if record.scopes is not None and not needed & record.scopes:
             return Response.json(
@@ -206,11 +214,15 @@ def _oauth_error(error, description, status=400):
 
 
 def ebay_token(sandbox, request, params):
-    """Refresh-token grant: a User access token for the same grant.
+    """Refresh-token grant: a User access token for the same consent.
 
     "an access token that contains the same authorization properties as the
-    original" (eBay, Refreshing a User access token): with no ``scope``
-    the token can do everything; with ``scope`` it is limited to those.
+    original" (eBay, Refreshing a User access token): each refresh token has
+    a consent (:meth:`SandboxServer.set_ebay_consent`; default: every scope
+    the sandbox knows). Without ``scope`` the token gets the whole consent;
+    with ``scope`` exactly those, and asking for one outside the consent is
+    400 ``invalid_scope`` (RFC 6749 §6: the requested scope "MUST NOT
+    include any scope not originally granted").
     """
     client_id = basic_client_id(request)
     if client_id is None:
@@ -239,12 +251,11 @@ def ebay_token(sandbox, request, params):
             "the provided authorization refresh token is invalid or was issued to "
             "another client",
         )
-    scopes = None
+    consent = sandbox.state.tokens.consent(refresh_token)
+    scopes = consent
     if form.get("scope", "").strip():
         scopes = frozenset(form["scope"].split())
-        if any(
-            not s.startswith("https://api.ebay.com/oauth/api_scope") for s in scopes
-        ):
+        if not scopes <= consent:
             return _oauth_error(
                 "invalid_scope",
                 "The requested scope is invalid, unknown, malformed, or exceeds the "

@@ -28,7 +28,13 @@ from .api import json_or_none
 from .clock import Clock
 from .faults import Fault, FaultBook
 from .ratelimit import RateLimiter, merge_limits
-from .store import State, new_amazon_order, new_catalog_entry, new_ebay_order
+from .store import (
+    EBAY_SCOPE_BASE,
+    State,
+    new_amazon_order,
+    new_catalog_entry,
+    new_ebay_order,
+)
 from .wire import Request, Response
 
 _logger = logging.getLogger(__name__)
@@ -340,6 +346,31 @@ class SandboxServer:
         """The token endpoints answer ``invalid_grant`` for it from now on."""
         with self._lock:
             self.state.tokens.revoked.add(refresh_token)
+
+    def set_ebay_consent(self, refresh_token, scopes=None):
+        """What the seller consented to for an eBay refresh token: the scopes
+        a refresh grant may ask for (``None`` = back to the default, every
+        scope the sandbox knows). Returns ``{"refresh_token", "scopes"}``."""
+        if scopes is not None and (
+            isinstance(scopes, str)
+            or not all(
+                isinstance(scope, str) and scope.startswith(EBAY_SCOPE_BASE)
+                for scope in scopes
+            )
+        ):
+            raise ValueError(
+                f"scopes must be a list of {EBAY_SCOPE_BASE}... URLs, got {scopes!r}"
+            )
+        with self._lock:
+            tokens = self.state.tokens
+            if scopes is None:
+                tokens.consents.pop(refresh_token, None)
+            else:
+                tokens.consents[refresh_token] = frozenset(scopes)
+            return {
+                "refresh_token": refresh_token,
+                "scopes": sorted(tokens.consent(refresh_token)),
+            }
 
     def expire_access_tokens(self):
         """Every access token issued so far becomes expired."""

@@ -468,6 +468,15 @@ def new_ebay_order(
 
 TOKEN_PREFIX = {"amazon": "Atza|", "ebay": "v^1.1#i^1#"}  # look like the real ones
 
+# The eBay OAuth scopes the sandbox knows: the base scope the Trading API
+# needs, and the two Sell Fulfillment scopes (OAS securitySchemes).
+EBAY_SCOPE_BASE = "https://api.ebay.com/oauth/api_scope"
+EBAY_SCOPE_FULFILLMENT = EBAY_SCOPE_BASE + "/sell.fulfillment"
+EBAY_SCOPE_FULFILLMENT_READ = EBAY_SCOPE_FULFILLMENT + ".readonly"
+EBAY_SCOPES = frozenset(
+    (EBAY_SCOPE_BASE, EBAY_SCOPE_FULFILLMENT, EBAY_SCOPE_FULFILLMENT_READ)
+)
+
 
 @dataclasses.dataclass
 class AccessToken:
@@ -478,11 +487,18 @@ class AccessToken:
 
 
 class TokenStore:
-    """Issued access tokens and revoked refresh tokens."""
+    """Issued access tokens, revoked refresh tokens, and what each eBay
+    refresh token was consented to (its scopes)."""
 
     def __init__(self):
         self.tokens = {}
         self.revoked = set()
+        self.consents = {}  # eBay refresh token -> frozenset of scopes
+
+    def consent(self, refresh_token):
+        """The scopes an eBay refresh token was granted (default: all the
+        sandbox knows)."""
+        return self.consents.get(refresh_token, EBAY_SCOPES)
 
     def issue(self, marketplace, identity, ttl, now, scopes=None):
         token = TOKEN_PREFIX[marketplace] + secrets.token_urlsafe(32)
