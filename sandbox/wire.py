@@ -45,6 +45,12 @@ class Request:
     query: dict  # name -> list of values, as parse_qs gives them
     headers: dict  # lower-case name -> value
     body: bytes = b""
+    region: str | None = None  # Amazon region port it came in on; None = main
+
+    @property
+    def amazon_region(self):
+        """The Amazon region whose host this is: the main port counts as na."""
+        return self.region or "na"
 
     def header(self, name, default=""):
         return self.headers.get(name.lower(), default)
