@@ -10,6 +10,7 @@ import re
 import uuid
 
 from .api import Api, reason_phrase
+from .carriers import AMAZON_CARRIER_CODES, AMAZON_OTHER
 from .regions import MARKETPLACES, REGION_HOSTS, region_of
 from .store import AMAZON_ORDER_ID, AmazonPackage
 from .wire import BodyError, Response, is_rfc3339, iso_seconds, parse_datetime
@@ -292,7 +293,14 @@ def _package_problem(detail):
         # The model's static sandbox example for shipDate "02/21/2022" answers
         # exactly this body (code with a space, no details).
         return Response.json(400, errors("Invalid Input", "Invalid Input"))
-    if detail["carrierCode"] == "Other" and not detail.get("carrierName"):
+    if detail["carrierCode"] not in AMAZON_CARRIER_CODES:
+        # "must match the options listed in Seller Central exactly"
+        # (carriers.py); reported like the model's other invalid values.
+        return _bad_request(
+            "The input you have submitted is not valid. Please check the fields "
+            "with invalid values [packageDetail.carrierCode]."
+        )
+    if detail["carrierCode"] == AMAZON_OTHER and not detail.get("carrierName"):
         # PackageDetail.carrierName: 'Required when carrierCode is "Other"'.
         return _bad_request(
             "The input you have submitted is not valid. carrierName is required "

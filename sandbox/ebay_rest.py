@@ -11,6 +11,7 @@ import re
 from urllib.parse import urlencode
 
 from .api import Api
+from .carriers import EBAY_CARRIER_CODES
 from .store import (
     EBAY_SCOPE_BASE,
     EBAY_SCOPE_FULFILLMENT,
@@ -598,6 +599,14 @@ def _carrier_and_tracking(payload):
             fulfillment_error(
                 32300,
                 long_message="trackingNumber and shippingCarrierCode go together.",
+            )
+        )
+    if carrier and carrier not in EBAY_CARRIER_CODES:
+        # Not a ShippingCarrierDetails code (OAS shippingCarrierCode; carriers.py)
+        raise Refused(
+            fulfillment_error(
+                32300,
+                long_message=f"The shipping carrier code {carrier!r} is not valid.",
             )
         )
     if tracking and not re.fullmatch(r"[0-9A-Za-z]+", tracking):

@@ -13,6 +13,7 @@ import re
 from lxml.builder import ElementMaker
 
 from .api import Api
+from .carriers import EBAY_CARRIER_CODES
 from .store import EBAY_SCOPE_BASE, EbayFulfillment, tracking_key
 from .wire import BodyError, Response, is_xs_datetime, iso_millis, parse_datetime
 
@@ -459,6 +460,12 @@ def _shipment(sandbox, element):
             # "mutually dependent" (ShipmentTrackingDetailsType).
             missing = "ShipmentTrackingNumber" if carrier else "ShippingCarrierUsed"
             raise invalid_tag(f"{holder_path}.{missing}")
+        if carrier and carrier not in EBAY_CARRIER_CODES:
+            # ShippingCarrierUsed takes a ShippingCarrierDetails code
+            # (carriers.py; the CompleteSale prototype types it
+            # ShippingCarrierCodeType): anything else is error 37, eBay's
+            # answer to an invalid input value.
+            raise invalid_tag(f"{holder_path}.ShippingCarrierUsed")
         if number:
             tracking.append((carrier, number))
     return shipped_time, tracking
