@@ -13,7 +13,14 @@ from .api import Api, reason_phrase
 from .carriers import AMAZON_CARRIER_CODES, AMAZON_OTHER
 from .regions import MARKETPLACES, REGION_HOSTS, region_of
 from .store import AMAZON_ORDER_ID, AmazonPackage
-from .wire import BodyError, Response, is_rfc3339, iso_seconds, parse_datetime
+from .wire import (
+    BodyError,
+    Response,
+    is_rfc3339,
+    iso_seconds,
+    parse_datetime,
+    tracking_number_problem,
+)
 
 # 403 body for a bad or expired token, as the live API sends it (notes §6).
 UNAUTHORIZED = {
@@ -293,6 +300,12 @@ def _package_problem(detail):
         # The model's static sandbox example for shipDate "02/21/2022" answers
         # exactly this body (code with a space, no details).
         return Response.json(400, errors("Invalid Input", "Invalid Input"))
+    if tracking_number_problem(detail["trackingNumber"]):
+        # Blank, control characters or over-long (wire.MAX_TRACKING_NUMBER).
+        return _bad_request(
+            "The input you have submitted is not valid. Please check the fields "
+            "with invalid values [packageDetail.trackingNumber]."
+        )
     if detail["carrierCode"] not in AMAZON_CARRIER_CODES:
         # "must match the options listed in Seller Central exactly"
         # (carriers.py); reported like the model's other invalid values.

@@ -18,7 +18,14 @@ from .store import (
     EBAY_SCOPE_FULFILLMENT_READ,
     EbayFulfillment,
 )
-from .wire import BodyError, Response, iso_millis, parse_datetime
+from .wire import (
+    MAX_TRACKING_NUMBER,
+    BodyError,
+    Response,
+    iso_millis,
+    parse_datetime,
+    tracking_number_problem,
+)
 
 SCOPE_BASE = EBAY_SCOPE_BASE
 SCOPE_FULFILLMENT = EBAY_SCOPE_FULFILLMENT
@@ -610,12 +617,21 @@ def _carrier_and_tracking(payload):
             )
         )
     if tracking and not re.fullmatch(r"[0-9A-Za-z]+", tracking):
-        # "must be alphanumeric only: no spaces, hyphens or other special
-        # characters" (OAS trackingNumber).
+        # "Only alphanumeric characters are supported for shipment tracking
+        # numbers. Spaces, hyphens, and all other special characters are not
+        # supported" (OAS trackingNumber): control characters included.
         raise Refused(
             fulfillment_error(
                 32300,
                 long_message="The tracking number may contain only letters and digits.",
+            )
+        )
+    if tracking and tracking_number_problem(tracking):
+        raise Refused(
+            fulfillment_error(
+                32300,
+                long_message=f"The tracking number is longer than "
+                f"{MAX_TRACKING_NUMBER} characters.",
             )
         )
     return carrier, tracking

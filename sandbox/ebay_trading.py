@@ -15,7 +15,14 @@ from lxml.builder import ElementMaker
 from .api import Api
 from .carriers import EBAY_CARRIER_CODES
 from .store import EBAY_SCOPE_BASE, EbayFulfillment, tracking_key
-from .wire import BodyError, Response, is_xs_datetime, iso_millis, parse_datetime
+from .wire import (
+    BodyError,
+    Response,
+    is_xs_datetime,
+    iso_millis,
+    parse_datetime,
+    tracking_number_problem,
+)
 
 NS = "urn:ebay:apis:eBLBaseComponents"
 E = ElementMaker(namespace=NS, nsmap={None: NS})
@@ -456,6 +463,10 @@ def _shipment(sandbox, element):
             check_sequence(holder, SHIPMENT_TRACKING_DETAILS, holder_path)
         carrier = _text(holder, "ShippingCarrierUsed")
         number = _text(holder, "ShipmentTrackingNumber")
+        if number and tracking_number_problem(number):
+            # Control characters XML lets through (tab, CR, LF inside the
+            # number, DEL, C1) or over-long: an invalid input value, error 37.
+            raise invalid_tag(f"{holder_path}.ShipmentTrackingNumber")
         if bool(carrier) != bool(number):
             # "mutually dependent" (ShipmentTrackingDetailsType).
             missing = "ShipmentTrackingNumber" if carrier else "ShippingCarrierUsed"
