@@ -4,6 +4,12 @@ uses (confirmShipment v0, getOrder 2026-01-01, getCatalogItem 2022-04-01).
 Contracts: shared/specs/amazon/ordersV0.json, orders_2026-01-01.json,
 catalogItems_2022-04-01.json. Behaviour beyond the models is cited inline
 (see shared/notes/amazon-sp-api.md for the sources).
+
+The SP-API operations answer for the region of the host they were called on
+(``request.amazon_region``; :mod:`.regions`): orders of another region are
+not found, marketplaces of another region are refused. carrierCode must be
+one of :data:`.carriers.AMAZON_CARRIER_CODES`; the tracking number must pass
+:func:`.wire.tracking_number_problem`. LWA is global.
 """
 
 import re

@@ -1,5 +1,10 @@
 """``/_sandbox/...``: the HTTP face of the Python control API (for the demo
-and manual use). Bodies are JSON objects with the Python keyword names."""
+and manual use). Bodies are JSON objects with the Python keyword names.
+
+Served on the main port only (the Amazon region ports serve Amazon paths).
+``POST /_sandbox/ebay/consent`` ``{"refresh_token": ..., "scopes": [...]}``
+sets what an eBay refresh token was consented to (``"scopes": null``: back
+to every scope the sandbox knows)."""
 
 import logging
 

@@ -2,6 +2,12 @@
 
 Contract: shared/specs/ebay/sell_fulfillment_v1_oas3.json (v1.20.7); the
 errorId values and texts are the ``x-response-codes`` of that file.
+
+Tokens come from a refresh token's consent (its scopes) and carry the scopes
+granted; each operation checks the scope the OAS names. A line is known by
+its REST ``lineItemId`` only; carrier codes are eBay's
+(:data:`.carriers.EBAY_CARRIER_CODES`); a tracking number the order already
+has is 34500.
 """
 
 import base64

@@ -4,6 +4,12 @@ Element names and their order come from eBay's schema (JAXB classes of WSDL
 1131 in linus87/ebaysdk, see shared/notes/ebay-api.md §1 and §3): an element
 out of sequence or unknown to the schema is refused like a schema violation.
 Errors are HTTP 200 with ``<Ack>Failure</Ack>`` (AbstractResponseType).
+
+A line is known as OrderLineItemID ``ItemID-TransactionID`` or by the ItemID
++ TransactionID pair, never by the REST lineItemId. OrderID applies to every
+line and sets the order-level ShippedTime (KB 1640). Calls need a token with
+the base scope; ShippingCarrierUsed must be an eBay carrier code
+(:mod:`.carriers`); a tracking number of another buyer's order is 21916964.
 """
 
 import dataclasses

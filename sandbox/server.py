@@ -1,11 +1,15 @@
-"""The sandbox server: one HTTP server on loopback speaking the Amazon SP-API
-and eBay subsets the addon uses, with state, rate limits and faults.
+"""The sandbox server: HTTP on loopback speaking the Amazon SP-API and eBay
+subsets the addon uses, with state, rate limits and faults.
+
+One main port serves every API (and the ``/_sandbox/`` control API); one
+more port per Amazon region (na, eu, fe) serves the Amazon paths only, as
+Amazon's regional SP-API hosts do. All ports share one state.
 
 Typical use in a test::
 
     srv = SandboxServer(port=0).start()
     srv.add_amazon_order("902-1106328-1059050", items=[...])
-    ...  # point a client at srv.url
+    ...  # point a client at srv.url, or srv.amazon_url("eu") for an EU seller
     srv.stop()
 """
 
@@ -183,6 +187,8 @@ class SandboxServer:
         ``{"amazon.getOrder": (rate, burst)}``, or None to disable one.
     :param clock: a :class:`~.clock.Clock` or a callable returning epoch
         seconds; ``srv.clock`` can be frozen and advanced by tests.
+    :param amazon_region_ports: ``{"eu": 8767}``: the port of a region's
+        SP-API host (default: any free port for each of na, eu, fe).
     """
 
     def __init__(
