@@ -1,4 +1,10 @@
-"""``python3 -m sandbox --host 127.0.0.1 --port 8765 [--seed FILE.json]``."""
+"""``python3 -m sandbox --host 127.0.0.1 --port 8765 [--seed FILE.json]
+[--amazon-port eu=8767 ...]``.
+
+Logs the main URL ("listening on ...") and then one SP-API URL per Amazon
+region ("Amazon SP-API region eu at ..."); the main URL serves everything
+and counts as the na host.
+"""
 
 import argparse
 import json
@@ -24,7 +30,26 @@ def parse_args(argv):
     parser.add_argument(
         "--token-ttl", type=int, default=None, help="access-token lifetime (seconds)"
     )
+    parser.add_argument(
+        "--amazon-port",
+        action="append",
+        default=[],
+        metavar="REGION=PORT",
+        help="port of an Amazon region's SP-API host (na, eu, fe; default: any "
+        "free port); repeatable",
+    )
     return parser.parse_args(argv)
+
+
+def region_ports(values):
+    """``["eu=8767"]`` -> ``{"eu": 8767}``; ValueError when malformed."""
+    ports = {}
+    for value in values:
+        region, sep, port = value.partition("=")
+        if not sep or not port.isdigit():
+            raise ValueError(f"--amazon-port wants REGION=PORT, got {value!r}")
+        ports[region] = int(port)
+    return ports
 
 
 def main(argv=None):
@@ -33,7 +58,12 @@ def main(argv=None):
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s"
     )
     try:
-        server = SandboxServer(args.host, args.port, token_ttl=args.token_ttl)
+        server = SandboxServer(
+            args.host,
+            args.port,
+            token_ttl=args.token_ttl,
+            amazon_region_ports=region_ports(args.amazon_port),
+        )
     except ValueError as exc:
         logging.getLogger("sandbox").error("%s", exc)
         return 2

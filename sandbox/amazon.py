@@ -4,14 +4,29 @@ uses (confirmShipment v0, getOrder 2026-01-01, getCatalogItem 2022-04-01).
 Contracts: shared/specs/amazon/ordersV0.json, orders_2026-01-01.json,
 catalogItems_2022-04-01.json. Behaviour beyond the models is cited inline
 (see shared/notes/amazon-sp-api.md for the sources).
+
+The SP-API operations answer for the region of the host they were called on
+(``request.amazon_region``; :mod:`.regions`): orders of another region are
+not found, marketplaces of another region are refused. carrierCode must be
+one of :data:`.carriers.AMAZON_CARRIER_CODES`; the tracking number must pass
+:func:`.wire.tracking_number_problem`. LWA is global.
 """
 
 import re
 import uuid
 
 from .api import Api, reason_phrase
+from .carriers import AMAZON_CARRIER_CODES, AMAZON_OTHER
+from .regions import MARKETPLACES, REGION_HOSTS, region_of
 from .store import AMAZON_ORDER_ID, AmazonPackage
-from .wire import BodyError, Response, is_rfc3339, iso_seconds, parse_datetime
+from .wire import (
+    BodyError,
+    Response,
+    is_rfc3339,
+    iso_seconds,
+    parse_datetime,
+    tracking_number_problem,
+)
 
 # 403 body for a bad or expired token, as the live API sends it (notes §6).
 UNAUTHORIZED = {
@@ -28,19 +43,13 @@ QUOTA_EXCEEDED = {
 # The models' own description of a 400.
 CANNOT_BE_PARSED = "Request has missing or invalid parameters and cannot be parsed."
 
-MARKETPLACE_NAMES = {
-    "ATVPDKIKX0DER": "Amazon.com",
-    "A2EUQ1WTGCTBG2": "Amazon.ca",
-    "A1AM78C64UM0Y8": "Amazon.com.mx",
-    "A2Q3Y263D00KWC": "Amazon.com.br",
-    "A1F83G8C2ARO7P": "Amazon.co.uk",
-    "A1PA6795UKMFR9": "Amazon.de",
-    "A13V1IB3VIYZZH": "Amazon.fr",
-    "APJ6JRA9NG5V4": "Amazon.it",
-    "A1RKKUPIHCS9HS": "Amazon.es",
-    "A1805IZSGTT6HS": "Amazon.nl",
-    "A1VC38T7YXB528": "Amazon.co.jp",
-    "A39IBJ37TRP1C6": "Amazon.com.au",
+# 403 of the SP-API gateway for marketplaces of another region, as Amazon's
+# endpoint answered it (amzn/selling-partner-api-models#5126, 2026-02: a
+# FE marketplace on the EU host).
+MARKETPLACES_NOT_IN_REGION = {
+    "code": "Unauthorized",
+    "message": "Access to requested resource is denied.",
+    "details": "The marketplaces you provided are not valid for region.",
 }
 
 ORDER_INCLUDED_DATA = (
@@ -297,7 +306,20 @@ def _package_problem(detail):
         # The model's static sandbox example for shipDate "02/21/2022" answers
         # exactly this body (code with a space, no details).
         return Response.json(400, errors("Invalid Input", "Invalid Input"))
-    if detail["carrierCode"] == "Other" and not detail.get("carrierName"):
+    if tracking_number_problem(detail["trackingNumber"]):
+        # Blank, control characters or over-long (wire.MAX_TRACKING_NUMBER).
+        return _bad_request(
+            "The input you have submitted is not valid. Please check the fields "
+            "with invalid values [packageDetail.trackingNumber]."
+        )
+    if detail["carrierCode"] not in AMAZON_CARRIER_CODES:
+        # "must match the options listed in Seller Central exactly"
+        # (carriers.py); reported like the model's other invalid values.
+        return _bad_request(
+            "The input you have submitted is not valid. Please check the fields "
+            "with invalid values [packageDetail.carrierCode]."
+        )
+    if detail["carrierCode"] == AMAZON_OTHER and not detail.get("carrierName"):
         # PackageDetail.carrierName: 'Required when carrierCode is "Other"'.
         return _bad_request(
             "The input you have submitted is not valid. carrierName is required "
@@ -355,6 +377,39 @@ def _order_problem(order, payload):
     return None
 
 
+def _region_problem(request, marketplace_id):
+    """A 400 when the body's marketplaceId is not one this region's host
+    serves (sellingpartnerapi-na for CA, US, MX, BR, ...: :mod:`.regions`).
+
+    The gateway does not read the body, so the operation refuses it like any
+    other invalid body field: 400 InvalidInput, the model's "missing or
+    invalid parameters" (the text is the sandbox's)."""
+    region = request.amazon_region
+    if region_of(marketplace_id) is None:
+        return _bad_request(
+            "The input you have submitted is not valid. Invalid marketplaceId "
+            f"{marketplace_id!r}."
+        )
+    if region_of(marketplace_id) != region:
+        return _bad_request(
+            f"The marketplaceId {marketplace_id} is not served by this region's "
+            f"endpoint ({REGION_HOSTS[region]}); it belongs to the "
+            f"{region_of(marketplace_id)} region "
+            f"({REGION_HOSTS[region_of(marketplace_id)]})."
+        )
+    return None
+
+
+def _regional_order(sandbox, request, order_id):
+    """The order if it lives in the region of the host asked, else None:
+    orders live in their marketplace's region ("the endpoint is for the same
+    region as the selling partner", Developer Guide)."""
+    order = sandbox.state.amazon_orders.get(order_id)
+    if order is None or region_of(order.marketplace_id) != request.amazon_region:
+        return None
+    return order
+
+
 def confirm_shipment(sandbox, request, params):
     """``POST /orders/v0/orders/{orderId}/shipmentConfirmation``.
 
@@ -372,10 +427,12 @@ def confirm_shipment(sandbox, request, params):
     problems = schema_problems(CONFIRM_SHIPMENT_REQUEST, payload)
     if problems:
         return _schema_error(problems)
-    problem = _package_problem(payload["packageDetail"])
+    problem = _package_problem(payload["packageDetail"]) or _region_problem(
+        request, payload["marketplaceId"]
+    )
     if problem:
         return problem
-    order = sandbox.state.amazon_orders.get(order_id)
+    order = _regional_order(sandbox, request, order_id)
     if order is None:
         return Response.json(
             404,
@@ -437,7 +494,7 @@ def get_order(sandbox, request, params):
     if not AMAZON_ORDER_ID.match(order_id):
         # Static sandbox example TEST_CASE_400 of the model.
         return Response.json(400, errors("InvalidInput", "Invalid Input"))
-    order = sandbox.state.amazon_orders.get(order_id)
+    order = _regional_order(sandbox, request, order_id)
     if order is None:
         return Response.json(
             404,
@@ -453,8 +510,8 @@ def get_order(sandbox, request, params):
 def order_view(order, included):
     """An ``Order`` of the 2026-01-01 model with the requested datasets."""
     channel = {"channelName": "AMAZON", "marketplaceId": order.marketplace_id}
-    if order.marketplace_id in MARKETPLACE_NAMES:
-        channel["marketplaceName"] = MARKETPLACE_NAMES[order.marketplace_id]
+    if order.marketplace_id in MARKETPLACES:
+        channel["marketplaceName"] = MARKETPLACES[order.marketplace_id][2]
     view = {
         "orderId": order.order_id,
         "createdTime": iso_seconds(order.created_time),
@@ -525,6 +582,11 @@ def get_catalog_item(sandbox, request, params):
         return _bad_request(
             CANNOT_BE_PARSED, "Missing required parameter: marketplaceIds"
         )
+    elsewhere = [mk for mk in marketplaces if region_of(mk) != request.amazon_region]
+    if elsewhere:
+        # The gateway checks the query's marketplaces against the host's
+        # region before the operation runs: 403 (see MARKETPLACES_NOT_IN_REGION).
+        return Response.json(403, {"errors": [dict(MARKETPLACES_NOT_IN_REGION)]})
     included = request.query_values("includedData") or ["summaries"]  # model default
     unknown = [name for name in included if name not in CATALOG_INCLUDED_DATA]
     if unknown:

@@ -1,5 +1,10 @@
 """``/_sandbox/...``: the HTTP face of the Python control API (for the demo
-and manual use). Bodies are JSON objects with the Python keyword names."""
+and manual use). Bodies are JSON objects with the Python keyword names.
+
+Served on the main port only (the Amazon region ports serve Amazon paths).
+``POST /_sandbox/ebay/consent`` ``{"refresh_token": ..., "scopes": [...]}``
+sets what an eBay refresh token was consented to (``"scopes": null``: back
+to every scope the sandbox knows)."""
 
 import logging
 
@@ -38,6 +43,11 @@ def _revoke(sandbox, payload, request):
     return {"revoked": True}
 
 
+def _ebay_consent(sandbox, payload, request):
+    """``{"refresh_token": ..., "scopes": [...] | null}``."""
+    return sandbox.set_ebay_consent(payload["refresh_token"], payload.get("scopes"))
+
+
 def _expire_tokens(sandbox, payload, request):
     sandbox.expire_access_tokens()
     return {"expired": True}
@@ -70,6 +80,7 @@ ENDPOINTS = {
     ("POST", "amazon/catalog"): _add_catalog_item,
     ("POST", "faults"): _inject_fault,
     ("POST", "revoke"): _revoke,
+    ("POST", "ebay/consent"): _ebay_consent,
     ("POST", "expire-tokens"): _expire_tokens,
     ("POST", "clock"): _clock,
     ("GET", "requests"): _requests,

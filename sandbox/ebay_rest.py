@@ -2,6 +2,12 @@
 
 Contract: shared/specs/ebay/sell_fulfillment_v1_oas3.json (v1.20.7); the
 errorId values and texts are the ``x-response-codes`` of that file.
+
+Tokens come from a refresh token's consent (its scopes) and carry the scopes
+granted; each operation checks the scope the OAS names. A line is known by
+its REST ``lineItemId`` only; carrier codes are eBay's
+(:data:`.carriers.EBAY_CARRIER_CODES`); a tracking number the order already
+has is 34500.
 """
 
 import base64
@@ -11,11 +17,25 @@ import re
 from urllib.parse import urlencode
 
 from .api import Api
-from .store import EbayFulfillment
-from .wire import BodyError, Response, iso_millis, parse_datetime
+from .carriers import EBAY_CARRIER_CODES
+from .store import (
+    EBAY_SCOPE_BASE,
+    EBAY_SCOPE_FULFILLMENT,
+    EBAY_SCOPE_FULFILLMENT_READ,
+    EbayFulfillment,
+)
+from .wire import (
+    MAX_TRACKING_NUMBER,
+    BodyError,
+    Response,
+    iso_millis,
+    parse_datetime,
+    tracking_number_problem,
+)
 
-SCOPE_FULFILLMENT = "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
-SCOPE_FULFILLMENT_READ = SCOPE_FULFILLMENT + ".readonly"
+SCOPE_BASE = EBAY_SCOPE_BASE
+SCOPE_FULFILLMENT = EBAY_SCOPE_FULFILLMENT
+SCOPE_FULFILLMENT_READ = EBAY_SCOPE_FULFILLMENT_READ
 WRITE_OPERATIONS = ("ebay.createShippingFulfillment",)
 
 # errorId -> (category, message) from the OAS x-response-codes.
@@ -106,8 +126,10 @@ class SellFulfillment(Api):
                     ]
                 },
             )
+        # OAS security: createShippingFulfillment needs sell.fulfillment; the
+        # reads list sell.fulfillment and sell.fulfillment.readonly.
         needed = {SCOPE_FULFILLMENT}
-        if operation not in WRITE_OPERATIONS:  # reads also take the readonly scope
+        if operation not in WRITE_OPERATIONS:
             needed.add(SCOPE_FULFILLMENT_READ)
         if record.scopes is not None and not needed & record.scopes:
             return Response.json(
@@ -206,11 +228,15 @@ def _oauth_error(error, description, status=400):
 
 
 def ebay_token(sandbox, request, params):
-    """Refresh-token grant: a User access token for the same grant.
+    """Refresh-token grant: a User access token for the same consent.
 
     "an access token that contains the same authorization properties as the
-    original" (eBay, Refreshing a User access token): with no ``scope``
-    the token can do everything; with ``scope`` it is limited to those.
+    original" (eBay, Refreshing a User access token): each refresh token has
+    a consent (:meth:`SandboxServer.set_ebay_consent`; default: every scope
+    the sandbox knows). Without ``scope`` the token gets the whole consent;
+    with ``scope`` exactly those, and asking for one outside the consent is
+    400 ``invalid_scope`` (RFC 6749 §6: the requested scope "MUST NOT
+    include any scope not originally granted").
     """
     client_id = basic_client_id(request)
     if client_id is None:
@@ -239,12 +265,11 @@ def ebay_token(sandbox, request, params):
             "the provided authorization refresh token is invalid or was issued to "
             "another client",
         )
-    scopes = None
+    consent = sandbox.state.tokens.consent(refresh_token)
+    scopes = consent
     if form.get("scope", "").strip():
         scopes = frozenset(form["scope"].split())
-        if any(
-            not s.startswith("https://api.ebay.com/oauth/api_scope") for s in scopes
-        ):
+        if not scopes <= consent:
             return _oauth_error(
                 "invalid_scope",
                 "The requested scope is invalid, unknown, malformed, or exceeds the "
@@ -292,18 +317,28 @@ def order_view(sandbox, order):
         "fulfillmentHrefs": [
             fulfillment_href(sandbox, order.order_id, fid) for fid in order.fulfillments
         ],
-        "lineItems": [
-            {
-                "lineItemId": line.line_item_id,
-                "legacyItemId": line.item_id,
-                "sku": line.sku,
-                "title": line.title,
-                "quantity": line.quantity,
-                "lineItemFulfillmentStatus": order.line_status(line),
-            }
-            for line in order.lines.values()
-        ],
+        "buyer": {"username": order.buyer},
+        "lineItems": [_line_view(order, line) for line in order.lines.values()],
     }
+
+
+def _line_view(order, line):
+    """A ``LineItem``: the REST lineItemId and the legacy ids a client needs
+    to find the line in Trading (legacyItemId; legacyVariationId "only
+    returned if the line item purchased was from a multiple-variation
+    listing", OAS LineItem)."""
+    view = {"lineItemId": line.line_item_id, "legacyItemId": line.item_id}
+    if line.variation_id:
+        view["legacyVariationId"] = line.variation_id
+    view.update(
+        {
+            "sku": line.sku,
+            "title": line.title,
+            "quantity": line.quantity,
+            "lineItemFulfillmentStatus": order.line_status(line),
+        }
+    )
+    return view
 
 
 def fulfillment_view(fulfillment):
@@ -462,7 +497,8 @@ def create_shipping_fulfillment(sandbox, request, params):
 
     Guarantees: 201 only when the fulfillment was recorded; its id is the
     tracking number when one is given (OAS: "FULFILLMENTID ... for example,
-    9405509699937003457459"), else a generated number.
+    9405509699937003457459"), else a generated number. A tracking number the
+    order already has (whoever recorded it) is 400 / 34500, nothing created.
     """
     order = sandbox.state.ebay_orders.get(params["orderId"])
     if order is None:
@@ -475,9 +511,20 @@ def create_shipping_fulfillment(sandbox, request, params):
         _check_quantities(order, lines)
     except Refused as refusal:
         return refusal.response
-    fulfillment_id = tracking or str(_next_fulfillment_id(sandbox))
-    if fulfillment_id in order.fulfillments:
+    if tracking and order.fulfillment_with_tracking(tracking) is not None:
+        # The order already has a package with this number (from REST or
+        # Trading): 34500 "Please use PUT operation for updating shipping
+        # fulfillment". The OAS lists 34500 among the errors of the 400
+        # response (its 409 Conflict has no errorId), so 400 it is.
         return fulfillment_error(34500)
+    fulfillment_id = tracking or _next_fulfillment_id(sandbox, order)
+    if fulfillment_id in order.fulfillments:
+        # Only an untracked package can hold this id (the tracking check above
+        # ran): a tracked package's id must be its number (OAS), so the
+        # untracked one moves to a fresh arbitrary id.
+        moved = order.fulfillments.pop(fulfillment_id)
+        moved.fulfillment_id = _next_fulfillment_id(sandbox, order)
+        order.fulfillments[moved.fulfillment_id] = moved
     _record_fulfillment(
         sandbox,
         order,
@@ -567,13 +614,30 @@ def _carrier_and_tracking(payload):
                 long_message="trackingNumber and shippingCarrierCode go together.",
             )
         )
+    if carrier and carrier not in EBAY_CARRIER_CODES:
+        # Not a ShippingCarrierDetails code (OAS shippingCarrierCode; carriers.py)
+        raise Refused(
+            fulfillment_error(
+                32300,
+                long_message=f"The shipping carrier code {carrier!r} is not valid.",
+            )
+        )
     if tracking and not re.fullmatch(r"[0-9A-Za-z]+", tracking):
-        # "must be alphanumeric only: no spaces, hyphens or other special
-        # characters" (OAS trackingNumber).
+        # "Only alphanumeric characters are supported for shipment tracking
+        # numbers. Spaces, hyphens, and all other special characters are not
+        # supported" (OAS trackingNumber): control characters included.
         raise Refused(
             fulfillment_error(
                 32300,
                 long_message="The tracking number may contain only letters and digits.",
+            )
+        )
+    if tracking and tracking_number_problem(tracking):
+        raise Refused(
+            fulfillment_error(
+                32300,
+                long_message=f"The tracking number is longer than "
+                f"{MAX_TRACKING_NUMBER} characters.",
             )
         )
     return carrier, tracking
@@ -593,10 +657,14 @@ def _check_quantities(order, lines):
             )
 
 
-def _next_fulfillment_id(sandbox):
-    number = sandbox.state.next_fulfillment_id
-    sandbox.state.next_fulfillment_id += 1
-    return number
+def _next_fulfillment_id(sandbox, order):
+    """An arbitrary id for a package without tracking ("an arbitrary number
+    such as 999", OAS trackingNumber), unused on the order."""
+    while True:
+        number = str(sandbox.state.next_fulfillment_id)
+        sandbox.state.next_fulfillment_id += 1
+        if number not in order.fulfillments:
+            return number
 
 
 def _record_fulfillment(sandbox, order, fulfillment):

@@ -4,6 +4,12 @@ Element names and their order come from eBay's schema (JAXB classes of WSDL
 1131 in linus87/ebaysdk, see shared/notes/ebay-api.md §1 and §3): an element
 out of sequence or unknown to the schema is refused like a schema violation.
 Errors are HTTP 200 with ``<Ack>Failure</Ack>`` (AbstractResponseType).
+
+A line is known as OrderLineItemID ``ItemID-TransactionID`` or by the ItemID
++ TransactionID pair, never by the REST lineItemId. OrderID applies to every
+line and sets the order-level ShippedTime (KB 1640). Calls need a token with
+the base scope; ShippingCarrierUsed must be an eBay carrier code
+(:mod:`.carriers`); a tracking number of another buyer's order is 21916964.
 """
 
 import dataclasses
@@ -13,8 +19,16 @@ import re
 from lxml.builder import ElementMaker
 
 from .api import Api
-from .store import EbayFulfillment
-from .wire import BodyError, Response, is_xs_datetime, iso_millis, parse_datetime
+from .carriers import EBAY_CARRIER_CODES
+from .store import EBAY_SCOPE_BASE, EbayFulfillment, tracking_key
+from .wire import (
+    BodyError,
+    Response,
+    is_xs_datetime,
+    iso_millis,
+    parse_datetime,
+    tracking_number_problem,
+)
 
 NS = "urn:ebay:apis:eBLBaseComponents"
 E = ElementMaker(namespace=NS, nsmap={None: NS})
@@ -247,7 +261,13 @@ def _check_token(sandbox, request):
         raise TradingError(
             21917053, "Expired IAF token.", "IAF token supplied is expired."
         )
-    if state != "valid":
+    if state != "valid" or (
+        record.scopes is not None and EBAY_SCOPE_BASE not in record.scopes
+    ):
+        # Trading calls need the base scope https://api.ebay.com/oauth/api_scope
+        # (sandbox rule: which scope Trading checks is an open point in
+        # shared/notes/ebay-api.md §1.1). A token without it is answered as
+        # any IAF token Trading will not take: 21916984.
         raise TradingError(
             21916984, "Invalid IAF token.", "IAF token supplied is invalid."
         )
@@ -410,6 +430,13 @@ def _sale_target(sandbox, root):
             missing = "TransactionID" if item_id else "ItemID"
             raise invalid_tag(f"CompleteSaleRequest.{missing}")
         trading_id, tag = f"{item_id}-{transaction_id}", "ItemID"
+    # Trading knows a line only as ItemID-TransactionID (OrderLineItemID is
+    # "ItemID-TransactionID", KB 1640 / CompleteSaleRequestType); a REST
+    # lineItemId is as unknown to it as a made-up id. Error 20822 "Invalid
+    # ItemID or TransactionID" is eBay's Trading error for an item/transaction
+    # pair it cannot find (Trading error table, ErrorMessages.html, as
+    # reported for CompleteSale); no CompleteSale-specific code is documented
+    # in shared/notes/ebay-api.md §1.3.
     order = sandbox.state.ebay_order_of_line(trading_id)
     if order is None:
         raise TradingError(
@@ -442,32 +469,43 @@ def _shipment(sandbox, element):
             check_sequence(holder, SHIPMENT_TRACKING_DETAILS, holder_path)
         carrier = _text(holder, "ShippingCarrierUsed")
         number = _text(holder, "ShipmentTrackingNumber")
+        if number and tracking_number_problem(number):
+            # Control characters XML lets through (tab, CR, LF inside the
+            # number, DEL, C1) or over-long: an invalid input value, error 37.
+            raise invalid_tag(f"{holder_path}.ShipmentTrackingNumber")
         if bool(carrier) != bool(number):
             # "mutually dependent" (ShipmentTrackingDetailsType).
             missing = "ShipmentTrackingNumber" if carrier else "ShippingCarrierUsed"
             raise invalid_tag(f"{holder_path}.{missing}")
+        if carrier and carrier not in EBAY_CARRIER_CODES:
+            # ShippingCarrierUsed takes a ShippingCarrierDetails code
+            # (carriers.py; the CompleteSale prototype types it
+            # ShippingCarrierCodeType): anything else is error 37, eBay's
+            # answer to an invalid input value.
+            raise invalid_tag(f"{holder_path}.ShippingCarrierUsed")
         if number:
             tracking.append((carrier, number))
     return shipped_time, tracking
 
 
-def _normalized(number):
-    return re.sub(r"[^0-9A-Za-z]", "", number).upper()
-
-
 def _check_tracking_is_ours(sandbox, order, tracking):
-    """KB 5021: a tracking number already used on another order fails."""
-    wanted = {_normalized(number) for _carrier, number in tracking}
+    """KB 5021: a tracking number already used on an order of another buyer
+    fails with 21916964 and nothing of the call is recorded; orders of the
+    same buyer may share one (a combined shipment). The texts are those of a
+    live answer quoted in davidtsadler/ebay-sdk-php#7. The same number again
+    on the same order is no error (handled as an update, Ack Success)."""
+    wanted = {tracking_key(number) for _carrier, number in tracking}
     for other in sandbox.state.ebay_orders.values():
-        if other is order:
+        if other is order or other.buyer == order.buyer:
             continue
         for fulfillment in other.tracking_for():
-            if _normalized(fulfillment.tracking_number) in wanted:
+            if tracking_key(fulfillment.tracking_number) in wanted:
                 raise TradingError(
                     21916964,
-                    "Tracking number already exists.",
-                    f"The shipment tracking number {fulfillment.tracking_number} has "
-                    "already been used for another order.",
+                    "Tracking number(s) already exists.",
+                    "One (or more) tracking number(s) in the request already "
+                    "exists either for a different buyer or for a different "
+                    "seller.",
                 )
 
 
@@ -492,8 +530,9 @@ def _apply_sale(sandbox, sale):
 
 
 def _record_tracking(order, lines, carrier, number, shipped_time):
-    """Store one package; the same number again only adds lines to it."""
-    existing = order.fulfillments.get(number)
+    """Store one package; the same number again (as carriers read it) only
+    adds lines to it."""
+    existing = order.fulfillment_with_tracking(number)
     if existing is None:
         order.fulfillments[number] = EbayFulfillment(
             fulfillment_id=number,
@@ -660,6 +699,7 @@ def order_element(order):
         E.TransactionArray(
             *[_transaction(order, line) for line in order.lines.values()]
         ),
+        E.BuyerUserID(order.buyer),  # OrderType: right after TransactionArray
     )
     if order.paid_time:
         element.append(E.PaidTime(iso_millis(order.paid_time)))
@@ -672,11 +712,18 @@ def order_element(order):
 
 
 def _transaction(order, line):
-    """A ``Transaction`` in TransactionType element order."""
+    """A ``Transaction`` in TransactionType element order (Variation comes
+    after ShippedTime and before OrderLineItemID, VariationType starts with
+    SKU: JAXB TransactionType / VariationType of R-JAXB).
+
+    The line's ids as Trading shows them: ``Item/ItemID``, ``TransactionID``
+    and ``OrderLineItemID`` = ``ItemID-TransactionID``; its SKU under
+    ``Variation/SKU`` for a multi-variation listing, else ``Item/SKU``.
+    """
     item = E.Item(E.ItemID(line.item_id))
     if line.title:
         item.append(E.Title(line.title))
-    if line.sku:
+    if line.sku and not line.variation_id:
         item.append(E.SKU(line.sku))
     element = E.Transaction(
         _tracking_details(order.tracking_for(line.line_item_id)),
@@ -689,7 +736,12 @@ def _transaction(order, line):
         element.append(E.PaidTime(iso_millis(order.paid_time)))
     if line.shipped_time:
         element.append(E.ShippedTime(iso_millis(line.shipped_time)))
-    element.append(E.OrderLineItemID(line.line_item_id))
+    if line.variation_id:
+        variation = E.Variation()
+        if line.sku:
+            variation.append(E.SKU(line.sku))
+        element.append(variation)
+    element.append(E.OrderLineItemID(line.order_line_item_id))
     return element
 
 

@@ -1,11 +1,15 @@
-"""The sandbox server: one HTTP server on loopback speaking the Amazon SP-API
-and eBay subsets the addon uses, with state, rate limits and faults.
+"""The sandbox server: HTTP on loopback speaking the Amazon SP-API and eBay
+subsets the addon uses, with state, rate limits and faults.
+
+One main port serves every API (and the ``/_sandbox/`` control API); one
+more port per Amazon region (na, eu, fe) serves the Amazon paths only, as
+Amazon's regional SP-API hosts do. All ports share one state.
 
 Typical use in a test::
 
     srv = SandboxServer(port=0).start()
     srv.add_amazon_order("902-1106328-1059050", items=[...])
-    ...  # point a client at srv.url
+    ...  # point a client at srv.url, or srv.amazon_url("eu") for an EU seller
     srv.stop()
 """
 
@@ -28,7 +32,14 @@ from .api import json_or_none
 from .clock import Clock
 from .faults import Fault, FaultBook
 from .ratelimit import RateLimiter, merge_limits
-from .store import State, new_amazon_order, new_catalog_entry, new_ebay_order
+from .regions import REGIONS, check_marketplace, check_region
+from .store import (
+    EBAY_SCOPE_BASE,
+    State,
+    new_amazon_order,
+    new_catalog_entry,
+    new_ebay_order,
+)
 from .wire import Request, Response
 
 _logger = logging.getLogger(__name__)
@@ -50,6 +61,11 @@ class Route:
 
     def __post_init__(self):
         self.regex = re.compile(f"^{self.pattern}$")
+
+    @property
+    def is_amazon(self):
+        """An Amazon operation (LWA or SP-API), served on the region hosts."""
+        return isinstance(self.operation, str) and self.operation.startswith("amazon.")
 
     def operation_for(self, request):
         return self.operation(request) if callable(self.operation) else self.operation
@@ -171,13 +187,26 @@ class SandboxServer:
         ``{"amazon.getOrder": (rate, burst)}``, or None to disable one.
     :param clock: a :class:`~.clock.Clock` or a callable returning epoch
         seconds; ``srv.clock`` can be frozen and advanced by tests.
+    :param amazon_region_ports: ``{"eu": 8767}``: the port of a region's
+        SP-API host (default: any free port for each of na, eu, fe).
     """
 
     def __init__(
-        self, host="127.0.0.1", port=0, *, token_ttl=None, rate_limits=None, clock=None
+        self,
+        host="127.0.0.1",
+        port=0,
+        *,
+        token_ttl=None,
+        rate_limits=None,
+        clock=None,
+        amazon_region_ports=None,
     ):
         check_loopback(host)
         self.host, self.port = host, port
+        self._region_ports = dict.fromkeys(REGIONS, 0)
+        for region, region_port in (amazon_region_ports or {}).items():
+            self._region_ports[check_region(region)] = int(region_port)
+        self._region_servers = {}  # region -> (httpd, thread)
         if not isinstance(clock, Clock):
             clock = Clock() if clock is None else Clock(clock)
         self.clock = clock
@@ -196,28 +225,51 @@ class SandboxServer:
     # ------------------------------------------------------------ lifecycle
 
     def start(self):
-        """Serve in a background thread; returns self (``srv.url`` is set)."""
+        """Serve in background threads; returns self (``srv.url`` and
+        ``srv.amazon_region_urls`` are set)."""
         if self._httpd is not None:
             return self
-        handler = type("SandboxRequestHandler", (_RequestHandler,), {"sandbox": self})
-        server_class = _HttpServer6 if ":" in self.host else _HttpServer
-        self._httpd = server_class((self.host, self.port), handler)
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"sandbox:{self.port}", daemon=True
-        )
-        self._thread.start()
+        try:
+            self._httpd, self._thread = self._listen(self.port, None)
+            self.port = self._httpd.server_address[1]
+            for region in REGIONS:
+                httpd, thread = self._listen(self._region_ports[region], region)
+                self._region_servers[region] = (httpd, thread)
+                self._region_ports[region] = httpd.server_address[1]
+        except OSError:
+            self.stop()
+            raise
         _logger.info("marketplace sandbox listening on %s", self.url)
+        for region, url in self.amazon_region_urls.items():
+            _logger.info("Amazon SP-API region %s at %s", region, url)
         return self
 
+    def _listen(self, port, region):
+        """A listening server and its thread; ``region`` = the Amazon region
+        the port stands for (None: the main port, which serves everything)."""
+        handler = type(
+            "SandboxRequestHandler",
+            (_RequestHandler,),
+            {"sandbox": self, "region": region},
+        )
+        server_class = _HttpServer6 if ":" in self.host else _HttpServer
+        httpd = server_class((self.host, port), handler)
+        name = f"sandbox:{httpd.server_address[1]}" + (f":{region}" if region else "")
+        thread = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)
+        thread.start()
+        return httpd, thread
+
     def stop(self):
-        """Stop serving and free the port (requests still sleeping in a
+        """Stop serving and free the ports (requests still sleeping in a
         ``delay`` fault are abandoned)."""
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        servers = list(self._region_servers.values())
+        if self._httpd is not None:
+            servers.append((self._httpd, self._thread))
+        for httpd, thread in servers:
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(timeout=5)
+        self._region_servers.clear()
         self._httpd = self._thread = None
 
     def __enter__(self):
@@ -228,9 +280,24 @@ class SandboxServer:
 
     @property
     def url(self):
-        """Base URL of every API, e.g. ``http://127.0.0.1:54321``."""
+        """Base URL of every API, e.g. ``http://127.0.0.1:54321``; for the
+        SP-API it is the North America (``na``) host."""
+        return self._url_for(self.port)
+
+    @property
+    def amazon_region_urls(self):
+        """``{"na": url, "eu": url, "fe": url}``: one SP-API host per Amazon
+        region (LWA answers on each too). An order lives in the region of its
+        marketplace; another region's host does not find it."""
+        return {region: self._url_for(self._region_ports[region]) for region in REGIONS}
+
+    def amazon_url(self, region="na"):
+        """The base URL of the SP-API host of ``region`` (na, eu or fe)."""
+        return self.amazon_region_urls[check_region(region)]
+
+    def _url_for(self, port):
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"http://{host}:{port}"
 
     def serve_until_interrupted(self):
         """Serve in the foreground (CLI) until Ctrl-C."""
@@ -269,7 +336,11 @@ class SandboxServer:
         ``items``: dicts with ``order_item_id``, ``quantity`` and optionally
         ``asin``, ``sku``, ``title``. ``status``: UNSHIPPED, PENDING or
         CANCELLED (shipping states follow from confirmed packages).
+        ``marketplace_id``: one Amazon documents (:mod:`.regions`); the order
+        lives in that marketplace's region and only that region's host
+        (:meth:`amazon_url`) finds it.
         """
+        check_marketplace(marketplace_id)
         order = new_amazon_order(
             order_id,
             marketplace_id=marketplace_id,
@@ -290,13 +361,19 @@ class SandboxServer:
         checkout_status="Complete",
         cancel_state="NONE_REQUESTED",
         created_time=None,
+        buyer=None,
     ):
         """Create (or replace) an eBay order seen by Trading and REST alike.
 
-        ``line_items``: dicts with ``line_item_id``, ``quantity``, ``item_id``,
-        ``transaction_id`` and optionally ``sku``, ``title``. Trading's
-        OrderLineItemID is the ``line_item_id`` (``ItemID-TransactionID`` is
-        accepted too).
+        ``line_items``: dicts with ``quantity`` and optionally
+        ``line_item_id`` (the REST lineItemId; default: a generated 14-digit
+        id), ``item_id`` (legacy ItemID; default: generated),
+        ``transaction_id`` (default "0"), ``variation_id`` (legacyVariationId
+        of a multi-variation listing), ``sku``, ``title``. Trading names a line
+        only by ``ItemID-TransactionID`` (OrderLineItemID) or the ItemID +
+        TransactionID pair; REST only by the lineItemId. ``buyer``: the
+        buyer's user id (default: one of its own per order); a tracking number
+        may be shared only between orders of the same buyer (KB 5021).
         """
         order = new_ebay_order(
             order_id,
@@ -305,8 +382,16 @@ class SandboxServer:
             cancel_state=cancel_state,
             created_time=created_time,
             now=self.clock.utcnow(),
+            buyer=buyer,
         )
         with self._lock:
+            for line in order.lines.values():
+                holder = self.state.ebay_order_of_line(line.order_line_item_id)
+                if holder is not None and holder.order_id != order_id:
+                    raise ValueError(
+                        f"ItemID-TransactionID {line.order_line_item_id!r} already "
+                        f"belongs to order {holder.order_id}"
+                    )
             self.state.ebay_orders[order_id] = order
             return order.as_dict()
 
@@ -318,6 +403,7 @@ class SandboxServer:
         ``package_weight=(value, unit)``, ``images=[(variant, width, height)]``,
         ``identifiers=[(type, value)]``.
         """
+        check_marketplace(marketplace_id)
         entry = new_catalog_entry(**details)
         with self._lock:
             self.state.catalog.setdefault(asin, {})[marketplace_id] = entry
@@ -326,6 +412,31 @@ class SandboxServer:
         """The token endpoints answer ``invalid_grant`` for it from now on."""
         with self._lock:
             self.state.tokens.revoked.add(refresh_token)
+
+    def set_ebay_consent(self, refresh_token, scopes=None):
+        """What the seller consented to for an eBay refresh token: the scopes
+        a refresh grant may ask for (``None`` = back to the default, every
+        scope the sandbox knows). Returns ``{"refresh_token", "scopes"}``."""
+        if scopes is not None and (
+            isinstance(scopes, str)
+            or not all(
+                isinstance(scope, str) and scope.startswith(EBAY_SCOPE_BASE)
+                for scope in scopes
+            )
+        ):
+            raise ValueError(
+                f"scopes must be a list of {EBAY_SCOPE_BASE}... URLs, got {scopes!r}"
+            )
+        with self._lock:
+            tokens = self.state.tokens
+            if scopes is None:
+                tokens.consents.pop(refresh_token, None)
+            else:
+                tokens.consents[refresh_token] = frozenset(scopes)
+            return {
+                "refresh_token": refresh_token,
+                "scopes": sorted(tokens.consent(refresh_token)),
+            }
 
     def expire_access_tokens(self):
         """Every access token issued so far becomes expired."""
@@ -400,10 +511,12 @@ class SandboxServer:
             return Response.json(500, {"message": "sandbox internal error"})
 
     def _dispatch(self, request):
-        if request.path.startswith(control.PREFIX):
+        if request.path.startswith(control.PREFIX) and request.region is None:
             with self._lock:
                 return control.dispatch(self, request)
         for route in self._routes:
+            if request.region is not None and not route.is_amazon:
+                continue  # a regional SP-API host serves Amazon only
             match = route.regex.match(request.path)
             if match and route.method == request.method:
                 params = {k: unquote(v) for k, v in match.groupdict().items()}
@@ -476,6 +589,9 @@ class SandboxServer:
             "status": status,
             "time": self.clock.now(),
             "order_ref": ",".join(sorted(refs)) or None,
+            "amazon_region": (
+                request.amazon_region if operation.startswith("amazon.") else None
+            ),
             "fault": fault.kind if fault else None,
         }
         self._log.append(entry)
@@ -524,6 +640,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # a kept-alive connection waits ~40 ms for Nagle + delayed ACK.
     disable_nagle_algorithm = True
     sandbox = None  # set on the subclass made by SandboxServer.start()
+    region = None  # Amazon region of the port; None = the main port
 
     def do_GET(self):
         self._serve()
@@ -539,6 +656,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             query=parse_qs(url.query, keep_blank_values=True),
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
+            region=self.region,
         )
         response = self.sandbox.handle(request)
         if response.drop:

@@ -8,6 +8,7 @@ record never drift apart (Trading and REST read the same eBay orders).
 import copy
 import dataclasses
 import datetime
+import hashlib
 import re
 import secrets
 
@@ -227,19 +228,42 @@ def new_catalog_entry(
 
 @dataclasses.dataclass
 class EbayLine:
-    line_item_id: str
+    """One order line item, as both eBay APIs name it.
+
+    REST calls it by ``lineItemId`` (``line_item_id``) and shows
+    ``legacyItemId`` / ``legacyVariationId``; Trading calls it by
+    ``OrderLineItemID``, which is ``ItemID-TransactionID`` (eBay KB 1640,
+    CompleteSaleRequestType), and shows ``Item/ItemID``, ``TransactionID`` and
+    ``Variation/SKU`` (or ``Item/SKU`` outside variation listings).
+    """
+
+    line_item_id: str  # REST lineItemId
     quantity: int
-    item_id: str
-    transaction_id: str
+    item_id: str  # legacyItemId, Trading Item/ItemID
+    transaction_id: str  # Trading TransactionID
     sku: str = ""
     title: str = ""
+    variation_id: str = ""  # legacyVariationId; "" = not a variation listing
     shipped_time: datetime.datetime | None = None
 
     @property
+    def order_line_item_id(self):
+        """Trading's OrderLineItemID: ``ItemID-TransactionID``."""
+        return f"{self.item_id}-{self.transaction_id}"
+
+    @property
     def trading_ids(self):
-        """The ids Trading accepts for this line in OrderLineItemID: the REST
-        lineItemId, and the legacy ``ItemID-TransactionID`` form."""
-        return {self.line_item_id, f"{self.item_id}-{self.transaction_id}"}
+        """The ids Trading accepts for this line in OrderLineItemID: only
+        ``ItemID-TransactionID``. The REST lineItemId is another identifier
+        and Trading does not know it."""
+        return {self.order_line_item_id}
+
+
+def tracking_key(number):
+    """A tracking number as carriers read it: letters and digits only, upper
+    case ("1z 999-aa1" is "1Z999AA1"); eBay REST wants exactly that form
+    (OAS trackingNumber: "Only alphanumeric characters are supported")."""
+    return re.sub(r"[^0-9A-Za-z]", "", number or "").upper()
 
 
 @dataclasses.dataclass
@@ -263,10 +287,12 @@ class EbayOrder:
     last_modified_time: datetime.datetime
     paid_time: datetime.datetime | None
     lines: dict  # line_item_id -> EbayLine, in order
+    buyer: str = ""  # the buyer's eBay user id (Trading BuyerUserID)
     shipped_time: datetime.datetime | None = None  # order level (KB 1640)
     fulfillments: dict = dataclasses.field(default_factory=dict)  # id -> record
 
     def find_line(self, trading_id):
+        """The line whose Trading OrderLineItemID is ``trading_id``."""
         for line in self.lines.values():
             if trading_id in line.trading_ids:
                 return line
@@ -294,6 +320,18 @@ class EbayOrder:
             return "IN_PROGRESS"
         return "NOT_STARTED"
 
+    def fulfillment_with_tracking(self, number):
+        """The package already carrying tracking ``number`` (compared as
+        :func:`tracking_key`), or None."""
+        key = tracking_key(number)
+        for fulfillment in self.fulfillments.values():
+            if (
+                fulfillment.tracking_number
+                and tracking_key(fulfillment.tracking_number) == key
+            ):
+                return fulfillment
+        return None
+
     def tracking_for(self, line_item_id=None):
         """Fulfillments with a tracking number, optionally for one line."""
         return [
@@ -312,6 +350,7 @@ class EbayOrder:
 
         return {
             "order_id": self.order_id,
+            "buyer": self.buyer,
             "checkout_status": self.checkout_status,
             "cancel_state": self.cancel_state,
             "fulfillment_status": self.fulfillment_status,
@@ -322,6 +361,7 @@ class EbayOrder:
             "line_items": [
                 {
                     **dataclasses.asdict(line),
+                    "order_line_item_id": line.order_line_item_id,
                     "shipped_time": when(line.shipped_time),
                     "fulfillment_status": self.line_status(line),
                 }
@@ -344,10 +384,38 @@ class EbayOrder:
         }
 
 
+def _digits(seed, count):
+    """``count`` decimal digits derived from ``seed`` (stable across runs)."""
+    number = int.from_bytes(hashlib.sha256(seed.encode("utf-8")).digest(), "big")
+    return f"{number % 10**count:0{count}d}"
+
+
+def default_line_item_id(order_id, number, salt=0):
+    """A REST lineItemId as eBay makes them: 14 digits, no dash, so it never
+    looks like a Trading ``ItemID-TransactionID``."""
+    return "1" + _digits(f"line:{order_id}:{number}:{salt}", 13)
+
+
+def default_item_id(order_id, number):
+    """A 12-digit legacy ItemID (listing id), e.g. ``110551234567``."""
+    return "11" + _digits(f"item:{order_id}:{number}", 10)
+
+
 def new_ebay_order(
-    order_id, *, line_items, checkout_status, cancel_state, created_time, now
+    order_id,
+    *,
+    line_items,
+    checkout_status,
+    cancel_state,
+    created_time,
+    now,
+    buyer=None,
 ):
-    """Validate the arguments of ``add_ebay_order`` and build the record."""
+    """Validate the arguments of ``add_ebay_order`` and build the record.
+
+    A line without ``line_item_id`` gets a generated digits-only REST id; one
+    without ``item_id`` a generated ItemID; ``transaction_id`` defaults to
+    "0" (auction and single-quantity listings, KB 1640)."""
     if not re.match(r"^\d+(-\d+)*$", order_id or ""):
         raise ValueError(f"eBay order ids are digits and dashes, got {order_id!r}")
     if checkout_status not in EBAY_CHECKOUT_STATUSES:
@@ -356,17 +424,33 @@ def new_ebay_order(
         raise ValueError(f"cancel_state must be one of {EBAY_CANCEL_STATES}")
     if not line_items:
         raise ValueError("an eBay order needs at least one line item")
-    lines = {}
+    explicit = {str(line.get("line_item_id") or "") for line in line_items}
+    lines, trading_ids = {}, set()
     for number, line in enumerate(line_items):
+        line_item_id = line.get("line_item_id")
+        salt = 0
+        while not line_item_id:
+            candidate = default_line_item_id(order_id, number, salt)
+            if candidate not in explicit and candidate not in lines:
+                line_item_id = candidate
+            salt += 1
         record = EbayLine(
-            line_item_id=str(line["line_item_id"]),
+            line_item_id=str(line_item_id),
             quantity=_positive_int(line.get("quantity", 1), "quantity"),
-            item_id=str(line.get("item_id") or f"1100{number:08d}"),
+            item_id=str(line.get("item_id") or default_item_id(order_id, number)),
             transaction_id=str(line.get("transaction_id", "0")),
             sku=line.get("sku", ""),
             title=line.get("title", ""),
+            variation_id=str(line.get("variation_id") or ""),
         )
+        if record.line_item_id in lines:
+            raise ValueError(f"line_item_id {record.line_item_id!r} appears twice")
+        if record.order_line_item_id in trading_ids:
+            raise ValueError(
+                f"ItemID-TransactionID {record.order_line_item_id!r} appears twice"
+            )
         lines[record.line_item_id] = record
+        trading_ids.add(record.order_line_item_id)
     created = as_moment(created_time, now)
     return EbayOrder(
         order_id=order_id,
@@ -376,12 +460,22 @@ def new_ebay_order(
         last_modified_time=max(created, now),
         paid_time=created if checkout_status == "Complete" else None,
         lines=lines,
+        buyer=buyer or f"buyer_{order_id.replace('-', '')}",
     )
 
 
 # --------------------------------------------------------------------- tokens
 
 TOKEN_PREFIX = {"amazon": "Atza|", "ebay": "v^1.1#i^1#"}  # look like the real ones
+
+# The eBay OAuth scopes the sandbox knows: the base scope the Trading API
+# needs, and the two Sell Fulfillment scopes (OAS securitySchemes).
+EBAY_SCOPE_BASE = "https://api.ebay.com/oauth/api_scope"
+EBAY_SCOPE_FULFILLMENT = EBAY_SCOPE_BASE + "/sell.fulfillment"
+EBAY_SCOPE_FULFILLMENT_READ = EBAY_SCOPE_FULFILLMENT + ".readonly"
+EBAY_SCOPES = frozenset(
+    (EBAY_SCOPE_BASE, EBAY_SCOPE_FULFILLMENT, EBAY_SCOPE_FULFILLMENT_READ)
+)
 
 
 @dataclasses.dataclass
@@ -393,11 +487,18 @@ class AccessToken:
 
 
 class TokenStore:
-    """Issued access tokens and revoked refresh tokens."""
+    """Issued access tokens, revoked refresh tokens, and what each eBay
+    refresh token was consented to (its scopes)."""
 
     def __init__(self):
         self.tokens = {}
         self.revoked = set()
+        self.consents = {}  # eBay refresh token -> frozenset of scopes
+
+    def consent(self, refresh_token):
+        """The scopes an eBay refresh token was granted (default: all the
+        sandbox knows)."""
+        return self.consents.get(refresh_token, EBAY_SCOPES)
 
     def issue(self, marketplace, identity, ttl, now, scopes=None):
         token = TOKEN_PREFIX[marketplace] + secrets.token_urlsafe(32)
@@ -438,7 +539,8 @@ class State:
         self.__dict__.update(snapshot)
 
     def ebay_order_of_line(self, trading_id):
-        """The eBay order holding a line (REST id or ItemID-TransactionID)."""
+        """The eBay order holding the line whose Trading OrderLineItemID
+        (``ItemID-TransactionID``) is ``trading_id``."""
         for order in self.ebay_orders.values():
             if order.find_line(trading_id):
                 return order

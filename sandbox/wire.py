@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import json
 import re
+import unicodedata
 from urllib.parse import parse_qs
 
 from dateutil import parser as isoparser
@@ -45,6 +46,12 @@ class Request:
     query: dict  # name -> list of values, as parse_qs gives them
     headers: dict  # lower-case name -> value
     body: bytes = b""
+    region: str | None = None  # Amazon region port it came in on; None = main
+
+    @property
+    def amazon_region(self):
+        """The Amazon region whose host this is: the main port counts as na."""
+        return self.region or "na"
 
     def header(self, name, default=""):
         return self.headers.get(name.lower(), default)
@@ -166,3 +173,27 @@ def iso_millis(moment):
     """``2015-08-04T19:09:02.768Z``: how eBay writes instants (REST and XML)."""
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# Tracking numbers. No length limit is written in the stored contracts: the
+# sandbox caps them at 50 characters (its choice), which the longest real
+# formats fit (USPS IMpb with its ZIP routing prefix: 34 digits; DHL
+# eCommerce: 30). Control characters are never part of one: eBay REST takes
+# letters and digits only (OAS trackingNumber), Amazon's OrderFulfillment
+# feed, which confirmShipment replaced, types ShipperTrackingNumber as a
+# normalized string (JAXB classes generated from that schema
+# bind it with NormalizedStringAdapter: no tab, CR or LF), and XML 1.0 cannot even carry
+# most C0 controls to Trading.
+MAX_TRACKING_NUMBER = 50
+
+
+def tracking_number_problem(number):
+    """Why ``number`` cannot be a tracking number ("empty", "control
+    characters", "too long"), or None."""
+    if not number or not number.strip():
+        return "empty"
+    if any(unicodedata.category(char) == "Cc" for char in number):
+        return "control characters"
+    if len(number) > MAX_TRACKING_NUMBER:
+        return "too long"
+    return None
