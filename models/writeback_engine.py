@@ -361,6 +361,8 @@ class WritebackEngine(models.AbstractModel):
             except errors.MarketplaceError as exc:
                 error = exc
         self._commit()
+        if isinstance(error, errors.AuthError):
+            account._writeback_flag_auth(str(error), api=account._writeback_apis()[1])
         if error is not None and not isinstance(error, errors.PermanentError):
             # Not now: the delivery stays due a little later.
             if self._lock(picking) and picking.writeback_state == State.PENDING:

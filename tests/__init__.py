@@ -7,3 +7,5 @@ from . import test_writeback_export
 from . import test_products
 from . import test_ebay_fulfillment
 from . import test_status_tour
+from . import test_writeback_fidelity
+from . import test_writeback_engine

@@ -90,13 +90,70 @@ class TestEbayTradingWriteback(WritebackCase):
 
         self.ship(backorder, "9400111899223100000002")
         self.push()
-        sale = self.requests_of("ebay.CompleteSale")[-1]
-        root = self._xml(sale)
-        self.assertEqual(root.findtext("e:OrderID", namespaces=NS), ORDER)
-        self.assertIsNone(root.find("e:OrderLineItemID", NS))
+        # The completing delivery sends its tracking on its own line, then
+        # marks the order shipped without tracking: order-level tracking
+        # would land on every line (eBay applies it to all of them).
+        line_sale, order_sale = (
+            self._xml(r) for r in self.requests_of("ebay.CompleteSale")[-2:]
+        )
+        self.assertEqual(
+            line_sale.findtext("e:OrderLineItemID", namespaces=NS), "110012345679-0"
+        )
+        self.assertEqual(
+            line_sale.findtext(
+                "e:Shipment/e:ShipmentTrackingDetails/e:ShipmentTrackingNumber",
+                namespaces=NS,
+            ),
+            "9400111899223100000002",
+        )
+        self.assertEqual(order_sale.findtext("e:OrderID", namespaces=NS), ORDER)
+        self.assertIsNone(order_sale.find("e:OrderLineItemID", NS))
+        self.assertIsNone(order_sale.find("e:Shipment/e:ShipmentTrackingDetails", NS))
+        self.assertTrue(order_sale.findtext("e:Shipment/e:ShippedTime", namespaces=NS))
         self.make_due(backorder)
         self.verify()
         self.assertEqual(backorder.writeback_state, "success")
+        # What eBay ends up holding: each line only its own tracking number,
+        # and the order marked shipped.
+        held = self.sandbox.ebay_order(ORDER)
+        self.assertEqual(
+            self._tracking_by_line(held),
+            {
+                "110012345678-0": {"9400111899223100000001"},
+                "110012345679-0": {"9400111899223100000002"},
+            },
+        )
+        self.assertTrue(held["shipped_time"])
+
+    def _tracking_by_line(self, held):
+        """{Trading line id: tracking numbers} of the sandbox's eBay order."""
+        lines = {
+            line["line_item_id"]: f"{line['item_id']}-{line['transaction_id']}"
+            for line in held["line_items"]
+        }
+        result = {trading_id: set() for trading_id in lines.values()}
+        for fulfillment in held["fulfillments"]:
+            for item in fulfillment["line_items"]:
+                result[lines[item["line_item_id"]]].add(fulfillment["tracking_number"])
+        return result
+
+    def test_sole_delivery_in_one_parcel_sends_order_level_tracking(self):
+        """One delivery, one parcel, the whole order: one CompleteSale by
+        OrderID carries the tracking to every line, as it should."""
+        self.ship(self.picking, "9400111899223100000009")
+        self.push()
+        [sale] = self.requests_of("ebay.CompleteSale")
+        self.assertEqual(self._xml(sale).findtext("e:OrderID", namespaces=NS), ORDER)
+        self.make_due(self.picking)
+        self.verify()
+        self.assertEqual(self.picking.writeback_state, "success")
+        self.assertEqual(
+            self._tracking_by_line(self.sandbox.ebay_order(ORDER)),
+            {
+                "110012345678-0": {"9400111899223100000009"},
+                "110012345679-0": {"9400111899223100000009"},
+            },
+        )
 
     def test_system_error_is_transient(self):
         self.sandbox.inject_fault(
