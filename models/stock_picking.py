@@ -24,6 +24,14 @@ from ..marketplaces.policy import State
 _logger = logging.getLogger(__name__)
 
 ACCOUNTANT_GROUP = "stock_ecommerce_writeback.group_writeback_accountant"
+# Deliveries, and dropship receipts sent straight to the customer
+# (stock_dropshipping's picking type code).
+SHIPPING_TYPE_CODES = ("outgoing", "dropship")
+MARKETPLACE_LINE_ID_FIELDS = (
+    "amazon_order_item_id",
+    "ebay_order_line_item_id",
+    "ebay_line_item_id",
+)
 # States in which a real change of tracking number or carrier is sent again.
 REQUEUE_STATES = (
     State.PENDING,
@@ -185,7 +193,7 @@ class StockPicking(models.Model):
                 p.state == "done"
                 and p.ecommerce_account_id
                 and p.ecommerce_order_ref
-                and p.picking_type_code == "outgoing"
+                and p.picking_type_code in SHIPPING_TYPE_CODES
                 and p.location_dest_id.usage == "customer"
             )
         )
@@ -541,9 +549,12 @@ class StockPicking(models.Model):
 
     def _writeback_completes_order(self):
         """True when, with this delivery, every marketplace line of the order
-        has shipped in full (eBay: then CompleteSale names the OrderID)."""
+        has shipped in full (eBay Trading: then the order is marked shipped
+        by OrderID). A line counts whichever of its ids it has."""
         self.ensure_one()
-        lines = self.sale_id.order_line.filtered("ecommerce_item_ref")
+        lines = self.sale_id.order_line.filtered(
+            lambda line: any(line[fname] for fname in MARKETPLACE_LINE_ID_FIELDS)
+        )
         return all(
             line.qty_delivered >= line.product_uom_qty
             or float_is_zero(
@@ -561,7 +572,7 @@ class StockPicking(models.Model):
             lambda p: (
                 p != self
                 and p.state == "done"
-                and p.picking_type_code == self.picking_type_code
+                and p.picking_type_code in SHIPPING_TYPE_CODES
                 and p.location_dest_id.usage == "customer"
                 and p._writeback_shipped_sale_lines()
             )

@@ -9,3 +9,4 @@ from . import test_ebay_fulfillment
 from . import test_status_tour
 from . import test_writeback_fidelity
 from . import test_writeback_engine
+from . import test_writeback_dropship
