@@ -201,7 +201,7 @@ class AmazonClient(HttpClient):
             "headers": {"Accept": "application/json"},
         }
 
-    def probe(self, api):
+    def probe(self, api=base.API_AMAZON_WRITEBACK):
         """Health check for one of the account's API keys: a fresh token
         exchange, journaled under ``api``. Returns nothing; raises like any
         call."""

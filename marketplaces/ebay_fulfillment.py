@@ -179,8 +179,9 @@ class EbayFulfillmentClient(EbayClient):
                 return fulfillment
         return None
 
-    def probe(self):
-        """Health check: ``GET /order?limit=1``."""
+    def probe(self, api=None):
+        """Health check: ``GET /order?limit=1`` (``api``, this client's own
+        API key, is ignored)."""
         self._rest(GET_ORDERS, "GET", "/order", parse=_json_object, params={"limit": 1})
 
     # -- plumbing ----------------------------------------------------------

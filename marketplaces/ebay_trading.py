@@ -145,9 +145,10 @@ class EbayTradingClient(EbayClient):
             lambda root: order_view(order_ref, _accepted(root)),
         )
 
-    def probe(self):
+    def probe(self, api=None):
         """Health check: the smallest useful read (``GetOrders`` of the last
-        day, one entry). ``GeteBayOfficialTime`` was decommissioned in 2025."""
+        day, one entry; ``api``, this client's own API key, is ignored).
+        ``GeteBayOfficialTime`` was decommissioned in 2025."""
         request = get_orders_request(number_of_days=1, entries_per_page=1)
         self._trading(GET_ORDERS, request, "", _accepted)
 

@@ -372,10 +372,7 @@ class EcommerceAccount(models.Model):
         GeteBayOfficialTime, which eBay decommissioned)."""
         self.ensure_one()
         client = self._marketplace_client(on_call, kind=api)
-        if self.platform == "amazon":
-            client.probe(api)
-        else:
-            client.probe()
+        client.probe(api)
 
     def _order_url(self, order_ref):
         """Where the seller sees this order on the marketplace."""

@@ -20,6 +20,7 @@ from odoo.tools import float_is_zero
 from ..marketplaces import base, policy, validate
 from ..marketplaces.ebay_fulfillment import rest_tracking_number
 from ..marketplaces.policy import State
+from .writeback_engine import WritebackRun
 
 _logger = logging.getLogger(__name__)
 
@@ -667,8 +668,6 @@ class StockPicking(models.Model):
         """Claim this delivery for a send outside a cron run (tests, manual
         scripts): see ``ecommerce.writeback.engine._claim``."""
         self.ensure_one()
-        from .writeback_engine import WritebackRun
-
         return self.env["ecommerce.writeback.engine"]._claim(
             WritebackRun(self.env), self
         )

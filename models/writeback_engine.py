@@ -61,8 +61,9 @@ CONCURRENCY_ERRORS = (
 
 
 class WritebackRun:
-    """One cron run: its marketplace clients (one per account and API kind)
-    and the journal the calls go to. Not stored."""
+    """One cron run: its marketplace clients (one per account and API kind,
+    each a :class:`~..marketplaces.contract.MarketplaceClient`) and the
+    journal the calls go to. Not stored."""
 
     def __init__(self, env):
         self.env = env
@@ -298,8 +299,7 @@ class WritebackEngine(models.AbstractModel):
         exchange plus every request the client makes for this shipment,
         e.g. one CompleteSale per line), so a slow send is never reconciled
         while still running."""
-        count = getattr(client, "request_count", None)
-        requests = count(shipment) if count else len(shipment.packages) + 1
+        requests = client.request_count(shipment)
         return max(
             LEASE_SECONDS, 2 * (requests + 1) * picking.ecommerce_account_id.timeout
         )

@@ -1,0 +1,38 @@
+"""The contract every marketplace client keeps, whatever its marketplace.
+
+The engine (``models/writeback_engine.py``) only talks to clients through
+this interface, so adding a marketplace means one new client module that
+implements it and one mapping in the account model, never a change of the
+state machine. Every method raises only :mod:`.errors` classes (already
+classified as transient, rate-limited, authentication or permanent) and
+reports each HTTP exchange once to ``on_call``.
+"""
+
+from typing import Protocol, runtime_checkable
+
+from .base import CallObserver, ConfirmResult, OrderView, Shipment
+
+
+@runtime_checkable
+class MarketplaceClient(Protocol):
+    """One marketplace account, on the API it writes back with."""
+
+    #: receives one :class:`~.base.CallRecord` per HTTP exchange
+    on_call: CallObserver | None
+
+    def confirm_shipment(self, shipment: Shipment) -> ConfirmResult:
+        """Send ``shipment``; return once the marketplace accepted all of it
+        (it still has to be verified by :meth:`read_order`)."""
+
+    def read_order(self, order_ref: str) -> OrderView:
+        """The marketplace's own view of the order: status, packages with
+        their tracking numbers and lines, and the order's lines."""
+
+    def probe(self, api: str | None = None) -> None:
+        """The cheapest call that proves the connection works, journaled
+        under ``api`` (one of the :mod:`.base` API keys of this client)."""
+
+    def request_count(self, shipment: Shipment) -> int:
+        """How many HTTP requests :meth:`confirm_shipment` makes for
+        ``shipment`` (token exchanges not counted): the engine sizes the
+        send's lease from it."""
