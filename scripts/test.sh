@@ -34,6 +34,12 @@ pytest_ok() {  # pytest exit 5 ("no tests collected") is a failure too
     if [ "$rc" -ne 0 ]; then echo "FAILED: $what (pytest exit $rc)"; return 1; fi
 }
 
+# Every script the README names must run as documented.
+not_executable=$(cd "$REPO" && git ls-files -s scripts | awk '$1 != "100755" {print $4}')
+if [ -n "$not_executable" ]; then
+    echo "FAILED: committed without the executable bit: $not_executable"; exit 1
+fi
+
 # ---------------------------------------------------------------- pure tier
 if [ -x "$ODOO_VENV/bin/python" ]; then PURE_PY=${PYTHON:-$ODOO_VENV/bin/python}; else PURE_PY=${PYTHON:-python3}; fi
 say "Pure tier ($("$PURE_PY" --version 2>&1))"
