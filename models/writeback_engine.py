@@ -158,6 +158,25 @@ class WritebackEngine(models.AbstractModel):
         """Commit the run's work so far (and release its row locks)."""
         self.env["ir.cron"]._commit_progress(0)
 
+    @contextlib.contextmanager
+    def _isolated(self, pickings, what):
+        """Whatever goes wrong for these deliveries (a bug, a database
+        error) is logged and rolled back to the last commit, and the run
+        goes on with the next ones: a shipment left *sending* is reconciled
+        when its lease expires, so this path ends too."""
+        ids = pickings.ids
+        try:
+            yield
+        except Exception:
+            self.env.cr.rollback()
+            self.env.invalidate_all()
+            _logger.exception(
+                "Write-back engine: %s of deliveries %s failed; going on with "
+                "the others",
+                what,
+                ids,
+            )
+
     @api.model
     def _lock_record(self, record):
         """Lock ``record``'s row without waiting; False when it is held
@@ -224,16 +243,17 @@ class WritebackEngine(models.AbstractModel):
             for picking in batch:
                 if picking.ecommerce_account_id.id in run.held_accounts:
                     continue
-                if picking._writeback_lines_to_resolve():
-                    self._resolve_lines(run, picking)
+                with self._isolated(picking, "send"):
+                    if picking._writeback_lines_to_resolve():
+                        self._resolve_lines(run, picking)
+                        self._commit()
+                    shipment = self._claim(run, picking)
+                    self._commit()  # the claim, or the release of a skipped lock
+                    if shipment is None:
+                        continue
+                    self._send(run, picking, shipment)
                     self._commit()
-                shipment = self._claim(run, picking)
-                self._commit()  # the claim, or the release of a skipped lock
-                if shipment is None:
-                    continue
-                self._send(run, picking, shipment)
-                self._commit()
-                sent += 1
+                    sent += 1
             return sent
 
         self._batch_loop(
@@ -680,8 +700,9 @@ class WritebackEngine(models.AbstractModel):
                 by_order.setdefault(key, self.env["stock.picking"])
                 by_order[key] |= picking
             for (account, order_ref), pickings in by_order.items():
-                self._verify_order(run, account, order_ref, pickings)
-                self._commit()
+                with self._isolated(pickings, "verify"):
+                    self._verify_order(run, account, order_ref, pickings)
+                    self._commit()
             return len(batch)
 
         self._batch_loop(
