@@ -39,6 +39,7 @@ import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.fields import Domain
+from odoo.tools import mute_logger
 
 from ..marketplaces import base, errors, policy
 from ..marketplaces.policy import State
@@ -182,7 +183,7 @@ class WritebackEngine(models.AbstractModel):
         """Lock ``record``'s row without waiting; False when it is held
         elsewhere or changed since this transaction's snapshot."""
         try:
-            with self.env.cr.savepoint(flush=False):
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
                 locked = bool(record.try_lock_for_update(allow_referencing=True))
         except CONCURRENCY_ERRORS:
             locked = False
@@ -198,7 +199,7 @@ class WritebackEngine(models.AbstractModel):
         transaction usable."""
         cr = self.env.cr
         try:
-            with cr.savepoint(flush=False):
+            with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
                 if wait_ms:
                     cr.execute(f"SET LOCAL lock_timeout = {int(wait_ms)}")
                     cr.execute(
@@ -564,6 +565,11 @@ class WritebackEngine(models.AbstractModel):
                 }
             )
         picking.with_context(writeback_engine=True).write(vals)
+        picking._writeback_post_outcome(decision)
+        self.env.flush_all()
+        # The account and its other deliveries are shared with the other
+        # workers: a concurrent flag, clear or hold of the same rows is not
+        # a reason to lose this delivery's outcome.
         if (
             api
             and not decision.flag_account
@@ -573,13 +579,25 @@ class WritebackEngine(models.AbstractModel):
                 State.SUCCESS,
             )
         ):
-            account._writeback_clear_auth(api)
+            self._shared_write(account._writeback_clear_auth, api)
         if decision.flag_account:
-            account._writeback_flag_auth(decision.error, api=api)
+            self._shared_write(account._writeback_flag_auth, decision.error, api=api)
             if expected_state == State.SENDING and decision.state == State.PENDING:
-                self._hold_account(account, later)
-        picking._writeback_post_outcome(decision)
+                self._shared_write(self._hold_account, account, later)
         return True
+
+    @api.model
+    def _shared_write(self, method, *args, **kwargs):
+        """Run ``method`` (a write to rows other workers may write at the
+        same time) in a savepoint; a concurrent update makes it a no-op
+        (the other worker wrote the same fact) instead of aborting the run."""
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                method(*args, **kwargs)
+                self.env.flush_all()
+        except CONCURRENCY_ERRORS as exc:
+            _logger.info("Concurrent update skipped (%s): %s", exc.pgcode, method)
+            self.env.invalidate_all()
 
     @api.model
     def _hold_account(self, account, until):
@@ -593,6 +611,9 @@ class WritebackEngine(models.AbstractModel):
                 ("writeback_next_attempt", "<", until),
             ]
         )
+        # Rows another worker holds are its business (it is about to meet
+        # the same refusal, or has just been told otherwise).
+        waiting = waiting.try_lock_for_update(allow_referencing=True)
         waiting.with_context(writeback_engine=True).write(
             {"writeback_next_attempt": until}
         )
@@ -710,7 +731,43 @@ class WritebackEngine(models.AbstractModel):
         )
 
     @api.model
+    def _claim_checks(self, account, pickings):
+        """Claim the read-back of these deliveries for this worker: each one
+        still due is locked and its next check (or lease) moved on by the
+        verify interval, and committed, so concurrent workers do not read
+        the same order again. Returns the claimed deliveries."""
+        claimed = self.env["stock.picking"]
+        now = fields.Datetime.now()
+        later = now + datetime.timedelta(
+            seconds=max(account._writeback_policy().verify_interval, 60)
+        )
+        for picking in pickings:
+            if not self._lock(picking):
+                continue
+            if (
+                picking.writeback_state == State.SUBMITTED
+                and picking.writeback_next_attempt
+                and picking.writeback_next_attempt <= now
+            ):
+                field = "writeback_next_attempt"
+            elif (
+                picking.writeback_state == State.SENDING
+                and picking.writeback_lease_until
+                and picking.writeback_lease_until < now
+            ):
+                field = "writeback_lease_until"
+            else:
+                continue
+            picking.with_context(writeback_engine=True).write({field: later})
+            claimed |= picking
+        self._commit()
+        return claimed
+
+    @api.model
     def _verify_order(self, run, account, order_ref, pickings):
+        pickings = self._claim_checks(account, pickings)
+        if not pickings:
+            return
         order = error = None
         with run.journal(account, pickings if len(pickings) == 1 else None):
             try:
