@@ -120,6 +120,11 @@ OPEN_STATES = ("pending", "sending", "submitted")
 AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
 ACCOUNT_TIMEOUT = 2  # seconds: a "timeout" fault sleeps longer than this
 CHUNK = 100
+WRITE_OPERATIONS = (
+    "amazon.confirmShipment",
+    "ebay.CompleteSale",
+    "ebay.createShippingFulfillment",
+)
 
 
 # ----------------------------------------------------------------------
@@ -139,6 +144,13 @@ def parse_args(argv=None):
     parser.add_argument("--kill-shipments", type=int, metavar="M")
     parser.add_argument(
         "--kill-window", type=float, default=1.0, help="seconds (default 1.0)"
+    )
+    parser.add_argument(
+        "--kill-latency",
+        type=float,
+        default=0.3,
+        help="seconds the sandbox takes to answer a confirmation during the "
+        "kill phase (default 0.3, as a real marketplace; 0: none)",
     )
     parser.add_argument("--faults", action="store_true")
     parser.add_argument("--fault-batch", type=int, default=10, metavar="B")
@@ -205,6 +217,7 @@ def fork_server(args):
 
         marketplace_http.PACER.acquire = lambda *a, **kw: None
     odoo.sql_db.close_all()  # children open their own connections
+    warm = False
     out = sys.stdout
 
     def say(line):
@@ -232,12 +245,48 @@ def fork_server(args):
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
             command = json.loads(line)
+            if not warm:
+                warm = warm_up(registry)
+                odoo.sql_db.close_all()
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
                 os._exit(_worker_child(registry, command))
             say(f"pid {command['tag']} {pid}")
+
+
+def warm_up(registry):
+    """Fill the registry's caches the way a push does (access rules, field
+    metadata, a delivery's shipment, a claim, a chatter message), then roll
+    back: every worker forked afterwards inherits them and starts sending at
+    once, so that a kill lands while work is under way, not during a cold
+    start. Returns False when there is no delivery to warm up with yet."""
+    from odoo import SUPERUSER_ID, api
+
+    from odoo.addons.stock_ecommerce_writeback.models.writeback_engine import (
+        WritebackRun,
+    )
+
+    start = time.monotonic()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        engine = env["ecommerce.writeback.engine"]
+        Picking = env["stock.picking"]
+        pending = Picking.search(engine._push_domain(), limit=1)
+        Picking.search_count(engine._verify_domain())
+        env["ecommerce.writeback.outcome"].search_count([])
+        if pending:
+            pending._writeback_checked_shipment()
+            engine._claim(WritebackRun(env), pending)
+            pending.ecommerce_account_id._writeback_policy()
+            pending.message_post(body="warm-up")
+            env.flush_all()
+        cr.rollback()
+    print(
+        f"warm-up ({len(pending)}) in {time.monotonic() - start:.2f} s", file=sys.stderr
+    )
+    return bool(pending)
 
 
 def _worker_child(registry, command):
@@ -270,7 +319,8 @@ def run_worker(registry, command):
 
     mode = command["mode"]
     batch = command["batch_size"]
-    deadline = time.monotonic() + command["max_seconds"]
+    started = time.monotonic()
+    deadline = started + command["max_seconds"]
     idle_limit = command.get("idle_seconds", 3.0)
     with registry.cursor() as cr:
         registry.check_signaling(cr)
@@ -279,12 +329,15 @@ def run_worker(registry, command):
         Picking = env["stock.picking"]
         idle_since = None
         runs = 0
+        print(f"cursor open after {time.monotonic() - started:.3f} s", flush=True)
         while time.monotonic() < deadline:
+            run_start = time.monotonic()
             if mode in ("push", "work"):
                 engine._cron_push(batch_size=batch)
             if mode in ("verify", "work"):
                 engine._cron_verify(batch_size=batch)
             runs += 1
+            print(f"run {runs}: {time.monotonic() - run_start:.3f} s", flush=True)
             cr.commit()
             env.invalidate_all()
             due = 0
@@ -292,6 +345,8 @@ def run_worker(registry, command):
                 due += Picking.search_count(engine._push_domain())
             if mode in ("verify", "work"):
                 due += Picking.search_count(engine._verify_domain())
+            # Outcomes stored because a row was held: the next run applies them.
+            due += env["ecommerce.writeback.outcome"].search_count([])
             in_flight = Picking.search_count(
                 [
                     ("writeback_state", "=", "sending"),
@@ -410,6 +465,7 @@ class Scenario:
         self.orders = {}  # picking id -> (platform, order ref, item ref, tracking)
         self.workers = []  # (tag, pid, log, killed_by_us)
         self.interrupted = collections.Counter()  # picking id -> sends cut
+        self.delay_cuts = False  # a "delay" fault outlasts the client timeout
         self.setup_seconds = 0.0
         self.run_seconds = 0.0
         self.result = {}
@@ -790,6 +846,11 @@ class Chaos:
         scenario = self.new_scenario(f"kills K={args.kills}")
         self.make_shipments(scenario, args.kill_shipments, args.platforms)
         start = time.monotonic()
+        if args.kill_latency:
+            for operation in WRITE_OPERATIONS:
+                self.sandbox.inject_fault(
+                    operation, delay=args.kill_latency, times=None
+                )
         alive = {}  # pid -> (tag, log, kill_at)
         started = landed = missed = 0
         while started < args.kills or alive:
@@ -824,6 +885,9 @@ class Chaos:
                     del alive[pid]
             time.sleep(0.005)
         killed_phase = time.monotonic() - start
+        self.sandbox.faults.clear()
+        self.sandbox.wait_idle(10)
+        after_kills = self.state_summary(scenario)
         interrupted = self.expire_leases(scenario)
         recorded = sum(
             1 for pid_ in interrupted if self.package_recorded(scenario, pid_)
@@ -832,8 +896,9 @@ class Chaos:
             scenario.interrupted[picking_id] += 1
         self.say(
             f"  kills: {landed} landed, {missed} worker(s) ended first, "
-            f"{killed_phase:.0f} s; {len(interrupted)} shipment(s) left sending "
-            f"({recorded} already recorded by the marketplace)"
+            f"{killed_phase:.0f} s; then (state/attempts x count): {after_kills}; "
+            f"{len(interrupted)} shipment(s) left sending ({recorded} already "
+            "recorded by the marketplace)"
         )
         rounds = self.run_to_completion(scenario)
         scenario.run_seconds = time.monotonic() - start
@@ -843,13 +908,14 @@ class Chaos:
         )
         self.check(scenario)
 
-    def scenario_fault(self, name, inject, clear=None, during=None):
+    def scenario_fault(self, name, inject, clear=None, during=None, delay_cuts=False):
         """Inject, run workers, clear, make due, run to completion, check."""
         kinds = self.args.fault_kinds
         if kinds and name not in [k.strip() for k in kinds.split(",")]:
             return
         batch = self.args.fault_batch
         scenario = self.new_scenario(f"fault: {name}")
+        scenario.delay_cuts = delay_cuts
         self.make_shipments(scenario, batch, ["amazon"])
         start = time.monotonic()
         inject()
@@ -902,6 +968,7 @@ class Chaos:
         self.scenario_fault(
             "timeout",
             lambda: srv.inject_fault(confirm, delay=ACCOUNT_TIMEOUT + 1.5, times=batch),
+            delay_cuts=True,
         )
         self.scenario_fault(
             "connection reset",
@@ -1031,7 +1098,7 @@ class Chaos:
             if picking_id is None:
                 continue
             accepted[picking_id] += 1
-            if entry["fault"] == "delay":
+            if entry["fault"] == "delay" and scenario.delay_cuts:
                 cut[picking_id] += 1
         return accepted, cut
 
