@@ -12,8 +12,14 @@ filestore, ``-i stock_ecommerce_writeback --stop-after-init``)::
 
     $ODOO_VENV/bin/python scripts/chaos.py -c odoo.cfg -d DB \\
         [--addons-path PATHS] [--shipments N] [--workers W] [--kills K] \\
-        [--kill-shipments M] [--faults] [--fault-batch B] [--seed S] \\
-        [--platforms amazon,trading,rest] [--client-pacing] [--log-dir DIR]
+        [--kill-shipments M] [--kill-window SEC] [--kill-latency SEC] \\
+        [--faults] [--fault-batch B] [--fault-kinds NAME,...] [--seed S] \\
+        [--platforms amazon,trading,rest] [--skip-workers-scenario] \\
+        [--client-pacing] [--max-rounds R] [--log-dir DIR]
+
+e.g. ``--shipments 2000 --workers 4`` (about 11 minutes on 2 cores),
+``--skip-workers-scenario --kills 100 --kill-shipments 500``, or
+``--skip-workers-scenario --faults --fault-kinds invalid_grant``.
 
 Chaos mode
 ==========
@@ -34,9 +40,12 @@ chunks of 100 committed one by one. Scenarios, in this order:
 ``kills`` (``--kills K``)
     M shipments (``--kill-shipments``, default N). K push-only workers, W at
     a time, each killed with SIGKILL at a seeded random moment (0 to
-    ``--kill-window`` s after it started). Then the leases of the shipments
-    left *sending* are moved into the past (what time would do) and workers
-    run to completion, so the verify cron reconciles the interrupted sends.
+    ``--kill-window`` s after it started). During this phase the sandbox
+    takes ``--kill-latency`` s to answer a confirmation, as a real
+    marketplace does, so kills land before, during and after sends. Then the
+    leases of the shipments left *sending* are moved into the past (what
+    time would do) and workers run to completion, so the verify cron
+    reconciles the interrupted sends.
 fault matrix (``--faults``)
     One Amazon scenario per fault, each on B shipments (``--fault-batch``):
     timeout (the answer comes after the account's timeout, but the
@@ -47,6 +56,7 @@ fault matrix (``--faults``)
     0.3 s while workers run) and ``invalid_grant`` (refresh token revoked; the
     cure is a new refresh token on the account). Each: inject, run workers,
     clear the fault, make the shipments due, run to completion, check.
+    ``--fault-kinds`` runs only the named ones (the names of the table).
 
 "Run to completion" runs W workers until nothing is due, then lets time pass
 the way ``tests/common.py`` ``make_due`` does (SQL: ``writeback_next_attempt``
@@ -55,8 +65,9 @@ and ``writeback_lease_until`` into the past; a *submitted* shipment's
 ``--max-rounds`` times.
 
 Workers are forked from a fork server (``chaos.py --fork-server``, started
-by the script) that loaded the registry once: loading it takes seconds,
-forking milliseconds, so a kill can land in the middle of a send. A worker
+by the script) that loaded the registry once and warmed its caches on a
+first delivery (then rolled back): loading a registry takes seconds, forking
+milliseconds, so a kill can land in the middle of a send. A worker
 opens ``registry.cursor()`` and loops the engine's cron methods, committing as
 the engine does (outside an ir.cron run ``ir.cron._commit_progress`` just
 commits). Unless ``--client-pacing``, workers switch off the clients' own
