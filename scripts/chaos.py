@@ -1,0 +1,1329 @@
+#!/usr/bin/env python3
+"""Chaos run of the write-back engine: many workers, killed workers and a
+misbehaving marketplace, against the local sandbox, on a real database.
+
+This is not a test: it is a bounded stress run that prints what happened to
+every shipment and exits non-zero when a shipment was lost, duplicated or
+left stuck, or when a worker crashed.
+
+Usage (with Odoo's virtualenv, on a database where the addon is installed,
+e.g. one built like scripts/test.sh does: createdb -T the template, copy its
+filestore, ``-i stock_ecommerce_writeback --stop-after-init``)::
+
+    $ODOO_VENV/bin/python scripts/chaos.py -c odoo.cfg -d DB \\
+        [--addons-path PATHS] [--shipments N] [--workers W] [--kills K] \\
+        [--kill-shipments M] [--kill-window SEC] [--kill-latency SEC] \\
+        [--faults] [--fault-batch B] [--fault-kinds NAME,...] [--seed S] \\
+        [--platforms amazon,trading,rest] [--skip-workers-scenario] \\
+        [--client-pacing] [--max-rounds R] [--log-dir DIR]
+
+e.g. ``--shipments 2000 --workers 4`` (about 11 minutes on 2 cores),
+``--skip-workers-scenario --kills 100 --kill-shipments 500``, or
+``--skip-workers-scenario --faults --fault-kinds invalid_grant``.
+
+Chaos mode
+==========
+
+Everything talks to an in-process marketplace sandbox (``sandbox/``) on
+127.0.0.1, its rate limits off. The script creates (or reuses, by name) one
+sandbox account per platform pointing at it (Amazon; eBay Trading and eBay
+Sell Fulfillment unless ``--platforms`` says otherwise), sets the system
+parameters ``stock_ecommerce_writeback.verify_delay`` and ``verify_interval``
+to 0 so read-backs run at once, and retires (marks *manual*) any open
+write-back those accounts kept from an earlier run. Orders are created in the
+sandbox and as confirmed sale orders with validated deliveries in Odoo, in
+chunks of 100 committed one by one. Scenarios, in this order:
+
+``workers``
+    N shipments, spread over the platforms, and W worker processes running
+    ``_cron_push()`` and ``_cron_verify()`` at once until nothing is due.
+``kills`` (``--kills K``)
+    M shipments (``--kill-shipments``, default N). K push-only workers, W at
+    a time, each killed with SIGKILL at a seeded random moment (0 to
+    ``--kill-window`` s after it started). During this phase the sandbox
+    takes ``--kill-latency`` s to answer a confirmation, as a real
+    marketplace does, so kills land before, during and after sends. Then the
+    leases of the shipments left *sending* are moved into the past (what
+    time would do) and workers run to completion, so the verify cron
+    reconciles the interrupted sends.
+fault matrix (``--faults``)
+    One Amazon scenario per fault, each on B shipments (``--fault-batch``):
+    timeout (the answer comes after the account's timeout, but the
+    sandbox records the package), connection reset, refused connection (the
+    account points at a closed port), HTTP 500/502/503, 429 with and without
+    Retry-After, malformed JSON (token endpoint and getOrder), 503 on
+    getOrder, expired access tokens (the sandbox expires every token every
+    0.3 s while workers run) and ``invalid_grant`` (refresh token revoked; the
+    cure is a new refresh token on the account). Each: inject, run workers,
+    clear the fault, make the shipments due, run to completion, check.
+    ``--fault-kinds`` runs only the named ones (the names of the table).
+
+"Run to completion" runs W workers until nothing is due, then lets time pass
+the way ``tests/common.py`` ``make_due`` does (SQL: ``writeback_next_attempt``
+and ``writeback_lease_until`` into the past; a *submitted* shipment's
+``writeback_submitted_date`` too, past the verify window), up to
+``--max-rounds`` times.
+
+Workers are forked from a fork server (``chaos.py --fork-server``, started
+by the script) that loaded the registry once and warmed its caches on a
+first delivery (then rolled back): loading a registry takes seconds, forking
+milliseconds, so a kill can land in the middle of a send. A worker
+opens ``registry.cursor()`` and loops the engine's cron methods, committing as
+the engine does (outside an ir.cron run ``ir.cron._commit_progress`` just
+commits). Unless ``--client-pacing``, workers switch off the clients' own
+pacing, which mirrors Amazon's usage plans (one getOrder every 2 s per
+process) and would make the run measure the usage plan, not the engine.
+
+What the table counts, per scenario:
+
+shipments / success
+    deliveries created / in state *success* at the end.
+lost
+    not *success* at the end, or the sandbox order does not hold the
+    delivery's tracking number (on the lines it shipped).
+dup (duplicated)
+    a package confirmed more often than needed. Accepted confirmations are
+    counted from the sandbox request log: per Amazon order and
+    packageReferenceId, the confirmShipment POSTs answered 2xx by the real
+    handler (fault answers excluded; Amazon treats the same
+    packageReferenceId as an edit, so these are harmless but must not
+    multiply); per eBay order, the CompleteSale calls answered
+    ``Ack`` Success or Warning, or createShippingFulfillment POSTs answered
+    201. A send counts as *interrupted* when its worker was killed while the
+    shipment was *sending* or when the sandbox delayed the accepted answer
+    past the client's timeout. A package is duplicated when
+    accepted > 1 + interrupted. For eBay Sell Fulfillment, two fulfillments
+    carrying the same tracking number count as a duplicate too.
+stuck
+    pending, sending or submitted at the end.
+wrong att (wrong attempt count)
+    attempts above the account's max attempts, or a success with 0 attempts.
+crashes
+    workers that ended with a non-zero status (including the script's
+    per-worker time limit) or a signal, other than the script's SIGKILL.
+log err
+    ERROR/CRITICAL lines in the worker logs (informative).
+
+Exit status: 1 when lost, dup, stuck or crashes is non-zero anywhere, else 0.
+The database is not dropped; worker logs stay in ``--log-dir``.
+"""
+
+import argparse
+import collections
+import contextlib
+import json
+import os
+import random
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+ADDON = "stock_ecommerce_writeback"
+PLATFORMS = ("amazon", "trading", "rest")
+OPEN_STATES = ("pending", "sending", "submitted")
+AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
+ACCOUNT_TIMEOUT = 2  # seconds: a "timeout" fault sleeps longer than this
+CHUNK = 100
+WRITE_OPERATIONS = (
+    "amazon.confirmShipment",
+    "ebay.CompleteSale",
+    "ebay.createShippingFulfillment",
+)
+
+
+# ----------------------------------------------------------------------
+# Arguments and Odoo bootstrap
+# ----------------------------------------------------------------------
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-c", "--config", help="Odoo configuration file")
+    parser.add_argument("-d", "--database", required=True)
+    parser.add_argument("--addons-path", help="default: the configuration's")
+    parser.add_argument("--shipments", type=int, default=200, metavar="N")
+    parser.add_argument("--workers", type=int, default=4, metavar="W")
+    parser.add_argument("--kills", type=int, default=0, metavar="K")
+    parser.add_argument("--kill-shipments", type=int, metavar="M")
+    parser.add_argument(
+        "--kill-window", type=float, default=1.0, help="seconds (default 1.0)"
+    )
+    parser.add_argument(
+        "--kill-latency",
+        type=float,
+        default=0.3,
+        help="seconds the sandbox takes to answer a confirmation during the "
+        "kill phase (default 0.3, as a real marketplace; 0: none)",
+    )
+    parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--fault-batch", type=int, default=10, metavar="B")
+    parser.add_argument(
+        "--fault-kinds",
+        help="comma-separated names of the fault scenarios to run (default: all)",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--platforms", default=",".join(PLATFORMS))
+    parser.add_argument("--batch-size", type=int, default=20, help="engine batch")
+    parser.add_argument("--client-pacing", action="store_true")
+    parser.add_argument("--max-rounds", type=int, default=8)
+    parser.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=600,
+        help="a worker still running after this many seconds stops (crash)",
+    )
+    parser.add_argument("--skip-workers-scenario", action="store_true")
+    parser.add_argument("--log-dir")
+    parser.add_argument("--verbose", action="store_true", help="Odoo log on stderr")
+    parser.add_argument("--fork-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
+    unknown = set(args.platforms) - set(PLATFORMS)
+    if unknown or not args.platforms:
+        parser.error(f"--platforms: choose among {', '.join(PLATFORMS)}")
+    if args.kill_shipments is None:
+        args.kill_shipments = args.shipments
+    return args
+
+
+def odoo_argv(args, log_level):
+    argv = []
+    if args.config:
+        argv += ["-c", args.config]
+    argv += ["-d", args.database, f"--log-level={log_level}"]
+    if args.addons_path:
+        argv += [f"--addons-path={args.addons_path}"]
+    return argv
+
+
+def load_registry(args, log_level):
+    from odoo.modules.registry import Registry
+    from odoo.tools import config
+
+    config.parse_config(odoo_argv(args, log_level))
+    return Registry(args.database)
+
+
+# ----------------------------------------------------------------------
+# Worker side: the fork server and the workers it forks
+# ----------------------------------------------------------------------
+def fork_server(args):
+    """Load the registry once, then fork a worker per ``spawn`` line read on
+    stdin; report ``pid TAG PID`` and ``exit PID STATUS`` on stdout."""
+    import odoo.sql_db
+
+    registry = load_registry(args, "info")
+    if not args.client_pacing:
+        from odoo.addons.stock_ecommerce_writeback.marketplaces import (
+            http as marketplace_http,
+        )
+
+        marketplace_http.PACER.acquire = lambda *a, **kw: None
+    odoo.sql_db.close_all()  # children open their own connections
+    warm = False
+    out = sys.stdout
+
+    def say(line):
+        out.write(line + "\n")
+        out.flush()
+
+    say("ready")
+    buffer = b""
+    while True:
+        while True:  # reap
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if not pid:
+                break
+            say(f"exit {pid} {status}")
+        readable, _w, _x = select.select([0], [], [], 0.02)
+        if not readable:
+            continue
+        data = os.read(0, 65536)
+        if not data:
+            return 0
+        buffer += data
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            command = json.loads(line)
+            if not warm:
+                warm = warm_up(registry)
+                odoo.sql_db.close_all()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                os._exit(_worker_child(registry, command))
+            say(f"pid {command['tag']} {pid}")
+
+
+def warm_up(registry):
+    """Fill the registry's caches the way a push does (access rules, field
+    metadata, a delivery's shipment, a claim, a chatter message), then roll
+    back: every worker forked afterwards inherits them and starts sending at
+    once, so that a kill lands while work is under way, not during a cold
+    start. Returns False when there is no delivery to warm up with yet."""
+    from odoo import SUPERUSER_ID, api
+
+    from odoo.addons.stock_ecommerce_writeback.models.writeback_engine import (
+        WritebackRun,
+    )
+
+    start = time.monotonic()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        engine = env["ecommerce.writeback.engine"]
+        Picking = env["stock.picking"]
+        pending = Picking.search(engine._push_domain(), limit=1)
+        Picking.search_count(engine._verify_domain())
+        env["ecommerce.writeback.outcome"].search_count([])
+        if pending:
+            pending._writeback_checked_shipment()
+            engine._claim(WritebackRun(env), pending)
+            pending.ecommerce_account_id._writeback_policy()
+            pending.message_post(body="warm-up")
+            env.flush_all()
+        cr.rollback()
+    print(
+        f"warm-up ({len(pending)}) in {time.monotonic() - start:.2f} s", file=sys.stderr
+    )
+    return bool(pending)
+
+
+def _worker_child(registry, command):
+    code = 1
+    try:
+        fd = os.open(command["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        random.seed()
+        print(f"worker {command['tag']} pid {os.getpid()} mode {command['mode']}")
+        code = run_worker(registry, command)
+    except BaseException:  # noqa: BLE001 - the log must say what ended it
+        traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    return code
+
+
+def run_worker(registry, command):
+    """Loop the engine's cron methods until nothing is due (0), or until the
+    time limit (3). ``mode``: push, verify or work (both)."""
+    from odoo import SUPERUSER_ID, api, fields
+
+    mode = command["mode"]
+    batch = command["batch_size"]
+    started = time.monotonic()
+    deadline = started + command["max_seconds"]
+    idle_limit = command.get("idle_seconds", 3.0)
+    with registry.cursor() as cr:
+        registry.check_signaling(cr)
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        engine = env["ecommerce.writeback.engine"]
+        Picking = env["stock.picking"]
+        idle_since = None
+        runs = 0
+        print(f"cursor open after {time.monotonic() - started:.3f} s", flush=True)
+        while time.monotonic() < deadline:
+            run_start = time.monotonic()
+            if mode in ("push", "work"):
+                engine._cron_push(batch_size=batch)
+            if mode in ("verify", "work"):
+                engine._cron_verify(batch_size=batch)
+            runs += 1
+            print(f"run {runs}: {time.monotonic() - run_start:.3f} s", flush=True)
+            cr.commit()
+            env.invalidate_all()
+            due = 0
+            if mode in ("push", "work"):
+                due += Picking.search_count(engine._push_domain())
+            if mode in ("verify", "work"):
+                due += Picking.search_count(engine._verify_domain())
+            # Outcomes stored because a row was held: the next run applies them.
+            due += env["ecommerce.writeback.outcome"].search_count([])
+            in_flight = Picking.search_count(
+                [
+                    ("writeback_state", "=", "sending"),
+                    ("writeback_lease_until", ">=", fields.Datetime.now()),
+                ]
+            )
+            cr.commit()
+            if due:
+                idle_since = None
+                continue
+            if mode == "push" or not in_flight:
+                print(f"done after {runs} runs")
+                return 0
+            # Other workers' sends will land and be due for verification.
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > idle_limit:
+                print(f"done after {runs} runs ({in_flight} in flight elsewhere)")
+                return 0
+            time.sleep(0.1)
+    print("worker time limit reached")
+    return 3
+
+
+class ForkServer:
+    """The controller's handle on ``chaos.py --fork-server``."""
+
+    def __init__(self, args, log_dir):
+        self.args = args
+        self.log_dir = log_dir
+        cmd = [sys.executable, os.path.abspath(__file__), "--fork-server"]
+        cmd += ["-d", args.database]
+        if args.config:
+            cmd += ["-c", args.config]
+        if args.addons_path:
+            cmd += ["--addons-path", args.addons_path]
+        if args.client_pacing:
+            cmd += ["--client-pacing"]
+        self._stderr = open(os.path.join(log_dir, "fork-server.log"), "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
+        )
+        self._lock = threading.Condition()
+        self._pids = {}  # tag -> pid
+        self._exits = {}  # pid -> raw wait status
+        self._ready = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._ready, timeout=300):
+                raise SystemExit("the fork server did not start (see fork-server.log)")
+        self._count = 0
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            words = raw.decode().split()
+            with self._lock:
+                if words[:1] == ["ready"]:
+                    self._ready = True
+                elif words[:1] == ["pid"]:
+                    self._pids[words[1]] = int(words[2])
+                elif words[:1] == ["exit"]:
+                    self._exits[int(words[1])] = int(words[2])
+                self._lock.notify_all()
+        with self._lock:
+            self._ready = None
+            self._lock.notify_all()
+
+    def spawn(self, scenario, mode):
+        """Fork a worker for ``scenario`` (its number); returns (tag, pid,
+        log path)."""
+        self._count += 1
+        tag = f"s{scenario:02d}-w{self._count}"
+        log = os.path.join(self.log_dir, f"worker-{tag}.log")
+        command = {
+            "tag": tag,
+            "mode": mode,
+            "log": log,
+            "batch_size": self.args.batch_size,
+            "max_seconds": self.args.worker_timeout,
+        }
+        self.proc.stdin.write(json.dumps(command).encode() + b"\n")
+        self.proc.stdin.flush()
+        with self._lock:
+            if not self._lock.wait_for(lambda: tag in self._pids, timeout=60):
+                raise SystemExit("the fork server stopped answering")
+            return tag, self._pids[tag], log
+
+    def status(self, pid):
+        with self._lock:
+            return self._exits.get(pid)
+
+    def wait(self, pids, timeout=None):
+        with self._lock:
+            self._lock.wait_for(
+                lambda: all(pid in self._exits for pid in pids), timeout=timeout
+            )
+            return {pid: self._exits.get(pid) for pid in pids}
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+        self._stderr.close()
+
+
+# ----------------------------------------------------------------------
+# Controller: sandbox, accounts, shipments
+# ----------------------------------------------------------------------
+class Scenario:
+    def __init__(self, name, note=""):
+        self.name = name
+        self.note = note
+        self.picking_ids = []
+        self.orders = {}  # picking id -> (platform, order ref, item ref, tracking)
+        self.workers = []  # (tag, pid, log, killed_by_us)
+        self.interrupted = collections.Counter()  # picking id -> sends cut
+        self.delay_cuts = False  # a "delay" fault outlasts the client timeout
+        self.setup_seconds = 0.0
+        self.run_seconds = 0.0
+        self.result = {}
+        self.details = []
+
+
+class Chaos:
+    def __init__(self, args):
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.run_id = int(time.time()) % 10_000_000
+        self.scenario_count = 0
+        self.scenarios = []
+        self.log_dir = args.log_dir or tempfile.mkdtemp(prefix="swb-chaos-")
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.registry = load_registry(args, "info" if args.verbose else "warn")
+        from odoo.addons.stock_ecommerce_writeback.sandbox import (
+            server as sandbox_server,
+        )
+        from odoo.addons.stock_ecommerce_writeback.sandbox.ratelimit import (
+            DEFAULT_LIMITS,
+        )
+
+        # Keep every request of the run: the duplicate count reads them all.
+        sandbox_server.LOG_SIZE = 10_000_000
+        self.sandbox = sandbox_server.SandboxServer(
+            host="127.0.0.1",
+            port=0,
+            rate_limits=dict.fromkeys(DEFAULT_LIMITS),
+        ).start()
+        self.forks = None
+
+    # -- helpers ---------------------------------------------------------
+    def env(self):
+        """A fresh (cursor, env) pair; the caller commits and closes."""
+        from odoo import SUPERUSER_ID, api
+
+        cr = self.registry.cursor()
+        return cr, api.Environment(cr, SUPERUSER_ID, {})
+
+    def say(self, text):
+        print(text, flush=True)
+
+    # -- set-up ----------------------------------------------------------
+    def setup(self):
+        url = self.sandbox.url
+        cr, env = self.env()
+        try:
+            params = env["ir.config_parameter"].sudo()
+            for knob in ("verify_delay", "verify_interval"):
+                params.set_param(f"{ADDON}.{knob}", "0")
+            Account = env["ecommerce.account"].with_context(active_test=False)
+            specs = {
+                "amazon": {
+                    "name": "Chaos Amazon (sandbox)",
+                    "platform": "amazon",
+                    "auth_url": f"{url}/auth/o2/token",
+                    "amazon_marketplace_id": AMAZON_MARKETPLACE,
+                    "amazon_seller_id": "A2CHAOS",
+                    "lwa_client_id": "amzn1.application-oa2-client.chaos",
+                    "lwa_client_secret": "chaos-amazon-secret",
+                    "lwa_refresh_token": f"Atzr|chaos-{self.run_id}",
+                },
+                "trading": {
+                    "name": "Chaos eBay Trading (sandbox)",
+                    "platform": "ebay",
+                    "ebay_api": "trading",
+                    "auth_url": f"{url}/identity/v1/oauth2/token",
+                    "ebay_client_id": "Chaos-App-SBX-1",
+                    "ebay_client_secret": "SBX-chaos-secret",
+                    "ebay_dev_id": "chaos-dev",
+                    "ebay_refresh_token": f"v^1.1#chaos-trading-{self.run_id}",
+                },
+                "rest": {
+                    "name": "Chaos eBay Fulfillment (sandbox)",
+                    "platform": "ebay",
+                    "ebay_api": "fulfillment",
+                    "auth_url": f"{url}/identity/v1/oauth2/token",
+                    "ebay_client_id": "Chaos-App-SBX-2",
+                    "ebay_client_secret": "SBX-chaos-secret-2",
+                    "ebay_dev_id": "chaos-dev",
+                    "ebay_refresh_token": f"v^1.1#chaos-rest-{self.run_id}",
+                },
+            }
+            self.accounts = {}
+            for platform in PLATFORMS:
+                vals = dict(
+                    specs[platform],
+                    environment="sandbox",
+                    api_base_url=url,
+                    timeout=ACCOUNT_TIMEOUT,
+                    max_attempts=5,
+                    active=platform in self.args.platforms,
+                )
+                account = Account.search([("name", "=", vals["name"])], limit=1)
+                if account:
+                    account.write(vals)
+                else:
+                    account = Account.create(vals)
+                self.accounts[platform] = account.id
+            retired = self._retire(env, list(self.accounts.values()))
+            Product = env["product.product"]
+            self.product = Product.search([("default_code", "=", "CHAOS")], limit=1)
+            if not self.product:
+                self.product = Product.create(
+                    {"name": "Chaos Widget", "type": "consu", "default_code": "CHAOS"}
+                )
+            carrier = env["delivery.carrier"].search(
+                [("name", "=", "Chaos UPS")], limit=1
+            )
+            if not carrier:
+                shipping = Product.create(
+                    {"name": "Chaos Shipping", "type": "service", "list_price": 0}
+                )
+                carrier = env["delivery.carrier"].create(
+                    {
+                        "name": "Chaos UPS",
+                        "delivery_type": "fixed",
+                        "product_id": shipping.id,
+                        "amazon_carrier_code": "UPS",
+                        "ebay_carrier_code": "UPS",
+                    }
+                )
+            self.carrier_id = carrier.id
+            partner = env["res.partner"].search([("name", "=", "Chaos Buyer")], limit=1)
+            self.partner_id = (partner or partner.create({"name": "Chaos Buyer"})).id
+            self.product_id = self.product.id
+            others = env["stock.picking"].search_count(
+                [
+                    ("writeback_state", "in", OPEN_STATES),
+                    ("ecommerce_account_id", "not in", list(self.accounts.values())),
+                    ("ecommerce_account_id.active", "=", True),
+                ]
+            )
+            cr.commit()
+        finally:
+            cr.close()
+        self.say(
+            f"sandbox {url}; accounts {', '.join(self.args.platforms)}; "
+            f"run id {self.run_id}; seed {self.args.seed}; logs {self.log_dir}"
+        )
+        if retired:
+            self.say(f"retired {retired} open write-back(s) left by an earlier run")
+        if others:
+            self.say(f"note: {others} open write-back(s) of other accounts exist")
+
+    def _retire(self, env, account_ids):
+        env.cr.execute(
+            """UPDATE stock_picking
+                  SET writeback_state = 'manual', writeback_next_attempt = NULL,
+                      writeback_lease_until = NULL
+                WHERE ecommerce_account_id IN %s AND writeback_state IN %s""",
+            [tuple(account_ids), OPEN_STATES],
+        )
+        count = env.cr.rowcount
+        env.cr.execute(
+            """DELETE FROM ecommerce_writeback_outcome o USING stock_picking p
+                WHERE o.picking_id = p.id AND p.ecommerce_account_id IN %s""",
+            [tuple(account_ids)],
+        )
+        return count
+
+    def new_scenario(self, name, note=""):
+        self.scenario_count += 1
+        scenario = Scenario(name, note)
+        scenario.index = self.scenario_count
+        scenario.log_start = len(self.sandbox.requests())
+        self.scenarios.append(scenario)
+        return scenario
+
+    def make_shipments(self, scenario, count, platforms):
+        """``count`` marketplace orders in the sandbox and as validated
+        deliveries in Odoo, round-robin over ``platforms``, in chunks."""
+        from odoo import Command
+
+        start = time.monotonic()
+        s = scenario.index
+        made = 0
+        while made < count:
+            size = min(CHUNK, count - made)
+            specs = []
+            for i in range(made, made + size):
+                platform = platforms[i % len(platforms)]
+                specs.append((platform, *self._order(platform, s, i)))
+            cr, env = self.env()
+            try:
+                env = env(context=dict(env.context, tracking_disable=True))
+                orders = env["sale.order"].create(
+                    [
+                        {
+                            "partner_id": self.partner_id,
+                            "ecommerce_account_id": self.accounts[platform],
+                            "ecommerce_order_ref": ref,
+                            "carrier_id": self.carrier_id,
+                            "order_line": [
+                                Command.create(
+                                    {
+                                        "product_id": self.product_id,
+                                        "product_uom_qty": 1,
+                                        "ecommerce_item_ref": item_ref,
+                                    }
+                                )
+                            ],
+                        }
+                        for platform, ref, item_ref, _tracking in specs
+                    ]
+                )
+                orders.action_confirm()
+                tracking_of = {ref: tracking for _p, ref, _i, tracking in specs}
+                pickings = env["stock.picking"]
+                for order in orders:
+                    picking = order.picking_ids
+                    picking.write(
+                        {
+                            "carrier_id": self.carrier_id,
+                            "carrier_tracking_ref": tracking_of[
+                                order.ecommerce_order_ref
+                            ],
+                        }
+                    )
+                    pickings |= picking
+                for move in pickings.move_ids:
+                    move.quantity = move.product_uom_qty
+                    move.picked = True
+                pickings.with_context(skip_backorder=True).button_validate()
+                states = set(pickings.mapped("writeback_state"))
+                if states != {"pending"} or len(pickings) != size:
+                    raise SystemExit(
+                        f"deliveries not queued as expected: {states} ({len(pickings)})"
+                    )
+                for picking in pickings:
+                    order = picking.sale_id
+                    platform = next(
+                        p for p, ref, *_ in specs if ref == order.ecommerce_order_ref
+                    )
+                    scenario.orders[picking.id] = (
+                        platform,
+                        order.ecommerce_order_ref,
+                        order.order_line.ecommerce_item_ref,
+                        picking.carrier_tracking_ref,
+                    )
+                    scenario.picking_ids.append(picking.id)
+                cr.commit()
+            finally:
+                cr.close()
+            made += size
+            if count > CHUNK:
+                self.say(f"  {scenario.name}: {made}/{count} shipments created")
+        scenario.setup_seconds = time.monotonic() - start
+
+    def _order(self, platform, s, i):
+        """(order ref, item ref, tracking) of shipment ``i`` of scenario
+        ``s``; the order is created in the sandbox too."""
+        run = self.run_id
+        tracking = f"1ZCH{run:07d}{s:03d}{i:06d}"
+        if platform == "amazon":
+            ref = f"{100 + s:03d}-{run:07d}-{i:07d}"
+            item = f"{run:07d}{s:03d}{i:06d}"
+            self.sandbox.add_amazon_order(
+                ref,
+                marketplace_id=AMAZON_MARKETPLACE,
+                items=[{"order_item_id": item, "quantity": 1, "sku": "CHAOS"}],
+            )
+            return ref, item, tracking
+        ref = f"{run:07d}-{s:03d}{i:06d}"
+        line = f"{run:07d}{s:03d}{i:06d}"
+        item_id = f"11{s:03d}{i:07d}"
+        self.sandbox.add_ebay_order(
+            ref,
+            line_items=[
+                {
+                    "line_item_id": line,
+                    "quantity": 1,
+                    "item_id": item_id,
+                    "transaction_id": "0",
+                    "sku": "CHAOS",
+                }
+            ],
+        )
+        return ref, (f"{item_id}-0" if platform == "trading" else line), tracking
+
+    # -- running workers -------------------------------------------------
+    def run_workers(self, scenario, count, mode="work"):
+        spawned = [self.forks.spawn(scenario.index, mode) for _ in range(count)]
+        statuses = self.forks.wait([pid for _tag, pid, _log in spawned])
+        for tag, pid, log in spawned:
+            scenario.workers.append((tag, pid, log, False))
+        return statuses
+
+    def open_count(self, scenario):
+        cr, env = self.env()
+        try:
+            env.cr.execute(
+                "SELECT count(*) FROM stock_picking WHERE id IN %s "
+                "AND writeback_state IN %s",
+                [tuple(scenario.picking_ids), OPEN_STATES],
+            )
+            return env.cr.fetchone()[0]
+        finally:
+            cr.close()
+
+    def make_due(self, scenario):
+        """Time passes: what the engine scheduled for later is due now, a
+        lease has run out, a submitted shipment is past its verify window."""
+        cr, env = self.env()
+        try:
+            window = int(
+                env["ir.config_parameter"].sudo().get_param(f"{ADDON}.verify_window")
+                or 1800
+            )
+            env.cr.execute(
+                """UPDATE stock_picking
+                      SET writeback_next_attempt = CASE
+                              WHEN writeback_next_attempt IS NULL THEN NULL
+                              ELSE LEAST(writeback_next_attempt,
+                                         now() at time zone 'utc' - interval '1 second')
+                          END,
+                          writeback_lease_until = CASE
+                              WHEN writeback_state = 'sending' THEN
+                                  now() at time zone 'utc' - interval '1 second'
+                              ELSE writeback_lease_until END,
+                          writeback_submitted_date = CASE
+                              WHEN writeback_state = 'submitted' THEN
+                                  writeback_submitted_date - %s * interval '1 second'
+                              ELSE writeback_submitted_date END
+                    WHERE id IN %s AND writeback_state IN %s""",
+                [window + 1, tuple(scenario.picking_ids), OPEN_STATES],
+            )
+            moved = env.cr.rowcount
+            cr.commit()
+            return moved
+        finally:
+            cr.close()
+
+    def expire_leases(self, scenario):
+        """Only the leases: the shipments whose worker was killed mid-send."""
+        cr, env = self.env()
+        try:
+            env.cr.execute(
+                """UPDATE stock_picking
+                      SET writeback_lease_until =
+                          now() at time zone 'utc' - interval '1 second'
+                    WHERE id IN %s AND writeback_state = 'sending'
+                RETURNING id""",
+                [tuple(scenario.picking_ids)],
+            )
+            ids = [row[0] for row in env.cr.fetchall()]
+            cr.commit()
+            return ids
+        finally:
+            cr.close()
+
+    def run_to_completion(self, scenario):
+        rounds = 0
+        while True:
+            self.run_workers(scenario, self.args.workers)
+            rounds += 1
+            remaining = self.open_count(scenario)
+            if not remaining or rounds >= self.args.max_rounds:
+                break
+            self.make_due(scenario)
+        self.sandbox.wait_idle(10)
+        return rounds
+
+    # -- scenarios -------------------------------------------------------
+    def scenario_workers(self):
+        n, w = self.args.shipments, self.args.workers
+        scenario = self.new_scenario(f"workers W={w}")
+        self.make_shipments(scenario, n, self.args.platforms)
+        start = time.monotonic()
+        rounds = self.run_to_completion(scenario)
+        scenario.run_seconds = time.monotonic() - start
+        scenario.note = f"{rounds} round(s)"
+        self.check(scenario)
+
+    def scenario_kills(self):
+        args = self.args
+        scenario = self.new_scenario(f"kills K={args.kills}")
+        self.make_shipments(scenario, args.kill_shipments, args.platforms)
+        start = time.monotonic()
+        if args.kill_latency:
+            for operation in WRITE_OPERATIONS:
+                self.sandbox.inject_fault(
+                    operation, delay=args.kill_latency, times=None
+                )
+        alive = {}  # pid -> (tag, log, kill_at)
+        started = landed = missed = 0
+        while started < args.kills or alive:
+            while started < args.kills and len(alive) < args.workers:
+                tag, pid, log = self.forks.spawn(scenario.index, "push")
+                started += 1
+                alive[pid] = (
+                    tag,
+                    log,
+                    time.monotonic() + self.rng.uniform(0, args.kill_window),
+                )
+            now = time.monotonic()
+            for pid, (tag, log, kill_at) in list(alive.items()):
+                if self.forks.status(pid) is not None:
+                    missed += 1  # ended by itself before its kill
+                    scenario.workers.append((tag, pid, log, False))
+                    del alive[pid]
+                elif now >= kill_at:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    status = self.forks.wait([pid], timeout=30)[pid]
+                    ours = (
+                        status is not None
+                        and os.WIFSIGNALED(status)
+                        and (os.WTERMSIG(status) == signal.SIGKILL)
+                    )
+                    landed += ours
+                    missed += not ours
+                    scenario.workers.append((tag, pid, log, ours))
+                    del alive[pid]
+            time.sleep(0.005)
+        killed_phase = time.monotonic() - start
+        self.sandbox.faults.clear()
+        self.sandbox.wait_idle(10)
+        after_kills = self.state_summary(scenario)
+        interrupted = self.expire_leases(scenario)
+        recorded = sum(
+            1 for pid_ in interrupted if self.package_recorded(scenario, pid_)
+        )
+        for picking_id in interrupted:
+            scenario.interrupted[picking_id] += 1
+        self.say(
+            f"  kills: {landed} landed, {missed} worker(s) ended first, "
+            f"{killed_phase:.0f} s; then (state/attempts x count): {after_kills}; "
+            f"{len(interrupted)} shipment(s) left sending ({recorded} already "
+            "recorded by the marketplace)"
+        )
+        rounds = self.run_to_completion(scenario)
+        scenario.run_seconds = time.monotonic() - start
+        scenario.note = (
+            f"{landed} kills landed, {len(interrupted)} sends cut "
+            f"({recorded} recorded), {rounds} round(s)"
+        )
+        self.check(scenario)
+
+    def scenario_fault(self, name, inject, clear=None, during=None, delay_cuts=False):
+        """Inject, run workers, clear, make due, run to completion, check."""
+        kinds = self.args.fault_kinds
+        if kinds and name not in [k.strip() for k in kinds.split(",")]:
+            return
+        batch = self.args.fault_batch
+        scenario = self.new_scenario(f"fault: {name}")
+        scenario.delay_cuts = delay_cuts
+        self.make_shipments(scenario, batch, ["amazon"])
+        start = time.monotonic()
+        inject()
+        stop = threading.Event()
+        thread = None
+        if during:
+            thread = threading.Thread(target=during, args=(stop,), daemon=True)
+            thread.start()
+        try:
+            self.run_workers(scenario, self.args.workers)
+        finally:
+            stop.set()
+            if thread:
+                thread.join()
+        self.sandbox.wait_idle(10)
+        after = self.state_summary(scenario)
+        self.sandbox.faults.clear()
+        if clear:
+            clear()
+        self.make_due(scenario)
+        rounds = self.run_to_completion(scenario)
+        scenario.run_seconds = time.monotonic() - start
+        scenario.note = f"after fault: {after}; {rounds} round(s)"
+        self.check(scenario)
+
+    def state_summary(self, scenario):
+        cr, env = self.env()
+        try:
+            env.cr.execute(
+                """SELECT writeback_state, writeback_attempt_count, count(*)
+                     FROM stock_picking WHERE id IN %s
+                    GROUP BY 1, 2 ORDER BY 1, 2""",
+                [tuple(scenario.picking_ids)],
+            )
+            return " ".join(
+                f"{state}/{attempts}x{count}"
+                for state, attempts, count in env.cr.fetchall()
+            )
+        finally:
+            cr.close()
+
+    def fault_matrix(self):
+        srv = self.sandbox
+        batch = self.args.fault_batch
+        confirm = "amazon.confirmShipment"
+
+        def status(code, **extra):
+            return lambda: srv.inject_fault(confirm, status=code, times=batch, **extra)
+
+        self.scenario_fault(
+            "timeout",
+            lambda: srv.inject_fault(confirm, delay=ACCOUNT_TIMEOUT + 1.5, times=batch),
+            delay_cuts=True,
+        )
+        self.scenario_fault(
+            "connection reset",
+            lambda: srv.inject_fault(confirm, drop=True, times=batch),
+        )
+        self._refused_connection()
+        for code in (500, 502, 503):
+            self.scenario_fault(f"HTTP {code}", status(code))
+        self.scenario_fault(
+            "429 Retry-After", status(429, headers={"Retry-After": "30"})
+        )
+        self.scenario_fault("429 no Retry-After", status(429))
+        self.scenario_fault(
+            "malformed JSON token",
+            lambda: srv.inject_fault("amazon.token", malformed=True, times=batch),
+        )
+        self.scenario_fault(
+            "malformed JSON getOrder",
+            lambda: srv.inject_fault("amazon.getOrder", malformed=True, times=batch),
+        )
+        self.scenario_fault(
+            "503 getOrder",
+            lambda: srv.inject_fault("amazon.getOrder", status=503, times=batch),
+        )
+
+        def expire_tokens(stop):
+            while not stop.wait(0.3):
+                srv.expire_access_tokens()
+
+        self.scenario_fault("expired access token", lambda: None, during=expire_tokens)
+        self._invalid_grant()
+
+    def _account_write(self, platform, vals):
+        cr, env = self.env()
+        try:
+            env["ecommerce.account"].browse(self.accounts[platform]).write(vals)
+            cr.commit()
+        finally:
+            cr.close()
+
+    def _refused_connection(self):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()  # nothing listens there any more
+        closed = f"http://127.0.0.1:{port}"
+        url = self.sandbox.url
+        self.scenario_fault(
+            "refused connection",
+            lambda: self._account_write(
+                "amazon",
+                {"api_base_url": closed, "auth_url": f"{closed}/auth/o2/token"},
+            ),
+            clear=lambda: self._account_write(
+                "amazon", {"api_base_url": url, "auth_url": f"{url}/auth/o2/token"}
+            ),
+        )
+
+    def _invalid_grant(self):
+        cr, env = self.env()
+        try:
+            account = env["ecommerce.account"].browse(self.accounts["amazon"])
+            token = account.lwa_refresh_token
+        finally:
+            cr.close()
+        fresh = f"Atzr|chaos-{self.run_id}-reauthorized"
+        self.scenario_fault(
+            "invalid_grant",
+            lambda: self.sandbox.revoke_refresh_token(token),
+            # The seller authorizes the app again: a new refresh token.
+            clear=lambda: self._account_write("amazon", {"lwa_refresh_token": fresh}),
+        )
+
+    # -- checks ----------------------------------------------------------
+    def package_recorded(self, scenario, picking_id):
+        platform, ref, item_ref, tracking = scenario.orders[picking_id]
+        return self._recorded(platform, picking_id, ref, item_ref, tracking)
+
+    def _recorded(self, platform, picking_id, ref, item_ref, tracking):
+        if platform == "amazon":
+            order = self.sandbox.amazon_order(ref)
+            for package in order["packages"]:
+                if package["package_reference_id"] == str(picking_id * 100 + 1):
+                    items = {
+                        i["order_item_id"]: i["quantity"] for i in package["items"]
+                    }
+                    return package["tracking_number"] == tracking and items == {
+                        item_ref: 1
+                    }
+            return False
+        order = self.sandbox.ebay_order(ref)
+        lines = {line["line_item_id"] for line in order["line_items"]}
+        return any(
+            f["tracking_number"] == tracking
+            and {li["line_item_id"] for li in f["line_items"]} == lines
+            for f in order["fulfillments"]
+        )
+
+    def accepted_sends(self, scenario):
+        """(accepted, cut) per picking id, from the sandbox request log: see
+        the module docstring ("dup")."""
+        by_key = {}
+        for picking_id, (platform, ref, _item, _tracking) in scenario.orders.items():
+            if platform == "amazon":
+                by_key[("amazon", ref, str(picking_id * 100 + 1))] = picking_id
+            else:
+                by_key[("ebay", ref)] = picking_id
+        accepted = collections.Counter()
+        cut = collections.Counter(scenario.interrupted)
+        for entry in self.sandbox.requests():
+            op, status = entry["operation"], entry["status"]
+            if entry["fault"] not in (None, "delay") or status is None:
+                continue
+            if op == "amazon.confirmShipment" and 200 <= status < 300:
+                detail = (entry["json"] or {}).get("packageDetail") or {}
+                key = ("amazon", entry["order_ref"], detail.get("packageReferenceId"))
+            elif op == "ebay.createShippingFulfillment" and status == 201:
+                key = ("ebay", entry["order_ref"])
+            elif op == "ebay.CompleteSale" and status == 200:
+                xml = entry["xml"] or ""
+                if "<Ack>Failure</Ack>" in xml:
+                    continue
+                key = ("ebay", entry["order_ref"])
+            else:
+                continue
+            picking_id = by_key.get(key)
+            if picking_id is None:
+                continue
+            accepted[picking_id] += 1
+            if entry["fault"] == "delay" and scenario.delay_cuts:
+                cut[picking_id] += 1
+        return accepted, cut
+
+    def check(self, scenario):
+        self.sandbox.wait_idle(10)
+        rows, max_attempts = self._picking_rows(scenario)
+        accepted, cut = self.accepted_sends(scenario)
+        twice = self._twice_fulfilled(scenario)
+        found = {"lost": [], "dup": [], "stuck": [], "wrong": []}
+        success = 0
+        for picking_id, (state, attempts, account_id, error) in rows.items():
+            recorded = self.package_recorded(scenario, picking_id)
+            row = (picking_id, state, attempts, recorded, error)
+            success += state == "success"
+            if state != "success" or not recorded:
+                found["lost"].append(row)
+            if state in OPEN_STATES:
+                found["stuck"].append(row)
+            if attempts > max_attempts[account_id] or (
+                state == "success" and attempts == 0
+            ):
+                found["wrong"].append(row)
+            if accepted[picking_id] > 1 + cut[picking_id] or picking_id in twice:
+                found["dup"].append(
+                    (picking_id, state, attempts, accepted[picking_id], cut[picking_id])
+                )
+        crashes, errors, error_lines = self._worker_report(scenario)
+        scenario.result = {
+            "shipments": len(rows),
+            "success": success,
+            "lost": len(found["lost"]),
+            "dup": len(found["dup"]),
+            "stuck": len(found["stuck"]),
+            "wrong": len(found["wrong"]),
+            "crashes": len(crashes),
+            "log_err": errors,
+        }
+        for title, items in (
+            ("lost (id, state, attempts, recorded, error)", found["lost"]),
+            ("duplicated (id, state, attempts, accepted, cut)", found["dup"]),
+            ("stuck", found["stuck"]),
+            ("wrong attempts", found["wrong"]),
+            ("crashed workers (tag, pid, status, log)", crashes),
+        ):
+            if items:
+                scenario.details.append(f"{title}: {len(items)}")
+                scenario.details.extend(f"    {item}" for item in items[:10])
+        scenario.details.append(self.request_summary(scenario))
+        for line, count in error_lines.most_common(5):
+            scenario.details.append(f"log error x{count}: {line}")
+        self.print_row(scenario)
+        for line in scenario.details:
+            self.say(f"    {line}")
+        left = self._retire_ids(scenario)
+        if left:
+            self.say(f"    {left} open write-back(s) retired before the next scenario")
+
+    def _picking_rows(self, scenario):
+        """{picking id: (state, attempts, account id, error)}, and the max
+        attempts of each account."""
+        cr, env = self.env()
+        try:
+            accounts = (
+                env["ecommerce.account"]
+                .with_context(active_test=False)
+                .browse(list(self.accounts.values()))
+            )
+            max_attempts = {a.id: a.max_attempts for a in accounts}
+            rows = {
+                p.id: (
+                    p.writeback_state,
+                    p.writeback_attempt_count,
+                    p.ecommerce_account_id.id,
+                    p.writeback_error or "",
+                )
+                for p in env["stock.picking"].browse(scenario.picking_ids)
+            }
+        finally:
+            cr.close()
+        return rows, max_attempts
+
+    def _twice_fulfilled(self, scenario):
+        """eBay Sell Fulfillment orders showing the tracking number twice."""
+        twice = set()
+        for picking_id, (platform, ref, _i, tracking) in scenario.orders.items():
+            if platform == "rest":
+                order = self.sandbox.ebay_order(ref)
+                same = [
+                    f for f in order["fulfillments"] if f["tracking_number"] == tracking
+                ]
+                if len(same) > 1:
+                    twice.add(picking_id)
+        return twice
+
+    def _worker_report(self, scenario):
+        """(crashed workers, ERROR lines, the most frequent ones)."""
+        crashes = []
+        errors = 0
+        error_lines = collections.Counter()
+        for tag, pid, log, killed in scenario.workers:
+            status = self.forks.status(pid)
+            if not killed and status != 0:
+                crashes.append((tag, pid, _describe_status(status), log))
+            with contextlib.suppress(OSError), open(log, errors="replace") as handle:
+                previous = ""
+                for line in handle:
+                    if previous:  # "bad query: ..." is followed by the error
+                        error_lines[f"{previous} -> {line.strip()[:80]}"] += 1
+                        previous = ""
+                    if " ERROR " in line or " CRITICAL " in line:
+                        errors += 1
+                        text = re.sub(r"\d+", "N", line.split(" ", 4)[-1].strip())
+                        if "bad query" in text:
+                            previous = text[:110]
+                        else:
+                            error_lines[text[:160]] += 1
+        return crashes, errors, error_lines
+
+    def request_summary(self, scenario):
+        """What the sandbox got during the scenario: per operation, the
+        number of requests and their answers (fault answers marked "f")."""
+        by_op = collections.defaultdict(collections.Counter)
+        for entry in self.sandbox.requests()[scenario.log_start :]:
+            answer = "drop" if entry["status"] is None else str(entry["status"])
+            if entry["fault"]:
+                answer += "f"
+            by_op[entry["operation"].split(".", 1)[1]][answer] += 1
+        parts = []
+        for op, answers in sorted(by_op.items()):
+            total = sum(answers.values())
+            detail = ",".join(f"{a}:{n}" for a, n in sorted(answers.items()))
+            parts.append(f"{op} {total} ({detail})")
+        ships = max(len(scenario.picking_ids), 1)
+        return f"requests ({ships} shipments): " + "; ".join(parts)
+
+    def _retire_ids(self, scenario):
+        cr, env = self.env()
+        try:
+            env.cr.execute(
+                """UPDATE stock_picking SET writeback_state = 'manual',
+                          writeback_next_attempt = NULL, writeback_lease_until = NULL
+                    WHERE id IN %s AND writeback_state IN %s""",
+                [tuple(scenario.picking_ids), OPEN_STATES],
+            )
+            count = env.cr.rowcount
+            cr.commit()
+            return count
+        finally:
+            cr.close()
+
+    # -- output ----------------------------------------------------------
+    HEADER = (
+        f"{'scenario':<26} {'ships':>6} {'success':>7} {'lost':>5} {'dup':>4} "
+        f"{'stuck':>5} {'wrong att':>9} {'crashes':>7} {'log err':>7} "
+        f"{'setup s':>7} {'wall s':>7}  notes"
+    )
+
+    def print_row(self, scenario):
+        r = scenario.result
+        self.say(
+            f"{scenario.name:<26} {r['shipments']:>6} {r['success']:>7} "
+            f"{r['lost']:>5} {r['dup']:>4} {r['stuck']:>5} {r['wrong']:>9} "
+            f"{r['crashes']:>7} {r['log_err']:>7} {scenario.setup_seconds:>7.1f} "
+            f"{scenario.run_seconds:>7.1f}  {scenario.note}"
+        )
+
+    def run(self):
+        args = self.args
+        start = time.monotonic()
+        self.setup()
+        self.say("starting the fork server (loads the registry once)")
+        self.forks = ForkServer(args, self.log_dir)
+        try:
+            self.say(self.HEADER)
+            if not args.skip_workers_scenario:
+                self.scenario_workers()
+            if args.kills:
+                self.scenario_kills()
+            if args.faults:
+                self.fault_matrix()
+        finally:
+            self.forks.close()
+            self.sandbox.stop()
+        self.say("")
+        self.say(
+            f"Summary (seed {args.seed}, W={args.workers}, "
+            f"platforms {','.join(args.platforms)}, total "
+            f"{time.monotonic() - start:.0f} s)"
+        )
+        self.say(self.HEADER)
+        for scenario in self.scenarios:
+            self.print_row(scenario)
+        bad = sum(
+            s.result["lost"] + s.result["dup"] + s.result["stuck"] + s.result["crashes"]
+            for s in self.scenarios
+        )
+        self.say("RESULT: " + ("FAILED" if bad else "OK"))
+        return 1 if bad else 0
+
+
+def _describe_status(status):
+    if status is None:
+        return "still running"
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit {os.WEXITSTATUS(status)}"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.fork_server:
+        return fork_server(args)
+    return Chaos(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
