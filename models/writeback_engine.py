@@ -201,7 +201,11 @@ class WritebackEngine(models.AbstractModel):
         try:
             with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
                 if wait_ms:
-                    cr.execute(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+                    # set_config(..., true) is SET LOCAL, with a parameter
+                    cr.execute(
+                        "SELECT set_config('lock_timeout', %s, true)",
+                        [f"{int(wait_ms)}ms"],
+                    )
                     cr.execute(
                         "SELECT id FROM stock_picking WHERE id = %s FOR NO KEY UPDATE",
                         [picking.id],
