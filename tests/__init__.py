@@ -11,3 +11,4 @@ from . import test_writeback_fidelity
 from . import test_writeback_engine
 from . import test_writeback_dropship
 from . import test_status_attention
+from . import test_status_accounts
