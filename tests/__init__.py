@@ -13,3 +13,4 @@ from . import test_writeback_dropship
 from . import test_status_attention
 from . import test_status_accounts
 from . import test_status_exports
+from . import test_status_tours
