@@ -60,14 +60,10 @@ pids+=("$install_pid")
 start=$(date +%s)
 while kill -0 "$install_pid" 2>/dev/null; do  # progress every 15 s
     sleep 15
-    # Odoo logs "odoo.modules.loading: loading <module>/<file>" per data file.
-    loaded=$(grep -oE 'odoo\.modules\.loading: loading [a-z0-9_]+/' "$WORK/install.log" \
-        | sed -E 's/.* loading ([a-z0-9_]+)\//\1/' || true)
-    count=$(printf '%s\n' "$loaded" | grep -c . || true)
-    [ "$count" -gt 0 ] && count=$(printf '%s\n' "$loaded" | sort -u | wc -l)
-    current=$(printf '%s\n' "$loaded" | tail -1)
-    printf '    %4s s: %s modules installed so far%s\n' "$(($(date +%s) - start))" \
-        "$count" "${current:+ (now: $current)}"
+    # Odoo logs "Loading module <name> (<n>/<total>)" as it installs each one.
+    now=$(grep -oE 'Loading module [a-z0-9_]+ \([0-9]+/[0-9]+\)' "$WORK/install.log" \
+        | tail -1 | sed -E 's/Loading module //' || true)
+    printf '    %4s s: installing %s\n' "$(($(date +%s) - start))" "${now:-the base module}"
 done
 if ! wait "$install_pid"; then
     tail -30 "$WORK/install.log"
