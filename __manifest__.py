@@ -34,6 +34,7 @@
     "assets": {
         "web.assets_backend": [
             "stock_ecommerce_writeback/static/src/views/writeback_list/*",
+            "stock_ecommerce_writeback/static/src/download/*",
         ],
         "web.assets_tests": [
             "stock_ecommerce_writeback/static/tests/tours/*.js",

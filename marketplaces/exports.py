@@ -118,6 +118,7 @@ class GridRow:
     carrier: str = ""
     tracking: str = ""
     shipment: str = ""
+    service: str = ""
     ship_date: datetime.datetime | None = None
     shipped_qty: int = 0
     state: str = ""
@@ -145,7 +146,7 @@ GRID_HEADERS = {
 }
 
 
-def grid_csv(rows, headers=None, tz=None):
+def grid_csv(rows, headers=None, tz=None, columns=None):
     """The grid as a comma-separated file, one line per :class:`GridRow`.
 
     :param headers: column titles keyed like :data:`GRID_HEADERS` (e.g.
@@ -153,14 +154,19 @@ def grid_csv(rows, headers=None, tz=None):
         :data:`GRID_HEADERS`.
     :param tz: ``tzinfo`` the datetimes are written in (default UTC), as
         ``YYYY-MM-DD HH:MM:SS``, which every spreadsheet reads as a date.
+    :param columns: ``[(GridRow attribute, title)]``: the columns the screen
+        shows, in its order, with its headings; overrides the default
+        columns and ``headers``.
     :returns: UTF-8 bytes with a BOM (for Excel), CRLF line ends; cells with
         commas, quotes or line breaks quoted as RFC 4180 says.
     """
-    titles = {**GRID_HEADERS, **(headers or {})}
-    lines = [[neutralise(titles[name]) for name in GRID_HEADERS]]
+    if columns is None:
+        titles = {**GRID_HEADERS, **(headers or {})}
+        columns = [(name, titles[name]) for name in GRID_HEADERS]
+    lines = [[neutralise(title) for _name, title in columns]]
     for row in rows:
         line = []
-        for name in GRID_HEADERS:
+        for name, _title in columns:
             value = getattr(row, name)
             if isinstance(value, datetime.datetime):
                 value = _local(value, tz).strftime("%Y-%m-%d %H:%M:%S")

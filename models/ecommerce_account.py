@@ -1,16 +1,18 @@
 # Copyright 2026 stock_ecommerce_writeback contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import datetime
 import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..marketplaces import amazon, base, policy
+from ..marketplaces import amazon, base, errors, policy
 from ..marketplaces.amazon import AmazonClient
 from ..marketplaces.ebay_fulfillment import EbayFulfillmentClient
 from ..marketplaces.ebay_trading import EbayTradingClient
 from ..marketplaces.http import check_endpoint_url
 from .ecommerce_api_call import API_SELECTION
+from .ecommerce_api_status import PLATFORM_APIS
 
 _logger = logging.getLogger(__name__)
 
@@ -168,6 +170,18 @@ class EcommerceAccount(models.Model):
     )
     writeback_pending_count = fields.Integer(compute="_compute_writeback_counts")
     writeback_failed_count = fields.Integer(compute="_compute_writeback_counts")
+    writeback_success_today_count = fields.Integer(
+        string="Confirmed Today", compute="_compute_writeback_counts"
+    )
+    status_checked_on = fields.Datetime(
+        string="Last Checked",
+        compute="_compute_status_checked_on",
+        help="When the API statuses of this account were last computed.",
+    )
+    connection_test_result = fields.Text(
+        string="Connection Test", readonly=True, copy=False
+    )
+    connection_test_ok = fields.Boolean(readonly=True, copy=False)
 
     _max_attempts_positive = models.Constraint(
         "CHECK(max_attempts > 0)", "Max attempts must be at least 1."
@@ -175,6 +189,12 @@ class EcommerceAccount(models.Model):
     _timeout_positive = models.Constraint(
         "CHECK(timeout > 0)", "The timeout must be at least 1 second."
     )
+
+    @api.depends("api_status_ids.checked_on")
+    def _compute_status_checked_on(self):
+        for account in self:
+            dates = [d for d in account.api_status_ids.mapped("checked_on") if d]
+            account.status_checked_on = max(dates) if dates else False
 
     @api.depends("picking_ids.writeback_state")
     def _compute_writeback_counts(self):
@@ -191,6 +211,22 @@ class EcommerceAccount(models.Model):
             account.writeback_failed_count = counts.get(
                 (account.id, policy.FAILED.value), 0
             )
+        tz_today = fields.Datetime.context_timestamp(self, fields.Datetime.now())
+        midnight = tz_today.replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight_utc = midnight.astimezone(datetime.UTC).replace(tzinfo=None)
+        done_today = dict(
+            self.env["stock.picking"]._read_group(
+                [
+                    ("ecommerce_account_id", "in", self.ids),
+                    ("writeback_state", "=", policy.SUCCESS.value),
+                    ("writeback_done_date", ">=", midnight_utc),
+                ],
+                ["ecommerce_account_id"],
+                ["__count"],
+            )
+        )
+        for account in self:
+            account.writeback_success_today_count = done_today.get(account, 0)
 
     @api.constrains("api_base_url", "auth_url", "environment")
     def _check_endpoint_urls(self):
@@ -392,12 +428,60 @@ class EcommerceAccount(models.Model):
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
-    def action_open_writebacks(self):
+    def action_open_writebacks(self, filter_name=None):
+        """The account's write-backs: the same set as the Write-backs menu
+        (validated marketplace deliveries), of this account only."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "stock_ecommerce_writeback.action_writeback_grid"
         )
-        action["domain"] = [("ecommerce_account_id", "=", self.id)]
-        action["context"] = {"search_default_filter_not_done": 0}
+        action["domain"] = [
+            ("writeback_state", "!=", False),
+            ("ecommerce_account_id", "=", self.id),
+        ]
+        action["context"] = {"create": False, "writeback_grid": True}
+        if filter_name:
+            action["context"][f"search_default_{filter_name}"] = 1
         action["display_name"] = self.env._("Write-backs of %s", self.display_name)
         return action
+
+    def action_open_writebacks_in_progress(self):
+        return self.action_open_writebacks("filter_pending")
+
+    def action_open_writebacks_failed(self):
+        return self.action_open_writebacks("filter_failed")
+
+    def action_open_writebacks_success_today(self):
+        return self.action_open_writebacks("filter_success_today")
+
+    def action_test_connection(self):
+        """Run the status cron's probe on every API of this account now and
+        show each API's result on the form (and in its API Status)."""
+        self.ensure_one()
+        Status = self.env["ecommerce.api.status"].sudo()
+        Status._ensure_rows(self)
+        labels = dict(self.env["ecommerce.api.call"]._fields["api"].selection)
+        results = []
+        for api_key in PLATFORM_APIS.get(self.platform, ()):
+            journal = []
+            try:
+                self._probe_api(api_key, journal.append)
+            except errors.MarketplaceError as exc:
+                results.append((api_key, False, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                _logger.exception("Test connection of %s %s", self.display_name, api_key)
+                results.append((api_key, False, str(exc) or exc.__class__.__name__))
+            else:
+                results.append((api_key, True, self.env._("Connected")))
+            self.env["ecommerce.api.call"].sudo()._record(self, journal)
+        Status.search([("account_id", "=", self.id)])._recompute()
+        now = fields.Datetime.context_timestamp(self, fields.Datetime.now())
+        lines = [
+            f"{'✔' if ok else '✘'} {labels.get(api_key, api_key)}: {text}"
+            for api_key, ok, text in results
+        ]
+        self.connection_test_result = "\n".join(
+            [self.env._("Tested at %s", now.strftime("%Y-%m-%d %H:%M:%S")), *lines]
+        )
+        self.connection_test_ok = all(ok for _api, ok, _text in results)
+        return True

@@ -7,6 +7,7 @@ actions. The engine that talks to marketplaces lives in
 ``writeback_engine.py``; states come from ``marketplaces.policy.State``.
 """
 
+import datetime
 import logging
 import re
 from collections import defaultdict
@@ -15,6 +16,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 from odoo.tools import float_is_zero
 
 from ..marketplaces import base, policy, validate
@@ -44,6 +46,41 @@ REQUEUE_STATES = (
 # Several tracking numbers are separated by commas, semicolons or new lines;
 # spaces inside one number (as labels print them) are kept.
 TRACKING_SPLIT_RE = re.compile(r"[,;\n]+")
+# What a write-back that needs a person is about (writeback_issue).
+ISSUE_CANCELLED = "cancelled"
+ISSUE_CREDENTIALS = "credentials"
+ISSUE_FIX = "fix"
+ISSUE_FAILED = "failed"
+ISSUE_SELECTION = [
+    (ISSUE_CANCELLED, "Order cancelled on the marketplace"),
+    (ISSUE_CREDENTIALS, "Credentials rejected"),
+    (ISSUE_FIX, "Something to fix first"),
+    (ISSUE_FAILED, "Failed"),
+]
+MANUAL_REASONS = [
+    ("confirmed", "Confirmed by hand"),
+    ("cancelled", "Cancelled on the marketplace"),
+]
+MAX_REFUSALS_NAMED = 20
+# The fields Custom Group offers on the write-back grid.
+GRID_GROUPABLE = frozenset(
+    {
+        "ecommerce_account_id",
+        "ecommerce_order_ref",
+        "partner_id",
+        "carrier_id",
+        "carrier_tracking_ref",
+        "writeback_state",
+        "writeback_manual_reason",
+        "writeback_manual_user_id",
+        "date_done",
+        "writeback_last_attempt",
+        "picking_type_id",
+        "origin",
+        "company_id",
+    }
+)
+CANCELLED_ERROR_RE = re.compile(r"\bcancel", re.IGNORECASE)
 
 
 class StockPicking(models.Model):
@@ -149,6 +186,28 @@ class StockPicking(models.Model):
     ecommerce_order_url = fields.Char(
         string="Open on the Marketplace", compute="_compute_ecommerce_order_url"
     )
+    writeback_needs_attention = fields.Boolean(
+        string="Needs Attention",
+        compute="_compute_writeback_issue",
+        search="_search_writeback_needs_attention",
+        help="Failed, or pending with something a person must fix first "
+        "(a message says what) or with credentials the marketplace rejects.",
+    )
+    writeback_issue = fields.Selection(
+        ISSUE_SELECTION,
+        string="Problem",
+        compute="_compute_writeback_issue",
+        help="What kind of help this write-back needs: the form's guidance "
+        "and buttons follow it.",
+    )
+    writeback_manual_reason = fields.Selection(
+        MANUAL_REASONS,
+        string="Handled As",
+        copy=False,
+        readonly=True,
+        help="How a person closed this write-back: confirmed on the "
+        "marketplace by hand, or cancelled there (nothing to confirm).",
+    )
 
     _writeback_due_idx = models.Index(
         "(writeback_next_attempt) WHERE writeback_state IN ('pending', 'submitted')"
@@ -168,20 +227,116 @@ class StockPicking(models.Model):
                 account._order_url(picking.ecommerce_order_ref) if account else False
             )
 
+    @api.depends(
+        "writeback_state",
+        "writeback_error",
+        "writeback_next_attempt",
+        "ecommerce_readback",
+        "ecommerce_account_id.auth_error",
+    )
+    def _compute_writeback_issue(self):
+        for picking in self:
+            issue = picking._writeback_issue()
+            picking.writeback_issue = issue
+            picking.writeback_needs_attention = bool(issue)
+
+    def _writeback_issue(self):
+        """``ISSUE_*`` for a write-back a person must look at, else False."""
+        self.ensure_one()
+        state = self.writeback_state
+        if state not in (State.FAILED, State.PENDING):
+            return False
+        if state == State.FAILED and (
+            (self.ecommerce_readback or {}).get("cancelled")
+            or CANCELLED_ERROR_RE.search(self.writeback_error or "")
+        ):
+            return ISSUE_CANCELLED
+        if self.ecommerce_account_id.sudo().auth_error:
+            return ISSUE_CREDENTIALS
+        if state == State.FAILED:
+            return ISSUE_FAILED
+        if self.writeback_error and not self.writeback_next_attempt:
+            return ISSUE_FIX
+        return False
+
+    @api.model
+    def _search_writeback_needs_attention(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            return NotImplemented
+        domain = Domain("writeback_state", "=", State.FAILED.value) | (
+            Domain("writeback_state", "=", State.PENDING.value)
+            & (
+                (
+                    Domain("writeback_error", "!=", False)
+                    & Domain("writeback_next_attempt", "=", False)
+                )
+                | Domain("ecommerce_account_id.auth_error", "!=", False)
+            )
+        )
+        return domain if (operator == "=") == value else ~domain
+
     @api.depends("ecommerce_readback")
     def _compute_ecommerce_readback_html(self):
         """The marketplace's own view of the order, as last read back: its
-        status and the packages (tracking numbers) it lists (QWeb template
-        ``readback_view``)."""
+        status and the packages (tracking numbers) it lists, with local
+        times and product names (QWeb template ``readback_view``)."""
         for picking in self:
             view = picking.ecommerce_readback or {}
-            picking.ecommerce_readback_html = (
-                self.env["ir.qweb"]._render(
-                    "stock_ecommerce_writeback.readback_view", {"view": view}
-                )
-                if view
-                else False
+            picking.ecommerce_readback_html = self.env["ir.qweb"]._render(
+                "stock_ecommerce_writeback.readback_view",
+                {
+                    "view": view,
+                    "local_time": picking._readback_local_time,
+                    "item_name": picking._readback_item_names(view),
+                },
             )
+
+    def _readback_local_time(self, value):
+        """An ISO 8601 time of the marketplace in the user's time zone, as
+        Odoo shows times; the text as it is when it is no such time."""
+        if not value:
+            return ""
+        try:
+            moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+        if moment.tzinfo:
+            moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+        local = fields.Datetime.context_timestamp(self, moment)
+        lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US")
+        if not lang:
+            return local.strftime("%Y-%m-%d %H:%M:%S")
+        return local.strftime(f"{lang.date_format} {lang.time_format}")
+
+    def _readback_item_names(self, view):
+        """A function giving a readable name for a marketplace line id: the
+        title the marketplace reported for it, else the product of the
+        order line that has that id, else ''."""
+        names = {}
+        for line in self.sale_id.order_line:
+            for fname in MARKETPLACE_LINE_ID_FIELDS:
+                if line[fname]:
+                    names[str(line[fname])] = line.product_id.display_name
+        for line in view.get("lines") or []:
+            title = line.get("title") or line.get("sku")
+            if not title:
+                continue
+            for key in ("line_item_id", "order_line_item_id"):
+                if line.get(key):
+                    names[str(line[key])] = title
+        return lambda ref: names.get(str(ref), "")
+
+    @api.model
+    def fields_get(self, allfields=None, attributes=None):
+        """On the write-back grid (context ``writeback_grid``), Custom Group
+        offers only the fields a user understands, not internal ones such
+        as the lease."""
+        result = super().fields_get(allfields=allfields, attributes=attributes)
+        if self.env.context.get("writeback_grid"):
+            for name, description in result.items():
+                if "groupable" in description and name not in GRID_GROUPABLE:
+                    description["groupable"] = False
+        return result
 
     # ------------------------------------------------------------------
     # Queueing (runs in the user's transaction: never calls a marketplace)
@@ -744,31 +899,87 @@ class StockPicking(models.Model):
             "target": "current",
         }
 
+    def _writeback_summary(self, title, done, refused):
+        """The answer to an action on several write-backs: a notification
+        saying what was done and what was refused and why (then the grid
+        reloads). ``refused`` is ``[(picking, reason)]``. Nothing done at
+        all is an error that lists the reasons."""
+        lines = [
+            f"{picking.ecommerce_order_ref or picking.name}: {reason}"
+            for picking, reason in refused[:MAX_REFUSALS_NAMED]
+        ]
+        if len(refused) > MAX_REFUSALS_NAMED:
+            lines.append(
+                self.env._("... and %s more.", len(refused) - MAX_REFUSALS_NAMED)
+            )
+        if not done:
+            raise UserError("\n".join([title, *lines]))
+        if len(self) == 1:
+            return True
+        message = self.env._(
+            "%(done)s of %(total)s write-back(s): done.",
+            done=len(done),
+            total=len(self),
+        )
+        if refused:
+            message += " " + self.env._("Refused:") + " " + " ".join(lines)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": "warning" if refused else "success",
+                "sticky": bool(refused),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _writeback_retry_refusal(self):
+        """Why this write-back cannot be retried, or ''."""
+        self.ensure_one()
+        if self.writeback_issue == ISSUE_CANCELLED:
+            return self.env._(
+                "the order is cancelled on the marketplace: there is nothing to "
+                "send; use Mark as handled."
+            )
+        if self.writeback_state not in (State.PENDING, State.FAILED, State.SUBMITTED):
+            label = dict(policy.SELECTION).get(self.writeback_state)
+            return self.env._(
+                "only pending, submitted or failed write-backs can be retried "
+                "(this one is %s).",
+                label or self.env._("not a marketplace write-back"),
+            )
+        return ""
+
     def action_writeback_retry(self):
         """Send again at the next cron run (now). A failed shipment gets a
-        fresh set of attempts."""
-        todo = self.filtered(
-            lambda p: (
-                p.writeback_state in (State.PENDING, State.FAILED, State.SUBMITTED)
-            )
-        )
-        if not todo:
-            raise UserError(
-                self.env._(
-                    "Only pending, submitted or failed write-backs can be retried."
-                )
-            )
-        for picking in todo:
+        fresh set of attempts. On several write-backs: a summary of what was
+        done and what was refused and why."""
+        done, refused = self.browse(), []
+        for picking in self:
+            reason = picking._writeback_retry_refusal()
+            if reason:
+                refused.append((picking, reason))
+                continue
             picking._writeback_queue(
                 keep_attempts=picking.writeback_state != State.FAILED
             )
             picking.message_post(
                 body=self.env._("Write-back retry requested by %s.", self.env.user.name)
             )
-        return True
+            done |= picking
+        if not done and len(self) == 1:
+            if self.writeback_issue == ISSUE_CANCELLED:
+                raise UserError(refused[0][1])
+            raise UserError(
+                self.env._(
+                    "Only pending, submitted or failed write-backs can be retried."
+                )
+            )
+        return self._writeback_summary(self.env._("Retry now"), done, refused)
 
-    def action_writeback_mark_manual(self):
-        """The user confirmed the shipment on the marketplace by hand."""
+    def _writeback_check_accountant(self):
         if not self.env.user.has_group(ACCOUNTANT_GROUP):
             raise UserError(
                 self.env._(
@@ -776,33 +987,102 @@ class StockPicking(models.Model):
                     "do this."
                 )
             )
-        todo = self.filtered(
-            lambda p: (
-                p.writeback_state
-                and policy.can_transition(p.writeback_state, State.MANUAL)
-            )
-        )
-        if not todo:
-            raise UserError(self.env._("There is no unconfirmed write-back here."))
+
+    def _writeback_close_by_hand(self, reason):
+        """Close these write-backs as a person did (``reason``: see
+        MANUAL_REASONS) and say so in their chatter."""
         now = fields.Datetime.now()
-        todo.with_context(writeback_engine=True).write(
+        self.with_context(writeback_engine=True).write(
             {
                 "writeback_state": State.MANUAL.value,
                 "writeback_next_attempt": False,
                 "writeback_lease_until": False,
                 "writeback_done_date": now,
                 "writeback_manual_user_id": self.env.uid,
+                "writeback_manual_reason": reason,
             }
         )
-        for picking in todo:
+        for picking in self:
             picking.activity_unlink(["mail.mail_activity_data_todo"])
-            picking.message_post(
-                body=self.env._(
+            if reason == "cancelled":
+                body = self.env._(
+                    "Marked as handled by %(user)s on %(date)s: the order is "
+                    "cancelled on %(marketplace)s, nothing is sent.",
+                    marketplace=picking.ecommerce_account_id.display_name,
+                    user=self.env.user.name,
+                    date=fields.Datetime.to_string(now),
+                )
+            else:
+                body = self.env._(
                     "Marked as manually confirmed on %(marketplace)s by %(user)s on "
                     "%(date)s.",
                     marketplace=picking.ecommerce_account_id.display_name,
                     user=self.env.user.name,
                     date=fields.Datetime.to_string(now),
                 )
+            picking.message_post(body=body)
+
+    def action_writeback_mark_manual(self):
+        """The user confirmed the shipment on the marketplace by hand. On
+        several write-backs: a summary of what was done and refused."""
+        self._writeback_check_accountant()
+        done, refused = self.browse(), []
+        for picking in self:
+            if not (
+                picking.writeback_state
+                and policy.can_transition(picking.writeback_state, State.MANUAL)
+            ):
+                label = dict(policy.SELECTION).get(picking.writeback_state)
+                refused.append(
+                    (
+                        picking,
+                        self.env._(
+                            "there is nothing to confirm (this write-back is %s).",
+                            label or self.env._("not a marketplace write-back"),
+                        ),
+                    )
+                )
+            elif picking.writeback_issue == ISSUE_CANCELLED:
+                refused.append(
+                    (
+                        picking,
+                        self.env._(
+                            "the order is cancelled on the marketplace, it cannot "
+                            "be confirmed there: use Mark as handled."
+                        ),
+                    )
+                )
+            else:
+                done |= picking
+        if not done and len(self) == 1:
+            raise UserError(self.env._("There is no unconfirmed write-back here."))
+        done._writeback_close_by_hand("confirmed")
+        return self._writeback_summary(
+            self.env._("Mark as manually confirmed"), done, refused
+        )
+
+    def action_writeback_mark_handled(self):
+        """The order is cancelled on the marketplace: nothing can be
+        confirmed there, the write-back is closed as handled."""
+        self._writeback_check_accountant()
+        todo = self.filtered(lambda p: p.writeback_issue == ISSUE_CANCELLED)
+        refused = [
+            (
+                picking,
+                self.env._("only write-backs of cancelled orders are handled so."),
             )
-        return True
+            for picking in self - todo
+        ]
+        todo._writeback_close_by_hand("cancelled")
+        return self._writeback_summary(self.env._("Mark as handled"), todo, refused)
+
+    def action_writeback_open_account(self):
+        """The marketplace account of this delivery (to fix its credentials)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "ecommerce.account",
+            "res_id": self.ecommerce_account_id.id,
+            "views": [(False, "form")],
+            "target": "current",
+        }

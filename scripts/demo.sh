@@ -19,7 +19,8 @@ PORT=${DEMO_PORT:-8069}
 SANDBOX_PORT=8765  # the demo accounts point there (demo/demo.xml)
 # shellcheck source=scripts/setup_env.sh
 source "$REPO/scripts/setup_env.sh"
-[ -f "$ODOO_SRC/odoo/release.py" ] || { echo "No Odoo 19 tree at ODOO_SRC=$ODOO_SRC"; exit 1; }
+# (setup_env.sh fetched Odoo 19, or said what to do)
+[ -f "$ODOO_SRC/odoo/release.py" ] || exit 1
 PY="$ODOO_VENV/bin/python"
 
 WORK=${DEMO_DIR:-/tmp/${ADDON}-demo}
@@ -49,11 +50,27 @@ for _ in $(seq 50); do
     curl -sf "http://127.0.0.1:$SANDBOX_PORT/_sandbox/state" >/dev/null 2>&1 && break; sleep 0.2
 done
 
-log "Creating database $DB with $ADDON and demo data (a few minutes)"
+log "Creating database $DB with $ADDON and demo data (about 5 minutes)"
 dropdb --if-exists "$DB"
 rm -rf "$WORK/data/filestore/$DB"
 "$PY" "$ODOO_SRC/setup/odoo" -c "$CFG" -d "$DB" -i "$ADDON" --with-demo --stop-after-init \
-    --log-level=warn
+    --log-level=info >"$WORK/install.log" 2>&1 &
+install_pid=$!
+pids+=("$install_pid")
+start=$(date +%s)
+while kill -0 "$install_pid" 2>/dev/null; do  # progress every 15 s
+    sleep 15
+    # Odoo logs "Loading module <name> (<n>/<total>)" as it installs each one.
+    now=$(grep -oE 'Loading module [a-z0-9_]+ \([0-9]+/[0-9]+\)' "$WORK/install.log" \
+        | tail -1 | sed -E 's/Loading module //' || true)
+    printf '    %4s s: installing %s\n' "$(($(date +%s) - start))" "${now:-the base module}"
+done
+if ! wait "$install_pid"; then
+    tail -30 "$WORK/install.log"
+    echo "FAILED: the demo database could not be built (log: $WORK/install.log)"
+    exit 1
+fi
+echo "    database ready in $(($(date +%s) - start)) s (log: $WORK/install.log)"
 
 log "Odoo on http://localhost:$PORT (admin / admin): Inventory > eCommerce Status"
 echo "    sandbox log: $WORK/sandbox.log; Ctrl-C stops both servers"

@@ -34,6 +34,35 @@ find_python() {  # Odoo 19's pins install on Python >= 3.12 (3.11's need pkg_res
     return 1
 }
 
+# Odoo 19 is not on PyPI: without a tree at ODOO_SRC, fetch one the way its
+# users do (a shallow clone of the 19.0 branch), or say what to do.
+ODOO_GIT=${ODOO_GIT:-https://github.com/odoo/odoo.git}
+fetch_odoo() {
+    [ -f "$ODOO_SRC/odoo/release.py" ] && return 0
+    log "No Odoo 19 tree at ODOO_SRC=$ODOO_SRC: fetching one with git clone --depth 1 -b 19.0 $ODOO_GIT"
+    local existed=1
+    [ -e "$ODOO_SRC" ] || existed=0
+    if command -v git >/dev/null 2>&1 \
+        && timeout 1800 git clone -q --depth 1 -b 19.0 "$ODOO_GIT" "$ODOO_SRC"; then
+        return 0
+    fi
+    [ "$existed" -eq 0 ] && rm -rf "$ODOO_SRC"
+    cat <<MSG
+
+################################################################
+# Odoo 19 is needed and could not be fetched. Odoo 19 is not on PyPI: get
+# its source with "git clone --depth 1 -b 19.0 $ODOO_GIT"
+# (or unpack Odoo's nightly 19.0 source package from
+# https://nightly.odoo.com/19.0/nightly/src/) on a machine that can reach
+# the network, copy that folder here, and set the variable ODOO_SRC to it,
+# e.g. "ODOO_SRC=\$HOME/odoo-19.0 scripts/test.sh". Its virtualenv is made
+# at ODOO_VENV (default /opt/odoo19-venv) on the first run.
+################################################################
+MSG
+    return 1
+}
+fetch_odoo || true
+
 if [ -f "$ODOO_SRC/odoo/release.py" ]; then
     log "Odoo tree found at $ODOO_SRC"
     apt_install postgresql chromium libpq-dev

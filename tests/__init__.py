@@ -10,3 +10,7 @@ from . import test_status_tour
 from . import test_writeback_fidelity
 from . import test_writeback_engine
 from . import test_writeback_dropship
+from . import test_status_attention
+from . import test_status_accounts
+from . import test_status_exports
+from . import test_status_tours

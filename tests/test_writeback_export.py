@@ -419,10 +419,12 @@ class TestWritebackExport(WritebackCase):
     def test_action_export_returns_a_download_of_an_attachment(self):
         wizard = self._wizard(export_ids=self.ours.ids)
         action = wizard.action_export()
-        self.assertEqual(action["type"], "ir.actions.act_url")
-        self.assertTrue(action["close"])
-        attachment_id = int(action["url"].split("/")[-1].split("?")[0])
-        self.assertTrue(action["url"].endswith("?download=true"))
+        # Odoo's standard download, no popup window
+        self.assertEqual(action["type"], "ir.actions.client")
+        self.assertEqual(action["tag"], "stock_ecommerce_writeback.download")
+        url = action["params"]["url"]
+        attachment_id = int(url.split("/")[-1].split("?")[0])
+        self.assertTrue(url.endswith("?download=true"))
         attachment = self.env["ir.attachment"].browse(attachment_id)
         self.assertEqual(attachment.res_model, "ecommerce.writeback.export")
         self.assertEqual(attachment.res_id, wizard.id)
@@ -485,7 +487,7 @@ class TestWritebackExportHttp(HttpCase):
         expected = wizard._export_file()[0]
 
         self.authenticate("wbx_web_accountant", "wbx_web_accountant")
-        response = self.url_open(action["url"])
+        response = self.url_open(action["params"]["url"])
         self.assertEqual(response.status_code, 200)
         self.assertIn("attachment", response.headers["Content-Disposition"])
         self.assertIn(
@@ -496,17 +498,17 @@ class TestWritebackExportHttp(HttpCase):
         self.assertIn(b"WBX/OUT/0001", response.content)
 
         self.authenticate("wbx_web_warehouse", "wbx_web_warehouse")
-        response = self.url_open(action["url"])
+        response = self.url_open(action["params"]["url"])
         self.assertNotEqual(response.status_code, 200)
         self.assertNotIn(b"WBX/OUT/0001", response.content)
 
         # Another accountant may export too, but not read this export.
         self.authenticate("wbx_web_accountant_2", "wbx_web_accountant_2")
-        response = self.url_open(action["url"])
+        response = self.url_open(action["params"]["url"])
         self.assertNotEqual(response.status_code, 200)
         self.assertNotIn(b"WBX/OUT/0001", response.content)
         self.assertNotIn(expected, response.content)
-        attachment_id = int(action["url"].split("/")[-1].split("?")[0])
+        attachment_id = int(action["params"]["url"].split("/")[-1].split("?")[0])
         attachment = self.env["ir.attachment"].browse(attachment_id)
         with self.assertRaises(AccessError):
             attachment.with_user(other_accountant).read(["raw"])

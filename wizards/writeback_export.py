@@ -9,6 +9,7 @@ lists the deliveries in that order. The writers live in
 :mod:`..marketplaces.exports`.
 """
 
+import dataclasses
 import datetime
 import re
 import zoneinfo
@@ -17,7 +18,8 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
 
-from ..marketplaces import exports
+from ..marketplaces import exports, policy
+from ..marketplaces.policy import State
 
 # The grid's default_order (views/stock_picking_views.xml, view_writeback_list).
 GRID_ORDER = "writeback_last_attempt desc, id desc"
@@ -25,6 +27,25 @@ ORDER_TERM_RE = re.compile(r"\s*([a-z0-9_]+)(?:\s+(asc|desc))?\s*", re.IGNORECAS
 # Granularities of a date group-by ("date_done:month") whose groups come in
 # the order of the dates themselves; the others (day_of_week...) do not.
 DATE_GRANULARITIES = ("year", "quarter", "month", "week", "day")
+# The grid's fields (stock.picking) and the GridRow attribute each gives.
+GRID_FIELD_COLUMNS = {
+    "ecommerce_order_ref": "order_ref",
+    "ecommerce_account_id": "account",
+    "partner_id": "customer",
+    "carrier_id": "carrier",
+    "ecommerce_service_name": "service",
+    "carrier_tracking_ref": "tracking",
+    "writeback_shipped_qty": "shipped_qty",
+    "name": "shipment",
+    "date_done": "ship_date",
+    "writeback_state": "state",
+    "writeback_attempt_count": "attempts",
+    "writeback_last_attempt": "last_attempt",
+    "writeback_next_attempt": "next_attempt",
+    "writeback_error": "error",
+}
+# Deliveries the marketplace already shows, or a person confirmed there.
+CONFIRMED_STATES = (State.SUCCESS, State.MANUAL)
 # Deliveries named one by one in the wizard's "left out" warning.
 MAX_NAMED = 20
 
@@ -71,6 +92,20 @@ class EcommerceWritebackExport(models.TransientModel):
         string="In the File", compute="_compute_export_summary"
     )
     export_warning = fields.Text(compute="_compute_export_summary")
+    unconfirmed_only = fields.Boolean(
+        string="Not yet confirmed only",
+        help="Leave out of the Amazon and eBay files the deliveries the "
+        "marketplace already shows (Success) or that were confirmed by hand. "
+        "On by default from the grid's Export button.",
+    )
+    grid_columns = fields.Json(
+        help="The grid's visible columns, in its order, with its headings: "
+        "[[field name, heading], ...] (set by the grid's Export button)."
+    )
+    export_tz = fields.Char(
+        help="The time zone the screen shows times in (the browser's): the "
+        "file's times are written in it."
+    )
 
     # ------------------------------------------------------------------
     # What to export: the grid's rows, in the grid's order
@@ -93,6 +128,11 @@ class EcommerceWritebackExport(models.TransientModel):
             result["picking_ids"] = [Command.set(pickings.ids)]
         if "picking_order" in fields:
             result["picking_order"] = ",".join(str(pid) for pid in pickings.ids)
+        context = self.env.context
+        if "grid_columns" in fields and isinstance(context.get("export_columns"), list):
+            result["grid_columns"] = context["export_columns"]
+        if "export_tz" in fields and isinstance(context.get("export_tz"), str):
+            result["export_tz"] = context["export_tz"]
         return result
 
     @api.model
@@ -219,7 +259,7 @@ class EcommerceWritebackExport(models.TransientModel):
     # ------------------------------------------------------------------
     # What goes into the file
     # ------------------------------------------------------------------
-    @api.depends("export_format", "picking_ids", "picking_order")
+    @api.depends("export_format", "picking_ids", "picking_order", "unconfirmed_only")
     def _compute_export_summary(self):
         for wizard in self:
             pickings = wizard._ordered_pickings()
@@ -250,17 +290,59 @@ class EcommerceWritebackExport(models.TransientModel):
             if picking.ecommerce_platform != platform:
                 left_out.append((picking, False))
                 continue
+            if self.unconfirmed_only and picking.writeback_state in CONFIRMED_STATES:
+                left_out.append(
+                    (
+                        picking,
+                        self.env._(
+                            "already confirmed on the marketplace (%s); untick "
+                            "'Not yet confirmed only' to include it.",
+                            dict(policy.SELECTION)[picking.writeback_state],
+                        ),
+                    )
+                )
+                continue
             # What the write-back would send: same checks, same Shipment.
             shipment, problem = picking._writeback_checked_shipment()
             if problem:
                 left_out.append((picking, problem))
                 continue
+            if self.export_format == "ebay_csv":
+                shipment = self._ebay_file_shipment(picking, shipment)
             found = formula_identifiers(shipment)
             if found:
                 left_out.append((picking, self._formula_problem(found)))
                 continue
             rows.append(shipment)
         return rows, left_out
+
+    def _ebay_file_shipment(self, picking, shipment):
+        """``shipment`` with the Trading ids (ItemID-TransactionID) Seller
+        Hub's file needs: a Sell Fulfillment order is sent by ``lineItemId``,
+        which names neither, so each item takes the Trading id its order line
+        has (``ebay_order_line_item_id``), when it has one."""
+        trading_ids = {
+            line.ebay_line_item_id: line.ebay_order_line_item_id
+            for line in picking._writeback_shipped_sale_lines()
+            if line.ebay_line_item_id and line.ebay_order_line_item_id
+        }
+        if not trading_ids:
+            return shipment
+        return dataclasses.replace(
+            shipment,
+            packages=tuple(
+                dataclasses.replace(
+                    package,
+                    items=tuple(
+                        dataclasses.replace(
+                            item, item_ref=trading_ids.get(item.item_ref, item.item_ref)
+                        )
+                        for item in package.items
+                    ),
+                )
+                for package in shipment.packages
+            ),
+        )
 
     def _formula_problem(self, found):
         """Why a delivery with identifiers ``found`` (``[(column, value)]``)
@@ -324,6 +406,7 @@ class EcommerceWritebackExport(models.TransientModel):
             carrier=picking.carrier_id.display_name or "",
             tracking=picking.carrier_tracking_ref or "",
             shipment=picking.name or "",
+            service=picking.ecommerce_service_name or "",
             ship_date=picking.date_done or None,
             shipped_qty=picking.writeback_shipped_qty,
             state=states.get(picking.writeback_state, ""),
@@ -351,11 +434,27 @@ class EcommerceWritebackExport(models.TransientModel):
             "error": self.env._("Last Error"),
         }
 
+    def _grid_columns(self):
+        """``[(GridRow attribute, heading)]`` of the grid's visible columns,
+        in its order, or None (then the default columns)."""
+        columns = []
+        for item in self.grid_columns or []:
+            if not (isinstance(item, list | tuple) and len(item) == 2):
+                continue
+            name, heading = item
+            if name in GRID_FIELD_COLUMNS and isinstance(heading, str):
+                columns.append((GRID_FIELD_COLUMNS[name], heading))
+        return columns or None
+
     def _user_tz(self):
-        """The user's time zone (the one the grid shows dates in)."""
+        """The time zone the grid shows dates in: the browser's when the grid
+        said so, else the user's."""
         try:
             return zoneinfo.ZoneInfo(
-                self.env.context.get("tz") or self.env.user.tz or "UTC"
+                self.export_tz
+                or self.env.context.get("tz")
+                or self.env.user.tz
+                or "UTC"
             )
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return datetime.UTC
@@ -374,7 +473,12 @@ class EcommerceWritebackExport(models.TransientModel):
             )
         tz = self._user_tz()
         if self.export_format == "grid_csv":
-            content = exports.grid_csv(rows, headers=self._grid_headers(), tz=tz)
+            content = exports.grid_csv(
+                rows,
+                headers=self._grid_headers(),
+                tz=tz,
+                columns=self._grid_columns(),
+            )
         elif self.export_format == "amazon_flat":
             content = exports.amazon_shipping_confirmation(rows, tz=tz)
         else:
@@ -398,8 +502,9 @@ class EcommerceWritebackExport(models.TransientModel):
                 "res_id": self.id,
             }
         )
+        # Odoo's standard download (static/src/download): no popup window.
         return {
-            "type": "ir.actions.act_url",
-            "url": f"/web/content/{attachment.id}?download=true",
-            "close": True,
+            "type": "ir.actions.client",
+            "tag": "stock_ecommerce_writeback.download",
+            "params": {"url": f"/web/content/{attachment.id}?download=true"},
         }

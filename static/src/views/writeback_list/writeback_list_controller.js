@@ -1,4 +1,7 @@
 import { onWillStart, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import { formatDateTime } from "@web/core/l10n/dates";
+import { useService } from "@web/core/utils/hooks";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
 import { ListController } from "@web/views/list/list_controller";
@@ -19,6 +22,7 @@ export class WritebackListController extends ListController {
     setup() {
         super.setup();
         this.writebackState = useState({ updating: false });
+        this.notification = useService("notification");
         onWillStart(async () => {
             this.canExport = await user.hasGroup(EXPORT_GROUP);
         });
@@ -29,6 +33,12 @@ export class WritebackListController extends ListController {
         try {
             await this.orm.call("ecommerce.api.status", "action_refresh_now", []);
             await this.model.load();
+            this.notification.add(
+                _t("Marketplace statuses recomputed and grid refreshed at %(time)s.", {
+                    time: formatDateTime(luxon.DateTime.local()),
+                }),
+                { type: "success", className: "o_writeback_update_done" }
+            );
         } finally {
             this.writebackState.updating = false;
         }
@@ -46,6 +56,14 @@ export class WritebackListController extends ListController {
             export_domain: root.domain,
             export_group_by: root.groupBy || [],
             export_order: orderByToString(root.orderBy.filter((o) => o.name !== "__count")),
+            // The file has the columns the grid shows, in its order, with
+            // its headings, and its times in the zone the grid shows them.
+            export_columns: this.props.archInfo.columns
+                .filter((col) => col.type === "field")
+                .filter((col) => !col.optional || this.optionalActiveFields[col.name])
+                .map((col) => [col.name, col.label || this.props.fields[col.name].string]),
+            export_tz: luxon.Settings.defaultZone.name,
+            default_unconfirmed_only: true,
         };
         if (!root.isDomainSelected && root.selection.length) {
             context.export_ids = root.selection.map((record) => record.resId);

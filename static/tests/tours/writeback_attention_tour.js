@@ -1,0 +1,264 @@
+import { formatDateTime } from "@web/views/fields/formatters";
+import { rpc } from "@web/core/network/rpc";
+import { registry } from "@web/core/registry";
+
+const { DateTime } = luxon;
+
+const OK = "114-7100001-0000001";
+const BAD = "114-7100002-0000002";
+const CANCELLED = "114-7100003-0000003";
+const TO_FIX = "114-7100004-0000004";
+
+function row(ref) {
+    return `.o_data_row:has(td[name='ecommerce_order_ref']:contains('${ref}'))`;
+}
+
+function assert(condition, message) {
+    if (!condition) {
+        throw new Error(`Assertion failed: ${message}`);
+    }
+}
+
+/**
+ * The last export's CSV, read back from the server, against the grid on
+ * screen: same headings, same rows in the same order, same times.
+ */
+async function checkExportAgainstGrid() {
+    const [attachment] = await rpc("/web/dataset/call_kw/ir.attachment/search_read", {
+        model: "ir.attachment",
+        method: "search_read",
+        args: [[["res_model", "=", "ecommerce.writeback.export"]]],
+        kwargs: { fields: ["id"], order: "id desc", limit: 1 },
+    });
+    assert(attachment, "an export was written");
+    const response = await fetch(`/web/content/${attachment.id}?download=true`);
+    const text = (await response.text()).replace(/^\ufeff/, "");
+    const lines = text.split("\r\n").filter((line) => line);
+    const cells = lines.map((line) => line.split(","));
+    const headers = [...document.querySelectorAll(".o_list_table thead th[data-name]")];
+    const gridHeadings = headers.map((th) => th.textContent.trim());
+    assert(
+        JSON.stringify(cells[0]) === JSON.stringify(gridHeadings),
+        `CSV headings ${cells[0]} are the grid's ${gridHeadings}`
+    );
+    const names = headers.map((th) => th.dataset.name);
+    const refColumn = names.indexOf("ecommerce_order_ref");
+    const timeColumn = names.indexOf("writeback_last_attempt");
+    const rows = [...document.querySelectorAll(".o_list_table .o_data_row")];
+    assert(rows.length === cells.length - 1, `${rows.length} rows in both`);
+    rows.forEach((tr, index) => {
+        const line = cells[index + 1];
+        const ref = tr.querySelector("td[name='ecommerce_order_ref']").textContent.trim();
+        assert(line[refColumn] === ref, `row ${index}: ${line[refColumn]} is ${ref}`);
+        const shown = tr.querySelector("td[name='writeback_last_attempt']").textContent.trim();
+        if (!line[timeColumn]) {
+            assert(!shown, `row ${index}: no last attempt`);
+            return;
+        }
+        // the file's time, read in the browser's zone, formatted as the grid does
+        const inFile = DateTime.fromFormat(line[timeColumn], "yyyy-MM-dd HH:mm:ss");
+        assert(inFile.isValid, `row ${index}: ${line[timeColumn]} is a time`);
+        assert(
+            formatDateTime(inFile, { showSeconds: false }) === shown,
+            `row ${index}: the file's ${line[timeColumn]} is the screen's ${shown}`
+        );
+    });
+}
+
+// Needs attention, guidance that follows the error, a bulk retry, the
+// delivery's header badge and an export checked against the grid.
+registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tour", {
+    steps: () => [
+        {
+            content: "The grid opens on Needs attention",
+            trigger: ".o_searchview_facet:contains('Needs attention')",
+        },
+        {
+            trigger: `.o_list_view ${row(BAD)}`,
+        },
+        {
+            trigger: `.o_list_view ${row(CANCELLED)}`,
+        },
+        {
+            content: "Failed, plus pending with a message to fix; not the submitted one",
+            trigger: `.o_list_view:not(:has(${row(OK)})) ${row(TO_FIX)}`,
+        },
+        {
+            content: "Identifiers get the room; secondary columns are hidden",
+            trigger: ".o_list_view th[data-name='ecommerce_order_ref']",
+            run() {
+                const width = this.anchor.getBoundingClientRect().width;
+                assert(width >= 150, `order column is ${width}px`);
+                const tracking = document.querySelector("th[data-name='carrier_tracking_ref']");
+                assert(tracking.getBoundingClientRect().width >= 150, "tracking column");
+                assert(
+                    !document.querySelector("th[data-name='writeback_next_attempt']"),
+                    "Next Attempt is optional and hidden"
+                );
+                assert(
+                    !document.querySelector("th[data-name='writeback_error']"),
+                    "Last Error is optional and hidden"
+                );
+            },
+        },
+        {
+            content: "The tracking number can be copied from the grid",
+            trigger: `${row(BAD)} td[name='carrier_tracking_ref']:has(.o_clipboard_button)`,
+        },
+        {
+            trigger: ".o_control_panel_navigation button.o_writeback_update",
+            run: "click",
+        },
+        {
+            content: "Update says what it did, and when",
+            trigger: ".o_notification:contains('grid refreshed at')",
+        },
+        // Bulk retry: the failed one goes, the cancelled one is refused.
+        {
+            trigger: `${row(BAD)} .o_list_record_selector input`,
+            run: "click",
+        },
+        {
+            trigger: `${row(CANCELLED)} .o_list_record_selector input`,
+            run: "click",
+        },
+        {
+            trigger: ".o_control_panel button[name='action_writeback_retry']",
+            run: "click",
+        },
+        {
+            content: "A summary of what was done and what was refused and why",
+            trigger:
+                ".o_notification:contains('1 of 2 write-back(s): done'):contains('the order is cancelled')",
+        },
+        {
+            content: "The retried one left the queue",
+            trigger: `.o_list_view:not(:has(${row(BAD)})) ${row(CANCELLED)}`,
+        },
+        // The cancelled order: no Retry, no manual steps, Mark as handled.
+        {
+            trigger: `${row(CANCELLED)} td[name='ecommerce_order_ref']`,
+            run: "click",
+        },
+        {
+            content: "Failed is a ribbon, not a step after Success",
+            trigger: ".o_form_view .ribbon:contains('Failed')",
+        },
+        {
+            trigger:
+                ".o_form_view:not(:has(.o_statusbar_status)):not(:has(button[name='action_writeback_retry'])):not(:has(button[name='action_writeback_mark_manual'])) .o_writeback_cancelled_hint",
+        },
+        {
+            content: "No 'confirm by hand' steps for a cancelled order",
+            trigger: ".o_form_view .o_notebook:not(:has(a:contains('Confirm the Shipment by Hand')))",
+        },
+        {
+            trigger: ".o_form_view button[name='action_writeback_mark_handled']",
+            run: "click",
+        },
+        {
+            trigger: ".modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view .ribbon:contains('Handled')",
+        },
+        {
+            trigger: ".o_breadcrumb .o_back_button a, .o_breadcrumb li:first a",
+            run: "click",
+        },
+        // The delivery form shows the write-back state in its header.
+        {
+            trigger: `${row(TO_FIX)} td[name='ecommerce_order_ref']`,
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view button[name='action_writeback_open_picking']",
+            run: "click",
+        },
+        {
+            content: "The delivery's header: a badge, and the message to fix",
+            trigger:
+                ".o_form_view .o_form_statusbar .o_writeback_header_state .badge.text-bg-warning:contains('Pending')",
+        },
+        {
+            trigger: ".o_form_view .o_writeback_header_alert:contains('No tracking number')",
+        },
+        {
+            trigger: ".o_breadcrumb li:first a",
+            run: "click",
+        },
+        // Export: the file has the grid's rows, columns and times.
+        {
+            trigger: ".o_searchview_facet:contains('Needs attention') .o_facet_remove",
+            run: "click",
+        },
+        {
+            trigger: `.o_list_view:not(:has(.o_searchview_facet)) ${row(OK)}`,
+        },
+        {
+            trigger: ".o_control_panel button.o_writeback_export",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='export_format'] input[data-value='grid_csv']",
+            run: "click",
+        },
+        {
+            trigger: ".modal footer button[name='action_export']",
+            run: "click",
+        },
+        {
+            content: "Downloaded without a popup window; the dialog closes",
+            trigger: "body:not(:has(.modal)) .o_list_view",
+        },
+        {
+            content: "The file's rows and times are the grid's",
+            trigger: `.o_list_view ${row(OK)}`,
+            run: checkExportAgainstGrid,
+        },
+    ],
+});
+
+// The Connection Status cards and Test connection on the account form.
+registry.category("web_tour.tours").add("stock_ecommerce_writeback_connection_tour", {
+    steps: () => [
+        {
+            content: "Each card says when it was last checked",
+            trigger: ".o_kanban_record:contains('Amazon US (sandbox)') .o_ecommerce_checked_on:contains('Last checked at')",
+        },
+        {
+            content: "Each colour is explained in the help page's words",
+            trigger: ".o_kanban_record:contains('Amazon US (sandbox)') .o_ecommerce_status_legend span[title*='connected and operating normally']",
+        },
+        {
+            trigger: ".o_kanban_record:contains('Amazon US (sandbox)') .o_ecommerce_success_today:contains('0 confirmed today')",
+        },
+        {
+            content: "The failed count opens the failed write-backs",
+            trigger: ".o_kanban_record:contains('Amazon US (sandbox)') a.o_ecommerce_failed:contains('2 failed')",
+            run: "click",
+        },
+        {
+            trigger: ".o_searchview_facet:contains('Failed')",
+        },
+        {
+            trigger: `.o_list_view:not(:has(${row(OK)})) ${row(BAD)}`,
+        },
+    ],
+});
+
+// Test connection on the account form runs the status cron's probe.
+registry.category("web_tour.tours").add("stock_ecommerce_writeback_test_connection_tour", {
+    steps: () => [
+        {
+            trigger: ".o_form_view button[name='action_test_connection']",
+            run: "click",
+        },
+        {
+            content: "Each API's result is shown on the form",
+            trigger:
+                ".o_form_view .o_ecommerce_test_ok:contains('Amazon Writeback API: Connected'):contains('Amazon Orders API: Connected')",
+        },
+    ],
+});

@@ -1,0 +1,58 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The eCommerce Status screens in a real browser (headless Chromium):
+Needs attention, a bulk retry, Mark as handled, the delivery's header badge,
+the export checked against the grid, the account cards, Test connection."""
+
+from odoo.tests import tagged
+
+from ..marketplaces.policy import State
+from .common import WritebackHttpCase
+from .status_common import StatusScreenMixin
+
+
+@tagged("post_install", "-at_install")
+class TestStatusScreenTours(StatusScreenMixin, WritebackHttpCase):
+    """The screens in a real browser (headless Chromium)."""
+
+    def test_needs_attention_tour(self):
+        self._status_screen_data()
+        self.env.ref("base.user_admin").group_ids |= self.env.ref(
+            "stock_ecommerce_writeback.group_writeback_accountant"
+        )
+        self.start_tour(
+            "/odoo/action-stock_ecommerce_writeback.action_writeback_grid",
+            "stock_ecommerce_writeback_attention_tour",
+            login="admin",
+        )
+        self.env.invalidate_all()
+        self.assertEqual(self.bad.writeback_state, State.PENDING, "bulk retry")
+        self.assertEqual(self.cancelled.writeback_state, State.MANUAL)
+        self.assertEqual(self.cancelled.writeback_manual_reason, "cancelled")
+        self.assertTrue(
+            self.env["ir.attachment"].search_count(
+                [("res_model", "=", "ecommerce.writeback.export")]
+            )
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestAccountCardsTours(StatusScreenMixin, WritebackHttpCase):
+    """The Connection Status cards and Test connection, in their own browser."""
+
+    def test_account_cards_and_test_connection_tour(self):
+        self._status_screen_data()
+        self.run_cron("ir_cron_api_status_refresh")
+        self.start_tour(
+            "/odoo/action-stock_ecommerce_writeback.action_ecommerce_status_overview",
+            "stock_ecommerce_writeback_connection_tour",
+            login="admin",
+        )
+        self.start_tour(
+            "/odoo/action-stock_ecommerce_writeback.action_ecommerce_account/"
+            f"{self.amazon.id}",
+            "stock_ecommerce_writeback_test_connection_tour",
+            login="admin",
+        )
+        self.env.invalidate_all()
+        self.assertTrue(self.amazon.connection_test_ok)
