@@ -468,8 +468,10 @@ class EcommerceAccount(models.Model):
                 self._probe_api(api_key, journal.append)
             except errors.MarketplaceError as exc:
                 results.append((api_key, False, str(exc)))
-            except Exception as exc:  # noqa: BLE001 - shown to the user
-                _logger.exception("Test connection of %s %s", self.display_name, api_key)
+            except Exception as exc:
+                _logger.exception(
+                    "Test connection of %s %s", self.display_name, api_key
+                )
                 results.append((api_key, False, str(exc) or exc.__class__.__name__))
             else:
                 results.append((api_key, True, self.env._("Connected")))

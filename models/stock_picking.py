@@ -841,18 +841,23 @@ class StockPicking(models.Model):
                 )
             )
         elif decision.state == policy.FAILED:
-            self.message_post(
-                body=Markup("<p>%s</p><p>%s</p>")
-                % (
-                    self.env._(
-                        "Write-back to %(marketplace)s failed after %(n)s attempt(s). "
-                        "Confirm the shipment on the marketplace by hand, then use "
-                        "'Mark as manually confirmed'.",
-                        marketplace=marketplace,
-                        n=self.writeback_attempt_count,
-                    ),
-                    decision.error,
+            if self._writeback_issue() == ISSUE_CANCELLED:
+                # Nothing can be confirmed on a cancelled order.
+                advice = self.env._(
+                    "The order is cancelled on %(marketplace)s: there is nothing "
+                    "to confirm. Check it there, then use 'Mark as handled'.",
+                    marketplace=marketplace,
                 )
+            else:
+                advice = self.env._(
+                    "Write-back to %(marketplace)s failed after %(n)s attempt(s). "
+                    "Confirm the shipment on the marketplace by hand, then use "
+                    "'Mark as manually confirmed'.",
+                    marketplace=marketplace,
+                    n=self.writeback_attempt_count,
+                )
+            self.message_post(
+                body=Markup("<p>%s</p><p>%s</p>") % (advice, decision.error)
             )
             if decision.notify:
                 self._writeback_schedule_activity(decision.error)
