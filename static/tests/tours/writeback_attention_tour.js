@@ -90,7 +90,7 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tou
                 const width = this.anchor.getBoundingClientRect().width;
                 assert(width >= 150, `order column is ${width}px`);
                 const tracking = document.querySelector("th[data-name='carrier_tracking_ref']");
-                assert(tracking.getBoundingClientRect().width >= 150, "tracking column");
+                assert(tracking.getBoundingClientRect().width >= 200, "tracking column");
                 assert(
                     !document.querySelector("th[data-name='writeback_next_attempt']"),
                     "Next Attempt is optional and hidden"
