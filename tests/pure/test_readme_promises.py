@@ -479,3 +479,23 @@ def test_every_threshold_can_be_overridden():
     assert _state(_stats(avg_latency_ms=101), strict) == health.YELLOW
     two = _stats(errors=2, recent_outcomes=("transient", "transient", "success"))
     assert _state(two, strict) == health.RED
+
+
+def test_every_package_is_checked_after_one_without_lines():
+    """A package the marketplace shows without lines does not end the check:
+    the next package still has to be there."""
+    order = _order(("T1", []), ("T2", [("A", 1)]))
+    sent = [("T1", [("A", 1)]), ("T2", [("B", 1)]), ("T3", [])]
+    assert policy.missing_packages(order, sent) == [
+        "tracking number T2 is not on line(s) B",
+        "tracking number T3 is not on the order",
+    ]
+
+
+def test_latency_message_in_seconds():
+    huge = health.Thresholds(slow_latency_ms=1_000_000)
+    state, message = health.api_health(_stats(avg_latency_ms=2_000_000), NOW, huge)
+    assert (state, message) == (
+        health.YELLOW,
+        "Degraded performance: answers take 2000.0 s on average (over 1000 s).",
+    )
