@@ -1,0 +1,191 @@
+"""How the clients classify what a marketplace answered, answer by answer
+(README, *Outcomes*), on ``requests.Response`` objects built here: the
+edges the sandbox does not produce (unwrapped SP-API errors, details only,
+HTTP-date Retry-After, statuses no operation documents). The same classes
+are exercised over real HTTP in the client and sandbox tests."""
+
+import datetime
+import email.utils
+import json
+import types
+
+import pytest
+import requests
+
+from marketplaces import amazon, ebay_fulfillment, http
+from marketplaces.errors import (
+    AuthError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+
+
+def response(status, body=None, headers=None):
+    answer = requests.Response()
+    answer.status_code = status
+    if body is None:
+        answer._content = b""
+    elif isinstance(body, bytes):
+        answer._content = body
+    else:
+        answer._content = json.dumps(body).encode()
+    answer.headers.update(headers or {})
+    return answer
+
+
+# -- Amazon SP-API error bodies ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {"errors": [{"code": "InvalidInput", "message": "Bad", "details": "d"}]},
+            ("InvalidInput", "Bad (d)"),
+        ),
+        ({"errors": [{"code": "X", "message": "first"}, {"code": "Y"}]}, ("X", "first")),
+        ({"errors": [{"details": "only details"}]}, (None, "only details")),
+        ({"code": "Unauthorized", "message": "Access to requested resource is denied."},
+         ("Unauthorized", "Access to requested resource is denied.")),
+        ({"code": "Unauthorized"}, ("Unauthorized", "")),
+        ({"message": "unwrapped"}, (None, "unwrapped")),
+        ({"errors": []}, (None, "")),
+        ({"errors": ["not a dict"]}, (None, "")),
+        ({"errors": "nope", "code": "C"}, ("C", "")),
+        ({"other": 1}, (None, "")),
+        (["code", "message"], (None, "")),
+        (None, (None, "")),
+        (b"<html>gateway</html>", (None, "")),
+    ],
+)  # fmt: skip
+def test_amazon_first_error(body, expected):
+    assert amazon._first_error(response(400, body)) == expected
+
+
+OPERATION = http.Operation("confirmShipment", "amazon_writeback")
+
+
+def amazon_error(status, body=None, headers=None):
+    client = types.SimpleNamespace(marketplace="Amazon")
+    with pytest.raises(Exception) as info:
+        amazon.AmazonClient._raise_for_status(
+            client, response(status, body, headers), OPERATION, "Order 1 not found"
+        )
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "code", "message"),
+    [
+        (400, PermanentError, "InvalidInput", "Amazon rejected the request as invalid"),
+        (404, PermanentError, "NotFound", "Order 1 not found"),
+        (401, http.TokenRejectedError, "Unauthorized",
+         "Amazon denied access to this operation"),
+        (403, http.TokenRejectedError, "Unauthorized",
+         "Amazon denied access to this operation"),
+        (429, RateLimitedError, "QuotaExceeded", "Amazon is throttling confirmShipment"),
+        (500, TransientError, None, "Amazon failed on confirmShipment (HTTP 500)"),
+        (503, TransientError, None, "Amazon failed on confirmShipment (HTTP 503)"),
+        (499, PermanentError, None, "Amazon refused confirmShipment (HTTP 499)"),
+        (302, PermanentError, None, "Amazon refused confirmShipment (HTTP 302)"),
+    ],
+)  # fmt: skip
+def test_amazon_status_without_a_body(status, kind, code, message):
+    error = amazon_error(status)
+    assert type(error) is kind
+    assert (error.code, error.message, error.http_status) == (code, message, status)
+
+
+def test_amazon_status_with_amazons_words():
+    body = {"errors": [{"code": "C", "message": "M"}]}
+    for status, kind in ((400, PermanentError), (403, http.TokenRejectedError),
+                         (429, RateLimitedError), (500, TransientError),
+                         (409, PermanentError)):  # fmt: skip
+        error = amazon_error(status, body)
+        assert (type(error), error.code, error.message) == (kind, "C", "M")
+    assert amazon_error(404, body).message == "Order 1 not found: M"
+    assert amazon_error(429, headers={"Retry-After": "3"}).retry_after == 3.0
+    assert amazon_error(429).retry_after is None
+    client = types.SimpleNamespace(marketplace="Amazon")
+    for status in (200, 204, 299):
+        assert (
+            amazon.AmazonClient._raise_for_status(
+                client, response(status), OPERATION, "x"
+            )
+            is None
+        )
+
+
+# -- any marketplace: statuses no operation documents ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "message"),
+    [
+        (429, RateLimitedError, "eBay is throttling getOrder"),
+        (500, TransientError, "eBay failed on getOrder (HTTP 500)"),
+        (599, TransientError, "eBay failed on getOrder (HTTP 599)"),
+        (499, PermanentError, "eBay refused getOrder (HTTP 499)"),
+        (400, PermanentError, "eBay refused getOrder (HTTP 400)"),
+    ],
+)
+def test_error_for_unexpected_status(status, kind, message):
+    error = http.error_for_unexpected_status(
+        "eBay", "getOrder", response(status, headers={"Retry-After": "12"})
+    )
+    assert type(error) is kind
+    assert (error.message, error.http_status) == (message, status)
+    if kind is RateLimitedError:
+        assert error.retry_after == 12.0
+
+
+def _http_date(delta):
+    when = datetime.datetime.now(datetime.UTC) + delta
+    return email.utils.format_datetime(when, usegmt=True)
+
+
+def test_retry_after_seconds_or_http_date():
+    assert http.parse_retry_after("7") == 7.0
+    assert http.parse_retry_after(" 2.5 ") == 2.5
+    assert http.parse_retry_after("0") == 0.0
+    assert http.parse_retry_after("-5") == 0.0
+    assert http.parse_retry_after("0.5") == 0.5
+    assert http.parse_retry_after(None) is None
+    assert http.parse_retry_after("") is None
+    assert http.parse_retry_after("   ") is None
+    assert http.parse_retry_after("soon") is None
+    later = http.parse_retry_after(_http_date(datetime.timedelta(seconds=120)))
+    assert 110 <= later <= 120
+    assert http.parse_retry_after(_http_date(-datetime.timedelta(hours=1))) == 0.0
+    # an HTTP-date without a zone is read as UTC
+    naive = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=600))
+    text = naive.strftime("%a, %d %b %Y %H:%M:%S")
+    assert 590 <= http.parse_retry_after(text) <= 600
+    soon = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=0.4))
+    assert http.parse_retry_after(soon.strftime("%a, %d %b %Y %H:%M:%S GMT")) < 1
+
+
+# -- eBay Sell Fulfillment -----------------------------------------------------------
+
+
+def test_rest_status_edges():
+    operation = http.Operation("createShippingFulfillment", "ebay_fulfillment")
+    for status in (200, 201, 204, 299):
+        assert ebay_fulfillment.raise_for_rest_error(response(status), operation) is None
+    with pytest.raises(PermanentError) as info:
+        ebay_fulfillment.raise_for_rest_error(response(300), operation)
+    assert info.value.http_status == 300
+    with pytest.raises(AuthError) as info:
+        ebay_fulfillment.raise_for_rest_error(response(401), operation)
+    assert info.value.http_status == 401
+
+
+def test_tracking_taken_keeps_ebays_code_and_status():
+    refused = PermanentError("Fulfillment exists", code="34500", http_status=409)
+    error = ebay_fulfillment.tracking_taken_error("12-1", "1Z1", refused)
+    assert (error.code, error.http_status) == ("34500", 409)
+    assert error.message == (
+        "eBay already holds tracking number 1Z1 for other items of order 12-1; "
+        "correct the tracking on eBay (eBay: Fulfillment exists)"
+    )
