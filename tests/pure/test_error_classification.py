@@ -11,8 +11,9 @@ import types
 
 import pytest
 import requests
+from lxml import etree
 
-from marketplaces import amazon, ebay_fulfillment, http
+from marketplaces import amazon, ebay_fulfillment, ebay_trading, http
 from marketplaces.errors import (
     AuthError,
     PermanentError,
@@ -189,3 +190,56 @@ def test_tracking_taken_keeps_ebays_code_and_status():
         "eBay already holds tracking number 1Z1 for other items of order 12-1; "
         "correct the tracking on eBay (eBay: Fulfillment exists)"
     )
+
+
+# -- eBay Trading -------------------------------------------------------------------
+
+
+def test_trading_errors_read_every_field():
+    ns = ebay_trading.NS
+    root = etree.fromstring(
+        f'<CompleteSaleResponse xmlns="{ns}"><Ack>Failure</Ack>'
+        "<Errors><ShortMessage>Short.</ShortMessage><LongMessage>Long.</LongMessage>"
+        "<ErrorCode>10007</ErrorCode><SeverityCode>Error</SeverityCode>"
+        "<ErrorClassification>SystemError</ErrorClassification></Errors>"
+        "<Errors><ShortMessage>Only short.</ShortMessage><ErrorCode>37</ErrorCode>"
+        "<SeverityCode>Warning</SeverityCode>"
+        "<ErrorClassification>RequestError</ErrorClassification></Errors>"
+        "</CompleteSaleResponse>".encode()
+    )
+    first, second = ebay_trading.trading_errors(root)
+    assert first == ebay_trading.TradingError(
+        "10007", "Error", "SystemError", "Short.", "Long."
+    )
+    assert second == ebay_trading.TradingError(
+        "37", "Warning", "RequestError", "Only short.", ""
+    )
+    assert (first.text, second.text) == ("Long.", "Only short.")
+    assert ebay_trading.TradingError("1", "Error", "", "", "").text == "eBay error"
+
+
+def _trading(code, classification="RequestError", text="Long text."):
+    return ebay_trading.TradingError(code, "Error", classification, "Short.", text)
+
+
+@pytest.mark.parametrize(
+    ("errors", "kind", "message"),
+    [
+        ([], PermanentError, "eBay reported a failure without an error message"),
+        ([_trading("932")], AuthError,
+         "Long text. The eBay authorization has expired or was revoked: "
+         "re-authorize the eBay account."),
+        ([_trading("931")], http.TokenRejectedError, "Long text."),
+        ([_trading("518")], RateLimitedError, "Long text."),
+        ([_trading("1", "SystemError")], TransientError, "Long text."),
+        ([_trading("21916964")], PermanentError,
+         "Long text. (the tracking number is already on an order of another buyer "
+         "or another seller: check it)"),
+        ([_trading("37"), _trading("38", text="Other.")], PermanentError,
+         "Long text.; Other."),
+    ],
+)  # fmt: skip
+def test_trading_failure_messages(errors, kind, message):
+    failure = ebay_trading.trading_failure(errors)
+    assert type(failure) is kind
+    assert failure.message == message
