@@ -243,3 +243,37 @@ def test_trading_failure_messages(errors, kind, message):
     failure = ebay_trading.trading_failure(errors)
     assert type(failure) is kind
     assert failure.message == message
+
+
+# -- transport and redirects ----------------------------------------------------------
+
+
+def test_redirect_names_the_target_host_only():
+    client = types.SimpleNamespace(marketplace="Amazon")
+    relative = response(302, headers={"Location": "/elsewhere?token=secret"})
+    error = http.HttpClient._redirect_error(
+        client, "getOrder", "https://sellingpartnerapi-na.amazon.com/orders", relative
+    )
+    assert type(error) is AuthError
+    assert (error.code, error.http_status) == ("redirect", 302)
+    assert "secret" not in error.message
+    assert error.message.endswith(
+        "(HTTP 302) to https://sellingpartnerapi-na.amazon.com: requests that carry "
+        "credentials never follow redirects; check the endpoint URL of the account."
+    )
+    bare = http.HttpClient._redirect_error(client, "getOrder", "https://x", response(307))
+    assert bare.message.startswith(
+        "Amazon answered getOrder with a redirect (HTTP 307): requests"
+    )
+
+
+def test_transport_error_names_the_exception():
+    client = types.SimpleNamespace(marketplace="eBay")
+    error = http.HttpClient._transport_error(
+        client, "GetOrders", requests.exceptions.ConnectionError("refused")
+    )
+    assert type(error) is TransientError
+    assert (error.code, error.message) == (
+        "connection",
+        "Could not reach eBay for GetOrders (ConnectionError)",
+    )
