@@ -277,3 +277,73 @@ def test_transport_error_names_the_exception():
         "connection",
         "Could not reach eBay for GetOrders (ConnectionError)",
     )
+
+
+# -- eBay Sell Fulfillment error bodies ------------------------------------------------
+
+REST_OPERATION = http.Operation("createShippingFulfillment", "ebay_fulfillment")
+
+
+def rest_error(status, errors=None, headers=None, order_ref="12-1"):
+    body = None if errors is None else {"errors": errors}
+    with pytest.raises(Exception) as info:
+        ebay_fulfillment.raise_for_rest_error(
+            response(status, body, headers), REST_OPERATION, order_ref
+        )
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("status", "errors", "kind", "code", "message"),
+    [
+        (401, None, http.TokenRejectedError, None, "eBay rejected the access token"),
+        (400, [{"errorId": 1001}], http.TokenRejectedError, "1001",
+         "eBay rejected the access token"),
+        (429, None, RateLimitedError, None,
+         "eBay is throttling createShippingFulfillment"),
+        (500, None, TransientError, None,
+         "eBay failed on createShippingFulfillment (HTTP 500)"),
+        (400, [{"errorId": 30500, "message": "System error."}], TransientError,
+         "30500", "System error."),
+        (403, None, AuthError, None,
+         "eBay denied access. Check the app's scopes and re-authorize the eBay "
+         "account."),
+        (401, [{"errorId": "1100", "domain": "ACCESS", "message": "Denied."}],
+         http.TokenRejectedError, "1100", "Denied."),
+        (418, [{"errorId": 1100, "domain": "ACCESS", "message": "Insufficient."}],
+         AuthError, "1100",
+         "Insufficient. Check the app's scopes and re-authorize the eBay account."),
+        (400, [{"errorId": 32100, "domain": "ACCESS", "message": "Bad line."}],
+         PermanentError, "32100", "Bad line."),
+        (409, [{"errorId": 34500, "domain": "API_FULFILLMENT",
+                "longMessage": "Long words.", "message": "Short."}],
+         PermanentError, "34500", "Long words."),
+        (404, None, PermanentError, None, "eBay has no order 12-1 (order not found)"),
+        (404, [{"errorId": "x", "message": "Gone."}], PermanentError, None, "Gone."),
+        (418, None, PermanentError, None,
+         "eBay refused createShippingFulfillment (HTTP 418)"),
+    ],
+)  # fmt: skip
+def test_rest_error_classification(status, errors, kind, code, message):
+    error = rest_error(status, errors)
+    assert type(error) is kind
+    assert (error.code, error.message, error.http_status) == (code, message, status)
+
+
+def test_rest_retry_after_is_read():
+    assert rest_error(429, headers={"Retry-After": "30"}).retry_after == 30.0
+    assert rest_error(429).retry_after is None
+
+
+def test_amazon_300_is_not_a_success_and_statuses_are_kept():
+    assert type(amazon_error(300)) is PermanentError
+    body = {"errors": [{"code": "C", "message": "M"}]}
+    assert amazon_error(409, body).http_status == 409
+
+
+def test_an_error_carries_its_message_as_its_argument():
+    from marketplaces import errors
+
+    error = errors.PermanentError("Bad carrier", code="InvalidInput", http_status=400)
+    assert error.args == ("Bad carrier",)
+    assert str(error) == "Bad carrier (InvalidInput)"

@@ -499,3 +499,12 @@ def test_latency_message_in_seconds():
         health.YELLOW,
         "Degraded performance: answers take 2000.0 s on average (over 1000 s).",
     )
+
+
+def test_a_missing_package_does_not_end_the_check():
+    order = _order(("T2", [("A", 1)]))
+    sent = [("T9", []), ("T2", [("B", 1)])]
+    assert policy.missing_packages(order, sent) == [
+        "tracking number T9 is not on the order",
+        "tracking number T2 is not on line(s) B",
+    ]
