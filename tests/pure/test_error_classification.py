@@ -347,3 +347,79 @@ def test_an_error_carries_its_message_as_its_argument():
     error = errors.PermanentError("Bad carrier", code="InvalidInput", http_status=400)
     assert error.args == ("Bad carrier",)
     assert str(error) == "Bad carrier (InvalidInput)"
+
+
+# -- token exchange answers (RFC 6749 §5.2) --------------------------------------------
+
+
+def token_error(status, body=None, headers=None, scopes=()):
+    client = types.SimpleNamespace(marketplace="eBay", scopes=scopes)
+    client._invalid_scope_error = types.MethodType(
+        http.HttpClient._invalid_scope_error, client
+    )
+    client._access_token_from = types.MethodType(
+        http.HttpClient._access_token_from, client
+    )
+    with pytest.raises(Exception) as info:
+        http.HttpClient._parse_token_response(client, response(status, body, headers))
+    return info.value
+
+
+REAUTHORIZE = "Re-authorize the eBay account."
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "code", "message"),
+    [
+        (400, {"error": "invalid_grant", "error_description": "token revoked"},
+         AuthError, "invalid_grant",
+         f"eBay refused the stored authorization (invalid_grant: token revoked). "
+         f"{REAUTHORIZE}"),
+        (400, {"error": "invalid_grant"}, AuthError, "invalid_grant",
+         f"eBay refused the stored authorization (invalid_grant). {REAUTHORIZE}"),
+        (401, {"error": "invalid_client", "error_description": "client authentication failed"},
+         AuthError, "invalid_client",
+         "eBay refused the stored authorization (invalid_client: client "
+         f"authentication failed). {REAUTHORIZE}"),
+        (401, None, AuthError, None,
+         f"eBay refused the stored authorization (HTTP 401). {REAUTHORIZE}"),
+        (400, {"error": "invalid_request", "error_description": "grant_type is required."},
+         AuthError, "invalid_request",
+         "eBay token request refused (invalid_request: grant_type is required.). "
+         "Check the app credentials and scopes, then re-authorize the account."),
+        (400, {"error_description": "no code"}, AuthError, None,
+         "eBay token request refused (: no code). Check the app credentials and "
+         "scopes, then re-authorize the account."),
+        (400, ["not", "an", "object"], AuthError, None,
+         "eBay token request refused (HTTP 400). Check the app credentials and "
+         "scopes, then re-authorize the account."),
+        (503, None, TransientError, None, "eBay token service unavailable (HTTP 503)"),
+        (400, {"error": "temporarily_unavailable"}, TransientError,
+         "temporarily_unavailable",
+         "eBay token service unavailable (temporarily_unavailable)"),
+        (429, {"error": "rate_limited"}, RateLimitedError, "rate_limited",
+         "eBay token service is throttling requests"),
+        (200, {"access_token": ""}, TransientError, "malformed",
+         "eBay token service sent an unreadable answer"),
+    ],
+)  # fmt: skip
+def test_token_answers(status, body, kind, code, message):
+    error = token_error(status, body)
+    assert type(error) is kind
+    assert (error.code, error.message, error.http_status) == (code, message, status)
+
+
+def test_invalid_scope_names_the_scopes_asked_for():
+    error = token_error(
+        400,
+        {"error": "invalid_scope"},
+        scopes=("https://api.ebay.com/oauth/api_scope/sell.fulfillment",),
+    )
+    assert type(error) is AuthError and error.code == "invalid_scope"
+    assert error.message == (
+        "eBay refused the scopes asked for "
+        "(https://api.ebay.com/oauth/api_scope/sell.fulfillment): the seller's "
+        "consent does not include them. Re-authorize the eBay account granting "
+        "them, or choose the write-back API that the consent covers."
+    )
+    assert token_error(429, headers={"Retry-After": "9"}).retry_after == 9.0
