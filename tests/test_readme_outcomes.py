@@ -225,6 +225,25 @@ class TestReadmeOutcomes(WritebackCase):
         self.assertEqual(picking.writeback_attempt_count, 0)
         self.assertTrue(self.ebay.auth_error)
 
+    def test_ebay_21919089_combined_order_is_accepted_then_read_back(self):
+        picking = self.ebay_picking()
+        self.sandbox.inject_fault(
+            "ebay.CompleteSale",
+            trading_error={
+                "code": "21919089",
+                "classification": "RequestError",
+                "short": "Tracking number already uploaded.",
+                "long": "The tracking number was already uploaded for this "
+                "combined order.",
+            },
+        )
+        self.ship(picking, TRACKING)
+        self.push()
+        self.assertEqual(picking.writeback_state, "submitted")
+        self.assertEqual(picking.writeback_attempt_count, 1)
+        self.assertFalse(picking.activity_ids)
+        self.assertWait(picking, 60)  # verify_delay: read back as any accepted
+
     def test_archived_account_waits_untouched_then_resumes(self):
         picking = self.amazon_picking()
         self.amazon.active = False
