@@ -423,3 +423,24 @@ def test_invalid_scope_names_the_scopes_asked_for():
         "them, or choose the write-back API that the consent covers."
     )
     assert token_error(429, headers={"Retry-After": "9"}).retry_after == 9.0
+
+
+def test_last_edges_mutation_testing_found():
+    # a 500 from the token service is the service's failure, not ours
+    error = token_error(500)
+    assert (type(error), error.message) == (
+        TransientError,
+        "eBay token service unavailable (HTTP 500)",
+    )
+    # no order reference given: the message still reads
+    with pytest.raises(PermanentError) as info:
+        ebay_fulfillment.raise_for_rest_error(response(404), REST_OPERATION)
+    assert info.value.message == "eBay has no order  (order not found)"
+    # only the final full stop of eBay's message goes
+    error = rest_error(418, [{"errorId": 1100, "domain": "ACCESS", "message": "No X."}])
+    assert error.message.startswith("No X. Check the app's scopes")
+    # a redirect to another host names that host
+    client = types.SimpleNamespace(marketplace="eBay")
+    away = response(301, headers={"Location": "https://login.example.net/x?y=1"})
+    error = http.HttpClient._redirect_error(client, "token", "https://api.ebay.com/t", away)
+    assert "(HTTP 301) to https://login.example.net:" in error.message
