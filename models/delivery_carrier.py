@@ -1,6 +1,7 @@
 # Copyright 2026 stock_ecommerce_writeback contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 from ..marketplaces import policy
 
@@ -15,6 +16,15 @@ AMAZON_CARRIER_CODES = [
     "NipponExpress", "YamatoTransport", "Ninjavan", "Qxpress", "Singapore Post", "4PX",
     "Yanwen", "Aramex", "China Post", "DHL eCommerce", "SF Express", "Other",
 ]  # fmt: skip
+
+# The carrier mapping: write-back administrators only (README, Access rights),
+# although the fields sit on the standard carrier, which every Inventory
+# administrator may write.
+MAPPING_FIELDS = frozenset(
+    {"amazon_carrier_code", "amazon_carrier_name", "ebay_carrier_code",
+     "ecommerce_service_name"}
+)  # fmt: skip
+MAPPING_GROUP = "stock_ecommerce_writeback.group_writeback_manager"
 
 
 class DeliveryCarrier(models.Model):
@@ -60,7 +70,34 @@ class DeliveryCarrier(models.Model):
             self.amazon_carrier_code if platform == "amazon" else self.ebay_carrier_code
         )
 
+    def _check_mapping_rights(self, vals):
+        if self.env.su or not MAPPING_FIELDS & set(vals):
+            return
+        if not self.env.user.has_group(MAPPING_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only write-back administrators (eCommerce Write-back / "
+                    "Administrator) change the marketplace carrier mapping."
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_mapping_rights({k: v for k, v in vals.items() if v})
+        return super().create(vals_list)
+
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        if not self.env.su and not self.env.user.has_group(MAPPING_GROUP):
+            # A duplicate made by another user starts without a mapping.
+            for vals in vals_list:
+                for name in MAPPING_FIELDS - set(default or ()):
+                    vals.pop(name, None)
+        return vals_list
+
     def write(self, vals):
+        self._check_mapping_rights(vals)
         res = super().write(vals)
         if {"amazon_carrier_code", "ebay_carrier_code"} & set(vals):
             # Shipments waiting for a carrier code can go now.

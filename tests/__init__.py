@@ -5,6 +5,7 @@ from . import test_api_status
 from . import test_security
 from . import test_writeback_export
 from . import test_products
+from . import test_readme_outcomes
 from . import test_ebay_fulfillment
 from . import test_status_tour
 from . import test_writeback_fidelity

@@ -5,7 +5,7 @@ import datetime
 from odoo import fields
 from odoo.tests import freeze_time, tagged
 
-from ..marketplaces import base
+from ..marketplaces import base, health
 from .common import AMAZON_MARKETPLACE, WritebackCase
 
 ORDER = "114-0000001-0000001"
@@ -185,6 +185,84 @@ class TestApiStatus(WritebackCase):
         self.assertEqual(
             self.status(self.amazon, base.API_AMAZON_WRITEBACK).state, "green"
         )
+
+    def test_a_400_refusal_is_not_a_health_problem(self):
+        """README: failed calls are timeouts, connection errors, 5xx and
+        authentication failures; a marketplace refusing bad data is not."""
+        self.env["ecommerce.api.call"]._record(
+            self.amazon,
+            [
+                base.CallRecord(
+                    api=base.API_AMAZON_WRITEBACK,
+                    operation="confirmShipment",
+                    started_at=fields.Datetime.now()
+                    - datetime.timedelta(minutes=1, seconds=-i),
+                    duration_ms=100,
+                    outcome="permanent",
+                    http_status=400,
+                    error_code="InvalidInput",
+                    error_message="Tracking number is not valid",
+                )
+                for i in range(5)
+            ],
+        )
+        self.env["ecommerce.api.status"].action_refresh_now()
+        writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
+        self.assertEqual(writeback.state, "green")
+        self.assertEqual((writeback.call_count, writeback.error_count), (5, 0))
+
+    def test_boundaries_and_every_threshold_parameter(self):
+        """10 % errors is still green, 3 failures in a row are red (README
+        defaults); then each system parameter is read."""
+        self.journal(
+            self.amazon, base.API_AMAZON_WRITEBACK, ["transient"] + ["success"] * 9
+        )
+        self.journal(
+            self.amazon,
+            base.API_AMAZON_ORDERS,
+            ["success"] * 20 + ["transient"] * 2,
+        )
+        statuses = self.env["ecommerce.api.status"]
+        statuses.action_refresh_now()
+        self.assertEqual(
+            self.status(self.amazon, base.API_AMAZON_WRITEBACK).state, "green"
+        )
+        self.assertEqual(
+            self.status(self.amazon, base.API_AMAZON_ORDERS).state,
+            "green",
+            "2 failures in a row of 22 calls",
+        )
+        values = {
+            "window_minutes": "30",
+            "idle_minutes": "5",
+            "yellow_error_rate": "0.05",
+            "red_error_rate": "0.2",
+            "yellow_throttle_rate": "0.5",
+            "slow_latency_ms": "100",
+            "red_consecutive_failures": "2",
+        }
+        params = self.env["ir.config_parameter"].sudo()
+        for name, value in values.items():
+            params.set_param(f"stock_ecommerce_writeback.health_{name}", value)
+        self.assertEqual(
+            statuses._thresholds(),
+            health.Thresholds(
+                window_minutes=30,
+                idle_minutes=5,
+                yellow_error_rate=0.05,
+                red_error_rate=0.2,
+                yellow_throttle_rate=0.5,
+                slow_latency_ms=100,
+                red_consecutive_failures=2,
+            ),
+        )
+        statuses.action_refresh_now()
+        writeback = self.status(self.amazon, base.API_AMAZON_WRITEBACK)
+        self.assertEqual(writeback.state, "yellow")
+        self.assertIn("1 of 10 calls failed in the last 30 minutes", writeback.message)
+        orders = self.status(self.amazon, base.API_AMAZON_ORDERS)
+        self.assertEqual(orders.state, "red")
+        self.assertIn("the last 2 calls failed", orders.message)
 
     def test_old_journal_rows_are_cleaned(self):
         """Rows past retention go, except the history of shipments that

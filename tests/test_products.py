@@ -246,6 +246,24 @@ class TestAmazonProductDetails(WritebackCase):
         self.assertEqual(listings.mapped("load_state"), ["done", "done"])
         self.assertEqual(len(self.requests_of("amazon.getCatalogItem")), 2)
 
+    def test_two_listings_load_in_the_request_three_are_queued(self):
+        """README: "One or two listings are loaded at once in your request
+        [...]; larger selections are queued for the load cron". The real
+        limit, not a patched one."""
+        two = self.listing(self.product_a, MUG) | self.listing(self.product_b, LAMP)
+        action = two.product_id.action_amazon_load_details()
+        self.assertEqual(two.mapped("load_state"), ["done", "done"])
+        self.assertEqual(len(self.requests_of("amazon.getCatalogItem")), 2)
+        self.assertNotIn("background", action["params"]["message"])
+
+        self.sandbox.reset()
+        self.sandbox.add_catalog_item(TEE, title="Organic Cotton T-Shirt")
+        three = two | self.listing(self.product_c, TEE)
+        action = three.product_id.action_amazon_load_details()
+        self.assertIn("background", action["params"]["message"])
+        self.assertEqual(self.sandbox.requests(), [], "nothing called inline")
+        self.assertTrue(all(three.mapped("next_load_date")))
+
     def test_scheduled_refresh_is_optional_and_queues_everything(self):
         refresh = self.env.ref(
             "stock_ecommerce_writeback.ir_cron_amazon_catalog_refresh"

@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import AMAZON_MARKETPLACE, WritebackHttpCase
 
@@ -33,7 +33,24 @@ class TestStatusTour(WritebackHttpCase):
         )
         self.ship(ok.picking_ids, "1Z7000001")
         self.ship(bad.picking_ids, "1Z7000002")
+        # A delivery of the other account: the account click must filter it out.
+        self.sandbox.add_ebay_order(
+            "17-70003-70003",
+            line_items=[
+                {
+                    "line_item_id": "10000000007003",
+                    "quantity": 1,
+                    "item_id": "110000007003",
+                    "transaction_id": "0",
+                }
+            ],
+        )
+        other = self.make_order(
+            self.ebay, "17-70003-70003", [(self.product_b, 1, "110000007003-0")]
+        )
+        self.ship(other.picking_ids, "1Z7000003")
         self.push()
+        self.assertEqual(other.picking_ids.writeback_state, "submitted")
         self.run_cron("ir_cron_api_status_refresh")
         failed = bad.picking_ids
         self.assertEqual(failed.writeback_state, "failed")
@@ -47,8 +64,17 @@ class TestStatusTour(WritebackHttpCase):
             [("res_model", "=", "ecommerce.writeback.export")]
         )
 
+        # The round of the accountant who confirms failed orders (README,
+        # Access rights: Manual Confirmation and Export), not the admin's.
+        new_test_user(
+            self.env,
+            "wb_tour_accountant",
+            groups="stock_ecommerce_writeback.group_writeback_accountant",
+        )
         self.start_tour(
-            "/odoo/inventory", "stock_ecommerce_writeback_status_tour", login="admin"
+            "/odoo/inventory",
+            "stock_ecommerce_writeback_status_tour",
+            login="wb_tour_accountant",
         )
 
         failed.invalidate_recordset()
@@ -68,3 +94,5 @@ class TestStatusTour(WritebackHttpCase):
         self.assertEqual(len(lines), 3)
         self.assertIn("114-7000001-0000001", lines[1])
         self.assertIn("114-7000002-0000002", lines[2])
+        self.assertNotIn("17-70003-70003", export.raw.decode("utf-8-sig"))
+        self.assertEqual(export.create_uid.login, "wb_tour_accountant")

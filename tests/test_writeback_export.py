@@ -8,9 +8,11 @@ import csv
 import datetime
 import io
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from ..marketplaces import base
 from ..wizards.writeback_export import GRID_ORDER
 from .common import WritebackCase
 
@@ -525,8 +527,38 @@ class TestWritebackExportHttp(HttpCase):
     def test_grid_buttons(self):
         self._failed_delivery("WBX/OUT/0002")
         self._failed_delivery("WBX/OUT/0003")
+        # A status the journal contradicts: Update must recompute it.
+        account = self.env["ecommerce.account"].create(
+            {"name": "Amazon (grid)", "platform": "amazon",
+             "amazon_marketplace_id": "ATVPDKIKX0DER"}
+        )  # fmt: skip
+        self.env["ecommerce.api.status"]._ensure_rows(account)
+        self.env["ecommerce.api.call"]._record(
+            account,
+            [
+                base.CallRecord(
+                    api=base.API_AMAZON_WRITEBACK,
+                    operation="confirmShipment",
+                    started_at=fields.Datetime.now() - datetime.timedelta(seconds=30),
+                    duration_ms=100,
+                    outcome="success",
+                    http_status=204,
+                )
+            ],
+        )
+        status = account.api_status_ids.filtered(
+            lambda s: s.api == base.API_AMAZON_WRITEBACK
+        )
+        status.write({"state": "red", "message": "stale", "checked_on": False})
         self.start_tour(
             "/odoo/action-stock_ecommerce_writeback.action_writeback_grid",
             "stock_ecommerce_writeback_export_buttons",
             login="admin",
         )
+        status.invalidate_recordset()
+        self.assertEqual(
+            (status.state, status.message),
+            ("green", "Connected and operating normally."),
+            "Update recomputed the status",
+        )
+        self.assertTrue(status.checked_on)

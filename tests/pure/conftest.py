@@ -56,3 +56,38 @@ def client(make_client):
     """A client made by the test module's own ``make_client`` fixture."""
     with make_client() as client:
         yield client
+
+
+# -- no silent skips ---------------------------------------------------------
+# A skipped or xfailed test is a promise nobody checked: the pure tier fails
+# on any, as scripts/test.sh does for the Odoo tier.
+_NOT_RUN = []
+
+
+def _note_not_run(report):
+    if report.skipped:  # skip, importorskip, skipif, xfail (outcome "skipped")
+        kind = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        _NOT_RUN.append(f"{kind}: {report.nodeid}")
+    elif getattr(report, "wasxfail", None) is not None:  # xpassed
+        _NOT_RUN.append(f"xpassed: {report.nodeid}")
+
+
+def pytest_runtest_logreport(report):
+    _note_not_run(report)
+
+
+def pytest_collectreport(report):
+    _note_not_run(report)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _NOT_RUN:
+        terminalreporter.write_line(
+            "FAILED: the pure tier allows no skip or xfail:\n  " + "\n  ".join(_NOT_RUN),
+            red=True,
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _NOT_RUN and exitstatus == 0:
+        session.exitstatus = 1

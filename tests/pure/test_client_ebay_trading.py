@@ -10,6 +10,7 @@ import datetime
 import time
 
 import pytest
+import requests
 from lxml import etree
 
 from marketplaces import base, http
@@ -21,6 +22,7 @@ from marketplaces.ebay_trading import (
     complete_sale_requests,
     order_shipped_request,
     order_view,
+    trading_errors,
     trading_failure,
 )
 from marketplaces.errors import (
@@ -835,3 +837,92 @@ def test_order_view_reads_variations_and_trading_line_ids():
     assert view.lines[0].variation_id == "" and view.lines[0].line_item_id == ""
     (package,) = view.packages  # order-level tracking, on every Transaction
     assert package.items == [("110-0", 2), ("111-7", 1)]
+
+
+# -- every token error the sandbox produces, over real HTTP ----------------------
+
+
+@pytest.mark.parametrize("code", ["930", "931"])
+def test_930_and_931_refresh_the_token_once_over_http(
+    sandbox, client, order, journal, code
+):
+    """README, Outcomes: 930/931 are not counted; one token refresh, then
+    the call again."""
+    sandbox.inject_fault(
+        "ebay.CompleteSale",
+        trading_error={
+            "code": code,
+            "long": "Validation of the authentication token in API request failed.",
+            "classification": "RequestError",
+        },
+    )
+
+    result = client.confirm_shipment(shipment())
+
+    assert not result.duplicate
+    assert [r.operation for r in journal] == [
+        "token",
+        "CompleteSale",
+        "token",
+        "CompleteSale",
+    ]
+    assert journal[1].outcome == "auth" and journal[1].error_code == code
+    assert journal[3].outcome == "success"
+
+
+@pytest.mark.parametrize("code", ["930", "931"])
+def test_930_and_931_twice_flag_the_account(sandbox, client, order, journal, code):
+    sandbox.inject_fault(
+        "ebay.CompleteSale",
+        times=2,
+        trading_error={"code": code, "classification": "RequestError"},
+    )
+
+    with pytest.raises(AuthError) as info:
+        client.confirm_shipment(shipment())
+
+    assert info.value.code == code
+    assert len(sandbox.requests("ebay.token")) == 2  # refreshed once, not more
+    assert_no_secret(journal, info.value)
+
+
+def test_auth_n_auth_token_is_answered_931_by_the_sandbox(sandbox):
+    """What the sandbox answers a Trading call without an IAF token (the
+    source of the 930/931 the client must refresh for)."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<GetOrdersRequest xmlns="{NS}"><RequesterCredentials>'
+        "<eBayAuthToken>AgAAAA**</eBayAuthToken></RequesterCredentials>"
+        "</GetOrdersRequest>"
+    )
+    headers = {
+        "X-EBAY-API-CALL-NAME": "GetOrders",
+        "X-EBAY-API-SITEID": "0",
+        "X-EBAY-API-COMPATIBILITY-LEVEL": "1451",
+        "Content-Type": "text/xml",
+    }
+    answer = requests.post(f"{sandbox.url}/ws/api.dll", data=body, headers=headers)
+    assert [e.code for e in trading_failure_errors(answer.content)] == ["931"]
+    failure = trading_failure(trading_failure_errors(answer.content))
+    assert type(failure) is TokenRejectedError
+    answer = requests.post(
+        f"{sandbox.url}/ws/api.dll",
+        data=body.replace("<eBayAuthToken>AgAAAA**</eBayAuthToken>", ""),
+        headers=headers,
+    )
+    failure = trading_failure(trading_failure_errors(answer.content))
+    assert (type(failure), failure.code) == (TokenRejectedError, "930")
+
+
+def trading_failure_errors(content):
+    return trading_errors(etree.fromstring(content))
+
+
+def test_client_without_secret_is_invalid_client_over_http(make_client, order, journal):
+    with make_client(client_secret="") as client:
+        with pytest.raises(AuthError) as info:
+            client.confirm_shipment(shipment())
+
+    assert info.value.code == "invalid_client"
+    assert [r.operation for r in journal] == ["token"]
+    assert journal[0].http_status == 401

@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import datetime
 import io
+import time
 import zoneinfo
 
 import pytest
@@ -324,3 +325,68 @@ def test_ebay_csv_keeps_the_given_order_of_shipments():
     )
     lines = exports.ebay_tracking_csv([first, second]).split(b"\r\n")
     assert [line.split(b",")[1] for line in lines[1:-1]] == [b"B", b"A"]
+
+
+# ---------------------------------------------------------------------------
+# What mutation testing showed unpinned
+# ---------------------------------------------------------------------------
+def test_refusals_name_the_file_the_columns_and_what_to_do():
+    amazon = _shipment(order_ref="=1+1")
+    with pytest.raises(ValueError) as info:
+        exports.amazon_shipping_confirmation([amazon])
+    assert str(info.value) == (
+        "Amazon Shipping Confirmation: order-id '=1+1' would be read as a formula "
+        "by a spreadsheet, and the identifiers are written unaltered: leave this "
+        "shipment out"
+    )
+    two = _shipment(
+        order_ref="=1",
+        packages=(base.Package("1", "+1Z1", (base.ShipmentItem("5", 1),)),),
+    )
+    with pytest.raises(ValueError) as info:
+        exports.amazon_shipping_confirmation([two])
+    assert str(info.value).startswith(
+        "Amazon Shipping Confirmation: order-id '=1', tracking-number '+1Z1' would"
+    )
+    with pytest.raises(ValueError) as info:
+        exports.ebay_tracking_csv([_shipment(order_ref="@12")])
+    assert str(info.value) == (
+        "eBay tracking upload: Order Number '@12' would be read as a formula by a "
+        "spreadsheet, and the identifiers are written unaltered: leave this "
+        "shipment out"
+    )
+
+
+def test_ebay_tracking_keeps_lower_case_letters_and_an_empty_number():
+    shipment = _shipment(
+        order_ref="12-34567-89012",
+        packages=(
+            base.Package("1", "lx-123-456-us", (base.ShipmentItem("110-0", 1),)),
+            base.Package("2", "", (base.ShipmentItem("111-0", 1),)),
+        ),
+    )
+    assert exports.ebay_tracking_csv([shipment]) == (
+        EBAY_HEADER + b"Shipped,12-34567-89012,110,,,0,UPS,lx123456us\r\n"
+        b"Shipped,12-34567-89012,111,,,0,UPS,\r\n"
+    )
+
+
+def test_amazon_numbers_are_written_as_numbers():
+    shipment = _shipment(
+        packages=(base.Package("1", "1Z1", (base.ShipmentItem("11111111111111", -1),)),)
+    )
+    line = exports.amazon_shipping_confirmation([shipment]).split(b"\r\n")[1]
+    assert line.split(b"\t")[2] == b"-1"
+
+
+def test_grid_time_zone_does_not_depend_on_the_machine(monkeypatch):
+    """Naive datetimes are UTC (Odoo's), whatever the server's own zone."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        rows = [exports.GridRow(order_ref="A", ship_date=SHIPPED)]
+        lines = exports.grid_csv(rows, tz=NEW_YORK).split(b"\r\n")
+        assert b"2026-02-10 20:30:00" in lines[1]
+    finally:
+        monkeypatch.undo()
+        time.tzset()

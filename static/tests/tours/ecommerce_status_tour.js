@@ -27,7 +27,8 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_status_tour",
             run: "click",
         },
         {
-            trigger: ".o_list_view .o_data_row td[name='ecommerce_order_ref']:contains('114-7000001-0000001')",
+            content: "Only that account's write-backs: not the eBay account's",
+            trigger: ".o_list_view:not(:has(td[name='ecommerce_order_ref']:contains('17-70003-70003'))) .o_data_row td[name='ecommerce_order_ref']:contains('114-7000001-0000001')",
         },
         {
             trigger: ".o_searchview_dropdown_toggler",
@@ -83,7 +84,8 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_status_tour",
             run: "click",
         },
         {
-            trigger: ".o_list_view .o_data_row td[name='ecommerce_order_ref']:contains('114-7000001-0000001')",
+            content: "Still that account's only",
+            trigger: ".o_list_view:not(:has(td[name='ecommerce_order_ref']:contains('17-70003-70003'))) .o_data_row td[name='ecommerce_order_ref']:contains('114-7000001-0000001')",
         },
         {
             trigger: ".o_control_panel button.o_writeback_export",
