@@ -85,9 +85,7 @@ class TestReadmeOutcomes(WritebackCase):
         )
         for name, value in knobs.items():
             self.params.set_param(f"stock_ecommerce_writeback.{name}", str(value))
-        self.assertEqual(
-            self.amazon._writeback_policy(), policy.RetryPolicy(**knobs)
-        )
+        self.assertEqual(self.amazon._writeback_policy(), policy.RetryPolicy(**knobs))
 
     def test_base_delay_300_s_then_overridden(self):
         picking = self.amazon_picking()

@@ -88,7 +88,6 @@ class TestWritebackSecurity(WritebackCase):
         self.assertEqual(picking.writeback_state, "manual")
         self.assertEqual(picking.writeback_manual_user_id, self.accountant)
 
-
     # -- README, Access rights: Administrator = accounts, credentials and the
     # -- carrier mapping; Inventory administrators do not get it.
     def _inventory_admin(self):

@@ -100,9 +100,13 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
             (self.cancelled | self.cancelled.copy()).action_writeback_retry()
 
     def test_bulk_mark_manual(self):
-        action = (self.bad | self.to_fix | self.cancelled).action_writeback_mark_manual()
+        action = (
+            self.bad | self.to_fix | self.cancelled
+        ).action_writeback_mark_manual()
         self.assertIn("2 of 3 write-back(s): done.", action["params"]["message"])
-        self.assertIn(f"{CANCELLED}: the order is cancelled", action["params"]["message"])
+        self.assertIn(
+            f"{CANCELLED}: the order is cancelled", action["params"]["message"]
+        )
         self.assertEqual(self.bad.writeback_state, State.MANUAL)
         self.assertEqual(self.bad.writeback_manual_reason, "confirmed")
         self.assertEqual(self.to_fix.writeback_state, State.MANUAL)

@@ -83,7 +83,8 @@ def pytest_collectreport(report):
 def pytest_terminal_summary(terminalreporter):
     if _NOT_RUN:
         terminalreporter.write_line(
-            "FAILED: the pure tier allows no skip or xfail:\n  " + "\n  ".join(_NOT_RUN),
+            "FAILED: the pure tier allows no skip or xfail:\n  "
+            + "\n  ".join(_NOT_RUN),
             red=True,
         )
 

@@ -919,9 +919,8 @@ def trading_failure_errors(content):
 
 
 def test_client_without_secret_is_invalid_client_over_http(make_client, order, journal):
-    with make_client(client_secret="") as client:
-        with pytest.raises(AuthError) as info:
-            client.confirm_shipment(shipment())
+    with make_client(client_secret="") as client, pytest.raises(AuthError) as info:
+        client.confirm_shipment(shipment())
 
     assert info.value.code == "invalid_client"
     assert [r.operation for r in journal] == ["token"]

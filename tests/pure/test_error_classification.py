@@ -160,10 +160,10 @@ def test_retry_after_seconds_or_http_date():
     assert 110 <= later <= 120
     assert http.parse_retry_after(_http_date(-datetime.timedelta(hours=1))) == 0.0
     # an HTTP-date without a zone is read as UTC
-    naive = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=600))
+    naive = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=600)
     text = naive.strftime("%a, %d %b %Y %H:%M:%S")
     assert 590 <= http.parse_retry_after(text) <= 600
-    soon = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=0.4))
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=0.4)
     assert http.parse_retry_after(soon.strftime("%a, %d %b %Y %H:%M:%S GMT")) < 1
 
 
@@ -173,7 +173,9 @@ def test_retry_after_seconds_or_http_date():
 def test_rest_status_edges():
     operation = http.Operation("createShippingFulfillment", "ebay_fulfillment")
     for status in (200, 201, 204, 299):
-        assert ebay_fulfillment.raise_for_rest_error(response(status), operation) is None
+        assert (
+            ebay_fulfillment.raise_for_rest_error(response(status), operation) is None
+        )
     with pytest.raises(PermanentError) as info:
         ebay_fulfillment.raise_for_rest_error(response(300), operation)
     assert info.value.http_status == 300
@@ -261,7 +263,9 @@ def test_redirect_names_the_target_host_only():
         "(HTTP 302) to https://sellingpartnerapi-na.amazon.com: requests that carry "
         "credentials never follow redirects; check the endpoint URL of the account."
     )
-    bare = http.HttpClient._redirect_error(client, "getOrder", "https://x", response(307))
+    bare = http.HttpClient._redirect_error(
+        client, "getOrder", "https://x", response(307)
+    )
     assert bare.message.startswith(
         "Amazon answered getOrder with a redirect (HTTP 307): requests"
     )
@@ -442,5 +446,7 @@ def test_last_edges_mutation_testing_found():
     # a redirect to another host names that host
     client = types.SimpleNamespace(marketplace="eBay")
     away = response(301, headers={"Location": "https://login.example.net/x?y=1"})
-    error = http.HttpClient._redirect_error(client, "token", "https://api.ebay.com/t", away)
+    error = http.HttpClient._redirect_error(
+        client, "token", "https://api.ebay.com/t", away
+    )
     assert "(HTTP 301) to https://login.example.net:" in error.message

@@ -81,7 +81,9 @@ def test_five_attempts_span_about_three_hours_then_failed():
     longest = sum(DEFAULT.backoff(n, rng=lambda: 1.0) for n in (1, 2, 3, 4))
     assert (shortest, longest) == (pytest.approx(9600), pytest.approx(14400))
     for attempts in (1, 2, 3, 4):
-        decision = policy.after_send(errors.TransientError("HTTP 503"), attempts, DEFAULT)
+        decision = policy.after_send(
+            errors.TransientError("HTTP 503"), attempts, DEFAULT
+        )
         assert decision.state == policy.PENDING
     last = policy.after_send(errors.TransientError("HTTP 503"), 5, DEFAULT)
     assert last == policy.Decision(
@@ -122,7 +124,9 @@ def test_overridden_timings_are_used():
 
 def test_429_without_retry_after_doubles_rate_limit_delay_on_each_repeat():
     error = errors.RateLimitedError("Too Many Requests")
-    waits = [policy.after_send(error, 1, DEFAULT, throttled=n).retry_in for n in range(9)]
+    waits = [
+        policy.after_send(error, 1, DEFAULT, throttled=n).retry_in for n in range(9)
+    ]
     assert waits == [60, 120, 240, 480, 960, 1920, 3840, 7680, 14400]
     # doubling stops after ten repeats, whatever max_delay allows
     roomy = policy.RetryPolicy(max_delay=10**9)
@@ -296,7 +300,11 @@ def test_read_back_budget_spent_on_an_interrupted_send_resends_it():
 
 def test_read_back_refusal_fails_at_once():
     decision = policy.after_readback_failure(
-        errors.PermanentError("order not found", code="404"), policy.SUBMITTED, 1, 0, DEFAULT
+        errors.PermanentError("order not found", code="404"),
+        policy.SUBMITTED,
+        1,
+        0,
+        DEFAULT,
     )
     assert decision == policy.Decision(
         policy.FAILED,
