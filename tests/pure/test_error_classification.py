@@ -45,7 +45,7 @@ def response(status, body=None, headers=None):
             {"errors": [{"code": "InvalidInput", "message": "Bad", "details": "d"}]},
             ("InvalidInput", "Bad (d)"),
         ),
-        ({"errors": [{"code": "X", "message": "first"}, {"code": "Y"}]}, ("X", "first")),
+        ({"errors": [{"code": "X", "message": "first"}, {"code": "Y"}]}, ("X", "first")),  # noqa: E501
         ({"errors": [{"details": "only details"}]}, (None, "only details")),
         ({"code": "Unauthorized", "message": "Access to requested resource is denied."},
          ("Unauthorized", "Access to requested resource is denied.")),
@@ -85,7 +85,7 @@ def amazon_error(status, body=None, headers=None):
          "Amazon denied access to this operation"),
         (403, http.TokenRejectedError, "Unauthorized",
          "Amazon denied access to this operation"),
-        (429, RateLimitedError, "QuotaExceeded", "Amazon is throttling confirmShipment"),
+        (429, RateLimitedError, "QuotaExceeded", "Amazon is throttling confirmShipment"),  # noqa: E501
         (500, TransientError, None, "Amazon failed on confirmShipment (HTTP 500)"),
         (503, TransientError, None, "Amazon failed on confirmShipment (HTTP 503)"),
         (499, PermanentError, None, "Amazon refused confirmShipment (HTTP 499)"),
@@ -229,14 +229,14 @@ def _trading(code, classification="RequestError", text="Long text."):
     [
         ([], PermanentError, "eBay reported a failure without an error message"),
         ([_trading("932")], AuthError,
-         "Long text. The eBay authorization has expired or was revoked: "
-         "re-authorize the eBay account."),
+         ("Long text. The eBay authorization has expired or was revoked: "
+         "re-authorize the eBay account.")),
         ([_trading("931")], http.TokenRejectedError, "Long text."),
         ([_trading("518")], RateLimitedError, "Long text."),
         ([_trading("1", "SystemError")], TransientError, "Long text."),
         ([_trading("21916964")], PermanentError,
-         "Long text. (the tracking number is already on an order of another buyer "
-         "or another seller: check it)"),
+         ("Long text. (the tracking number is already on an order of another buyer "
+         "or another seller: check it)")),
         ([_trading("37"), _trading("38", text="Other.")], PermanentError,
          "Long text.; Other."),
     ],
@@ -310,8 +310,8 @@ def rest_error(status, errors=None, headers=None, order_ref="12-1"):
         (400, [{"errorId": 30500, "message": "System error."}], TransientError,
          "30500", "System error."),
         (403, None, AuthError, None,
-         "eBay denied access. Check the app's scopes and re-authorize the eBay "
-         "account."),
+         ("eBay denied access. Check the app's scopes and re-authorize the eBay "
+         "account.")),
         (401, [{"errorId": "1100", "domain": "ACCESS", "message": "Denied."}],
          http.TokenRejectedError, "1100", "Denied."),
         (418, [{"errorId": 1100, "domain": "ACCESS", "message": "Insufficient."}],
@@ -377,26 +377,26 @@ REAUTHORIZE = "Re-authorize the eBay account."
     [
         (400, {"error": "invalid_grant", "error_description": "token revoked"},
          AuthError, "invalid_grant",
-         f"eBay refused the stored authorization (invalid_grant: token revoked). "
-         f"{REAUTHORIZE}"),
+         (f"eBay refused the stored authorization (invalid_grant: token revoked). "
+         f"{REAUTHORIZE}")),
         (400, {"error": "invalid_grant"}, AuthError, "invalid_grant",
          f"eBay refused the stored authorization (invalid_grant). {REAUTHORIZE}"),
-        (401, {"error": "invalid_client", "error_description": "client authentication failed"},
+        (401, {"error": "invalid_client", "error_description": "client authentication failed"},  # noqa: E501
          AuthError, "invalid_client",
-         "eBay refused the stored authorization (invalid_client: client "
-         f"authentication failed). {REAUTHORIZE}"),
+         ("eBay refused the stored authorization (invalid_client: client "
+         f"authentication failed). {REAUTHORIZE}")),
         (401, None, AuthError, None,
          f"eBay refused the stored authorization (HTTP 401). {REAUTHORIZE}"),
-        (400, {"error": "invalid_request", "error_description": "grant_type is required."},
+        (400, {"error": "invalid_request", "error_description": "grant_type is required."},  # noqa: E501
          AuthError, "invalid_request",
-         "eBay token request refused (invalid_request: grant_type is required.). "
-         "Check the app credentials and scopes, then re-authorize the account."),
+         ("eBay token request refused (invalid_request: grant_type is required.). "
+         "Check the app credentials and scopes, then re-authorize the account.")),
         (400, {"error_description": "no code"}, AuthError, None,
-         "eBay token request refused (: no code). Check the app credentials and "
-         "scopes, then re-authorize the account."),
+         ("eBay token request refused (: no code). Check the app credentials and "
+         "scopes, then re-authorize the account.")),
         (400, ["not", "an", "object"], AuthError, None,
-         "eBay token request refused (HTTP 400). Check the app credentials and "
-         "scopes, then re-authorize the account."),
+         ("eBay token request refused (HTTP 400). Check the app credentials and "
+         "scopes, then re-authorize the account.")),
         (503, None, TransientError, None, "eBay token service unavailable (HTTP 503)"),
         (400, {"error": "temporarily_unavailable"}, TransientError,
          "temporarily_unavailable",

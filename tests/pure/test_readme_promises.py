@@ -342,7 +342,10 @@ def _stats(calls=100, **values):
     return health.ApiStats(**defaults)
 
 
-def _state(stats, thresholds=health.Thresholds()):
+DEFAULT_THRESHOLDS = health.Thresholds()
+
+
+def _state(stats, thresholds=DEFAULT_THRESHOLDS):
     return health.api_health(stats, NOW, thresholds)[0]
 
 
@@ -451,8 +454,10 @@ def test_authentication_failure_is_red_with_its_reason():
     flagged = _stats(auth_problem="invalid_grant", last_error_message="other")
     assert health.api_health(flagged, NOW) == (
         health.RED,
-        "Authentication failing: invalid_grant. Re-authorize the account (new "
-        "refresh token or credentials in the marketplace account).",
+        (
+            "Authentication failing: invalid_grant. Re-authorize the account (new "
+            "refresh token or credentials in the marketplace account)."
+        ),
     )
     last_auth = _stats(last_outcome="auth", last_error_message="HTTP 401")
     state, message = health.api_health(last_auth, NOW)
