@@ -12,10 +12,15 @@ AMAZON_ORDER_RE = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 # Trading OrderLineItemID: ItemID-TransactionID (TransactionID 0 for
 # auctions), e.g. 110551234567-0.
 EBAY_TRADING_LINE_RE = re.compile(r"^\d+-\d+$")
-LINE_ID_FIELDS = (
+# The fields holding a line's id in one marketplace API (one of them is the
+# id a shipment sends, see SaleOrderLine._ecommerce_item_field).
+MARKETPLACE_LINE_ID_FIELDS = (
     "amazon_order_item_id",
     "ebay_order_line_item_id",
     "ebay_line_item_id",
+)
+# A change of any of these may unblock a delivery waiting for a line id.
+LINE_ID_FIELDS = MARKETPLACE_LINE_ID_FIELDS + (
     "ebay_legacy_item_id",
     "ebay_legacy_variation_id",
     "ecommerce_item_ref",
@@ -181,14 +186,7 @@ class SaleOrderLine(models.Model):
 
     def _search_ecommerce_item_ref(self, operator, value):
         return Domain.OR(
-            [
-                [(fname, operator, value)]
-                for fname in (
-                    "amazon_order_item_id",
-                    "ebay_order_line_item_id",
-                    "ebay_line_item_id",
-                )
-            ]
+            [[(fname, operator, value)] for fname in MARKETPLACE_LINE_ID_FIELDS]
         )
 
     def _ecommerce_item_field(self, value=None):

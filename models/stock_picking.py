@@ -22,6 +22,7 @@ from odoo.tools import float_is_zero
 from ..marketplaces import base, policy, validate
 from ..marketplaces.ebay_fulfillment import rest_tracking_number
 from ..marketplaces.policy import State
+from .sale_order import MARKETPLACE_LINE_ID_FIELDS
 from .writeback_engine import WritebackRun
 
 _logger = logging.getLogger(__name__)
@@ -30,11 +31,6 @@ ACCOUNTANT_GROUP = "stock_ecommerce_writeback.group_writeback_accountant"
 # Deliveries, and dropship receipts sent straight to the customer
 # (stock_dropshipping's picking type code).
 SHIPPING_TYPE_CODES = ("outgoing", "dropship")
-MARKETPLACE_LINE_ID_FIELDS = (
-    "amazon_order_item_id",
-    "ebay_order_line_item_id",
-    "ebay_line_item_id",
-)
 # States in which a real change of tracking number or carrier is sent again.
 REQUEUE_STATES = (
     State.PENDING,

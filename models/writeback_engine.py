@@ -291,13 +291,10 @@ class WritebackEngine(models.AbstractModel):
             return None
         client = run.client(picking.ecommerce_account_id)
         picking._writeback_note_wire_changes()
-        # As the marketplace gets them (eBay REST: letters and digits only).
-        wire = dict(picking._writeback_wire_tracking())
+        # The shipment holds the tracking numbers as the marketplace gets
+        # them (eBay REST: letters and digits only, see _writeback_shipment).
         sent_packages = [
-            [
-                wire.get(p.tracking_number, p.tracking_number),
-                [[i.item_ref, i.quantity] for i in p.items],
-            ]
+            [p.tracking_number, [[i.item_ref, i.quantity] for i in p.items]]
             for p in shipment.packages
         ]
         picking.with_context(writeback_engine=True).write(
