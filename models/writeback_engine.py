@@ -270,6 +270,44 @@ class WritebackEngine(models.AbstractModel):
         )
 
     @api.model
+    def _due_accounts(self):
+        """``{account id: number of due pending shipments}``."""
+        groups = self.env["stock.picking"]._read_group(
+            self._push_domain(), ["ecommerce_account_id"], ["__count"]
+        )
+        return {account.id: count for account, count in groups}
+
+    @api.model
+    def _push_account(self, account, limit=20, run=None):
+        """Send up to ``limit`` due shipments of ``account`` (claiming them
+        itself, skipping those another worker holds or already sent) and
+        apply their outcomes, committing as it goes. The unit of work of
+        both runners: the push cron and, when enabled, queue jobs.
+        Returns how many shipments were sent."""
+        run = run or WritebackRun(self.env)
+        pickings = self.env["stock.picking"].search(
+            self._push_domain() & Domain("ecommerce_account_id", "=", account.id),
+            limit=limit,
+            order="writeback_next_attempt, id",
+        )
+        sent = 0
+        for picking in pickings:
+            if account.id in run.held_accounts:
+                break
+            with self._isolated(picking, "send"):
+                if picking._writeback_lines_to_resolve():
+                    self._resolve_lines(run, picking)
+                    self._commit()
+                shipment = self._claim(run, picking)
+                self._commit()  # the claim, or the release of a skipped lock
+                if shipment is None:
+                    continue
+                self._send(run, picking, shipment)
+                self._commit()
+                sent += 1
+        return sent
+
+    @api.model
     def _claim(self, run, picking):
         """Lock ``picking`` (skipping it if another transaction holds it),
         check it is still due and sendable, and mark it *sending* with one
