@@ -351,6 +351,14 @@ class EcommerceAccount(models.Model):
         """The retry policy for this account (max attempts from the account,
         timings from system parameters ``stock_ecommerce_writeback.<knob>``)."""
         self.ensure_one()
+        return policy.RetryPolicy(
+            max_attempts=self.max_attempts, **self._writeback_policy_params()
+        )
+
+    @api.model
+    def _writeback_policy_params(self):
+        """The policy timings set by system parameters (the same for every
+        account)."""
         params = self.env["ir.config_parameter"].sudo()
         overrides = {}
         for knob in POLICY_PARAMS:
@@ -360,7 +368,7 @@ class EcommerceAccount(models.Model):
                     overrides[knob] = int(raw)
                 except ValueError:
                     _logger.warning("Ignoring non-integer parameter %s=%r", knob, raw)
-        return policy.RetryPolicy(max_attempts=self.max_attempts, **overrides)
+        return overrides
 
     def _marketplace_client(self, on_call, kind="writeback"):
         """A client for this account; ``on_call`` receives one CallRecord per

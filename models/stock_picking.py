@@ -476,6 +476,20 @@ class StockPicking(models.Model):
             )
         )
 
+    def _writeback_prefetch(self):
+        """Read what building these deliveries' shipments reads, for all of
+        them at once (the engine builds a batch of shipments in a few
+        queries instead of a query chain each)."""
+        moves = self.move_ids
+        lines = moves.sale_line_id
+        orders = self.sale_id | lines.order_id
+        orders.mapped("ecommerce_account_id")
+        orders.order_line.mapped("qty_delivered")
+        orders.order_line.mapped("ecommerce_item_ref")
+        orders.picking_ids.mapped("location_dest_id.usage")
+        self.move_line_ids.mapped("result_package_id")
+        self.carrier_id.mapped("name")
+
     def _writeback_checked_shipment(self):
         """``(shipment, "")`` when this delivery can be sent, else
         ``(None, what must be fixed)``: the checks and the

@@ -32,14 +32,17 @@ The shape follows OCA ``queue_job``: the run (:class:`WritebackRun`, like
 """
 
 import contextlib
+import dataclasses
 import datetime
+import json
 import logging
+import time
 
 import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from ..marketplaces import base, errors, policy
 from ..marketplaces.policy import State
@@ -51,6 +54,19 @@ LEASE_SECONDS = 600
 # How long applying an outcome waits for a row a user or another worker
 # holds before storing the outcome for the next run.
 APPLY_LOCK_TIMEOUT_MS = 2000
+# Shipments claimed per account at a time (one statement for all accounts).
+CLAIM_BATCH = 50
+# Read-backs claimed at a time.
+VERIFY_BATCH = 50
+# What applying an outcome reads of a delivery (read for a batch at once).
+CLAIM_FIELDS = [
+    "writeback_state",
+    "writeback_attempt_count",
+    "writeback_last_attempt",
+    "writeback_error_count",
+    "writeback_throttle_count",
+    "ecommerce_account_id",
+]
 # Blocked shipments (something to fix) rechecked per run, paging by id.
 BLOCKED_PAGE = 500
 BLOCKED_CURSOR_PARAM = "stock_ecommerce_writeback.blocked_recheck_cursor"
@@ -59,6 +75,76 @@ CONCURRENCY_ERRORS = (
     psycopg2.errors.LockNotAvailable,
     psycopg2.errors.DeadlockDetected,
 )
+
+
+@dataclasses.dataclass
+class Claimed:
+    """A shipment claimed for a send (or a read-back) in this run."""
+
+    picking: object  # stock.picking
+    account: object  # ecommerce.account
+    shipment: base.Shipment
+    claim: tuple  # stock.picking._writeback_claim_key() after the claim
+    attempt: int
+    throttled: int
+    expected_state: State = State.SENDING  # the state the claim left it in
+    api: str | None = None  # the API the outcome is about (auth flag)
+    readback: dict | None = None  # the order as read back
+
+
+class PushRound:
+    """The queues of one push run: per account, the shipments claimed and
+    not sent yet, and the outcomes not applied yet. Plain Python."""
+
+    def __init__(self, account_ids, claims=None):
+        self.account_ids = list(account_ids)
+        self.claims_left = claims  # None: as many as there is work
+        self.queues = {}  # account id -> [Claimed, ...]
+        self.exhausted = set()  # accounts with nothing (more) due in this run
+        self.seen = set()  # deliveries claimed in this run: once per run
+        self.results = []  # (Claimed, Decision) not applied yet
+        self.sent = 0
+        self.turn = 0
+        self.conflicts = 0
+        self.time_up = False
+
+    def wanting(self, held):
+        """The accounts to claim shipments for now (their queue is empty,
+        they may still have due shipments and are not held back)."""
+        if self.claims_left == 0:
+            return []
+        return [
+            a
+            for a in self.account_ids
+            if not self.queues.get(a) and a not in self.exhausted and a not in held
+        ]
+
+    def add_claims(self, wanting, claimed):
+        """Queue what a claim returned (None: a concurrent update, nothing
+        claimed; the next round claims again)."""
+        if claimed is None:
+            self.conflicts += 1
+            if self.conflicts >= 3:  # busy rows: leave them to the next run
+                self.exhausted.update(wanting)
+            return
+        if self.claims_left is not None:
+            self.claims_left -= 1
+        for item in claimed:
+            self.queues.setdefault(item.account.id, []).append(item)
+        self.exhausted.update(a for a in wanting if not self.queues.get(a))
+
+    def ready(self):
+        return [a for a, queue in self.queues.items() if queue]
+
+    def next_item(self, ready_now):
+        """The next shipment to send: accounts ready now take turns."""
+        self.turn += 1
+        return self.queues[ready_now[self.turn % len(ready_now)]].pop(0)
+
+    def take_left(self):
+        left = [item for queue in self.queues.values() for item in queue]
+        self.queues = {}
+        return left
 
 
 class WritebackRun:
@@ -72,6 +158,8 @@ class WritebackRun:
         self._calls = None
         # Accounts not to call again in this run (throttled by the marketplace).
         self.held_accounts = set()
+        self._policies = {}
+        self._deferred = []  # (account, calls, picking) not stored yet
 
     def client(self, account, kind="writeback"):
         key = (account.id, kind)
@@ -87,18 +175,33 @@ class WritebackRun:
             return
         self._calls.append(record)
 
+    def policy(self, account):
+        """The account's retry policy, read once per run."""
+        if account.id not in self._policies:
+            self._policies[account.id] = account._writeback_policy()
+        return self._policies[account.id]
+
     @contextlib.contextmanager
-    def journal(self, account, picking=None):
+    def journal(self, account, picking=None, defer=False):
         """Collect the calls made inside the block and store them, for
         ``account`` (and ``picking`` when the calls were made for one
-        delivery), whatever happens in the block."""
+        delivery), whatever happens in the block; with ``defer``, they are
+        stored by the next :meth:`flush_journal` (one insert for a batch)."""
         calls, previous = [], self._calls
         self._calls = calls
         try:
             yield calls
         finally:
             self._calls = previous
-            self.env["ecommerce.api.call"]._record(account, calls, picking=picking)
+            if defer:
+                self._deferred.append((account, calls, picking))
+            else:
+                self.env["ecommerce.api.call"]._record(account, calls, picking=picking)
+
+    def flush_journal(self):
+        """Store the deferred calls, in one insert."""
+        deferred, self._deferred = self._deferred, []
+        self.env["ecommerce.api.call"]._record_many(deferred)
 
 
 class WritebackEngine(models.AbstractModel):
@@ -236,38 +339,14 @@ class WritebackEngine(models.AbstractModel):
         )
 
     @api.model
-    def _cron_push(self, batch_size=20):
-        """Send due pending shipments (see the module docstring)."""
+    def _cron_push(self, batch_size=CLAIM_BATCH):
+        """Send due pending shipments (see the module docstring): every
+        account's, interleaved, at the pace its marketplace allows."""
         run = WritebackRun(self.env)
         self._apply_stored_outcomes()
         self._recheck_blocked()
         self._commit()
-
-        def process(batch):
-            sent = 0
-            for picking in batch:
-                if picking.ecommerce_account_id.id in run.held_accounts:
-                    continue
-                with self._isolated(picking, "send"):
-                    if picking._writeback_lines_to_resolve():
-                        self._resolve_lines(run, picking)
-                        self._commit()
-                    shipment = self._claim(run, picking)
-                    self._commit()  # the claim, or the release of a skipped lock
-                    if shipment is None:
-                        continue
-                    self._send(run, picking, shipment)
-                    self._commit()
-                    sent += 1
-            return sent
-
-        self._batch_loop(
-            "stock.picking",
-            self._push_domain,
-            process,
-            batch_size=batch_size,
-            order="writeback_next_attempt, id",
-        )
+        self._push_loop(run, batch_size=batch_size)
 
     @api.model
     def _due_accounts(self):
@@ -278,34 +357,415 @@ class WritebackEngine(models.AbstractModel):
         return {account.id: count for account, count in groups}
 
     @api.model
-    def _push_account(self, account, limit=20, run=None):
-        """Send up to ``limit`` due shipments of ``account`` (claiming them
-        itself, skipping those another worker holds or already sent) and
-        apply their outcomes, committing as it goes. The unit of work of
-        both runners: the push cron and, when enabled, queue jobs.
-        Returns how many shipments were sent."""
+    def _push_account(self, account, limit=CLAIM_BATCH, run=None):
+        """Send up to ``limit`` due shipments of ``account`` (one claim:
+        those another worker holds or already sent are skipped) and apply
+        their outcomes, committing as it goes. The unit of work of a queue
+        job. Returns how many shipments were sent."""
         run = run or WritebackRun(self.env)
-        pickings = self.env["stock.picking"].search(
-            self._push_domain() & Domain("ecommerce_account_id", "=", account.id),
-            limit=limit,
-            order="writeback_next_attempt, id",
+        return self._push_loop(
+            run, batch_size=limit, account_ids=[account.id], claims=1
         )
-        sent = 0
-        for picking in pickings:
-            if account.id in run.held_accounts:
-                break
-            with self._isolated(picking, "send"):
-                if picking._writeback_lines_to_resolve():
-                    self._resolve_lines(run, picking)
-                    self._commit()
-                shipment = self._claim(run, picking)
-                self._commit()  # the claim, or the release of a skipped lock
-                if shipment is None:
+
+    @api.model
+    def _push_loop(self, run, batch_size=CLAIM_BATCH, account_ids=None, claims=None):
+        """The push: claim due shipments in batches (up to ``batch_size`` per
+        account, one statement for all accounts), send them interleaving the
+        accounts so that the worker waits on a marketplace's rate limit only
+        when no other account has a shipment ready to go, and apply their
+        outcomes in batches. ``claims`` limits the number of claims (a
+        queue job makes one). Returns how many shipments were sent."""
+        if account_ids is None:
+            account_ids = (
+                self.env["ecommerce.account"].search([("active", "=", True)]).ids
+            )
+        push = PushRound(account_ids, claims)
+        try:
+            while not push.time_up:
+                wanting = push.wanting(run.held_accounts)
+                if wanting:
+                    self._flush_push(run, push)  # a claim commits
+                    push.add_claims(
+                        wanting, self._claim_batch(run, wanting, batch_size, push.seen)
+                    )
+                ready = push.ready()
+                if not ready:
+                    break
+                delays = {a: self._send_delay(run, push.queues[a][0]) for a in ready}
+                wait = min(delays.values())
+                if wait > 0:
+                    # Nobody may send yet: do the bookkeeping meanwhile.
+                    started = time.monotonic()
+                    self._flush_push(run, push)
+                    wait -= time.monotonic() - started
+                    if wait > 0 and not push.time_up:
+                        time.sleep(wait)
                     continue
-                self._send(run, picking, shipment)
+                item = push.next_item([a for a in ready if delays[a] <= 0])
+                decision = self._send_claimed(run, item)
+                push.results.append((item, decision))
+                push.sent += 1
+                if decision.throttled:
+                    # The account's other claims wait for later.
+                    self._release_claims(
+                        run, push.queues.pop(item.account.id), decision
+                    )
+                if len(push.results) >= batch_size:
+                    self._flush_push(run, push)
+        finally:
+            try:
+                self._flush_push(run, push)
+                # Time up, or an error: give the claims not sent back.
+                self._release_claims(run, push.take_left())
+            except Exception:
+                # The leases end these claims: the verify cron reconciles.
+                _logger.exception("Write-back engine: could not finish the batch")
+        return push.sent
+
+    @api.model
+    def _flush_push(self, run, push):
+        """Apply the outcomes gathered so far (see :meth:`_apply_batch`)."""
+        results, push.results = push.results, []
+        if results and not self._apply_batch(run, results):
+            push.time_up = True
+
+    @api.model
+    def _send_delay(self, run, item):
+        """Seconds before ``item`` can be sent without the client pausing
+        for the marketplace's rate limit."""
+        client = run.client(item.account)
+        send_delay = getattr(client, "send_delay", None)
+        return send_delay(item.shipment) if send_delay else 0.0
+
+    @api.model
+    def _claim_batch(self, run, account_ids, limit, seen):
+        """Claim up to ``limit`` due shipments of each of ``account_ids`` in
+        one statement (rows another transaction holds are skipped), build
+        what to send, and commit the claims before anything is sent.
+        Returns the list of :class:`Claimed`, or None after a concurrent
+        update (nothing claimed; try again)."""
+        cr = self.env.cr
+        self._commit()  # the claim starts a fresh snapshot
+        now = fields.Datetime.now()
+        try:
+            with mute_logger("odoo.sql_db"):
+                cr.execute(
+                    SQL(
+                        """
+                UPDATE stock_picking p
+                   SET writeback_state = %(sending)s,
+                       writeback_attempt_count = p.writeback_attempt_count + 1,
+                       writeback_last_attempt = %(now)s,
+                       writeback_lease_until = %(lease)s,
+                       write_uid = %(uid)s,
+                       write_date = %(now)s
+                 WHERE p.id IN (
+                       SELECT c.id
+                         FROM unnest(%(accounts)s::int[]) AS a(id)
+                        CROSS JOIN LATERAL (
+                              SELECT s.id
+                                FROM stock_picking s
+                               WHERE s.ecommerce_account_id = a.id
+                                 AND s.writeback_state = %(pending)s
+                                 AND s.writeback_next_attempt <= %(now)s
+                                 AND s.id <> ALL(%(seen)s::int[])
+                               ORDER BY s.writeback_next_attempt, s.id
+                               LIMIT %(limit)s
+                                 FOR NO KEY UPDATE SKIP LOCKED) c)
+             RETURNING p.id
+                        """,
+                        sending=State.SENDING.value,
+                        pending=State.PENDING.value,
+                        now=now,
+                        lease=now + datetime.timedelta(seconds=LEASE_SECONDS),
+                        uid=self.env.uid,
+                        accounts=list(account_ids),
+                        seen=sorted(seen),
+                        limit=limit,
+                    )
+                )
+                ids = [row[0] for row in cr.fetchall()]
+        except CONCURRENCY_ERRORS as exc:
+            _logger.info("Write-back claim: concurrent update (%s)", exc.pgcode)
+            cr.rollback()
+            self.env.invalidate_all()
+            return None
+        if not ids:
+            return []
+        seen.update(ids)
+        Picking = self.env["stock.picking"]
+        Picking.invalidate_model()
+        pickings = Picking.browse(sorted(ids))
+        pickings._writeback_prefetch()
+        claimed, sent_values, to_resolve = [], [], Picking
+        for picking in pickings:
+            with self._isolated_claim(picking):
+                if picking._writeback_lines_to_resolve():
+                    to_resolve |= picking
+                    continue
+                shipment, problem = picking._writeback_checked_shipment()
+                if problem:
+                    picking.with_context(
+                        writeback_engine=True, mail_notrack=True
+                    ).write(
+                        {
+                            "writeback_state": State.PENDING.value,
+                            "writeback_attempt_count": picking.writeback_attempt_count
+                            - 1,
+                            "writeback_lease_until": False,
+                            "writeback_error": problem,
+                            "writeback_next_attempt": False,
+                        }
+                    )
+                    continue
+                account = picking.ecommerce_account_id
+                client = run.client(account)
+                picking._writeback_note_wire_changes()
+                packages = [
+                    [p.tracking_number, [[i.item_ref, i.quantity] for i in p.items]]
+                    for p in shipment.packages
+                ]
+                lease = now + datetime.timedelta(
+                    seconds=self._lease_seconds(picking, client, shipment)
+                    # it may wait its turn behind the rest of the batch
+                    + len(claimed)
+                )
+                sent_values.append(
+                    SQL(
+                        "(%s, %s, %s::jsonb, %s::timestamp)",
+                        picking.id,
+                        ",".join(number for number, _items in packages),
+                        json.dumps(packages),
+                        lease,
+                    )
+                )
+                claimed.append(
+                    Claimed(
+                        picking=picking,
+                        account=account,
+                        shipment=shipment,
+                        claim=(picking.writeback_attempt_count, now),
+                        attempt=picking.writeback_attempt_count,
+                        throttled=picking.writeback_throttle_count,
+                        api=account._writeback_apis()[0],
+                    )
+                )
+        if to_resolve:
+            # Back to pending: their eBay line ids are looked up first.
+            to_resolve.with_context(writeback_engine=True, mail_notrack=True).write(
+                {"writeback_state": State.PENDING.value, "writeback_lease_until": False}
+            )
+            for picking in to_resolve:
+                picking.with_context(writeback_engine=True, mail_notrack=True).write(
+                    {"writeback_attempt_count": picking.writeback_attempt_count - 1}
+                )
+        if sent_values:
+            self.env.flush_all()
+            cr.execute(
+                SQL(
+                    """
+                UPDATE stock_picking p
+                   SET writeback_sent_tracking = v.tracking,
+                       writeback_sent_packages = v.packages,
+                       writeback_lease_until = v.lease
+                  FROM (VALUES %s) AS v(id, tracking, packages, lease)
+                 WHERE p.id = v.id
+                    """,
+                    SQL(", ").join(sent_values),
+                )
+            )
+            Picking.invalidate_model(
+                [
+                    "writeback_sent_tracking",
+                    "writeback_sent_packages",
+                    "writeback_lease_until",
+                ]
+            )
+        self._commit()  # the claims
+        for picking in to_resolve:
+            with self._isolated(picking, "line lookup"):
+                self._resolve_lines(run, picking)
                 self._commit()
-                sent += 1
-        return sent
+        return claimed
+
+    @contextlib.contextmanager
+    def _isolated_claim(self, picking):
+        """A bug while building one claimed delivery's shipment does not stop
+        the batch: that delivery stays *sending* (not sent) and its lease
+        makes the verify cron reconcile it. (A database error does stop the
+        batch: the transaction is lost, and the leases end the claims.)"""
+        try:
+            yield
+        except psycopg2.Error:
+            raise
+        except Exception:
+            _logger.exception(
+                "Write-back engine: building the shipment of %s failed",
+                picking.display_name,
+            )
+
+    @api.model
+    def _send_claimed(self, run, item):
+        """Send one claimed shipment; returns the policy's Decision."""
+        account = item.account
+        error = None
+        with run.journal(account, item.picking, defer=True):
+            try:
+                run.client(account).confirm_shipment(item.shipment)
+            except errors.MarketplaceError as exc:
+                error = exc
+            except Exception as exc:
+                _logger.exception(
+                    "Write-back of %s failed unexpectedly", item.picking.display_name
+                )
+                error = errors.TransientError(
+                    self.env._(
+                        "Unexpected error while sending: %s", exc.__class__.__name__
+                    )
+                )
+        decision = policy.after_send(
+            error, item.attempt, run.policy(account), throttled=item.throttled
+        )
+        if decision.throttled:
+            run.held_accounts.add(account.id)
+        return decision
+
+    @api.model
+    def _release_claims(self, run, items, decision=None):
+        """Give back claims that were not sent (the attempt is not used):
+        pending again, due when ``decision`` (a 429 of their account) says,
+        else at once."""
+        if not items:
+            return
+        later = None
+        if decision is not None and decision.retry_in is not None:
+            later = fields.Datetime.now() + datetime.timedelta(
+                seconds=decision.retry_in
+            )
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+            UPDATE stock_picking p
+               SET writeback_state = %(pending)s,
+                   writeback_attempt_count = p.writeback_attempt_count - 1,
+                   writeback_lease_until = NULL,
+                   writeback_next_attempt = COALESCE(%(later)s,
+                                                     p.writeback_next_attempt)
+              FROM (VALUES %(claims)s) AS v(id, attempt, claimed_at)
+             WHERE p.id = v.id
+               AND p.writeback_state = %(sending)s
+               AND p.writeback_attempt_count = v.attempt
+               AND p.writeback_last_attempt = v.claimed_at
+                """,
+                pending=State.PENDING.value,
+                sending=State.SENDING.value,
+                later=later,
+                claims=SQL(", ").join(
+                    SQL(
+                        "(%s, %s, %s::timestamp)",
+                        item.picking.id,
+                        item.claim[0],
+                        item.claim[1],
+                    )
+                    for item in items
+                ),
+            )
+        )
+        self.env["stock.picking"].invalidate_model()
+        self._commit()
+
+    @api.model
+    def _apply_account_effects(self, clears, flags, now):
+        """What a batch's outcomes mean for their accounts: a call that went
+        through clears the account's authentication flag of that API;
+        credentials refused flag the account, and a refused send holds the
+        account's other shipments. ``clears``: {(account, api)};
+        ``flags``: {(account, api): (decision, expected state)}."""
+        for account, api_key in clears - set(flags):
+            if api_key and account.auth_error:
+                self._shared_write(account._writeback_clear_auth, api_key)
+        for (account, api_key), (decision, expected) in flags.items():
+            self._shared_write(
+                account._writeback_flag_auth, decision.error, api=api_key
+            )
+            if (
+                expected == State.SENDING
+                and decision.state == State.PENDING
+                and decision.retry_in is not None
+            ):
+                self._shared_write(
+                    self._hold_account,
+                    account,
+                    now + datetime.timedelta(seconds=decision.retry_in),
+                )
+
+    @api.model
+    def _apply_batch(self, run, results):
+        """Store the batch's journal and apply its outcomes: the deliveries
+        are locked in one statement, still-claimed ones written grouped by
+        outcome; a delivery whose row is held goes the one-by-one way
+        (bounded wait, else stored outcome). Commits; returns False when the
+        cron's time is up."""
+        Picking = self.env["stock.picking"]
+        pickings = Picking.browse([item.picking.id for item, _d in results])
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                locked = pickings.try_lock_for_update(allow_referencing=True)
+        except CONCURRENCY_ERRORS:
+            locked = Picking
+        run.flush_journal()
+        pickings.invalidate_recordset()
+        pickings.fetch(CLAIM_FIELDS)
+        groups = {}  # frozen vals -> pickings
+        posts = []
+        flags = {}  # account -> (decision, expected state)
+        clears = set()
+        later_check = None
+        by_hand = []
+        now = fields.Datetime.now()
+        for item, decision in results:
+            picking = item.picking
+            if picking not in locked:
+                by_hand.append((item, decision))
+                continue
+            expected = item.expected_state
+            if not self._still_claimed(picking, decision, expected, item.claim):
+                continue
+            vals = self._outcome_vals(picking, decision, expected, now, item.readback)
+            key = tuple(sorted((k, repr(v)) for k, v in vals.items()))
+            groups.setdefault(key, (vals, []))[1].append(picking.id)
+            if decision.state in (State.SUCCESS, State.FAILED):
+                posts.append((picking, decision))
+            account = item.account
+            if decision.flag_account:
+                flags[(account, item.api)] = (decision, expected)
+            elif decision.state in (State.SUBMITTED, State.SUCCESS):
+                clears.add((account, item.api))
+            if decision.state == State.SUBMITTED and expected == State.SENDING:
+                due = vals.get("writeback_next_attempt")
+                if due and (later_check is None or due < later_check):
+                    later_check = due
+        for vals, ids in groups.values():
+            Picking.browse(ids).with_context(
+                writeback_engine=True, mail_notrack=True
+            ).write(vals)
+        for picking, decision in posts:
+            picking._writeback_post_outcome(decision)
+        self.env.flush_all()
+        self._apply_account_effects(clears, flags, now)
+        if later_check:
+            self._trigger("ir_cron_writeback_verify", later_check)
+        for item, decision in by_hand:
+            self._apply(
+                item.picking,
+                decision,
+                item.expected_state,
+                item.claim,
+                api=item.api,
+                readback=item.readback,
+            )
+        return self.env["ir.cron"]._commit_progress(len(results)) > 0
 
     @api.model
     def _claim(self, run, picking):
@@ -545,8 +1005,11 @@ class WritebackEngine(models.AbstractModel):
         )
 
     @api.model
-    def _write_outcome(self, picking, decision, expected_state, claim, api, readback):
-        """Write ``decision`` on the locked ``picking``, if still expected."""
+    def _still_claimed(self, picking, decision, expected_state, claim):
+        """True when ``decision`` may be written on the locked ``picking``:
+        still in ``expected_state`` under the same claim (else a user or
+        another worker acted meanwhile, and they win), and a legal
+        transition."""
         if (
             picking.writeback_state != expected_state
             or picking._writeback_claim_key() != claim
@@ -566,8 +1029,11 @@ class WritebackEngine(models.AbstractModel):
                 decision.state,
             )
             return False
-        now = fields.Datetime.now()
-        account = picking.ecommerce_account_id
+        return True
+
+    @api.model
+    def _outcome_vals(self, picking, decision, expected_state, now, readback=None):
+        """The values ``decision`` writes on ``picking``."""
         later = (
             now + datetime.timedelta(seconds=decision.retry_in)
             if decision.retry_in is not None
@@ -603,7 +1069,18 @@ class WritebackEngine(models.AbstractModel):
                     "ecommerce_readback": readback,
                 }
             )
-        picking.with_context(writeback_engine=True).write(vals)
+        return vals
+
+    @api.model
+    def _write_outcome(self, picking, decision, expected_state, claim, api, readback):
+        """Write ``decision`` on the locked ``picking``, if still expected."""
+        if not self._still_claimed(picking, decision, expected_state, claim):
+            return False
+        now = fields.Datetime.now()
+        account = picking.ecommerce_account_id
+        vals = self._outcome_vals(picking, decision, expected_state, now, readback)
+        later = vals.get("writeback_next_attempt") or vals.get("writeback_lease_until")
+        picking.with_context(writeback_engine=True, mail_notrack=True).write(vals)
         picking._writeback_post_outcome(decision)
         self.env.flush_all()
         # The account and its other deliveries are shared with the other
@@ -617,6 +1094,7 @@ class WritebackEngine(models.AbstractModel):
                 State.SUBMITTED,
                 State.SUCCESS,
             )
+            and account.auth_error
         ):
             self._shared_write(account._writeback_clear_auth, api)
         if decision.flag_account:
@@ -746,116 +1224,160 @@ class WritebackEngine(models.AbstractModel):
         )
 
     @api.model
-    def _cron_verify(self, batch_size=20):
-        """Read orders back (see the module docstring): one read per order
-        and run, whatever number of its deliveries are waiting."""
+    def _cron_verify(self, batch_size=VERIFY_BATCH):
+        """Read orders back (see the module docstring): due checks claimed
+        in batches (one statement each), one read per order and run,
+        whatever number of its deliveries are waiting, outcomes applied in
+        batches."""
         run = WritebackRun(self.env)
         self._apply_stored_outcomes()
         self._commit()
-
-        def process(batch):
-            by_order = {}
-            for picking in batch:
-                key = (picking.ecommerce_account_id, picking.ecommerce_order_ref)
-                by_order.setdefault(key, self.env["stock.picking"])
-                by_order[key] |= picking
-            for (account, order_ref), pickings in by_order.items():
-                with self._isolated(pickings, "verify"):
-                    self._verify_order(run, account, order_ref, pickings)
-                    self._commit()
-            return len(batch)
-
-        self._batch_loop(
-            "stock.picking", self._verify_domain, process, batch_size=batch_size
-        )
+        seen, conflicts = set(), 0
+        while conflicts < 3:
+            pickings = self._claim_checks(batch_size, seen)
+            if pickings is None:  # a concurrent update: claim again
+                conflicts += 1
+                continue
+            if not pickings:
+                return
+            results = self._read_back(run, pickings)
+            if not self._apply_batch(run, results):
+                return
 
     @api.model
-    def _claim_checks(self, account, pickings):
-        """Claim the read-back of these deliveries for this worker: each one
-        still due is locked and its next check (or lease) moved on by the
-        verify interval, and committed, so concurrent workers do not read
-        the same order again. Returns the claimed deliveries."""
-        claimed = self.env["stock.picking"]
+    def _claim_checks(self, limit, seen):
+        """Claim up to ``limit`` due read-backs for this worker in one
+        statement (rows another transaction holds are skipped): their next
+        check (or lease) moves on by the verify interval, committed, so
+        concurrent workers do not read the same orders again. Returns the
+        claimed deliveries, or None after a concurrent update."""
+        cr = self.env.cr
+        self._commit()  # the claim starts a fresh snapshot
         now = fields.Datetime.now()
+        timings = self.env["ecommerce.account"]._writeback_policy_params()
         later = now + datetime.timedelta(
-            seconds=max(account._writeback_policy().verify_interval, 60)
+            seconds=max(policy.RetryPolicy(**timings).verify_interval, 60)
         )
-        for picking in pickings:
-            if not self._lock(picking):
-                continue
-            if (
-                picking.writeback_state == State.SUBMITTED
-                and picking.writeback_next_attempt
-                and picking.writeback_next_attempt <= now
-            ):
-                field = "writeback_next_attempt"
-            elif (
-                picking.writeback_state == State.SENDING
-                and picking.writeback_lease_until
-                and picking.writeback_lease_until < now
-            ):
-                field = "writeback_lease_until"
-            else:
-                continue
-            picking.with_context(writeback_engine=True).write({field: later})
-            claimed |= picking
+        try:
+            with mute_logger("odoo.sql_db"):
+                cr.execute(
+                    SQL(
+                        """
+                UPDATE stock_picking p
+                   SET writeback_next_attempt = CASE
+                           WHEN p.writeback_state = %(submitted)s THEN %(later)s
+                           ELSE p.writeback_next_attempt END,
+                       writeback_lease_until = CASE
+                           WHEN p.writeback_state = %(sending)s THEN %(later)s
+                           ELSE p.writeback_lease_until END
+                 WHERE p.id IN (
+                       SELECT s.id
+                         FROM stock_picking s
+                         JOIN ecommerce_account a ON a.id = s.ecommerce_account_id
+                        WHERE a.active
+                          AND s.writeback_state IN (%(submitted)s, %(sending)s)
+                          AND ((s.writeback_state = %(submitted)s
+                                AND s.writeback_next_attempt <= %(now)s)
+                               OR (s.writeback_state = %(sending)s
+                                   AND s.writeback_lease_until < %(now)s))
+                          AND NOT EXISTS (
+                              SELECT 1 FROM ecommerce_writeback_outcome o
+                               WHERE o.picking_id = s.id)
+                          AND s.id <> ALL(%(seen)s::int[])
+                        ORDER BY s.id
+                        LIMIT %(limit)s
+                          FOR NO KEY UPDATE OF s SKIP LOCKED)
+             RETURNING p.id
+                        """,
+                        submitted=State.SUBMITTED.value,
+                        sending=State.SENDING.value,
+                        now=now,
+                        later=later,
+                        seen=sorted(seen),
+                        limit=limit,
+                    )
+                )
+                ids = [row[0] for row in cr.fetchall()]
+        except CONCURRENCY_ERRORS as exc:
+            _logger.info("Read-back claim: concurrent update (%s)", exc.pgcode)
+            cr.rollback()
+            self.env.invalidate_all()
+            return None
+        seen.update(ids)
+        pickings = self.env["stock.picking"].browse(sorted(ids))
+        pickings.invalidate_recordset()
         self._commit()
-        return claimed
+        return pickings
 
     @api.model
-    def _verify_order(self, run, account, order_ref, pickings):
-        pickings = self._claim_checks(account, pickings)
-        if not pickings:
-            return
-        order = error = None
-        with run.journal(account, pickings if len(pickings) == 1 else None):
-            try:
-                order = run.client(account).read_order(order_ref)
-            except errors.MarketplaceError as exc:
-                error = exc
-            except Exception as exc:
-                _logger.exception(
-                    "Reading back order %s failed unexpectedly", order_ref
-                )
-                error = errors.TransientError(exc.__class__.__name__)
-        self._commit()  # keep the journal; fresh snapshot (see _send)
-        retry_policy = account._writeback_policy()
-        read_api = account._writeback_apis()[1]
-        now = fields.Datetime.now()
-        readback = order.as_dict() if order is not None else None
+    def _read_back(self, run, pickings):
+        """Read the orders of ``pickings`` back, once per order, and decide
+        each delivery's outcome. Returns ``[(Claimed, Decision)]``."""
+        by_order = {}
         for picking in pickings:
-            picking.invalidate_recordset()
-            state = picking.writeback_state
-            if state not in (State.SUBMITTED, State.SENDING):
-                continue
-            claim = picking._writeback_claim_key()
-            packages = picking._writeback_sent_package_list()
-            if order is not None and state == State.SUBMITTED:
-                age = (now - (picking.writeback_submitted_date or now)).total_seconds()
-                decision = policy.after_verify(
-                    order, packages, picking.writeback_attempt_count, age, retry_policy
+            key = (picking.ecommerce_account_id, picking.ecommerce_order_ref)
+            by_order.setdefault(key, []).append(picking)
+        results = []
+        now = fields.Datetime.now()
+        for (account, order_ref), group in by_order.items():
+            order = error = None
+            journal_picking = group[0] if len(group) == 1 else None
+            with run.journal(account, journal_picking, defer=True):
+                try:
+                    order = run.client(account).read_order(order_ref)
+                except errors.MarketplaceError as exc:
+                    error = exc
+                except Exception as exc:
+                    _logger.exception(
+                        "Reading back order %s failed unexpectedly", order_ref
+                    )
+                    error = errors.TransientError(exc.__class__.__name__)
+            readback = order.as_dict() if order is not None else None
+            read_api = account._writeback_apis()[1]
+            for picking in group:
+                state = State(picking.writeback_state)
+                item = Claimed(
+                    picking=picking,
+                    account=account,
+                    shipment=None,
+                    claim=picking._writeback_claim_key(),
+                    attempt=picking.writeback_attempt_count,
+                    throttled=picking.writeback_throttle_count,
+                    expected_state=state,
+                    api=read_api,
+                    readback=readback,
                 )
-            elif order is not None:
-                decision = policy.after_interrupted_send(
-                    order, packages, picking.writeback_attempt_count, retry_policy
-                )
-            else:
-                since = (
-                    picking.writeback_submitted_date
-                    if state == State.SUBMITTED
-                    else picking.writeback_last_attempt
-                ) or now
-                decision = policy.after_readback_failure(
-                    error,
-                    state,
-                    picking.writeback_attempt_count,
-                    (now - since).total_seconds(),
-                    retry_policy,
-                )
-            self._apply(
-                picking, decision, State(state), claim, api=read_api, readback=readback
+                decision = self._verify_decision(run, picking, state, order, error, now)
+                results.append((item, decision))
+        return results
+
+    @api.model
+    def _verify_decision(self, run, picking, state, order, error, now):
+        """What the read-back (``order``, or ``error``) means for ``picking``
+        (``state``: submitted, or sending with its lease expired)."""
+        retry_policy = run.policy(picking.ecommerce_account_id)
+        packages = picking._writeback_sent_package_list()
+        if order is not None and state == State.SUBMITTED:
+            age = (now - (picking.writeback_submitted_date or now)).total_seconds()
+            return policy.after_verify(
+                order, packages, picking.writeback_attempt_count, age, retry_policy
             )
-            self._commit()
+        if order is not None:
+            return policy.after_interrupted_send(
+                order, packages, picking.writeback_attempt_count, retry_policy
+            )
+        since = (
+            picking.writeback_submitted_date
+            if state == State.SUBMITTED
+            else picking.writeback_last_attempt
+        ) or now
+        return policy.after_readback_failure(
+            error,
+            state,
+            picking.writeback_attempt_count,
+            (now - since).total_seconds(),
+            retry_policy,
+        )
 
 
 class WritebackOutcome(models.Model):

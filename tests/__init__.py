@@ -10,6 +10,7 @@ from . import test_ebay_fulfillment
 from . import test_status_tour
 from . import test_writeback_fidelity
 from . import test_writeback_engine
+from . import test_writeback_batch
 from . import test_writeback_dropship
 from . import test_status_attention
 from . import test_status_accounts

@@ -1,0 +1,139 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The batch push: sellers take turns, a throttled seller gives its other
+claims back unused, a shipment that cannot go is told why without holding
+up the batch, and the chatter hears only what a user needs. (Its cost per
+write-back is measured by ``scripts/benchmark_writeback.py``, not here.)"""
+
+import datetime
+
+from odoo import fields
+from odoo.tests import tagged
+
+from .common import AMAZON_MARKETPLACE, WritebackCase
+
+
+@tagged("post_install", "-at_install")
+class TestWritebackBatch(WritebackCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.amazon_2 = cls.amazon.copy(
+            {
+                "name": "Amazon US, second seller (sandbox)",
+                "amazon_seller_id": "A2SECOND",
+                "lwa_refresh_token": "Atzr|second-seller-refresh-token",
+            }
+        )
+
+    def _deliveries(self, account, prefix, count):
+        pickings = self.env["stock.picking"]
+        for n in range(count):
+            ref = f"{prefix}-0000000-{n:07d}"
+            item = f"{prefix}{n:011d}"
+            self.sandbox.add_amazon_order(
+                ref,
+                marketplace_id=AMAZON_MARKETPLACE,
+                items=[{"order_item_id": item, "quantity": 1}],
+            )
+            order = self.make_order(account, ref, [(self.product_a, 1, item)])
+            pickings |= self.ship(order.picking_ids, f"1Z{prefix}{n:08d}")
+        return pickings
+
+    def _seller_of_sends(self):
+        """The seller of each confirmShipment Amazon received, in order (the
+        prefix of the order reference: 111 or 222)."""
+        return [
+            r["order_ref"].split("-")[0]
+            for r in self.requests_of("amazon.confirmShipment")
+        ]
+
+    def test_sellers_take_turns_and_each_shipment_is_sent_once(self):
+        """Two sellers with three shipments each: one push sends all six,
+        alternating sellers (one seller's backlog never holds the other's
+        shipments back), each exactly once, with its attempt counted and
+        its call in the journal."""
+        first = self._deliveries(self.amazon, "111", 3)
+        second = self._deliveries(self.amazon_2, "222", 3)
+        self.push()
+        both = first | second
+        self.assertEqual(set(both.mapped("writeback_state")), {"submitted"})
+        self.assertEqual(set(both.mapped("writeback_attempt_count")), {1})
+        sellers = self._seller_of_sends()
+        self.assertEqual(sorted(sellers), ["111"] * 3 + ["222"] * 3)
+        self.assertNotEqual(sellers[0], sellers[1], "sellers take turns")
+        self.assertNotEqual(sellers[2], sellers[3], "sellers take turns")
+        for picking in both:
+            calls = picking.writeback_call_ids.filtered(
+                lambda c: c.operation == "confirmShipment"
+            )
+            self.assertEqual(len(calls), 1)
+            self.assertEqual(calls.outcome, "success")
+            self.assertEqual(calls.company_id, picking.company_id)
+            self.assertEqual(calls.order_ref, picking.ecommerce_order_ref)
+
+    def test_throttled_seller_gives_its_other_claims_back_unused(self):
+        """Amazon answers the first shipment of a seller with a 429 and
+        Retry-After: that seller's other claimed shipments are not sent in
+        this run and keep all their attempts; the other seller's go."""
+        first = self._deliveries(self.amazon, "111", 3)
+        second = self._deliveries(self.amazon_2, "222", 2)
+        self.amazon_error(
+            "amazon.confirmShipment",
+            429,
+            "QuotaExceeded",
+            "You exceeded your quota for the requested resource.",
+            headers={"Retry-After": "30"},
+            order_ref=first[0].ecommerce_order_ref,
+        )
+        first.invalidate_recordset()
+        before = fields.Datetime.now()
+        self.push()
+        self.assertEqual(set(second.mapped("writeback_state")), {"submitted"})
+        self.assertEqual(set(first.mapped("writeback_state")), {"pending"})
+        self.assertEqual(set(first.mapped("writeback_attempt_count")), {0})
+        throttled = first.filtered("writeback_throttle_count")
+        self.assertEqual(throttled, first[0])
+        for picking in first:
+            self.assertGreaterEqual(
+                picking.writeback_next_attempt,
+                before + datetime.timedelta(seconds=25),
+                "waits for the marketplace, not retried at once",
+            )
+        sends = self._seller_of_sends()
+        self.assertEqual(sends.count("111"), 1, "no send after the 429")
+
+    def test_a_shipment_that_cannot_go_is_told_why_and_the_batch_goes_on(self):
+        """The carrier of one delivery lost its Amazon code after the
+        delivery was queued: that one stays pending with the reason and its
+        attempt unused; the others of the batch are sent."""
+        pickings = self._deliveries(self.amazon, "111", 3)
+        odd_carrier = self.carrier.copy()
+        pickings[1].carrier_id = odd_carrier
+        odd_carrier.amazon_carrier_code = False
+        self.push()
+        self.assertEqual(pickings[0].writeback_state, "submitted")
+        self.assertEqual(pickings[2].writeback_state, "submitted")
+        blocked = pickings[1]
+        self.assertEqual(blocked.writeback_state, "pending")
+        self.assertEqual(blocked.writeback_attempt_count, 0)
+        self.assertFalse(blocked.writeback_next_attempt)
+        self.assertIn(odd_carrier.name, blocked.writeback_error)
+        self.assertIn("has no Amazon carrier code", blocked.writeback_error)
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 2)
+
+    def test_only_what_a_user_needs_reaches_the_chatter(self):
+        """Pending, sending and submitted are bookkeeping: a write-back that
+        goes through posts one message, when Amazon shows the package."""
+        picking = self._deliveries(self.amazon, "111", 1)
+        messages = picking.message_ids
+        self.push()
+        self.assertEqual(picking.writeback_state, "submitted")
+        self.assertEqual(picking.message_ids, messages, "nothing to tell yet")
+        self.make_due(picking)
+        self.verify()
+        self.assertEqual(picking.writeback_state, "success")
+        new = picking.message_ids - messages
+        self.assertEqual(len(new), 1)
+        self.assertIn("Shipment confirmed on", new.body)
+        self.assertFalse(new.tracking_value_ids)
