@@ -4,28 +4,36 @@
 
 Validating a delivery only queues it (state *pending*, see
 ``stock.picking._writeback_queue``). Everything that talks to a marketplace
-happens here, in cron runs, outside any user's transaction:
+happens here, in cron runs (or queue jobs), outside any user's transaction:
 
-* **push** claims due *pending* shipments one by one (row lock, skipping
-  locked rows; state *sending*, attempt counted, lease set) and commits,
-  calls the marketplace, commits the call journal, then applies the
-  outcome decided by :mod:`..marketplaces.policy` and commits again;
-* **verify** reads orders back: *submitted* shipments become *Success* once
-  the marketplace shows every package on the right lines, and *sending*
-  shipments whose lease expired (their worker died mid-call) are reconciled
-  before anything is sent again.
+* **push** claims due *pending* shipments in batches, one statement per
+  batch for every account (row locks, skipping locked rows; state
+  *sending*, attempt counted, lease set), builds their shipments with
+  prefetching and commits, then sends them, the accounts taking turns so
+  that the worker waits on a marketplace's rate limit only when no other
+  account has a shipment ready, and applies the outcomes decided by
+  :mod:`..marketplaces.policy` a batch at a time (journal in one insert,
+  writes grouped by outcome) and commits again;
+* **verify** claims due read-backs the same way and reads each order back
+  once: *submitted* shipments become *Success* once the marketplace shows
+  every package on the right lines, and *sending* shipments whose lease
+  expired (their worker died mid-call) are reconciled before anything is
+  sent again.
 
 Guarantees, whatever number of workers run these methods at once:
 
 * a claim is committed before any call, so a send is never made twice in
-  parallel, and a lock a worker took but did not use is released at once;
+  parallel, and a claim that was not sent (a throttled account, the run's
+  time up) is given back with its attempt unused;
 * an outcome is applied only if the shipment is still in the state (and
   the claim) the worker left it in, so a user's action in between wins;
 * an outcome is never dropped: it is applied after a short bounded wait for
   the row, else stored and applied by the next run
   (``ecommerce.writeback.outcome``);
 * serialization failures and lock timeouts are handled per shipment and
-  never abort a run; one account's trouble never stops the others.
+  never abort a run; one account's trouble never stops the others;
+* a worker that dies leaves *sending* shipments whose lease ends: the
+  verify run reconciles them from what the marketplace holds.
 
 The shape follows OCA ``queue_job``: the run (:class:`WritebackRun`, like
 ``Job``) is plain Python; the stored, shown record is ``stock.picking``.
@@ -823,44 +831,6 @@ class WritebackEngine(models.AbstractModel):
         return max(
             LEASE_SECONDS, 2 * (requests + 1) * picking.ecommerce_account_id.timeout
         )
-
-    @api.model
-    def _send(self, run, picking, shipment):
-        """Send ``shipment`` (what the claim built) and apply the outcome."""
-        account = picking.ecommerce_account_id
-        claim = picking._writeback_claim_key()
-        error = None
-        with run.journal(account, picking):
-            try:
-                run.client(account).confirm_shipment(shipment)
-            except errors.MarketplaceError as exc:
-                error = exc
-            except Exception as exc:
-                _logger.exception(
-                    "Write-back of %s failed unexpectedly", picking.display_name
-                )
-                error = errors.TransientError(
-                    self.env._(
-                        "Unexpected error while sending: %s", exc.__class__.__name__
-                    )
-                )
-        # Keep the journal whatever happens next, and start a fresh snapshot
-        # so a user's change made during the call is seen, not a conflict.
-        self._commit()
-        picking.invalidate_recordset()
-        decision = policy.after_send(
-            error,
-            picking.writeback_attempt_count,
-            account._writeback_policy(),
-            throttled=picking.writeback_throttle_count,
-        )
-        if decision.throttled:
-            run.held_accounts.add(account.id)
-        self._apply(
-            picking, decision, State.SENDING, claim, api=account._writeback_apis()[0]
-        )
-        if picking.writeback_state == State.SUBMITTED:
-            self._trigger("ir_cron_writeback_verify", picking.writeback_next_attempt)
 
     # ------------------------------------------------------------------
     # eBay line ids
