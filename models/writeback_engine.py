@@ -110,6 +110,8 @@ class PushRound:
         self.queues = {}  # account id -> [Claimed, ...]
         self.exhausted = set()  # accounts with nothing (more) due in this run
         self.seen = set()  # deliveries claimed in this run: once per run
+        self.resolved = set()  # deliveries whose eBay line ids were looked up
+        self.again = set()  # accounts with deliveries due again (lines found)
         self.results = []  # (Claimed, Decision) not applied yet
         self.sent = 0
         self.turn = 0
@@ -139,7 +141,10 @@ class PushRound:
             self.claims_left -= 1
         for item in claimed:
             self.queues.setdefault(item.account.id, []).append(item)
-        self.exhausted.update(a for a in wanting if not self.queues.get(a))
+        self.exhausted.update(
+            a for a in wanting if not self.queues.get(a) and a not in self.again
+        )
+        self.again = set()
 
     def ready(self):
         return [a for a, queue in self.queues.items() if queue]
@@ -394,10 +399,12 @@ class WritebackEngine(models.AbstractModel):
                 if wanting:
                     self._flush_push(run, push)  # a claim commits
                     push.add_claims(
-                        wanting, self._claim_batch(run, wanting, batch_size, push.seen)
+                        wanting, self._claim_batch(run, wanting, batch_size, push)
                     )
                 ready = push.ready()
                 if not ready:
+                    if push.wanting(run.held_accounts):
+                        continue  # e.g. deliveries due again after a line lookup
                     break
                 delays = {a: self._send_delay(run, push.queues[a][0]) for a in ready}
                 wait = min(delays.values())
@@ -428,7 +435,17 @@ class WritebackEngine(models.AbstractModel):
             except Exception:
                 # The leases end these claims: the verify cron reconciles.
                 _logger.exception("Write-back engine: could not finish the batch")
+        if push.time_up:
+            # The cron's time is up with work left: say how much, so that
+            # the scheduler runs the cron again at once.
+            self._report_remaining(self._push_domain())
         return push.sent
+
+    @api.model
+    def _report_remaining(self, domain):
+        remaining = self.env["stock.picking"].search_count(domain)
+        if remaining:
+            self.env["ir.cron"]._commit_progress(0, remaining=remaining)
 
     @api.model
     def _flush_push(self, run, push):
@@ -446,7 +463,7 @@ class WritebackEngine(models.AbstractModel):
         return send_delay(item.shipment) if send_delay else 0.0
 
     @api.model
-    def _claim_batch(self, run, account_ids, limit, seen):
+    def _claim_batch(self, run, account_ids, limit, push):
         """Claim up to ``limit`` due shipments of each of ``account_ids`` in
         one statement (rows another transaction holds are skipped), build
         what to send, and commit the claims before anything is sent.
@@ -488,7 +505,7 @@ class WritebackEngine(models.AbstractModel):
                         lease=now + datetime.timedelta(seconds=LEASE_SECONDS),
                         uid=self.env.uid,
                         accounts=list(account_ids),
-                        seen=sorted(seen),
+                        seen=sorted(push.seen),
                         limit=limit,
                     )
                 )
@@ -500,7 +517,7 @@ class WritebackEngine(models.AbstractModel):
             return None
         if not ids:
             return []
-        seen.update(ids)
+        push.seen.update(ids)
         Picking = self.env["stock.picking"]
         Picking.invalidate_model()
         pickings = Picking.browse(sorted(ids))
@@ -508,7 +525,10 @@ class WritebackEngine(models.AbstractModel):
         claimed, sent_values, to_resolve = [], [], Picking
         for picking in pickings:
             with self._isolated_claim(picking):
-                if picking._writeback_lines_to_resolve():
+                if (
+                    picking.id not in push.resolved
+                    and picking._writeback_lines_to_resolve()
+                ):
                     to_resolve |= picking
                     continue
                 shipment, problem = picking._writeback_checked_shipment()
@@ -594,6 +614,11 @@ class WritebackEngine(models.AbstractModel):
             with self._isolated(picking, "line lookup"):
                 self._resolve_lines(run, picking)
                 self._commit()
+            # Claimed again in this run, with the line ids found (or told
+            # what is missing).
+            push.resolved.add(picking.id)
+            push.seen.discard(picking.id)
+            push.again.add(picking.ecommerce_account_id.id)
         return claimed
 
     @contextlib.contextmanager
@@ -1212,6 +1237,7 @@ class WritebackEngine(models.AbstractModel):
                 return
             results = self._read_back(run, pickings)
             if not self._apply_batch(run, results):
+                self._report_remaining(self._verify_domain())
                 return
 
     @api.model

@@ -435,6 +435,87 @@ def scenario_pacing(args, registry):
         sandbox.close()
 
 
+def odoo_bin():
+    """Odoo's launcher in the tree this interpreter imports Odoo from."""
+    import odoo
+
+    for path in odoo.__path__:
+        root = os.path.dirname(os.path.abspath(path))
+        for candidate in ("odoo-bin", os.path.join("setup", "odoo")):
+            if os.path.exists(os.path.join(root, candidate)):
+                return os.path.join(root, candidate)
+    raise SystemExit(f"no odoo-bin or setup/odoo beside {list(odoo.__path__)}")
+
+
+def scenario_latency(args, registry):
+    """Validate one delivery at a time while an Odoo server with one cron
+    thread runs, and time until the marketplace holds it (submitted)."""
+    sandbox = Sandbox(limits=True)
+    server = None
+    try:
+        bench = Bench(args, registry, sandbox)
+        cr, env = environment(registry)
+        try:
+            bench.setup_common(env)
+            account = bench.account(env, "amazon", 0)
+            accounts = {account.id: "amazon"}
+            env.ref(f"{ADDON}.ir_cron_writeback_push").active = True
+            cr.commit()
+        finally:
+            cr.close()
+        command = [
+            sys.executable,
+            odoo_bin(),
+            "-c",
+            args.config,
+            "-d",
+            args.database,
+            "--no-http",
+            "--max-cron-threads=1",
+            f"--log-level={args.server_log_level}",
+        ]
+        if args.addons_path:
+            command.append(f"--addons-path={args.addons_path}")
+        log_path = os.path.join(tempfile.gettempdir(), f"swb-latency-{os.getpid()}.log")
+        with open(log_path, "w") as logfile:
+            server = subprocess.Popen(command, stdout=logfile, stderr=logfile)
+            latencies = measure_latency(args, registry, bench, accounts)
+        print(
+            f"latency: validate -> sent (Amazon holds the package), "
+            f"{len(latencies)} deliveries one at a time, one cron thread: "
+            f"min {min(latencies):.2f} s, median {statistics.median(latencies):.2f} s,"
+            f" max {max(latencies):.2f} s (server log {log_path})"
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
+        sandbox.close()
+
+
+def measure_latency(args, registry, bench, accounts):
+    # The server loads its registry and its cron thread starts listening:
+    # a first delivery, not counted, waits for that.
+    ids = bench.make_deliveries(accounts, 1)
+    start = time.monotonic()
+    while time.monotonic() - start < 600:
+        if set(states(registry, ids)) & {"submitted", "success"}:
+            break
+        time.sleep(0.2)
+    latencies = []
+    for _n in range(args.latency_samples):
+        ids = bench.make_deliveries(accounts, 1)  # validated and committed
+        start = time.monotonic()
+        while time.monotonic() - start < 120:
+            if set(states(registry, ids)) & {"submitted", "success"}:
+                latencies.append(time.monotonic() - start)
+                break
+            time.sleep(0.05)
+        else:
+            print(f"  delivery {ids} not sent within 120 s")
+    return latencies
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-c", "--config", required=True)
@@ -442,13 +523,22 @@ def main(argv=None):
     parser.add_argument("--addons-path")
     parser.add_argument("--shipments", type=int, default=300)
     parser.add_argument("--per-seller", type=int, default=120)
+    parser.add_argument("--latency-samples", type=int, default=10)
+    parser.add_argument("--server-log-level", default="warn")
     parser.add_argument(
-        "scenarios", nargs="*", default=["engine", "pacing"], metavar="SCENARIO"
+        "scenarios",
+        nargs="*",
+        default=["engine", "pacing", "latency"],
+        metavar="SCENARIO",
     )
     args = parser.parse_args(argv)
     registry = load_registry(args)
     for name in args.scenarios:
-        {"engine": scenario_engine, "pacing": scenario_pacing}[name](args, registry)
+        {
+            "engine": scenario_engine,
+            "pacing": scenario_pacing,
+            "latency": scenario_latency,
+        }[name](args, registry)
 
 
 if __name__ == "__main__":
