@@ -376,7 +376,6 @@ class Pacer:
         self._lock = threading.Lock()
         self._buckets = {}  # key -> (tokens, time of last update)
         self._rates = {}  # key -> rate the marketplace announced
-        self._holds = {}  # key -> clock time before which nothing is sent
 
     # -- the plan of one key ----------------------------------------------
 
@@ -401,15 +400,13 @@ class Pacer:
         return min(capacity, tokens + max(0.0, now - updated) * refill)
 
     def _wait(self, key, plan, now, count=1):
-        """Seconds until ``count`` tokens (at most the capacity) are there,
-        and until any hold on ``key`` has passed."""
-        hold = max(0.0, self._holds.get(key, now) - now)
+        """Seconds until ``count`` tokens (at most the capacity) are there."""
         if plan is None:
-            return hold
+            return 0.0
         refill, capacity = plan
         need = min(float(count), capacity)
         tokens = self._tokens(key, plan, now)
-        return max(hold, 0.0 if tokens >= need else (need - tokens) / refill)
+        return 0.0 if tokens >= need else (need - tokens) / refill
 
     # -- public API ---------------------------------------------------------
 
@@ -421,20 +418,17 @@ class Pacer:
 
     def acquire(self, key, rate, burst, max_wait):
         """Take one token of ``key``'s bucket (``rate`` requests per second,
-        ``burst``; no bucket when ``rate`` is None or 0, only a hold left by
-        :meth:`throttled`), sleeping for it at most ``max_wait`` seconds."""
+        ``burst``; nothing to take when ``rate`` is None or 0), sleeping for
+        it at most ``max_wait`` seconds."""
         with self._lock:
             now = self._clock()
             plan = self._plan(key, rate, burst)
             wait = self._wait(key, plan, now)
-            if wait > max_wait:
-                limit = (
-                    f"its rate limit ({plan[0] / self.SAFETY:g}/s, burst {burst})"
-                    if plan
-                    else "the marketplace's last throttling answer"
-                )
+            if wait > max_wait:  # only with a plan: no plan, no wait
                 raise RateLimitedError(
-                    f"Holding back {key[-1]}: {limit} needs a {wait:.1f} s pause",
+                    f"Holding back {key[-1]}: its rate limit "
+                    f"({plan[0] / self.SAFETY:g}/s, burst {burst}) needs a "
+                    f"{wait:.1f} s pause",
                     code="client_pacing",
                     retry_after=wait,
                 )
@@ -461,22 +455,21 @@ class Pacer:
                 self._buckets[key] = (self._tokens(key, old, now), now)
             self._rates[key] = rate
             new = self._plan(key, default_rate, burst)
-            if key in self._buckets:  # a larger lead when the rate fell
+            if key in self._buckets:  # never more than the new capacity
                 tokens, _updated = self._buckets[key]
                 self._buckets[key] = (min(tokens, new[1]), now)
 
-    def throttled(self, key, rate, burst, retry_after=None):
+    def throttled(self, key, rate, burst):
         """The marketplace answered 429 (or its equivalent) for ``key``:
-        empty the local bucket so that the next request waits one token and
-        the :data:`LAG` again, or ``retry_after`` seconds when it said so.
-        An operation without a usage plan is held for ``retry_after``."""
+        empty the local bucket so that the next request waits for one token
+        and the :data:`LAG` again (about a second at 2/s). A ``Retry-After``
+        is not kept here: the error carries it and the engine defers that
+        shipment by it (:mod:`.policy`)."""
         with self._lock:
-            now = self._clock()
-            if retry_after:
-                self._holds[key] = max(self._holds.get(key, now), now + retry_after)
             plan = self._plan(key, rate, burst)
             if plan is None:
                 return
+            now = self._clock()
             lead = self._rates.get(key, rate) * self.LAG
             self._buckets[key] = (min(self._tokens(key, plan, now), -lead), now)
 
@@ -484,7 +477,6 @@ class Pacer:
         with self._lock:
             self._buckets.clear()
             self._rates.clear()
-            self._holds.clear()
 
 
 PACER = Pacer()
@@ -899,13 +891,10 @@ class HttpClient:
                     observe=lambda response: self._observe_rate(operation, response),
                     **kwargs,
                 )
-            except RateLimitedError as err:
+            except RateLimitedError:
                 # The marketplace throttled us despite the pacer: back off.
                 self._pacer.throttled(
-                    self._pace_key(operation),
-                    operation.rate,
-                    operation.burst,
-                    err.retry_after,
+                    self._pace_key(operation), operation.rate, operation.burst
                 )
                 raise
 
@@ -917,8 +906,7 @@ class HttpClient:
         return (self.api_base_url, self._token_key, operation.name)
 
     def _pace(self, operation):
-        """Wait for the operation's client-side token bucket, if it has one
-        (and for any hold a throttling answer left)."""
+        """Wait for the operation's client-side token bucket, if it has one."""
         self._pacer.acquire(
             self._pace_key(operation),
             operation.rate,

@@ -359,27 +359,20 @@ def test_throttled_drains_the_bucket():
     assert pacer.delay(KEY, RATE, BURST) == pytest.approx(expected)
 
 
-def test_throttled_with_retry_after_holds_the_key():
-    clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
-    pacer.throttled(KEY, RATE, BURST, retry_after=30)
-    assert pacer.delay(KEY, RATE, BURST) == pytest.approx(30)
-    with pytest.raises(RateLimitedError) as info:
-        pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)
-    assert info.value.retry_after == pytest.approx(30)
-    # an operation without a usage plan (eBay) is held the same way
+def test_throttled_leaves_operations_without_plan_alone():
+    """eBay documents no per-second plan: a 429 there is the engine's to
+    defer (by its Retry-After), the pacer keeps no hold."""
+    pacer = http.Pacer(clock=FakeClock())
     ebay = ("https://api.ebay.com", "seller", "CompleteSale")
-    pacer.throttled(ebay, None, None, retry_after=5)
-    assert pacer.delay(ebay, None, None) == pytest.approx(5)
-    clock.now += 5
+    pacer.throttled(ebay, None, None)
     assert pacer.delay(ebay, None, None) == 0.0
     pacer.acquire(ebay, rate=None, burst=None, max_wait=0)
 
 
-def test_reset_forgets_announced_rates_and_holds():
+def test_reset_forgets_announced_rates_and_drained_buckets():
     pacer = http.Pacer(clock=FakeClock())
     pacer.observe_rate(KEY, 1.0, RATE, BURST)
-    pacer.throttled(KEY, RATE, BURST, retry_after=30)
+    pacer.throttled(KEY, RATE, BURST)
     pacer.reset()
     assert pacer.rate(KEY, RATE) == RATE
     assert pacer.delay(KEY, RATE, BURST) == 0.0

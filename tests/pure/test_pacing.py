@@ -16,13 +16,13 @@ import time
 import pytest
 import requests
 
-from marketplaces import base, http
+from marketplaces import amazon, base, http
 from marketplaces.amazon import AmazonClient
 from marketplaces.ebay_fulfillment import EbayFulfillmentClient
 from marketplaces.ebay_trading import EbayTradingClient
 from marketplaces.errors import RateLimitedError
 from sandbox.clock import Clock
-from sandbox.ratelimit import Limit
+from sandbox.ratelimit import DEFAULT_LIMITS, Limit
 from sandbox.server import SandboxServer
 
 MARKETPLACE = "ATVPDKIKX0DER"
@@ -157,6 +157,18 @@ def ratio(times, rate=RATE, burst=BURST):
     return (len(times) - burst) / (rate * (times[-1] - times[0]))
 
 
+@pytest.mark.parametrize(
+    "operation", [amazon.CONFIRM_SHIPMENT, amazon.GET_ORDER, amazon.GET_CATALOG_ITEM]
+)
+def test_sandbox_meters_each_paced_operation_at_its_documented_plan(operation):
+    """Client and sandbox read the same usage-plan tables (ordersV0.json
+    confirmShipment 2/10, orders_2026-01-01.json getOrder 0.5/30,
+    catalogItems_2022-04-01.json getCatalogItem 2/2): the sandbox is never
+    looser than what the client paces at."""
+    limit = DEFAULT_LIMITS["amazon." + operation.name]
+    assert (limit.rate, limit.burst) == (operation.rate, operation.burst)
+
+
 @pytest.mark.parametrize("sellers", [1, 3])
 def test_interleaved_sellers_reach_the_ceiling_without_429(
     make_sandbox, pacer, timeline, sellers
@@ -280,12 +292,13 @@ def test_send_delay_counts_every_package(make_sandbox, pacer, timeline):
     assert timeline.now == start  # asking never slept
 
 
-# -- eBay: no per-second plan, only a Retry-After is honoured ------------------
+# -- eBay: no per-second plan ---------------------------------------------------
 
 
-def test_ebay_clients_have_no_pacing_delay_until_throttled(
-    make_sandbox, pacer, timeline
-):
+def test_ebay_clients_never_ask_to_wait(make_sandbox, pacer, timeline):
+    """eBay documents daily call limits, no per-second plan: send_delay is
+    0.0, even right after a 429 (its Retry-After travels with the error for
+    the engine to defer that shipment)."""
     sandbox = make_sandbox()
     common = {
         "client_id": "ebay-app",
@@ -314,10 +327,9 @@ def test_ebay_clients_have_no_pacing_delay_until_throttled(
         "ebay.createShippingFulfillment", status=429, headers={"Retry-After": "7"}
     )
 
-    with pytest.raises(RateLimitedError):
+    with pytest.raises(RateLimitedError) as info:
         rest.confirm_shipment(shipment)
 
-    assert rest.send_delay(shipment) == pytest.approx(7)
-    assert trading.send_delay(shipment) == 0.0  # another API, another bucket
-    timeline.sleep(7)
+    assert info.value.retry_after == 7.0
     assert rest.send_delay(shipment) == 0.0
+    assert trading.send_delay(shipment) == 0.0
