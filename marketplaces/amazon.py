@@ -251,6 +251,14 @@ class AmazonClient(HttpClient):
         per package. Never raises."""
         return len(shipment.packages)
 
+    def send_delay(self, shipment=None):
+        """Seconds before :meth:`confirm_shipment` could send ``shipment``
+        without any pacing sleep (0.0: now): until the seller's
+        ``confirmShipment`` bucket holds one token per package (one when no
+        shipment is given). Consumes nothing; never raises."""
+        count = len(shipment.packages) if shipment is not None else 1
+        return self._pacing_delay(CONFIRM_SHIPMENT, max(1, count))
+
     def read_order(self, order_ref):
         """Amazon's view of the order (Orders 2026-01-01 ``getOrder`` with
         fulfillment status and packages) as a :class:`~.base.OrderView`."""

@@ -36,3 +36,11 @@ class MarketplaceClient(Protocol):
         """How many HTTP requests :meth:`confirm_shipment` makes for
         ``shipment`` (token exchanges not counted): the engine sizes the
         send's lease from it."""
+
+    def send_delay(self, shipment: Shipment | None = None) -> float:
+        """Seconds before :meth:`confirm_shipment` could send ``shipment``
+        (any one shipment when None) without sleeping in the client's pacer;
+        0.0 when it can go now. Consumes nothing and never raises, so an
+        engine serving many sellers can send for whichever is ready and
+        sleep only when none is. :meth:`confirm_shipment` still waits by
+        itself (up to the client's ``max_wait``) when called early."""

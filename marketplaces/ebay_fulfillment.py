@@ -157,6 +157,16 @@ class EbayFulfillmentClient(EbayClient):
         raises."""
         return 1 + len(shipment.packages)
 
+    def send_delay(self, shipment=None):
+        """Seconds before :meth:`confirm_shipment` could start without a
+        pacing sleep (0.0: now). eBay documents daily call limits, not
+        per-second ones, so this is 0.0 unless eBay answered 429 with a
+        Retry-After still running. Consumes nothing; never raises."""
+        return max(
+            self._pacing_delay(GET_SHIPPING_FULFILLMENTS),
+            self._pacing_delay(CREATE_SHIPPING_FULFILLMENT),
+        )
+
     def read_order(self, order_ref):
         """eBay's view of the order (``getOrder`` plus
         ``getShippingFulfillments``) as a :class:`~.base.OrderView`."""

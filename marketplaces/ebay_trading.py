@@ -132,6 +132,13 @@ class EbayTradingClient(EbayClient):
         data is refused before sending). Never raises."""
         return complete_sale_count(shipment)
 
+    def send_delay(self, shipment=None):
+        """Seconds before :meth:`confirm_shipment` could start without a
+        pacing sleep (0.0: now). eBay meters Trading calls per day, not per
+        second, so this is 0.0 unless eBay throttled ``CompleteSale`` with a
+        Retry-After still running. Consumes nothing; never raises."""
+        return self._pacing_delay(COMPLETE_SALE)
+
     def read_order(self, order_ref):
         """eBay's view of the order (``GetOrders`` by ``OrderID``) as a
         :class:`~.base.OrderView`; PermanentError if eBay returns no such

@@ -10,7 +10,7 @@ from marketplaces.ebay_fulfillment import EbayFulfillmentClient
 from marketplaces.ebay_trading import EbayTradingClient
 
 CLIENTS = [AmazonClient, EbayTradingClient, EbayFulfillmentClient]
-METHODS = ["confirm_shipment", "read_order", "probe", "request_count"]
+METHODS = ["confirm_shipment", "read_order", "probe", "request_count", "send_delay"]
 
 
 @pytest.mark.parametrize("client_class", CLIENTS)

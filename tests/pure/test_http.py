@@ -211,23 +211,42 @@ class FakeClock:
         self.now += seconds
 
 
-def test_pacer_allows_burst_then_waits_then_refuses():
+# Amazon confirmShipment's documented plan: 2 requests/second, burst 10.
+RATE, BURST = 2.0, 10
+KEY = ("https://x", "seller-a", "confirmShipment")
+STEP = 1 / (RATE * http.Pacer.SAFETY)  # seconds between tokens, locally
+HELD_BACK = int(RATE * http.Pacer.LAG)  # burst tokens kept against delays
+
+
+def test_pacer_allows_burst_less_its_lead_then_waits_then_refuses():
     clock = FakeClock()
     pacer = http.Pacer(clock=clock, sleep=clock.sleep)
-    key = ("https://x", "getCatalogItem")
-    pacer.acquire(key, rate=2.0, burst=2, max_wait=2.0)
-    pacer.acquire(key, rate=2.0, burst=2, max_wait=2.0)
+    for _ in range(BURST - HELD_BACK):
+        pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)
     assert clock.slept == []
-    pacer.acquire(key, rate=2.0, burst=2, max_wait=2.0)  # waits for one token
-    # 1 / rate, plus the pacer's safety margin
-    assert clock.slept == [pytest.approx(0.5 / http.Pacer.SAFETY)]
+    pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)  # waits one token
+    assert clock.slept == [pytest.approx(STEP)]
     with pytest.raises(RateLimitedError) as info:
-        pacer.acquire(key, rate=2.0, burst=2, max_wait=0.1)
-    assert info.value.retry_after == pytest.approx(0.5 / http.Pacer.SAFETY)
+        pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0.1)
+    assert info.value.retry_after == pytest.approx(STEP)
     assert info.value.outcome == "rate_limited"
+    assert info.value.code == "client_pacing"
     # The refusal consumed nothing: after the wait the call goes through.
-    clock.now += 0.5 / http.Pacer.SAFETY
-    pacer.acquire(key, rate=2.0, burst=2, max_wait=0.0)
+    clock.now += STEP
+    pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0.0)
+
+
+def test_pacer_steady_state_is_the_documented_rate_times_safety():
+    """After the burst, tokens come at SAFETY x the rate: the pacer's
+    ceiling is that share of the documented rate, never above it."""
+    clock = FakeClock()
+    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(120):
+        pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)
+        starts.append(clock.now)
+    ratio = (120 - BURST) / (RATE * (starts[-1] - starts[0]))
+    assert 0.95 <= ratio < 1.0
 
 
 def test_pacer_buckets_are_per_operation():
@@ -238,6 +257,125 @@ def test_pacer_buckets_are_per_operation():
     with pytest.raises(RateLimitedError) as info:
         pacer.acquire(("u", "a"), rate=0.5, burst=1, max_wait=0)
     assert info.value.retry_after == pytest.approx(2.0 / http.Pacer.SAFETY)
+
+
+def test_pacer_without_usage_plan_never_waits():
+    clock = FakeClock()
+    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    for _ in range(100):
+        pacer.acquire(KEY, rate=None, burst=None, max_wait=0)
+    assert pacer.delay(KEY, None, None) == 0.0
+    assert clock.slept == []
+
+
+# -- Pacer.delay: the non-blocking question ------------------------------------
+
+
+def test_delay_is_zero_while_tokens_remain_and_consumes_nothing():
+    clock = FakeClock()
+    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    for _ in range(50):  # asking is free
+        assert pacer.delay(KEY, RATE, BURST) == 0.0
+    for _ in range(BURST - HELD_BACK):
+        pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)
+    assert clock.slept == []
+
+
+def test_delay_is_the_sleep_acquire_would_take():
+    clock = FakeClock()
+    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    for _ in range(BURST - HELD_BACK):
+        pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)
+    assert pacer.delay(KEY, RATE, BURST) == pytest.approx(STEP)
+    assert pacer.delay(KEY, RATE, BURST) == pytest.approx(STEP)  # unchanged
+    clock.now += STEP / 4
+    assert pacer.delay(KEY, RATE, BURST) == pytest.approx(STEP * 3 / 4)
+    pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)
+    assert clock.slept == [pytest.approx(STEP * 3 / 4)]
+    # another key (another seller) is not affected
+    assert pacer.delay(("https://x", "seller-b", "confirmShipment"), RATE, BURST) == 0
+
+
+def test_delay_for_several_requests_waits_until_they_all_fit():
+    clock = FakeClock()
+    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    for _ in range(BURST - HELD_BACK):
+        pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)
+    assert pacer.delay(KEY, RATE, BURST, count=3) == pytest.approx(3 * STEP)
+    # more requests than the bucket holds: until it is full
+    full = (BURST - HELD_BACK) * STEP
+    assert pacer.delay(KEY, RATE, BURST, count=50) == pytest.approx(full)
+
+
+# -- the marketplace's word: x-amzn-RateLimit-Limit and 429 --------------------
+
+
+def _drain(pacer, rate=RATE):
+    while pacer.delay(KEY, rate, BURST) == 0:
+        pacer.acquire(KEY, rate=rate, burst=BURST, max_wait=0)
+
+
+@pytest.mark.parametrize("announced", [1.0, 4.0, 0.5])
+def test_announced_rate_replaces_the_documented_one(announced):
+    clock = FakeClock()
+    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    _drain(pacer)
+    pacer.observe_rate(KEY, announced, RATE, BURST)
+    assert pacer.rate(KEY, RATE) == announced
+    clock.now += 30  # a full bucket again
+    _drain(pacer)
+    pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=10)
+    assert pacer.delay(KEY, RATE, BURST) == pytest.approx(
+        1 / (announced * http.Pacer.SAFETY)
+    )
+
+
+@pytest.mark.parametrize("value", [0.0, -2.0, float("nan"), float("inf"), "2.0", None])
+def test_unusable_announced_rate_is_ignored(value):
+    pacer = http.Pacer(clock=FakeClock())
+    pacer.observe_rate(KEY, value, RATE, BURST)
+    assert pacer.rate(KEY, RATE) == RATE
+
+
+def test_a_slower_announced_rate_keeps_no_more_tokens_than_it_allows():
+    clock = FakeClock()
+    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)  # 8 tokens left
+    pacer.observe_rate(KEY, 0.5, RATE, BURST)
+    taken = 0
+    while pacer.delay(KEY, RATE, BURST) == 0:
+        pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)
+        taken += 1
+    assert taken == BURST - 1 - 1  # as before: the lead at 0.5/s is < 1 token
+
+
+def test_throttled_drains_the_bucket():
+    clock = FakeClock()
+    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)
+    pacer.throttled(KEY, RATE, BURST)
+    # one token plus the lead: 1 + RATE * LAG tokens at the local refill
+    expected = (1 + RATE * http.Pacer.LAG) * STEP
+    assert pacer.delay(KEY, RATE, BURST) == pytest.approx(expected)
+
+
+def test_throttled_leaves_operations_without_plan_alone():
+    """eBay documents no per-second plan: a 429 there is the engine's to
+    defer (by its Retry-After), the pacer keeps no hold."""
+    pacer = http.Pacer(clock=FakeClock())
+    ebay = ("https://api.ebay.com", "seller", "CompleteSale")
+    pacer.throttled(ebay, None, None)
+    assert pacer.delay(ebay, None, None) == 0.0
+    pacer.acquire(ebay, rate=None, burst=None, max_wait=0)
+
+
+def test_reset_forgets_announced_rates_and_drained_buckets():
+    pacer = http.Pacer(clock=FakeClock())
+    pacer.observe_rate(KEY, 1.0, RATE, BURST)
+    pacer.throttled(KEY, RATE, BURST)
+    pacer.reset()
+    assert pacer.rate(KEY, RATE) == RATE
+    assert pacer.delay(KEY, RATE, BURST) == 0.0
 
 
 # -- token cache -----------------------------------------------------------------
