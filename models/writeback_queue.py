@@ -11,7 +11,8 @@ then fans the sending out as jobs instead of sending itself:
   calling :meth:`_push_account` (which claims with row locks, skipping locked
   rows, so two jobs never send the same shipment);
 * an identity key per account and batch slot, so a batch waiting or running
-  is never queued a second time by the next cron run;
+  is never queued a second time by the next cron run, and an account never
+  has more jobs waiting or running than it has batches of due shipments;
 * a channel per seller authorization (the accounts sharing credentials, as
   the client's pacer groups them), ``root.ecommerce_writeback.seller_<id>``;
 * a PostgreSQL advisory lock per seller authorization held for the whole
@@ -26,6 +27,7 @@ Nothing here imports ``queue_job``: without it (or with the setting off)
 """
 
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -156,65 +158,67 @@ class WritebackEngineQueue(models.AbstractModel):
         )
 
     @api.model
+    def _writeback_busy_slots(self):
+        """``{account id: {batch slot}}`` of the push jobs waiting or
+        running."""
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("identity_key", "=like", f"{IDENTITY_PREFIX}:%"),
+                    ("state", "in", BUSY_JOB_STATES),
+                ]
+            )
+        )
+        busy = {}
+        for key in jobs.mapped("identity_key"):
+            account_id, slot = key.rsplit(":", 2)[1:]
+            busy.setdefault(int(account_id), set()).add(int(slot))
+        return busy
+
+    @api.model
     def _enqueue_push(self, batch_size=20):
-        """One job per account and batch of due shipments, in the seller's
-        channel, unless that batch slot is already queued or running.
-        Slots are interleaved across sellers (slot 0 of every seller first),
-        so the runner starts different sellers side by side. Returns the
-        number of jobs queued."""
+        """Queue jobs so that every account with due shipments has one job
+        waiting or running per batch of ``batch_size`` of them, in its
+        seller's channel; a batch slot (identity key) waiting or running is
+        never queued again. New jobs are interleaved across sellers (the
+        first new job of every account first), so the runner starts
+        different sellers side by side. Returns the number of jobs queued."""
         self._writeback_job_function()
         due = self._due_accounts()
         if not due:
             return 0
         accounts = self.env["ecommerce.account"].browse(sorted(due))
         sellers = self._writeback_seller_ids(accounts)
-        slots = {
-            account_id: math.ceil(count / batch_size)
-            for account_id, count in due.items()
-        }
-        wanted = [
-            (slot, account_id)
-            for account_id, count in slots.items()
-            for slot in range(count)
-        ]
-        taken = set(
-            self.env["queue.job"]
-            .sudo()
-            .search(
-                [
-                    (
-                        "identity_key",
-                        "in",
-                        [self._writeback_identity_key(a, s) for s, a in wanted],
-                    ),
-                    ("state", "in", BUSY_JOB_STATES),
-                ]
-            )
-            .mapped("identity_key")
-        )
-        queued = 0
-        for slot, account_id in sorted(wanted):
-            key = self._writeback_identity_key(account_id, slot)
-            if key in taken:
-                continue
+        busy = self._writeback_busy_slots()
+        wanted = []  # (rank, account id, slot)
+        for account_id, count in due.items():
+            taken = busy.get(account_id, set())
+            missing = math.ceil(count / batch_size) - len(taken)
+            free = (slot for slot in itertools.count() if slot not in taken)
+            wanted += [
+                (rank, account_id, slot)
+                for rank, slot in zip(range(missing), free, strict=False)
+            ]
+        for _rank, account_id, slot in sorted(wanted):
             account = accounts.browse(account_id)
             self.with_delay(
                 channel=self._writeback_channel(sellers[account_id]),
-                identity_key=key,
+                identity_key=self._writeback_identity_key(account_id, slot),
                 description=self.env._(
                     "Send shipment confirmations of %(account)s (batch %(slot)s)",
                     account=account.display_name,
                     slot=slot + 1,
                 ),
             )._job_push_account(account_id, limit=batch_size)
-            queued += 1
         _logger.info(
             "Write-back push: %s job(s) queued for %s account(s), %s due shipment(s)",
-            queued,
+            len(wanted),
             len(due),
             sum(due.values()),
         )
-        return queued
+        return len(wanted)
 
     # ------------------------------------------------------------------
     # The job
