@@ -408,7 +408,7 @@ def main():
     )
     header = (
         f"{'runner':<10} {'workers':>7} {'sent':>9} {'seconds':>8} "
-        f"{'shipments/s':>12} {'ratio':>6} {'429s':>5} {'jobs':>5}"
+        f"{'shipments/s':>12} {'ratio':>6} {'429s':>5} {'calls':>5} {'jobs':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -416,8 +416,12 @@ def main():
         print(
             f"{r['mode']:<10} {r['workers']:>7} {r['sent']:>4}/{r['total']:<4} "
             f"{r['seconds']:>8.1f} {r['rate']:>12.2f} {r['ratio']:>6.2f} "
-            f"{r['throttled']:>5} {r['jobs']:>5}"
+            f"{r['throttled']:>5} {r['confirms']:>5} {r['jobs']:>5}"
         )
+    print(
+        "\ncalls: confirmShipment calls in the journal (one per shipment: "
+        "none sent twice); 429s: answers 429 among all calls"
+    )
     if any(r["sent"] < r["total"] for r in results):
         print("\nNot everything was sent:", [(r["mode"], r["states"]) for r in results])
 
