@@ -25,6 +25,7 @@
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",
         "views/menus.xml",
+        "views/res_config_settings_views.xml",
         "views/ecommerce_product_listing_views.xml",
         "wizards/writeback_export_views.xml",
     ],

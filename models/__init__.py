@@ -6,5 +6,7 @@ from . import sale_order
 from . import stock_picking
 from . import stock_move_line
 from . import writeback_engine
+from . import writeback_queue
+from . import res_config_settings
 from . import ecommerce_product_listing
 from . import product

@@ -359,6 +359,8 @@ class WritebackEngine(models.AbstractModel):
         self._apply_stored_outcomes()
         self._recheck_blocked()
         self._commit()
+        if self._push_queued(batch_size):  # queue_job runs it (writeback_queue.py)
+            return
         self._push_loop(run, batch_size=batch_size)
 
     @api.model

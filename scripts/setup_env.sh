@@ -79,6 +79,19 @@ if [ -f "$ODOO_SRC/odoo/release.py" ]; then
         site=$("$ODOO_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
         echo "$ODOO_SRC" >"$site/odoo-src.pth"
     fi
+    # OCA queue_job 19.0, the optional distributed runner of the push (README,
+    # "Scaling out"); only the test database installs it. --no-deps: its wheel
+    # requires "odoo==19.0.*", which is not on PyPI (Odoo runs from
+    # ODOO_SRC). Its own needs: requests (Odoo has it) and openupgradelib.
+    # The wheel puts it in site-packages/odoo/addons, which joins the
+    # odoo.addons namespace; scripts/test.sh also puts that folder on the
+    # addons path.
+    if ! "$ODOO_VENV/bin/python" -c 'import importlib.util as u, openupgradelib, requests
+raise SystemExit(u.find_spec("odoo.addons.queue_job") is None)' 2>/dev/null; then
+        log "Installing OCA queue_job 19.0 (--no-deps) and openupgradelib in $ODOO_VENV"
+        "$ODOO_VENV/bin/pip" install -q --no-deps 'odoo-addon-queue-job>=19.0,<19.1'
+        "$ODOO_VENV/bin/pip" install -q openupgradelib
+    fi
 else
     log "No Odoo tree at $ODOO_SRC: preparing the pure tier only"
     PURE_VENV=/tmp/stock_ecommerce_writeback-pure-venv

@@ -78,10 +78,14 @@ trap cleanup EXIT
 # its technical name in a private addons directory.
 mkdir -p "$WORK/addons" "$WORK/data"
 ln -s "$REPO" "$WORK/addons/$ADDON"
+# OCA queue_job (installed beside Odoo by setup_env.sh): the folder holding it.
+QUEUE_JOB_ADDONS=$("$PY" -c 'import importlib.util, os
+spec = importlib.util.find_spec("odoo.addons.queue_job")
+print(os.path.dirname(os.path.dirname(spec.origin)))')
 CFG="$WORK/odoo.cfg"
 cat >"$CFG" <<EOF
 [options]
-addons_path = $ODOO_SRC/odoo/addons,$WORK/addons
+addons_path = $ODOO_SRC/odoo/addons,$QUEUE_JOB_ADDONS,$WORK/addons
 data_dir = $WORK/data
 db_name = $DB
 http_interface = 127.0.0.1
@@ -91,10 +95,12 @@ EOF
 ODOO=("$PY" "$ODOO_SRC/setup/odoo" -c "$CFG")
 
 # A template database with the dependencies, built once per Odoo tree.
-# stock_dropshipping is only in the test database, for the test of dropship
-# write-backs: the addon does not depend on it.
-TEMPLATE_MODULES=sale_stock,stock_delivery,stock_dropshipping
-TEMPLATE="${ADDON}_tmpl_$( (cat "$ODOO_SRC/odoo/release.py"; echo "$TEMPLATE_MODULES") | md5sum | cut -c1-8)"
+# stock_dropshipping and queue_job are only in the test database, for the
+# tests of dropship write-backs and of the queue runner: the addon depends on
+# neither.
+TEMPLATE_MODULES=sale_stock,stock_delivery,stock_dropshipping,queue_job
+TEMPLATE="${ADDON}_tmpl_$( (cat "$ODOO_SRC/odoo/release.py" "$QUEUE_JOB_ADDONS/queue_job/__manifest__.py"
+    echo "$TEMPLATE_MODULES") | md5sum | cut -c1-8)"
 TEMPLATE_DATA="${TEMPLATE_DIR:-/opt}/${TEMPLATE}_data"  # its filestore
 if psql -lqt | cut -d'|' -f1 | grep -qw "$TEMPLATE" && [ ! -d "$TEMPLATE_DATA/filestore/$TEMPLATE" ]; then
     dropdb "$TEMPLATE"  # a template without its filestore would break assets
@@ -102,7 +108,7 @@ fi
 if ! psql -lqt | cut -d'|' -f1 | grep -qw "$TEMPLATE"; then
     say "Building template database $TEMPLATE ($TEMPLATE_MODULES)"
     rm -rf "$TEMPLATE_DATA"
-    "$PY" "$ODOO_SRC/setup/odoo" --addons-path="$ODOO_SRC/odoo/addons" --data-dir="$TEMPLATE_DATA" \
+    "$PY" "$ODOO_SRC/setup/odoo" --addons-path="$ODOO_SRC/odoo/addons,$QUEUE_JOB_ADDONS" --data-dir="$TEMPLATE_DATA" \
         -d "$TEMPLATE" -i "$TEMPLATE_MODULES" --stop-after-init --http-interface=127.0.0.1 \
         --log-level=warn
 fi

@@ -1,0 +1,288 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The two runners of the push: the cron (default) and, when the addon
+queue_job is installed and the setting is on, queue jobs (one per account and
+batch, a channel per seller, never two jobs of a seller at once).
+
+The test database has queue_job (scripts/test.sh); the addon does not
+depend on it. Jobs are stored for real and run through queue_job's own
+``/queue_job/runjob`` controller code, in registry test mode."""
+
+import unittest
+
+from odoo import SUPERUSER_ID, api, sql_db
+from odoo.tests import tagged
+
+from .common import AMAZON_MARKETPLACE, WritebackCase
+
+PARAM = "stock_ecommerce_writeback.use_queue_job"
+JOB_FUNCTION = "<ecommerce.writeback.engine>._job_push_account"
+
+
+@tagged("post_install", "-at_install")
+class TestPushRunners(WritebackCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if "queue.job" not in cls.env:
+            raise unittest.SkipTest("queue_job is not installed in this database")
+        url = cls.sandbox.url
+        cls.amazon_2 = cls.env["ecommerce.account"].create(
+            {
+                "name": "Amazon US, second seller (sandbox)",
+                "platform": "amazon",
+                "environment": "sandbox",
+                "api_base_url": url,
+                "auth_url": f"{url}/auth/o2/token",
+                "amazon_marketplace_id": AMAZON_MARKETPLACE,
+                "amazon_seller_id": "A3SELLER",
+                "lwa_client_id": "amzn1.application-oa2-client.test",
+                "lwa_client_secret": "amazon-secret-value",
+                "lwa_refresh_token": "Atzr|second-seller-refresh-token",
+                "user_id": cls.responsible.id,
+                "timeout": 5,
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------
+    def ship_orders(self, account, count, prefix):
+        """``count`` validated deliveries of ``account``, one order each,
+        known to the sandbox. Returns the deliveries."""
+        pickings = self.env["stock.picking"]
+        for n in range(count):
+            ref = f"{prefix}-{n:07d}-{n:07d}"
+            item = f"{prefix}{n:011d}"
+            self.sandbox.add_amazon_order(
+                ref,
+                marketplace_id=AMAZON_MARKETPLACE,
+                items=[{"order_item_id": item, "quantity": 1, "sku": "WA"}],
+            )
+            order = self.make_order(account, ref, [(self.product_a, 1, item)])
+            pickings |= self.ship(order.picking_ids, f"1Z{prefix}{n:08d}")
+        return pickings
+
+    def set_queue_mode(self, on):
+        self.env["ir.config_parameter"].sudo().set_param(PARAM, "True" if on else "")
+
+    def push_with_batch(self, batch_size):
+        """The push cron's body with another batch size, in a cursor of its
+        own as the cron runner gives it (so that it may commit)."""
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["ecommerce.writeback.engine"]._cron_push(batch_size=batch_size)
+        self.env.invalidate_all()
+
+    def push_jobs(self):
+        return self.env["queue.job"].search(
+            [("job_function_id.name", "=", JOB_FUNCTION)], order="id"
+        )
+
+    def run_job(self, job):
+        """Run ``job`` as the job runner does, with the code of queue_job's
+        /queue_job/runjob controller: acquire it (enqueued -> started, job
+        lock), perform it (in a cursor of its own: the push job may commit)
+        and mark it done, or postpone it."""
+        from odoo.addons.queue_job.controllers.main import RunJobController
+        from odoo.addons.queue_job.exception import RetryableJobError
+
+        job.with_context(_job_edit_sentinel=job.EDIT_SENTINEL).state = "enqueued"
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            acquired = RunJobController._acquire_job(env, job.uuid)
+            self.assertTrue(acquired, f"the runner could not acquire {job.name}")
+            try:
+                RunJobController._try_perform_job(env, acquired)
+            except RetryableJobError as err:
+                # RunJobController._runjob's retry_postpone, in this cursor:
+                # in tests every cursor shares one transaction, so the
+                # controller's final rollback would undo its own postpone.
+                cr.rollback()
+                acquired.postpone(result=str(err), seconds=err.seconds)
+                acquired.set_pending(reset_retry=False)
+                acquired.store()
+        self.env.invalidate_all()
+
+    # ------------------------------------------------------------------
+    # Tests
+    # ------------------------------------------------------------------
+    def test_default_the_cron_sends(self):
+        """Without the setting (the default, queue_job installed or not),
+        the push cron sends the shipments itself and queues no job."""
+        self.assertFalse(
+            self.env["ir.config_parameter"].sudo().get_param(PARAM),
+            "queue mode is off by default",
+        )
+        pickings = self.ship_orders(self.amazon, 3, "111") | self.ship_orders(
+            self.amazon_2, 2, "222"
+        )
+        self.push()
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 5)
+        self.assertFalse(self.push_jobs())
+        self.assertFalse(
+            self.env["queue.job"].search_count(
+                [("identity_key", "=like", "stock_ecommerce_writeback.%")]
+            )
+        )
+
+    def test_queue_mode_fans_out_then_jobs_send(self):
+        """With the setting on, the cron queues one job per account and
+        batch in the seller's channel, sends nothing itself, and never
+        queues a batch twice; running the jobs sends every shipment."""
+        self.set_queue_mode(True)
+        first = self.ship_orders(self.amazon, 5, "111")
+        second = self.ship_orders(self.amazon_2, 1, "222")
+
+        self.push_with_batch(2)
+        self.assertEqual(self.requests_of("amazon.confirmShipment"), [])
+        self.assertEqual(
+            set((first | second).mapped("writeback_state")),
+            {"pending"},
+            "the cron claims nothing in queue mode",
+        )
+        jobs = self.push_jobs()
+        self.assertEqual(
+            [(j.identity_key, j.channel, j.state) for j in jobs],
+            [
+                # interleaved: every seller's first batch first
+                (
+                    f"stock_ecommerce_writeback.push:{self.amazon.id}:0",
+                    f"root.ecommerce_writeback.seller_{self.amazon.id}",
+                    "pending",
+                ),
+                (
+                    f"stock_ecommerce_writeback.push:{self.amazon_2.id}:0",
+                    f"root.ecommerce_writeback.seller_{self.amazon_2.id}",
+                    "pending",
+                ),
+                (
+                    f"stock_ecommerce_writeback.push:{self.amazon.id}:1",
+                    f"root.ecommerce_writeback.seller_{self.amazon.id}",
+                    "pending",
+                ),
+                (
+                    f"stock_ecommerce_writeback.push:{self.amazon.id}:2",
+                    f"root.ecommerce_writeback.seller_{self.amazon.id}",
+                    "pending",
+                ),
+            ],
+        )
+        self.assertIn("Amazon US (sandbox)", jobs[0].name)
+        function = jobs.job_function_id
+        self.assertTrue(function.allow_commit, "the push job commits as it goes")
+        self.assertEqual(function.channel, "root.ecommerce_writeback")
+
+        # The next cron run (or a validation waking it) queues nothing new.
+        self.push_with_batch(2)
+        self.push()
+        self.assertEqual(self.push_jobs(), jobs)
+
+        # Once the first batch is sent, 3 shipments of the first seller are
+        # due, and its 2 remaining jobs cover them: nothing more is queued.
+        self.run_job(jobs[0])
+        self.push_with_batch(2)
+        self.assertEqual(self.push_jobs(), jobs)
+
+        for job in jobs[1:]:
+            self.run_job(job)
+        self.assertEqual(set(jobs.mapped("state")), {"done"}, jobs.mapped("result"))
+        self.assertEqual(
+            jobs.mapped("result"),
+            [
+                "2 shipment(s) sent.",  # first seller, batch 1
+                "1 shipment(s) sent.",  # second seller
+                "2 shipment(s) sent.",  # first seller, batch 2
+                "1 shipment(s) sent.",  # first seller, batch 3
+            ],
+        )
+        self.assertEqual(set((first | second).mapped("writeback_state")), {"submitted"})
+        confirms = self.requests_of("amazon.confirmShipment")
+        self.assertEqual(len(confirms), 6, "each shipment sent once")
+        for picking in first | second:
+            [package] = self.sandbox.amazon_order(picking.ecommerce_order_ref)[
+                "packages"
+            ]
+            self.assertEqual(package["tracking_number"], picking.carrier_tracking_ref)
+
+        # Nothing due: the cron queues nothing.
+        self.push_with_batch(2)
+        self.assertEqual(self.push_jobs(), jobs)
+
+    def test_one_job_per_seller_at_a_time(self):
+        """A job whose seller is busy (another worker or machine holds the
+        seller's lock) sends nothing and is postponed, without using a
+        retry; once the seller is free it sends."""
+        self.set_queue_mode(True)
+        pickings = self.ship_orders(self.amazon, 2, "111")
+        self.push()
+        [job] = self.push_jobs()
+
+        # Another worker's connection holds the seller's lock.
+        engine = self.env["ecommerce.writeback.engine"]
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            self.assertTrue(engine._writeback_try_seller_lock(other, self.amazon.id))
+            self.run_job(job)
+            other.rollback()
+        self.assertEqual(job.state, "pending")
+        self.assertEqual(job.retry, 0, "waiting for the seller is not a retry")
+        self.assertTrue(job.eta, "postponed")
+        self.assertIn("Another job is sending for seller", job.result)
+        self.assertEqual(self.requests_of("amazon.confirmShipment"), [])
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"pending"})
+
+        self.run_job(job)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 2)
+
+    def test_accounts_sharing_credentials_share_a_seller(self):
+        """Two accounts on one seller authorization (e.g. two marketplaces
+        of one seller) are one seller: one channel, one lock."""
+        amazon_ca = self.amazon.copy(
+            {
+                "name": "Amazon CA (same seller)",
+                "amazon_marketplace_id": "A2EUQ1WTGCTBG2",
+                "lwa_refresh_token": self.amazon.lwa_refresh_token,
+                "lwa_client_id": self.amazon.lwa_client_id,
+            }
+        )
+        engine = self.env["ecommerce.writeback.engine"]
+        sellers = engine._writeback_seller_ids(self.amazon | amazon_ca | self.amazon_2)
+        self.assertEqual(sellers[amazon_ca.id], self.amazon.id)
+        self.assertEqual(sellers[self.amazon_2.id], self.amazon_2.id)
+
+    def test_turning_queue_mode_off_gives_the_push_back_to_the_cron(self):
+        """Jobs still queued when the setting is turned off do nothing; the
+        cron sends."""
+        self.set_queue_mode(True)
+        pickings = self.ship_orders(self.amazon, 1, "111")
+        self.push()
+        [job] = self.push_jobs()
+        self.set_queue_mode(False)
+        self.push()
+        self.assertEqual(pickings.writeback_state, "submitted")
+        self.run_job(job)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(job.result, "Queue mode is off: the push cron sends.")
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
+
+    def test_setting_in_inventory_settings(self):
+        """The administrator turns queue mode on in Inventory > Settings."""
+        arch = self.env["res.config.settings"].get_views([(False, "form")])["views"][
+            "form"
+        ]["arch"]
+        self.assertIn('name="writeback_use_queue_job"', arch)
+        engine = self.env["ecommerce.writeback.engine"]
+        self.assertFalse(engine._writeback_use_queue_job())
+        settings = self.env["res.config.settings"].create({})
+        self.assertTrue(settings.writeback_queue_job_available)
+        settings.writeback_use_queue_job = True
+        settings.execute()
+        self.assertTrue(engine._writeback_use_queue_job())
+        settings = self.env["res.config.settings"].create({})
+        self.assertTrue(settings.writeback_use_queue_job)
+        settings.writeback_use_queue_job = False
+        settings.execute()
+        self.assertFalse(engine._writeback_use_queue_job())
