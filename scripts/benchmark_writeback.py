@@ -13,11 +13,11 @@ template, copy its filestore, ``-i stock_ecommerce_writeback
 
 ``engine``
     The sandbox's rate limits and the clients' pacing off: N shipments
-    (``--shipments``, spread over Amazon, eBay Trading and eBay Sell
-    Fulfillment) validated, then one push run; prints SQL queries (the
+    (``--shipments``) validated, then one push run; prints SQL queries (the
     cursor's ``sql_log_count``) and Odoo CPU time (``time.process_time``)
     per write-back, amortised over the run, and the same for the verify run
-    that follows.
+    that follows; for each mix of ``--mixes``: the three APIs together
+    (Amazon, eBay Trading, eBay Sell Fulfillment), then each alone.
 ``pacing``
     The sandbox's rate limits on (Amazon confirmShipment: 2 per second,
     burst 10, per seller authorization): 1, 3 and 10 Amazon sellers with
@@ -346,45 +346,56 @@ def no_client_pacing():
 
 
 # ---------------------------------------------------------------- scenarios
+ENGINE_MIXES = {
+    "all": ("amazon", "trading", "rest"),
+    "amazon": ("amazon",),
+    "trading": ("trading",),
+    "rest": ("rest",),
+}
+
+
 def scenario_engine(args, registry):
     sandbox = Sandbox(limits=False)
     try:
         no_client_pacing()
         bench = Bench(args, registry, sandbox)
-        cr, env = environment(registry)
-        try:
-            bench.setup_common(env)
-            accounts = {
-                bench.account(env, platform).id: platform
-                for platform in ("amazon", "trading", "rest")
-            }
-            cr.commit()
-        finally:
-            cr.close()
-        # Warm the registry's caches and the clients' tokens first.
-        warm = bench.make_deliveries(accounts, len(accounts))
-        measured(registry, lambda env: env["ecommerce.writeback.engine"]._cron_push())
-        measured(registry, lambda env: env["ecommerce.writeback.engine"]._cron_verify())
-        ids = bench.make_deliveries(accounts, args.shipments)
         print(
-            f"engine: {len(ids)} shipments (Amazon, eBay Trading, eBay REST), "
-            f"sandbox limits and client pacing off; warm-up {len(warm)}"
+            f"engine: {args.shipments} shipments per mix, sandbox limits and "
+            f"client pacing off; per write-back, amortised over the run"
         )
-        header = f"{'run':<8}{'queries':>9}{'q/ship':>9}{'CPU ms/ship':>13}"
-        print(f"  {header}{'wall s':>9}")
-        for name, method in (
-            ("push", lambda env: env["ecommerce.writeback.engine"]._cron_push()),
-            ("verify", lambda env: env["ecommerce.writeback.engine"]._cron_verify()),
-        ):
-            queries, cpu, wall = measured(registry, method)
-            n = len(ids)
-            print(
-                f"  {name:<8}{queries:>9}{queries / n:>9.2f}"
-                f"{cpu * 1000 / n:>13.2f}{wall:>9.2f}"
-            )
-        print(f"  states after: {states(registry, ids)}")
+        header = f"{'mix':<9}{'run':<8}{'queries':>9}{'q/ship':>9}{'CPU ms/ship':>13}"
+        print(f"  {header}{'wall s':>9}  states after")
+        for mix in args.mixes.split(","):
+            engine_mix(args, registry, bench, mix)
     finally:
         sandbox.close()
+
+
+def engine_mix(args, registry, bench, mix):
+    cr, env = environment(registry)
+    try:
+        bench.setup_common(env)
+        accounts = {
+            bench.account(env, platform).id: platform for platform in ENGINE_MIXES[mix]
+        }
+        cr.commit()
+    finally:
+        cr.close()
+    # Warm the registry's caches and the clients' tokens first.
+    bench.make_deliveries(accounts, len(accounts))
+    measured(registry, lambda env: env["ecommerce.writeback.engine"]._cron_push())
+    measured(registry, lambda env: env["ecommerce.writeback.engine"]._cron_verify())
+    ids = bench.make_deliveries(accounts, args.shipments)
+    for name, method in (
+        ("push", lambda env: env["ecommerce.writeback.engine"]._cron_push()),
+        ("verify", lambda env: env["ecommerce.writeback.engine"]._cron_verify()),
+    ):
+        queries, cpu, wall = measured(registry, method)
+        n = len(ids)
+        print(
+            f"  {mix:<9}{name:<8}{queries:>9}{queries / n:>9.2f}"
+            f"{cpu * 1000 / n:>13.2f}{wall:>9.2f}  {states(registry, ids)}"
+        )
 
 
 def scenario_pacing(args, registry):
@@ -522,6 +533,11 @@ def main(argv=None):
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--addons-path")
     parser.add_argument("--shipments", type=int, default=300)
+    parser.add_argument(
+        "--mixes",
+        default="all,amazon,trading,rest",
+        help="engine scenario: platform mixes to measure (all = the three)",
+    )
     parser.add_argument("--per-seller", type=int, default=120)
     parser.add_argument("--latency-samples", type=int, default=10)
     parser.add_argument("--server-log-level", default="warn")
