@@ -15,3 +15,4 @@ from . import test_status_attention
 from . import test_status_accounts
 from . import test_status_exports
 from . import test_status_tours
+from . import test_status_grid
