@@ -5,9 +5,10 @@
 - The order reference's btree index becomes a trigram index (same name:
   Odoo only creates an index that does not exist, so the old one goes).
 - The write-back state's own index gives way to the grid's composite one.
-- The sort keys of the grid's many2one columns are new stored related
-  fields: filled here in one SQL pass, so that Odoo does not recompute them
-  record by record over every delivery.
+- The customer's name the grid shows, and the sort keys of its account and
+  carrier columns, are new stored related fields: filled here in one SQL
+  pass, so that Odoo does not recompute them record by record over every
+  delivery.
 """
 
 from odoo.tools import SQL
@@ -16,7 +17,7 @@ from odoo.tools.sql import column_exists, create_column
 # column, type, value
 SORT_KEYS = (
     (
-        "writeback_sort_partner",
+        "writeback_customer_name",
         "varchar",
         "(SELECT complete_name FROM res_partner WHERE id = p.partner_id)",
     ),
