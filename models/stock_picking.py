@@ -282,8 +282,12 @@ class StockPicking(models.Model):
         f" id DESC) {GRID_ROWS}"
     )
     # A click on the header again sorts descending, the tie-breakers still
-    # newest first: with few distinct values (states, accounts, carriers),
-    # reading the ascending index backwards would sort a whole group.
+    # newest first: with repeated values (states, accounts, carriers, common
+    # names), reading the ascending index backwards would sort whole groups.
+    _writeback_grid_customer_name_desc_idx = models.Index(
+        "(writeback_customer_name DESC, writeback_last_attempt DESC, id DESC)"
+        f" {GRID_ROWS}"
+    )
     _writeback_grid_state_desc_idx = models.Index(
         f"(writeback_state DESC, writeback_last_attempt DESC, id DESC) {GRID_ROWS}"
     )
