@@ -17,7 +17,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
-from odoo.tools import float_is_zero
+from odoo.tools import SQL, float_is_zero
 
 from ..marketplaces import base, policy, validate
 from ..marketplaces.ebay_fulfillment import rest_tracking_number
@@ -77,6 +77,24 @@ GRID_GROUPABLE = frozenset(
     }
 )
 CANCELLED_ERROR_RE = re.compile(r"\bcancel", re.IGNORECASE)
+# The rows of the write-back grid (its action's domain), for partial indexes.
+GRID_ROWS = "WHERE writeback_state IS NOT NULL"
+# The grid's many2one columns: {field: (comodel's _order, [(stored copy on
+# the delivery, descending?), ...])}, the copies in the order's sequence.
+GRID_M2O_SORT = {
+    "ecommerce_account_id": (
+        "sequence, name, id",
+        [
+            ("writeback_sort_account_sequence", False),
+            ("writeback_sort_account_name", False),
+            ("ecommerce_account_id", False),
+        ],
+    ),
+    "carrier_id": (
+        "sequence, id",
+        [("writeback_sort_carrier_sequence", False), ("carrier_id", False)],
+    ),
+}
 
 
 class StockPicking(models.Model):
@@ -89,12 +107,15 @@ class StockPicking(models.Model):
         string="Marketplace Account",
     )
     ecommerce_platform = fields.Selection(related="ecommerce_account_id.platform")
+    # The grid searches order references and tracking numbers with "contains"
+    # (ilike '%...%'): trigram indexes serve that, and equality too.
     ecommerce_order_ref = fields.Char(
         related="sale_id.ecommerce_order_ref",
         store=True,
-        index="btree_not_null",
+        index="trigram",
         string="Marketplace Order",
     )
+    carrier_tracking_ref = fields.Char(index="trigram")
     ecommerce_service_name = fields.Char(
         related="carrier_id.ecommerce_service_name", string="Service"
     )
@@ -109,7 +130,8 @@ class StockPicking(models.Model):
         string="Write-back",
         copy=False,
         readonly=True,
-        index="btree_not_null",
+        # indexed with the grid's order, see _writeback_grid_state_idx
+        index=False,
         tracking=True,
     )
     writeback_attempt_count = fields.Integer(
@@ -205,9 +227,104 @@ class StockPicking(models.Model):
         "marketplace by hand, or cancelled there (nothing to confirm).",
     )
 
+    # The grid shows (and sorts) the customer's name stored on the delivery:
+    # computing 80 partners' display names cost more than the page's query.
+    writeback_customer_name = fields.Char(
+        string="Customer", related="partner_id.complete_name", store=True
+    )
+    # Copies of the columns the grid's account and carrier columns sort by
+    # (their comodel's _order), so that an index serves those sorts too; see
+    # _order_field_to_sql.
+    writeback_sort_account_sequence = fields.Integer(
+        string="Account Sequence (sort key)",
+        related="ecommerce_account_id.sequence",
+        store=True,
+    )
+    writeback_sort_account_name = fields.Char(
+        string="Account Name (sort key)",
+        related="ecommerce_account_id.name",
+        store=True,
+    )
+    writeback_sort_carrier_sequence = fields.Integer(
+        string="Carrier Sequence (sort key)", related="carrier_id.sequence", store=True
+    )
+
     _writeback_due_idx = models.Index(
         "(writeback_next_attempt) WHERE writeback_state IN ('pending', 'submitted')"
     )
+    # The write-back grid (action domain: writeback_state set) over 100,000s of
+    # deliveries: its first page must come from an index for the default
+    # order, each filter and each column sort, never from sorting every row.
+    # The company (record rule) is included for the count of the rows.
+    _writeback_grid_idx = models.Index(
+        f"(writeback_last_attempt DESC, id DESC) INCLUDE (company_id) {GRID_ROWS}"
+    )
+    _writeback_grid_state_idx = models.Index(
+        "(writeback_state, writeback_last_attempt DESC, id DESC)"
+        f" INCLUDE (company_id) {GRID_ROWS}"
+    )
+    _writeback_grid_order_ref_idx = models.Index(f"(ecommerce_order_ref) {GRID_ROWS}")
+    _writeback_grid_tracking_idx = models.Index(f"(carrier_tracking_ref) {GRID_ROWS}")
+    _writeback_grid_date_done_idx = models.Index(f"(date_done) {GRID_ROWS}")
+    _writeback_grid_customer_idx = models.Index(
+        f"(partner_id) INCLUDE (company_id) {GRID_ROWS}"
+    )
+    _writeback_grid_customer_name_idx = models.Index(
+        f"(writeback_customer_name, writeback_last_attempt DESC, id DESC) {GRID_ROWS}"
+    )
+    _writeback_grid_account_idx = models.Index(
+        "(writeback_sort_account_sequence, writeback_sort_account_name,"
+        " ecommerce_account_id, writeback_last_attempt DESC, id DESC)"
+        f" {GRID_ROWS}"
+    )
+    _writeback_grid_carrier_idx = models.Index(
+        "(writeback_sort_carrier_sequence, carrier_id, writeback_last_attempt DESC,"
+        f" id DESC) {GRID_ROWS}"
+    )
+    # A click on the header again sorts descending, the tie-breakers still
+    # newest first: with repeated values (states, accounts, carriers, common
+    # names), reading the ascending index backwards would sort whole groups.
+    _writeback_grid_customer_name_desc_idx = models.Index(
+        "(writeback_customer_name DESC, writeback_last_attempt DESC, id DESC)"
+        f" {GRID_ROWS}"
+    )
+    _writeback_grid_state_desc_idx = models.Index(
+        f"(writeback_state DESC, writeback_last_attempt DESC, id DESC) {GRID_ROWS}"
+    )
+    _writeback_grid_account_desc_idx = models.Index(
+        "(writeback_sort_account_sequence DESC, writeback_sort_account_name DESC,"
+        " ecommerce_account_id DESC, writeback_last_attempt DESC, id DESC)"
+        f" {GRID_ROWS}"
+    )
+    _writeback_grid_carrier_desc_idx = models.Index(
+        "(writeback_sort_carrier_sequence DESC, carrier_id DESC,"
+        f" writeback_last_attempt DESC, id DESC) {GRID_ROWS}"
+    )
+
+    def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
+        """Sort a many2one column of the grid by the stored copies of its
+        comodel's order columns (GRID_M2O_SORT): the same order as the join
+        Odoo makes, but one an index serves."""
+        sort = GRID_M2O_SORT.get(field_name)
+        field = self._fields.get(field_name)
+        if (
+            not sort
+            or nulls.code
+            or self.env[field.comodel_name]._order != sort[0]
+            or not self.env.context.get("writeback_grid")
+        ):
+            return super()._order_field_to_sql(
+                alias, field_name, direction, nulls, query
+            )
+        reverse = direction.code.upper() == "DESC"
+        terms = []
+        for fname, descending in sort[1]:
+            sql_field = self._field_to_sql(alias, fname, query)
+            query._order_groupby.append(sql_field)
+            terms.append(
+                SQL("%s %s", sql_field, SQL("DESC" if descending != reverse else "ASC"))
+            )
+        return SQL(", ").join(terms)
 
     @api.depends("move_ids.quantity", "move_ids.sale_line_id")
     def _compute_writeback_shipped_qty(self):

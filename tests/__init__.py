@@ -17,3 +17,4 @@ from . import test_status_accounts
 from . import test_status_exports
 from . import test_status_tours
 from . import test_queue_job
+from . import test_status_grid

@@ -32,6 +32,7 @@ GRID_FIELD_COLUMNS = {
     "ecommerce_order_ref": "order_ref",
     "ecommerce_account_id": "account",
     "partner_id": "customer",
+    "writeback_customer_name": "customer",
     "carrier_id": "carrier",
     "ecommerce_service_name": "service",
     "carrier_tracking_ref": "tracking",

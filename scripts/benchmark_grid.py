@@ -1,0 +1,770 @@
+#!/usr/bin/env python3
+"""Prints how fast the write-back grid (Inventory > eCommerce Status >
+Write-backs) opens its first page over 10,000 and 100,000 marketplace
+deliveries, as a warehouse user with record rules on.
+
+It works on a scratch copy of the database it is given, named
+``<database>_grid_bench`` (``--scratch`` names it otherwise), which it drops
+at the end (``--keep`` keeps it, to study plans with psql). The database
+given is not changed, but nothing may be connected to it while it is copied.
+Any database with the addon installed will do (the demo's, or a test one).
+In the copy, the deliveries (with their sales orders, lines, moves and move
+lines, cloned from one real order in bulk SQL), the customers, accounts,
+carriers, a second company and the user are committed (foreign keys are
+not checked row by row when the database role may skip them: the ids are
+right by construction), then the tables are vacuumed and analysed, as
+autovacuum keeps a live database.
+
+For every case the script calls what the web client calls for the grid's
+first page: ``web_search_read`` with the list view's field specification,
+80 records, the action's domain and context, and the view's default order
+(a click on a column header puts that column first; "(hidden)" marks the
+optional columns the list hides until the user shows them). It prints the
+best of ``--repeat`` runs in milliseconds, the SQL queries of one run, the
+rows counted, and the indexes (or sequential scans) of PostgreSQL's plan
+of the page query.
+
+Usage (with the Odoo virtualenv):
+
+    $ODOO_VENV/bin/python scripts/benchmark_grid.py \\
+        -c /tmp/stock_ecommerce_writeback-demo/odoo.cfg \\
+        -d stock_ecommerce_writeback_demo [--sizes 10000,100000]
+"""
+
+import argparse
+import json
+import shutil
+import time
+from contextlib import closing
+from xml.etree import ElementTree
+
+import psycopg2
+
+import odoo
+from odoo import SUPERUSER_ID, Command, api
+from odoo.modules.registry import Registry
+from odoo.service import db
+from odoo.tools import SQL, config
+from odoo.tools.safe_eval import safe_eval
+
+# Share of the marketplace deliveries per write-back state (the rest are
+# successes), as a shop a year into the write-back would have them.
+STATE_SHARES = (
+    ("submitted", 6),
+    ("pending", 4),
+    ("sending", 1),
+    ("failed", 3),
+    ("manual", 3),
+)
+# Deliveries that are not a marketplace's, per marketplace delivery.
+OTHER_PICKINGS_PER_100 = 25
+# Marketplace deliveries of a company the user is not in, per 100.
+OTHER_COMPANY_PER_100 = 10
+CUSTOMERS = 5000
+FIRST_NAMES = (
+    "Anna",
+    "Ben",
+    "Chloe",
+    "David",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Iris",
+    "Jack",
+    "Kira",
+    "Liam",
+    "Mia",
+    "Noah",
+    "Olga",
+    "Paul",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Uma",
+    "Victor",
+    "Wendy",
+    "Xavier",
+    "Yara",
+    "Zoe",
+)
+LAST_NAMES = (
+    "Smith",
+    "Jones",
+    "Miller",
+    "Brown",
+    "Davis",
+    "Garcia",
+    "Wilson",
+    "Moore",
+    "Taylor",
+    "Thomas",
+    "White",
+    "Harris",
+    "Martin",
+    "Thompson",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Allen",
+    "Young",
+    "King",
+    "Wright",
+)
+
+
+def create_setup(env):
+    """What the deliveries hang on, through the ORM: a second company, five
+    marketplace accounts (one in the second company), four carriers, a
+    storable product and one validated marketplace delivery to clone."""
+    main = env.company
+    vals = {"name": "Grid Benchmark Other Co"}
+    if "iap_enrich_auto_done" in env["res.company"]._fields:
+        vals["iap_enrich_auto_done"] = True  # no call to partner_autocomplete
+    other = env["res.company"].create(vals)
+    accounts = env["ecommerce.account"]
+    for name, platform, company in (
+        ("Amazon US", "amazon", main),
+        ("Amazon CA", "amazon", main),
+        ("eBay US", "ebay", main),
+        ("eBay Motors", "ebay", main),
+        ("Amazon DE (other company)", "amazon", other),
+    ):
+        vals = {
+            "name": name,
+            "platform": platform,
+            "company_id": company.id,
+            "environment": "sandbox",
+            "api_base_url": "http://127.0.0.1:9",
+            "auth_url": "http://127.0.0.1:9/token",
+        }
+        if platform == "amazon":
+            vals["amazon_marketplace_id"] = (
+                "A1PA6795UKMFR9" if "DE" in name else "ATVPDKIKX0DER"
+            )
+        accounts |= accounts.create(vals)
+    shipping = env["product.product"].create({"name": "Shipping", "type": "service"})
+    carriers = env["delivery.carrier"]
+    for name, code in (
+        ("UPS Ground", "UPS"),
+        ("USPS Priority", "USPS"),
+        ("FedEx Home", "FedEx"),
+        ("DHL Express", "DHL"),
+    ):
+        carriers |= carriers.create(
+            {
+                "name": name,
+                "delivery_type": "fixed",
+                "product_id": shipping.id,
+                "amazon_carrier_code": code,
+                "ebay_carrier_code": code,
+            }
+        )
+    product = env["product.product"].create(
+        {"name": "Widget", "type": "consu", "is_storable": True}
+    )
+    warehouse = env["stock.warehouse"].search([("company_id", "=", main.id)], limit=1)
+    env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, 10)
+    customer = env["res.partner"].create({"name": "Benchmark Buyer"})
+    order = env["sale.order"].create(
+        {
+            "partner_id": customer.id,
+            "ecommerce_account_id": accounts[0].id,
+            "ecommerce_order_ref": "114-0000000-0000000",
+            "carrier_id": carriers[0].id,
+            "order_line": [Command.create({"product_id": product.id})],
+        }
+    )
+    order.action_confirm()
+    picking = order.picking_ids
+    picking.carrier_tracking_ref = "1Z0000000000000000"
+    picking.move_ids.write({"quantity": 1, "picked": True})
+    picking.button_validate()
+    assert picking.state == "done", picking.state
+    env.flush_all()
+    return other, accounts, carriers, customer, order, picking
+
+
+def columns(cr, table):
+    cr.execute(
+        SQL(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = %s AND is_generated = 'NEVER'"
+            " ORDER BY ordinal_position",
+            table,
+        )
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def clone(cr, table, template_id, overrides, source="bench_map m"):
+    """INSERT one copy of row ``template_id`` of ``table`` per row of
+    ``source``, with the columns in ``overrides`` ({column: SQL}) set."""
+    names = columns(cr, table)
+    assert set(overrides) <= set(names), set(overrides) - set(names)
+    values = [overrides.get(name, SQL("t.%s", SQL.identifier(name))) for name in names]
+    cr.execute(
+        SQL(
+            "INSERT INTO %s (%s) SELECT %s FROM %s, %s t WHERE t.id = %s",
+            SQL.identifier(table),
+            SQL(", ").join(SQL.identifier(name) for name in names),
+            SQL(", ").join(values),
+            SQL(source),
+            SQL.identifier(table),
+            template_id,
+        )
+    )
+
+
+def fill(env, setup, first, count):
+    """Deliveries ``first`` .. ``first + count - 1``: marketplace ones
+    (``OTHER_COMPANY_PER_100`` of them in the other company) and, per 100
+    of them, ``OTHER_PICKINGS_PER_100`` deliveries of ordinary orders."""
+    other, accounts, carriers, _customer, order, picking = setup
+    cr = env.cr
+    main_accounts = accounts.filtered(lambda a: a.company_id != other)
+    other_account = accounts - main_accounts
+    move = picking.move_ids
+    line = order.order_line
+    total = -(-count * (100 + OTHER_PICKINGS_PER_100) // 100)
+    cr.execute("DROP TABLE IF EXISTS bench_map")
+    # One row per delivery: its number, kind, ids to come and chosen values.
+    cr.execute(
+        SQL(
+            """
+        CREATE TEMP TABLE bench_map AS
+        SELECT g, so_id, sol_id, pk_id, mv_id, ml_id,
+               (g %% %(period)s) < 100 AS marketplace,
+               CASE WHEN g %% %(period)s < %(other_share)s THEN %(other_account)s
+                    ELSE (%(main_accounts)s)[1 + (g / 7) %% %(n_main)s] END
+                 AS account_id,
+               CASE WHEN g %% %(period)s < %(other_share)s THEN %(other_company)s
+                    ELSE %(main_company)s END AS company_id,
+               (%(carriers)s)[1 + (g / 3) %% 4] AS carrier_id,
+               p.pid AS partner_id,
+               now() at time zone 'utc'
+                 - ((%(last)s - g) * interval '365 days' / %(last)s) AS shipped
+          FROM (
+            SELECT g, nextval('sale_order_id_seq') AS so_id,
+                   nextval('sale_order_line_id_seq') AS sol_id,
+                   nextval('stock_picking_id_seq') AS pk_id,
+                   nextval('stock_move_id_seq') AS mv_id,
+                   nextval('stock_move_line_id_seq') AS ml_id
+              FROM generate_series(%(first)s::bigint, %(last)s::bigint) g
+          ) ids
+          JOIN (SELECT g AS pg, id AS pid FROM bench_partner) p
+            ON p.pg = (ids.g * 7919) %% %(customers)s
+        """,
+            # per 100 marketplace deliveries, the others come after them
+            period=100 + OTHER_PICKINGS_PER_100,
+            other_share=OTHER_COMPANY_PER_100,
+            other_account=other_account.id,
+            main_accounts=main_accounts.ids,
+            n_main=len(main_accounts),
+            other_company=other.id,
+            main_company=env.company.id,
+            carriers=carriers.ids,
+            customers=CUSTOMERS,
+            first=first,
+            last=first + total - 1,
+        )
+    )
+    # The state of each marketplace delivery, and the order reference in
+    # its marketplace's form (Amazon 3-7-7 digits, eBay 2-5-5).
+    cases = []
+    cut = 0
+    for state, share in STATE_SHARES:
+        cases.append(SQL("WHEN (g / 11) %% 100 < %s THEN %s", cut + share, state))
+        cut += share
+    cr.execute(
+        SQL(
+            """
+        ALTER TABLE bench_map ADD COLUMN state varchar, ADD COLUMN ref varchar,
+                              ADD COLUMN tracking varchar;
+        UPDATE bench_map m SET
+          state = CASE WHEN NOT marketplace THEN NULL %s ELSE 'success' END,
+          ref = CASE WHEN NOT marketplace THEN NULL
+                     WHEN a.platform = 'amazon' THEN
+                       lpad(((g * 37) %% 1000)::text, 3, '0') || '-'
+                       || lpad(((g * 7919) %% 10000000)::text, 7, '0') || '-'
+                       || lpad(g::text, 7, '0')
+                     ELSE lpad(((g * 13) %% 100)::text, 2, '0') || '-'
+                       || lpad(((g * 104729) %% 100000)::text, 5, '0') || '-'
+                       || lpad((g %% 100000)::text, 5, '0') END,
+          tracking = CASE (g / 3) %% 4
+              WHEN 0 THEN '1Z' || upper(substr(md5(g::text), 1, 6))
+                          || lpad(g::text, 10, '0')
+              WHEN 1 THEN '9400' || lpad(((g * 7919) %% 1000000)::text, 6, '0')
+                          || lpad(g::text, 12, '0')
+              WHEN 2 THEN lpad((g * 31)::text, 12, '0')
+              ELSE lpad((g * 17)::text, 10, '0') END
+          FROM ecommerce_account a WHERE a.id = m.account_id
+        """,
+            SQL(" ").join(cases),
+        )
+    )
+    cr.execute("ANALYZE bench_map")
+    name = SQL("'BENCH/' || lpad(m.g::text, 7, '0')")
+    clone(
+        cr,
+        "sale_order",
+        order.id,
+        {
+            "id": SQL("m.so_id"),
+            "name": SQL("'SB' || lpad(m.g::text, 7, '0')"),
+            "company_id": SQL("m.company_id"),
+            "partner_id": SQL("m.partner_id"),
+            "partner_invoice_id": SQL("m.partner_id"),
+            "partner_shipping_id": SQL("m.partner_id"),
+            "ecommerce_account_id": SQL(
+                "CASE WHEN m.marketplace THEN m.account_id END"
+            ),
+            "ecommerce_order_ref": SQL("m.ref"),
+            "carrier_id": SQL("m.carrier_id"),
+            "date_order": SQL("m.shipped - interval '2 days'"),
+            "create_date": SQL("m.shipped - interval '2 days'"),
+        },
+    )
+    qty = SQL("1 + m.g %% 3")
+    clone(
+        cr,
+        "sale_order_line",
+        line.id,
+        {
+            "id": SQL("m.sol_id"),
+            "order_id": SQL("m.so_id"),
+            "company_id": SQL("m.company_id"),
+            "order_partner_id": SQL("m.partner_id"),
+            "product_uom_qty": qty,
+            "qty_delivered": qty,
+            "amazon_order_item_id": SQL(
+                "CASE WHEN m.marketplace THEN lpad(m.g::text, 14, '0') END"
+            ),
+        },
+    )
+    attempted = SQL("m.state IS NOT NULL AND m.state NOT IN ('pending', 'sending')")
+    clone(
+        cr,
+        "stock_picking",
+        picking.id,
+        {
+            "id": SQL("m.pk_id"),
+            "name": name,
+            "origin": SQL("'SB' || lpad(m.g::text, 7, '0')"),
+            "sale_id": SQL("m.so_id"),
+            "company_id": SQL("m.company_id"),
+            "partner_id": SQL("m.partner_id"),
+            "carrier_id": SQL("m.carrier_id"),
+            "carrier_tracking_ref": SQL("m.tracking"),
+            "date_done": SQL("m.shipped"),
+            "scheduled_date": SQL("m.shipped"),
+            "date_deadline": SQL("m.shipped"),
+            "create_date": SQL("m.shipped - interval '1 day'"),
+            "write_date": SQL("m.shipped"),
+            "ecommerce_account_id": SQL(
+                "CASE WHEN m.marketplace THEN m.account_id END"
+            ),
+            "ecommerce_order_ref": SQL("m.ref"),
+            "writeback_shipped_qty": SQL("CASE WHEN m.marketplace THEN %s END", qty),
+            "writeback_state": SQL("m.state"),
+            "writeback_attempt_count": SQL(
+                "CASE WHEN m.state = 'failed' THEN 5 WHEN %s THEN 1 ELSE 0 END",
+                attempted,
+            ),
+            "writeback_error_count": SQL(
+                "CASE WHEN m.state = 'failed' THEN 5 ELSE 0 END"
+            ),
+            "writeback_last_attempt": SQL(
+                "CASE WHEN %s THEN m.shipped + interval '1 minute' END", attempted
+            ),
+            "writeback_next_attempt": SQL(
+                "CASE WHEN m.state = 'submitted' THEN m.shipped + interval '5 minutes'"
+                " WHEN m.state = 'pending' AND m.g %% 2 = 0 THEN m.shipped END"
+            ),
+            "writeback_error": SQL(
+                "CASE WHEN m.state = 'failed' THEN 'Invalid tracking number.'"
+                " WHEN m.state = 'pending' AND m.g %% 2 = 1"
+                " THEN 'Map the carrier first.' END"
+            ),
+            "writeback_submitted_date": SQL(
+                "CASE WHEN m.state IN ('submitted', 'success') THEN m.shipped END"
+            ),
+            "writeback_done_date": SQL(
+                "CASE WHEN m.state = 'success' THEN m.shipped + interval '1 hour' END"
+            ),
+            "writeback_sent_tracking": SQL(
+                "CASE WHEN m.state IN ('submitted', 'success') THEN m.tracking END"
+            ),
+            "writeback_manual_reason": SQL(
+                "CASE WHEN m.state = 'manual' THEN 'confirmed' END"
+            ),
+            "writeback_sent_packages": SQL("NULL"),
+            "ecommerce_readback": SQL("NULL"),
+        },
+    )
+    clone(
+        cr,
+        "stock_move",
+        move.id,
+        {
+            "id": SQL("m.mv_id"),
+            "picking_id": SQL("m.pk_id"),
+            "sale_line_id": SQL("m.sol_id"),
+            "company_id": SQL("m.company_id"),
+            "partner_id": SQL("m.partner_id"),
+            "reference": name,
+            "origin": SQL("'SB' || lpad(m.g::text, 7, '0')"),
+            "product_uom_qty": qty,
+            "quantity": qty,
+            "date": SQL("m.shipped"),
+        },
+    )
+    clone(
+        cr,
+        "stock_move_line",
+        move.move_line_ids.id,
+        {
+            "id": SQL("m.ml_id"),
+            "picking_id": SQL("m.pk_id"),
+            "move_id": SQL("m.mv_id"),
+            "company_id": SQL("m.company_id"),
+            "quantity": qty,
+            "quantity_product_uom": qty,
+            "date": SQL("m.shipped"),
+        },
+    )
+    return total
+
+
+def create_customers(env, customer):
+    """``CUSTOMERS`` partners (tagged ``ref = 'grid-bench'``), cloned in SQL."""
+    cr = env.cr
+    cr.execute("DROP TABLE IF EXISTS bench_partner")
+    cr.execute(
+        SQL(
+            "CREATE TEMP TABLE bench_partner AS"
+            " SELECT g, nextval('res_partner_id_seq') AS id,"
+            " (%s)[1 + g %% %s] || ' ' || (%s)[1 + (g / %s) %% %s] AS name"
+            " FROM generate_series(0, %s) g ORDER BY g",
+            list(FIRST_NAMES),
+            len(FIRST_NAMES),
+            list(LAST_NAMES),
+            len(FIRST_NAMES),
+            len(LAST_NAMES),
+            CUSTOMERS - 1,
+        )
+    )
+    clone(
+        cr,
+        "res_partner",
+        customer.id,
+        {
+            "id": SQL("m.id"),
+            "name": SQL("m.name"),
+            "complete_name": SQL("m.name"),
+            "ref": SQL("'grid-bench'"),
+            "email": SQL("lower(replace(m.name, ' ', '.')) || m.g || '@example.com'"),
+        },
+        source="bench_partner m",
+    )
+
+
+def grid_user(env):
+    """A warehouse user (Inventory User, which implies write-back User) of
+    the main company only: stock.picking's company rule applies to them."""
+    return env["res.users"].create(
+        {
+            "name": "Grid Benchmark User",
+            "login": "grid_benchmark_user",
+            "company_id": env.company.id,
+            "company_ids": [Command.set(env.company.ids)],
+            "group_ids": [Command.set(env.ref("stock.group_stock_user").ids)],
+        }
+    )
+
+
+def grid_request(env):
+    """What the grid's first page asks for: the action's domain and context,
+    the list view's fields (many2one ones with their display name) and its
+    default order."""
+    action = env.ref("stock_ecommerce_writeback.action_writeback_grid").sudo()
+    view = env.ref("stock_ecommerce_writeback.view_writeback_list")
+    Picking = env["stock.picking"]
+    arch = ElementTree.fromstring(
+        Picking.get_views([(view.id, "list")])["views"]["list"]["arch"]
+    )
+    spec = {}
+    for node in arch.iter("field"):
+        fname = node.get("name")
+        many2one = Picking._fields[fname].type == "many2one"
+        spec[fname] = {"fields": {"display_name": {}}} if many2one else {}
+    # the columns a click on the header sorts (stored, not always invisible),
+    # and whether the list hides them until the user shows them
+    columns_ = [
+        (node.get("name"), node.get("optional") == "hide")
+        for node in arch.iter("field")
+        if Picking._fields[node.get("name")].store
+        and node.get("column_invisible") not in ("True", "1")
+    ]
+    context = dict(env.context, **safe_eval(action.context))
+    # the search_default_ keys only say which filter the search view starts
+    # with; the filter's domain is what reaches the server (a case below)
+    context = {k: v for k, v in context.items() if not k.startswith("search_default")}
+    return {
+        "domain": safe_eval(action.domain),
+        "spec": spec,
+        "context": context,
+        "order": arch.get("default_order"),
+        "columns": columns_,
+    }
+
+
+def search_filter(env, name):
+    """The domain of filter ``name`` of the grid's search view."""
+    view = env.ref("stock_ecommerce_writeback.view_writeback_search")
+    for node in ElementTree.fromstring(view.arch).iter("filter"):
+        if node.get("name") == name:
+            return safe_eval(node.get("domain"))
+    raise KeyError(name)
+
+
+def cases(env, request, samples):
+    """[(label, extra domain, order)] the benchmark times."""
+    default = request["order"]
+    yield "unfiltered", [], default
+    yield (
+        "Needs attention (the default filter)",
+        search_filter(env, "filter_needs_attention"),
+        default,
+    )
+    for name in (
+        "filter_failed",
+        "filter_pending",
+        "filter_submitted",
+        "filter_success",
+        "filter_manual",
+    ):
+        yield f"filter {name[7:]}", search_filter(env, name), default
+    for column, hidden in request["columns"]:
+        # a click on a header puts its column first (web client's sortBy)
+        rest = [t for t in default.split(", ") if t.split()[0] != column]
+        for direction in ("asc", "desc"):
+            order = ", ".join([f"{column} {direction}", *rest])
+            label = f"sort {column} {direction}{' (hidden)' if hidden else ''}"
+            yield label, [], order
+    ref, tracking = samples
+    yield f"order ref = {ref}", [("ecommerce_order_ref", "ilike", ref)], default
+    yield (
+        f"order ref part {ref[4:11]}",
+        [("ecommerce_order_ref", "ilike", ref[4:11])],
+        default,
+    )
+    yield (
+        f"tracking = {tracking}",
+        [("carrier_tracking_ref", "ilike", tracking)],
+        default,
+    )
+    yield (
+        f"tracking part {tracking[-8:]}",
+        [("carrier_tracking_ref", "ilike", tracking[-8:])],
+        default,
+    )
+    yield "customer name (Emma)", [("partner_id", "ilike", "Emma")], default
+
+
+def plan_summary(env, Picking, domain, order):
+    """The access paths of PostgreSQL's plan for the page query."""
+    query = Picking._search(domain, order=order, limit=80)
+    sql = query.select()
+    env.cr.execute(SQL("EXPLAIN (FORMAT JSON) %s", sql))
+    plan = env.cr.fetchone()[0][0]["Plan"]
+    found = []
+
+    def walk(node):
+        kind = node["Node Type"]
+        if "Index" in kind or kind == "Seq Scan":
+            label = node.get("Index Name") or f"seq {node['Relation Name']}"
+            if label not in found:
+                found.append(label)
+        for child in node.get("Plans", ()):
+            walk(child)
+
+    walk(plan)
+    return ", ".join(found)
+
+
+def time_case(env, request, user_env, domain, order, repeat):
+    Picking = user_env["stock.picking"]
+    best = float("inf")
+    queries = 0
+    for _ in range(repeat):
+        env.invalidate_all()
+        user_env.invalidate_all()
+        before = env.cr.sql_log_count
+        start = time.perf_counter()
+        result = Picking.web_search_read(
+            request["domain"] + domain,
+            request["spec"],
+            limit=80,
+            order=order,
+            count_limit=10001,
+        )
+        best = min(best, time.perf_counter() - start)
+        queries = env.cr.sql_log_count - before
+    return best, queries, result["length"]
+
+
+GRID_TABLES = (
+    "stock_picking",
+    "stock_move",
+    "stock_move_line",
+    "sale_order",
+    "sale_order_line",
+    "res_partner",
+)
+
+
+def vacuum_analyze(registry):
+    """What autovacuum does to a live database: statistics, and the
+    visibility map that index-only scans need (outside a transaction)."""
+    with closing(registry.cursor()) as cr:
+        cr._cnx.autocommit = True
+        for table in GRID_TABLES:
+            cr.execute(SQL("VACUUM ANALYZE %s", SQL.identifier(table)))
+
+
+def measure(env, user_env, request, args, figures):
+    cr = env.cr
+    cr.execute(
+        SQL(
+            "SELECT count(*), count(writeback_state) FROM stock_picking"
+            " WHERE name LIKE %s",
+            "BENCH/%",
+        )
+    )
+    pickings, on_grid = cr.fetchone()
+    cr.execute(
+        SQL(
+            "SELECT ecommerce_order_ref, carrier_tracking_ref"
+            " FROM stock_picking WHERE name LIKE %s"
+            " AND writeback_state = 'failed' AND company_id = %s"
+            " ORDER BY id DESC LIMIT 1",
+            "BENCH/%",
+            env.company.id,
+        )
+    )
+    samples = cr.fetchone()
+    print(f"\n{on_grid:,} marketplace deliveries ({pickings:,} deliveries in all)")
+    print(f"{'case':<44} {'ms':>7} {'SQL':>4} {'rows':>6}  plan of the page query")
+    figures[on_grid] = {}
+    for label, domain, order in cases(env, request, samples):
+        if args.only and args.only not in label:
+            continue
+        best, queries, length = time_case(
+            env, request, user_env, domain, order, args.repeat
+        )
+        plan = plan_summary(
+            env, user_env["stock.picking"], request["domain"] + domain, order
+        )
+        figures[on_grid][label] = round(best * 1000, 1)
+        print(f"{label:<44} {best * 1000:7.1f} {queries:4d} {length:6d}  {plan}")
+
+
+def run(database, args):
+    registry = Registry(database)
+    figures = {}
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        cr.execute("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")
+        print(
+            f"Odoo {odoo.release.version}, PostgreSQL "
+            f"{cr.connection.server_version // 10000}, "
+            f"pg_trgm {'installed' if cr.fetchone() else 'missing'}"
+        )
+        start = time.perf_counter()
+        setup = create_setup(env)
+        create_customers(env, setup[3])
+        user = grid_user(env)
+        env.flush_all()
+        cr.commit()
+        user_env = api.Environment(
+            cr,
+            user.id,
+            {"lang": "en_US", "tz": "UTC", "allowed_company_ids": [env.company.id]},
+        )
+        request = grid_request(user_env)
+        user_env = user_env(context=request["context"])
+        print(f"set-up in {time.perf_counter() - start:.1f} s")
+        print(f"default order: {request['order']}")
+        made = rows = 0
+        for size in sorted(int(s) for s in args.sizes.split(",")):
+            start = time.perf_counter()
+            try:  # foreign keys are right by construction: skip their checks
+                with cr.savepoint():
+                    cr.execute("SET LOCAL session_replication_role = replica")
+            except psycopg2.errors.InsufficientPrivilege:
+                pass
+            rows += fill(env, setup, rows, size - made)
+            made = size
+            cr.commit()
+            vacuum_analyze(registry)
+            env.invalidate_all()
+            print(f"\nfilled up to {size:,} in {time.perf_counter() - start:.1f} s")
+            measure(env, user_env, request, args, figures)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(figures, out, indent=1)
+
+
+def drop_database(name):
+    """Drop database ``name`` and its filestore, if they exist."""
+    Registry.delete(name)
+    odoo.sql_db.close_db(name)
+    with closing(odoo.sql_db.db_connect("postgres").cursor()) as cr:
+        cr._cnx.autocommit = True
+        cr.execute(SQL("DROP DATABASE IF EXISTS %s", SQL.identifier(name)))
+    shutil.rmtree(config.filestore(name), ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-c", "--config", required=True)
+    parser.add_argument(
+        "-d", "--database", required=True, help="the database to copy (not changed)"
+    )
+    parser.add_argument(
+        "--scratch", help="name of the scratch copy (default: <database>_grid_bench)"
+    )
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--only", help="time only the cases whose label contains this text"
+    )
+    parser.add_argument(
+        "--json", help="also write the figures to this file (a JSON object)"
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the scratch database afterwards, to study plans with psql",
+    )
+    args = parser.parse_args()
+    config.parse_config(["-c", args.config])
+    scratch = args.scratch or f"{args.database}_grid_bench"
+    if scratch == args.database:
+        raise SystemExit("The scratch database must not be the database copied.")
+    drop_database(scratch)
+    db.exp_duplicate_database(args.database, scratch)
+    try:
+        run(scratch, args)
+    finally:
+        if args.keep:
+            print(f"kept the scratch database {scratch}")
+        else:
+            drop_database(scratch)
+
+
+if __name__ == "__main__":
+    main()
