@@ -64,6 +64,10 @@ LEASE_SECONDS = 600
 APPLY_LOCK_TIMEOUT_MS = 2000
 # Shipments claimed per account at a time (one statement for all accounts).
 CLAIM_BATCH = 50
+# A queue job whose seller must wait for its rate limit stops and comes
+# back after at least this long (Amazon refills a burst of 10 confirmations
+# in 5 s), leaving the worker to other sellers' jobs meanwhile.
+RESUME_AFTER = 5.0
 # Read-backs claimed at a time.
 VERIFY_BATCH = 50
 # What applying an outcome reads of a delivery (read for a batch at once).
@@ -173,6 +177,8 @@ class WritebackRun:
         self.held_accounts = set()
         self._policies = {}
         self._deferred = []  # (account, calls, picking) not stored yet
+        # Seconds until a run that stopped on a rate limit can go on.
+        self.resume_in = None
 
     def client(self, account, kind="writeback"):
         key = (account.id, kind)
@@ -372,24 +378,39 @@ class WritebackEngine(models.AbstractModel):
         return {account.id: count for account, count in groups}
 
     @api.model
-    def _push_account(self, account, limit=CLAIM_BATCH, run=None):
+    def _push_account(self, account, limit=CLAIM_BATCH, run=None, yield_on_wait=False):
         """Send up to ``limit`` due shipments of ``account`` (one claim:
         those another worker holds or already sent are skipped) and apply
         their outcomes, committing as it goes. The unit of work of a queue
         job. Returns how many shipments were sent."""
         run = run or WritebackRun(self.env)
         return self._push_loop(
-            run, batch_size=limit, account_ids=[account.id], claims=1
+            run,
+            batch_size=limit,
+            account_ids=[account.id],
+            claims=1,
+            yield_on_wait=yield_on_wait,
         )
 
     @api.model
-    def _push_loop(self, run, batch_size=CLAIM_BATCH, account_ids=None, claims=None):
+    def _push_loop(
+        self,
+        run,
+        batch_size=CLAIM_BATCH,
+        account_ids=None,
+        claims=None,
+        yield_on_wait=False,
+    ):
         """The push: claim due shipments in batches (up to ``batch_size`` per
         account, one statement for all accounts), send them interleaving the
         accounts so that the worker waits on a marketplace's rate limit only
         when no other account has a shipment ready to go, and apply their
         outcomes in batches. ``claims`` limits the number of claims (a
-        queue job makes one). Returns how many shipments were sent."""
+        queue job makes one). With ``yield_on_wait`` (a queue job, which
+        works for one seller), the run stops instead of waiting on the rate
+        limit: the claims not sent are given back and ``run.resume_in`` says
+        when the seller can send again, so the worker serves other sellers'
+        jobs meanwhile. Returns how many shipments were sent."""
         if account_ids is None:
             account_ids = (
                 self.env["ecommerce.account"].search([("active", "=", True)]).ids
@@ -410,6 +431,10 @@ class WritebackEngine(models.AbstractModel):
                     break
                 delays = {a: self._send_delay(run, push.queues[a][0]) for a in ready}
                 wait = min(delays.values())
+                if wait > 0 and yield_on_wait:
+                    # Let the bucket refill a burst's worth, at least.
+                    run.resume_in = max(wait, RESUME_AFTER)
+                    break
                 if wait > 0:
                     # Nobody may send yet: do the bookkeeping meanwhile.
                     started = time.monotonic()

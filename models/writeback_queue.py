@@ -35,6 +35,8 @@ import math
 from odoo import api, models, sql_db
 from odoo.tools import str2bool
 
+from .writeback_engine import WritebackRun
+
 _logger = logging.getLogger(__name__)
 
 USE_QUEUE_JOB_PARAM = "stock_ecommerce_writeback.use_queue_job"
@@ -252,6 +254,30 @@ class WritebackEngineQueue(models.AbstractModel):
                     seconds=SELLER_BUSY_RETRY_SECONDS,
                     ignore_retry=True,
                 )
-            sent = self._push_account(account, limit=limit)
+            run = WritebackRun(self.env)
+            sent = self._push_account(account, limit=limit, run=run, yield_on_wait=True)
             lock_cr.rollback()  # releases the lock at once
+        if run.resume_in:
+            # The seller's rate limit is reached: this worker goes on with
+            # other jobs, and this batch comes back when the seller can send.
+            self._requeue_current_job(run.resume_in)
+            return f"{sent} shipment(s) sent; the rest in {run.resume_in:.1f} s."
         return f"{sent} shipment(s) sent."
+
+    @api.model
+    def _requeue_current_job(self, seconds):
+        """Queue the running push job again (same batch slot: identity key,
+        channel and description), to start in ``seconds``."""
+        job = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
+        )
+        if not job:  # run outside a job (tests, shell): nothing to requeue
+            return
+        self.with_delay(
+            eta=max(1, math.ceil(seconds)),
+            channel=job.channel,
+            identity_key=job.identity_key,
+            description=job.name,
+        )._job_push_account(*job.args, **job.kwargs)

@@ -13,6 +13,7 @@ import unittest
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import tagged
 
+from ..marketplaces import http as marketplace_http
 from .common import AMAZON_MARKETPLACE, WritebackCase
 
 PARAM = "stock_ecommerce_writeback.use_queue_job"
@@ -236,6 +237,48 @@ class TestPushRunners(WritebackCase):
         self.assertEqual(job.state, "done")
         self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 2)
+
+    def test_a_job_at_its_sellers_rate_limit_comes_back_later(self):
+        """A job never sleeps on its seller's rate limit while the worker
+        could run other sellers' jobs: once the seller's burst is used it
+        gives the shipments it did not send back (attempts unused) and is
+        queued again, same batch slot, to start when the seller can send;
+        that job sends the rest."""
+        self.set_queue_mode(True)
+        pickings = self.ship_orders(self.amazon, 14, "111")
+        self.push()
+        [job] = self.push_jobs()
+        self.run_job(job)
+        self.assertEqual(job.state, "done")
+        sent = pickings.filtered(lambda p: p.writeback_state == "submitted")
+        waiting = pickings - sent
+        self.assertTrue(sent, job.result)
+        self.assertTrue(waiting, "more than a burst: some wait for the seller")
+        self.assertLess(len(self.requests_of("amazon.confirmShipment")), 14)
+        self.assertFalse(
+            [
+                r
+                for r in self.requests_of("amazon.confirmShipment")
+                if r["status"] == 429
+            ],
+            "no 429: the job stopped before Amazon would throttle",
+        )
+        self.assertEqual(set(waiting.mapped("writeback_state")), {"pending"})
+        self.assertEqual(set(waiting.mapped("writeback_attempt_count")), {0})
+        again = self.push_jobs() - job
+        self.assertEqual(len(again), 1)
+        self.assertEqual(again.identity_key, job.identity_key)
+        self.assertEqual(again.channel, job.channel)
+        self.assertEqual(again.state, "pending")
+        self.assertGreater(again.eta, job.date_done, "starts later")
+        self.assertIn("the rest in", job.result)
+
+        # Time passes: the seller's buckets (Amazon's, the client's) refill.
+        self.sandbox.limiter.reset()
+        marketplace_http.PACER.reset()
+        self.run_job(again)
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 14)
 
     def test_accounts_sharing_credentials_share_a_seller(self):
         """Two accounts on one seller authorization (e.g. two marketplaces
