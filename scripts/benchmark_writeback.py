@@ -9,7 +9,7 @@ template, copy its filestore, ``-i stock_ecommerce_writeback
 --stop-after-init``)::
 
     $ODOO_VENV/bin/python scripts/benchmark_writeback.py -c odoo.cfg -d DB \\
-        [--addons-path PATHS] [engine] [pacing] [latency]
+        [--addons-path PATHS] [engine] [pacing] [latency] [grid]
 
 ``engine``
     The sandbox's rate limits and the clients' pacing off: N shipments
@@ -25,6 +25,10 @@ template, copy its filestore, ``-i stock_ecommerce_writeback
     running the push; prints per seller the steady-state rate over the
     documented rate, ``(N - burst) / (rate x (last send - first send))``,
     its minimum and mean over the sellers, the aggregate, and the 429s.
+``grid``
+    The write-back grid's first page over 10,000 and 100,000 deliveries, as
+    a warehouse user: runs ``scripts/benchmark_grid.py`` (on a scratch copy
+    of the database; see its docstring).
 ``latency``
     Validate-to-sent: one delivery at a time validated (committed) while an
     Odoo server with one cron thread runs; time until the marketplace holds
@@ -527,6 +531,26 @@ def measure_latency(args, registry, bench, accounts):
     return latencies
 
 
+def scenario_grid(args, registry):
+    """The grid's first page at 10k and 100k deliveries: scripts/
+    benchmark_grid.py, on a scratch copy of this database."""
+    from odoo import sql_db
+
+    sql_db.close_db(args.database)  # the copy needs the database unused
+    command = [
+        sys.executable,
+        os.path.join(REPO, "scripts", "benchmark_grid.py"),
+        "-c",
+        args.config,
+        "-d",
+        args.database,
+        "--sizes",
+        args.grid_sizes,
+    ]
+    print("grid: scripts/benchmark_grid.py", flush=True)
+    subprocess.run(command, check=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-c", "--config", required=True)
@@ -541,10 +565,11 @@ def main(argv=None):
     parser.add_argument("--per-seller", type=int, default=120)
     parser.add_argument("--latency-samples", type=int, default=10)
     parser.add_argument("--server-log-level", default="warn")
+    parser.add_argument("--grid-sizes", default="10000,100000")
     parser.add_argument(
         "scenarios",
         nargs="*",
-        default=["engine", "pacing", "latency"],
+        default=["engine", "pacing", "latency", "grid"],
         metavar="SCENARIO",
     )
     args = parser.parse_args(argv)
@@ -554,6 +579,7 @@ def main(argv=None):
             "engine": scenario_engine,
             "pacing": scenario_pacing,
             "latency": scenario_latency,
+            "grid": scenario_grid,
         }[name](args, registry)
 
 
