@@ -26,6 +26,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -473,10 +474,46 @@ class Pacer:
             lead = self._rates.get(key, rate) * self.LAG
             self._buckets[key] = (min(self._tokens(key, plan, now), -lead), now)
 
+    def export(self, prefix):
+        """``{operation: [tokens, epoch seconds]}`` of the buckets whose key
+        starts with ``prefix`` (base URL, seller authorization) that this
+        process used, as they were when last touched: to hand them to the
+        next process pacing the same seller (:meth:`restore`)."""
+        with self._lock:
+            now, wall = self._clock(), time.time()
+            return {
+                key[-1]: [tokens, wall - max(0.0, now - updated)]
+                for key, (tokens, updated) in self._buckets.items()
+                if key[:-1] == prefix
+            }
+
+    def restore(self, prefix, state):
+        """Take over buckets another process exported (:meth:`export`), each
+        one unless this process touched its own bucket more recently. Bad
+        values are ignored."""
+        with self._lock:
+            now, wall = self._clock(), time.time()
+            for operation, value in (state or {}).items():
+                try:
+                    tokens, at = (float(v) for v in value)
+                except (TypeError, ValueError):
+                    continue
+                if not (_finite(tokens) and _finite(at)):
+                    continue
+                key = (*prefix, operation)
+                updated = now - max(0.0, wall - at)
+                mine = self._buckets.get(key)
+                if mine is None or mine[1] < updated:
+                    self._buckets[key] = (tokens, updated)
+
     def reset(self):
         with self._lock:
             self._buckets.clear()
             self._rates.clear()
+
+
+def _finite(value):
+    return math.isfinite(value)
 
 
 PACER = Pacer()
@@ -921,6 +958,17 @@ class HttpClient:
             self._pacer.observe_rate(
                 self._pace_key(operation), rate, operation.rate, operation.burst
             )
+
+    def pacing_state(self):
+        """This seller's rate-limit buckets as this process left them
+        (``{operation: [tokens, epoch seconds]}``), for
+        :meth:`restore_pacing_state` in another process."""
+        return self._pacer.export((self.api_base_url, self._token_key))
+
+    def restore_pacing_state(self, state):
+        """Pace from the buckets another process left (see
+        :meth:`pacing_state`)."""
+        self._pacer.restore((self.api_base_url, self._token_key), state)
 
     def _pacing_delay(self, operation, count=1):
         """Seconds before ``count`` requests of ``operation`` could start

@@ -156,6 +156,10 @@ class EcommerceAccount(models.Model):
         "account wait until the credentials are fixed.",
     )
     auth_error_date = fields.Datetime(readonly=True, copy=False)
+    # The client's rate-limit buckets as the last push left them
+    # ({operation: [tokens, epoch seconds]}), for the next push, maybe in
+    # another process (see ecommerce.writeback.engine._restore_pacing).
+    writeback_pacing_state = fields.Json(copy=False, readonly=True)
     auth_error_api = fields.Selection(
         API_SELECTION,
         string="Failing API",

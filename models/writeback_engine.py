@@ -416,9 +416,12 @@ class WritebackEngine(models.AbstractModel):
                 self.env["ecommerce.account"].search([("active", "=", True)]).ids
             )
         push = PushRound(account_ids, claims)
+        self._restore_pacing(run, account_ids)
         try:
-            while not push.time_up:
-                wanting = push.wanting(run.held_accounts)
+            while True:
+                # Once the cron's time is up, claim nothing more, and send
+                # only what can go without waiting.
+                wanting = [] if push.time_up else push.wanting(run.held_accounts)
                 if wanting:
                     self._flush_push(run, push)  # a claim commits
                     push.add_claims(
@@ -426,7 +429,7 @@ class WritebackEngine(models.AbstractModel):
                     )
                 ready = push.ready()
                 if not ready:
-                    if push.wanting(run.held_accounts):
+                    if not push.time_up and push.wanting(run.held_accounts):
                         continue  # e.g. deliveries due again after a line lookup
                     break
                 delays = {a: self._send_delay(run, push.queues[a][0]) for a in ready}
@@ -434,6 +437,8 @@ class WritebackEngine(models.AbstractModel):
                 if wait > 0 and yield_on_wait:
                     # Let the bucket refill a burst's worth, at least.
                     run.resume_in = max(wait, RESUME_AFTER)
+                    break
+                if wait > 0 and push.time_up:
                     break
                 if wait > 0:
                     # Nobody may send yet: do the bookkeeping meanwhile.
@@ -462,11 +467,47 @@ class WritebackEngine(models.AbstractModel):
             except Exception:
                 # The leases end these claims: the verify cron reconciles.
                 _logger.exception("Write-back engine: could not finish the batch")
+        self._save_pacing(run, account_ids)
         if push.time_up:
             # The cron's time is up with work left: say how much, so that
             # the scheduler runs the cron again at once.
             self._report_remaining(self._push_domain())
         return push.sent
+
+    @api.model
+    def _restore_pacing(self, run, account_ids):
+        """Take over the rate-limit buckets the last run for these sellers
+        left, maybe in another process or on another machine (the client
+        paces in memory): a queue job of a seller right after another one,
+        on another worker, does not start from a full burst the marketplace
+        no longer has."""
+        for account in self.env["ecommerce.account"].browse(account_ids):
+            if account.writeback_pacing_state:
+                run.client(account).restore_pacing_state(account.writeback_pacing_state)
+
+    @api.model
+    def _save_pacing(self, run, account_ids):
+        """Store the accounts' rate-limit buckets for the next run (see
+        :meth:`_restore_pacing`). Best effort: a concurrent update of the
+        account row skips it."""
+        Account = self.env["ecommerce.account"]
+        for account in Account.browse(account_ids).exists():
+            if (account.id, "writeback") not in run._clients:
+                continue
+            state = run.client(account).pacing_state()
+            if not state or state == account.writeback_pacing_state:
+                continue
+            try:
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                    self.env.cr.execute(
+                        "UPDATE ecommerce_account SET writeback_pacing_state = %s"
+                        " WHERE id = %s",
+                        [json.dumps(state), account.id],
+                    )
+            except CONCURRENCY_ERRORS:
+                continue
+        Account.invalidate_model(["writeback_pacing_state"])
+        self._commit()
 
     @api.model
     def _report_remaining(self, domain):

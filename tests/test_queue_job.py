@@ -273,10 +273,22 @@ class TestPushRunners(WritebackCase):
         self.assertGreater(again.eta, job.date_done, "starts later")
         self.assertIn("the rest in", job.result)
 
+        # The next job of the seller may run on another worker (a process
+        # whose pacer never saw this seller): it starts from the bucket the
+        # last job left, so it does not send into Amazon's empty bucket.
+        self.assertIn("confirmShipment", self.amazon.writeback_pacing_state)
+        marketplace_http.PACER.reset()
+        sends = len(self.requests_of("amazon.confirmShipment"))
+        self.run_job(again)
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), sends)
+        [later] = self.push_jobs() - job - again
+        self.assertEqual(later.identity_key, job.identity_key)
+
         # Time passes: the seller's buckets (Amazon's, the client's) refill.
         self.sandbox.limiter.reset()
         marketplace_http.PACER.reset()
-        self.run_job(again)
+        self.amazon.writeback_pacing_state = False
+        self.run_job(later)
         self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 14)
 

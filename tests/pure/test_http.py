@@ -903,3 +903,49 @@ def test_invalid_scope_without_scopes_asked(local_servers):
     assert info.value.message.startswith(
         "Test refused the scopes asked for: the seller's consent does not include them."
     )
+
+
+def test_pacer_hands_a_used_burst_to_the_next_process():
+    """A queue job of a seller used its burst on one worker: the next job
+    of that seller, on another worker, starts from that bucket, not from a
+    full burst the marketplace no longer has; a process that paced the
+    seller more recently keeps its own bucket."""
+    first = http.Pacer()
+    for _ in range(BURST - HELD_BACK):
+        first.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)
+    state = first.export(KEY[:-1])
+    assert list(state) == ["confirmShipment"]
+    assert json.loads(json.dumps(state)) == state  # stored as JSON
+
+    fresh = http.Pacer()
+    assert fresh.delay(KEY, RATE, BURST) == 0.0
+    fresh.restore(KEY[:-1], state)
+    assert fresh.delay(KEY, RATE, BURST) > 0.3, "the burst is used"
+    assert fresh.export(("https://x", "seller-b")) == {}, "other sellers apart"
+
+    recent = http.Pacer()
+    recent.restore(KEY[:-1], {"confirmShipment": [9.0, 0.0]})  # long ago
+    assert recent.delay(KEY, RATE, BURST) == 0.0
+    recent.restore(KEY[:-1], state)  # newer: taken over
+    assert recent.delay(KEY, RATE, BURST) > 0.3
+    recent.restore(KEY[:-1], {"confirmShipment": [9.0, 0.0]})  # older: ignored
+    assert recent.delay(KEY, RATE, BURST) > 0.3
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        None,
+        {},
+        {"confirmShipment": "x"},
+        {"confirmShipment": [1]},
+        {"confirmShipment": ["a", "b"]},
+        {"confirmShipment": [float("nan"), 1.0]},
+        {"confirmShipment": [1.0, float("inf")]},
+    ],
+)
+def test_pacer_restore_ignores_what_it_cannot_read(state):
+    pacer = http.Pacer()
+    pacer.restore(KEY[:-1], state)
+    assert pacer.delay(KEY, RATE, BURST) == 0.0
+    assert pacer.export(KEY[:-1]) == {}
