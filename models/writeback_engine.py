@@ -419,8 +419,9 @@ class WritebackEngine(models.AbstractModel):
         self._restore_pacing(run, account_ids)
         try:
             while True:
-                # Once the cron's time is up, claim nothing more, and send
-                # only what can go without waiting.
+                # Once the cron's time is up, claim nothing more, but send
+                # what is claimed (at most a batch per account: the run ends
+                # within batch / rate seconds), then let the cron run again.
                 wanting = [] if push.time_up else push.wanting(run.held_accounts)
                 if wanting:
                     self._flush_push(run, push)  # a claim commits
@@ -438,14 +439,12 @@ class WritebackEngine(models.AbstractModel):
                     # Let the bucket refill a burst's worth, at least.
                     run.resume_in = max(wait, RESUME_AFTER)
                     break
-                if wait > 0 and push.time_up:
-                    break
                 if wait > 0:
                     # Nobody may send yet: do the bookkeeping meanwhile.
                     started = time.monotonic()
                     self._flush_push(run, push)
                     wait -= time.monotonic() - started
-                    if wait > 0 and not push.time_up:
+                    if wait > 0:
                         time.sleep(wait)
                     continue
                 item = push.next_item([a for a in ready if delays[a] <= 0])
