@@ -532,7 +532,9 @@ class WritebackEngine(models.AbstractModel):
     @api.model
     def _claim_batch(self, run, account_ids, limit, push):
         """Claim up to ``limit`` due shipments of each of ``account_ids`` in
-        one statement (rows another transaction holds are skipped), build
+        one statement (rows another transaction holds are skipped; the
+        locking select is a materialized CTE: inside ``IN (...)`` PostgreSQL
+        may run it again and claim more than ``limit``), build
         what to send, and commit the claims before anything is sent.
         Returns the list of :class:`Claimed`, or None after a concurrent
         update (nothing claimed; try again)."""
@@ -544,6 +546,19 @@ class WritebackEngine(models.AbstractModel):
                 cr.execute(
                     SQL(
                         """
+                WITH claim AS MATERIALIZED (
+                     SELECT c.id
+                       FROM unnest(%(accounts)s::int[]) AS a(id)
+                      CROSS JOIN LATERAL (
+                            SELECT s.id
+                              FROM stock_picking s
+                             WHERE s.ecommerce_account_id = a.id
+                               AND s.writeback_state = %(pending)s
+                               AND s.writeback_next_attempt <= %(now)s
+                               AND s.id <> ALL(%(seen)s::int[])
+                             ORDER BY s.writeback_next_attempt, s.id
+                             LIMIT %(limit)s
+                               FOR NO KEY UPDATE SKIP LOCKED) c)
                 UPDATE stock_picking p
                    SET writeback_state = %(sending)s,
                        writeback_attempt_count = p.writeback_attempt_count + 1,
@@ -551,19 +566,8 @@ class WritebackEngine(models.AbstractModel):
                        writeback_lease_until = %(lease)s,
                        write_uid = %(uid)s,
                        write_date = %(now)s
-                 WHERE p.id IN (
-                       SELECT c.id
-                         FROM unnest(%(accounts)s::int[]) AS a(id)
-                        CROSS JOIN LATERAL (
-                              SELECT s.id
-                                FROM stock_picking s
-                               WHERE s.ecommerce_account_id = a.id
-                                 AND s.writeback_state = %(pending)s
-                                 AND s.writeback_next_attempt <= %(now)s
-                                 AND s.id <> ALL(%(seen)s::int[])
-                               ORDER BY s.writeback_next_attempt, s.id
-                               LIMIT %(limit)s
-                                 FOR NO KEY UPDATE SKIP LOCKED) c)
+                  FROM claim
+                 WHERE p.id = claim.id
              RETURNING p.id
                         """,
                         sending=State.SENDING.value,
@@ -1326,14 +1330,7 @@ class WritebackEngine(models.AbstractModel):
                 cr.execute(
                     SQL(
                         """
-                UPDATE stock_picking p
-                   SET writeback_next_attempt = CASE
-                           WHEN p.writeback_state = %(submitted)s THEN %(later)s
-                           ELSE p.writeback_next_attempt END,
-                       writeback_lease_until = CASE
-                           WHEN p.writeback_state = %(sending)s THEN %(later)s
-                           ELSE p.writeback_lease_until END
-                 WHERE p.id IN (
+                WITH claim AS MATERIALIZED (
                        SELECT s.id
                          FROM stock_picking s
                          JOIN ecommerce_account a ON a.id = s.ecommerce_account_id
@@ -1350,6 +1347,15 @@ class WritebackEngine(models.AbstractModel):
                         ORDER BY s.id
                         LIMIT %(limit)s
                           FOR NO KEY UPDATE OF s SKIP LOCKED)
+                UPDATE stock_picking p
+                   SET writeback_next_attempt = CASE
+                           WHEN p.writeback_state = %(submitted)s THEN %(later)s
+                           ELSE p.writeback_next_attempt END,
+                       writeback_lease_until = CASE
+                           WHEN p.writeback_state = %(sending)s THEN %(later)s
+                           ELSE p.writeback_lease_until END
+                  FROM claim
+                 WHERE p.id = claim.id
              RETURNING p.id
                         """,
                         submitted=State.SUBMITTED.value,

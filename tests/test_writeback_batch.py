@@ -7,7 +7,7 @@ write-back is measured by ``scripts/benchmark_writeback.py``, not here.)"""
 
 import datetime
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import tagged
 
 from .common import AMAZON_MARKETPLACE, WritebackCase
@@ -137,3 +137,21 @@ class TestWritebackBatch(WritebackCase):
         self.assertEqual(len(new), 1)
         self.assertIn("Shipment confirmed on", new.body)
         self.assertFalse(new.tracking_value_ids)
+
+    def test_a_claim_takes_no_more_than_its_batch(self):
+        """One claim of a batch of 3 (a queue job's unit of work) sends 3
+        shipments of the 7 due, never more, however PostgreSQL plans it."""
+        pickings = self._deliveries(self.amazon, "111", 7)
+        for limit in (3, 1):
+            with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                engine = env["ecommerce.writeback.engine"]
+                sent = engine._push_account(
+                    env["ecommerce.account"].browse(self.amazon.id), limit=limit
+                )
+            self.env.invalidate_all()
+            self.assertEqual(sent, limit)
+        self.assertEqual(
+            len(pickings.filtered(lambda p: p.writeback_state == "submitted")), 4
+        )
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 4)
