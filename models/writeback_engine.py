@@ -530,6 +530,22 @@ class WritebackEngine(models.AbstractModel):
         return send_delay(item.shipment) if send_delay else 0.0
 
     @api.model
+    def _claim_rows(self, what, query):
+        """Run a claim statement (``query`` returns the claimed ids) as the
+        first statement of a fresh transaction. Returns the ids, or None
+        after a concurrent update (nothing claimed; claim again)."""
+        cr = self.env.cr
+        try:
+            with mute_logger("odoo.sql_db"):
+                cr.execute(query)
+                return [row[0] for row in cr.fetchall()]
+        except CONCURRENCY_ERRORS as exc:
+            _logger.info("%s claim: concurrent update (%s)", what, exc.pgcode)
+            cr.rollback()
+            self.env.invalidate_all()
+            return None
+
+    @api.model
     def _claim_batch(self, run, account_ids, limit, push):
         """Claim up to ``limit`` due shipments of each of ``account_ids`` in
         one statement (rows another transaction holds are skipped; the
@@ -541,11 +557,10 @@ class WritebackEngine(models.AbstractModel):
         cr = self.env.cr
         self._commit()  # the claim starts a fresh snapshot
         now = fields.Datetime.now()
-        try:
-            with mute_logger("odoo.sql_db"):
-                cr.execute(
-                    SQL(
-                        """
+        ids = self._claim_rows(
+            "Write-back",
+            SQL(
+                """
                 WITH claim AS MATERIALIZED (
                      SELECT c.id
                        FROM unnest(%(accounts)s::int[]) AS a(id)
@@ -570,24 +585,18 @@ class WritebackEngine(models.AbstractModel):
                  WHERE p.id = claim.id
              RETURNING p.id
                         """,
-                        sending=State.SENDING.value,
-                        pending=State.PENDING.value,
-                        now=now,
-                        lease=now + datetime.timedelta(seconds=LEASE_SECONDS),
-                        uid=self.env.uid,
-                        accounts=list(account_ids),
-                        seen=sorted(push.seen),
-                        limit=limit,
-                    )
-                )
-                ids = [row[0] for row in cr.fetchall()]
-        except CONCURRENCY_ERRORS as exc:
-            _logger.info("Write-back claim: concurrent update (%s)", exc.pgcode)
-            cr.rollback()
-            self.env.invalidate_all()
-            return None
+                sending=State.SENDING.value,
+                pending=State.PENDING.value,
+                now=now,
+                lease=now + datetime.timedelta(seconds=LEASE_SECONDS),
+                uid=self.env.uid,
+                accounts=list(account_ids),
+                seen=sorted(push.seen),
+                limit=limit,
+            ),
+        )
         if not ids:
-            return []
+            return ids  # None (a concurrent update) or []
         push.seen.update(ids)
         Picking = self.env["stock.picking"]
         Picking.invalidate_model()
@@ -1318,18 +1327,16 @@ class WritebackEngine(models.AbstractModel):
         check (or lease) moves on by the verify interval, committed, so
         concurrent workers do not read the same orders again. Returns the
         claimed deliveries, or None after a concurrent update."""
-        cr = self.env.cr
         self._commit()  # the claim starts a fresh snapshot
         now = fields.Datetime.now()
         timings = self.env["ecommerce.account"]._writeback_policy_params()
         later = now + datetime.timedelta(
             seconds=max(policy.RetryPolicy(**timings).verify_interval, 60)
         )
-        try:
-            with mute_logger("odoo.sql_db"):
-                cr.execute(
-                    SQL(
-                        """
+        ids = self._claim_rows(
+            "Read-back",
+            SQL(
+                """
                 WITH claim AS MATERIALIZED (
                        SELECT s.id
                          FROM stock_picking s
@@ -1358,19 +1365,15 @@ class WritebackEngine(models.AbstractModel):
                  WHERE p.id = claim.id
              RETURNING p.id
                         """,
-                        submitted=State.SUBMITTED.value,
-                        sending=State.SENDING.value,
-                        now=now,
-                        later=later,
-                        seen=sorted(seen),
-                        limit=limit,
-                    )
-                )
-                ids = [row[0] for row in cr.fetchall()]
-        except CONCURRENCY_ERRORS as exc:
-            _logger.info("Read-back claim: concurrent update (%s)", exc.pgcode)
-            cr.rollback()
-            self.env.invalidate_all()
+                submitted=State.SUBMITTED.value,
+                sending=State.SENDING.value,
+                now=now,
+                later=later,
+                seen=sorted(seen),
+                limit=limit,
+            ),
+        )
+        if ids is None:
             return None
         seen.update(ids)
         pickings = self.env["stock.picking"].browse(sorted(ids))
