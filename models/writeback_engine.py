@@ -525,9 +525,7 @@ class WritebackEngine(models.AbstractModel):
     def _send_delay(self, run, item):
         """Seconds before ``item`` can be sent without the client pausing
         for the marketplace's rate limit."""
-        client = run.client(item.account)
-        send_delay = getattr(client, "send_delay", None)
-        return send_delay(item.shipment) if send_delay else 0.0
+        return run.client(item.account).send_delay(item.shipment)
 
     @api.model
     def _claim_rows(self, what, query):
