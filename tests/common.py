@@ -179,6 +179,23 @@ class WritebackMixin:
         self.assertEqual(picking.state, "done")
         return picking
 
+    def ship_amazon_orders(self, account, count, prefix):
+        """``count`` validated deliveries of ``account``, one Amazon order of
+        one item each, known to the sandbox (order references
+        ``<prefix>-0000000-<n>``). Returns the deliveries."""
+        pickings = self.env["stock.picking"]
+        for n in range(count):
+            ref = f"{prefix}-0000000-{n:07d}"
+            item = f"{prefix}{n:011d}"
+            self.sandbox.add_amazon_order(
+                ref,
+                marketplace_id=AMAZON_MARKETPLACE,
+                items=[{"order_item_id": item, "quantity": 1, "sku": "WA"}],
+            )
+            order = self.make_order(account, ref, [(self.product_a, 1, item)])
+            pickings |= self.ship(order.picking_ids, f"1Z{prefix}{n:08d}")
+        return pickings
+
     def run_cron(self, xmlid):
         """Run a cron through Odoo's cron runner (its own cursor, commits
         and progress), as the scheduler does."""

@@ -48,22 +48,6 @@ class TestPushRunners(WritebackCase):
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------
-    def ship_orders(self, account, count, prefix):
-        """``count`` validated deliveries of ``account``, one order each,
-        known to the sandbox. Returns the deliveries."""
-        pickings = self.env["stock.picking"]
-        for n in range(count):
-            ref = f"{prefix}-{n:07d}-{n:07d}"
-            item = f"{prefix}{n:011d}"
-            self.sandbox.add_amazon_order(
-                ref,
-                marketplace_id=AMAZON_MARKETPLACE,
-                items=[{"order_item_id": item, "quantity": 1, "sku": "WA"}],
-            )
-            order = self.make_order(account, ref, [(self.product_a, 1, item)])
-            pickings |= self.ship(order.picking_ids, f"1Z{prefix}{n:08d}")
-        return pickings
-
     def set_queue_mode(self, on):
         self.env["ir.config_parameter"].sudo().set_param(PARAM, "True" if on else "")
 
@@ -115,9 +99,9 @@ class TestPushRunners(WritebackCase):
             self.env["ir.config_parameter"].sudo().get_param(PARAM),
             "queue mode is off by default",
         )
-        pickings = self.ship_orders(self.amazon, 3, "111") | self.ship_orders(
-            self.amazon_2, 2, "222"
-        )
+        pickings = self.ship_amazon_orders(
+            self.amazon, 3, "111"
+        ) | self.ship_amazon_orders(self.amazon_2, 2, "222")
         self.push()
         self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 5)
@@ -133,8 +117,8 @@ class TestPushRunners(WritebackCase):
         batch in the seller's channel, sends nothing itself, and never
         queues a batch twice; running the jobs sends every shipment."""
         self.set_queue_mode(True)
-        first = self.ship_orders(self.amazon, 5, "111")
-        second = self.ship_orders(self.amazon_2, 1, "222")
+        first = self.ship_amazon_orders(self.amazon, 5, "111")
+        second = self.ship_amazon_orders(self.amazon_2, 1, "222")
 
         self.push_with_batch(2)
         self.assertEqual(self.requests_of("amazon.confirmShipment"), [])
@@ -216,7 +200,7 @@ class TestPushRunners(WritebackCase):
         seller's lock) sends nothing and is postponed, without using a
         retry; once the seller is free it sends."""
         self.set_queue_mode(True)
-        pickings = self.ship_orders(self.amazon, 2, "111")
+        pickings = self.ship_amazon_orders(self.amazon, 2, "111")
         self.push()
         [job] = self.push_jobs()
 
@@ -245,7 +229,7 @@ class TestPushRunners(WritebackCase):
         queued again, same batch slot, to start when the seller can send;
         that job sends the rest."""
         self.set_queue_mode(True)
-        pickings = self.ship_orders(self.amazon, 14, "111")
+        pickings = self.ship_amazon_orders(self.amazon, 14, "111")
         self.push()
         [job] = self.push_jobs()
         self.run_job(job)
@@ -312,7 +296,7 @@ class TestPushRunners(WritebackCase):
         """Jobs still queued when the setting is turned off do nothing; the
         cron sends."""
         self.set_queue_mode(True)
-        pickings = self.ship_orders(self.amazon, 1, "111")
+        pickings = self.ship_amazon_orders(self.amazon, 1, "111")
         self.push()
         [job] = self.push_jobs()
         self.set_queue_mode(False)

@@ -10,7 +10,7 @@ import datetime
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import tagged
 
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from .common import WritebackCase
 
 
 @tagged("post_install", "-at_install")
@@ -26,20 +26,6 @@ class TestWritebackBatch(WritebackCase):
             }
         )
 
-    def _deliveries(self, account, prefix, count):
-        pickings = self.env["stock.picking"]
-        for n in range(count):
-            ref = f"{prefix}-0000000-{n:07d}"
-            item = f"{prefix}{n:011d}"
-            self.sandbox.add_amazon_order(
-                ref,
-                marketplace_id=AMAZON_MARKETPLACE,
-                items=[{"order_item_id": item, "quantity": 1}],
-            )
-            order = self.make_order(account, ref, [(self.product_a, 1, item)])
-            pickings |= self.ship(order.picking_ids, f"1Z{prefix}{n:08d}")
-        return pickings
-
     def _seller_of_sends(self):
         """The seller of each confirmShipment Amazon received, in order (the
         prefix of the order reference: 111 or 222)."""
@@ -53,8 +39,8 @@ class TestWritebackBatch(WritebackCase):
         alternating sellers (one seller's backlog never holds the other's
         shipments back), each exactly once, with its attempt counted and
         its call in the journal."""
-        first = self._deliveries(self.amazon, "111", 3)
-        second = self._deliveries(self.amazon_2, "222", 3)
+        first = self.ship_amazon_orders(self.amazon, 3, "111")
+        second = self.ship_amazon_orders(self.amazon_2, 3, "222")
         self.push()
         both = first | second
         self.assertEqual(set(both.mapped("writeback_state")), {"submitted"})
@@ -76,8 +62,8 @@ class TestWritebackBatch(WritebackCase):
         """Amazon answers the first shipment of a seller with a 429 and
         Retry-After: that seller's other claimed shipments are not sent in
         this run and keep all their attempts; the other seller's go."""
-        first = self._deliveries(self.amazon, "111", 3)
-        second = self._deliveries(self.amazon_2, "222", 2)
+        first = self.ship_amazon_orders(self.amazon, 3, "111")
+        second = self.ship_amazon_orders(self.amazon_2, 2, "222")
         self.amazon_error(
             "amazon.confirmShipment",
             429,
@@ -107,7 +93,7 @@ class TestWritebackBatch(WritebackCase):
         """The carrier of one delivery lost its Amazon code after the
         delivery was queued: that one stays pending with the reason and its
         attempt unused; the others of the batch are sent."""
-        pickings = self._deliveries(self.amazon, "111", 3)
+        pickings = self.ship_amazon_orders(self.amazon, 3, "111")
         odd_carrier = self.carrier.copy()
         pickings[1].carrier_id = odd_carrier
         odd_carrier.amazon_carrier_code = False
@@ -125,7 +111,7 @@ class TestWritebackBatch(WritebackCase):
     def test_only_what_a_user_needs_reaches_the_chatter(self):
         """Pending, sending and submitted are bookkeeping: a write-back that
         goes through posts one message, when Amazon shows the package."""
-        picking = self._deliveries(self.amazon, "111", 1)
+        picking = self.ship_amazon_orders(self.amazon, 1, "111")
         messages = picking.message_ids
         self.push()
         self.assertEqual(picking.writeback_state, "submitted")
@@ -141,7 +127,7 @@ class TestWritebackBatch(WritebackCase):
     def test_a_claim_takes_no_more_than_its_batch(self):
         """One claim of a batch of 3 (a queue job's unit of work) sends 3
         shipments of the 7 due, never more, however PostgreSQL plans it."""
-        pickings = self._deliveries(self.amazon, "111", 7)
+        pickings = self.ship_amazon_orders(self.amazon, 7, "111")
         for limit in (3, 1):
             with self.enter_registry_test_mode(), self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
