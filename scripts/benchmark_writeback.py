@@ -39,6 +39,7 @@ commits them: use a scratch database.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -341,12 +342,34 @@ def states(registry, ids):
         cr.close()
 
 
-def no_client_pacing():
+PACER_METHODS = ("acquire", "delay")
+
+
+def client_pacing_on():
+    """True unless :func:`no_client_pacing` has the pacer switched off."""
     from odoo.addons.stock_ecommerce_writeback.marketplaces import http
 
-    http.PACER.acquire = lambda *a, **kw: None
-    if hasattr(http.PACER, "delay"):
-        http.PACER.delay = lambda *a, **kw: 0.0
+    return not any(name in vars(http.PACER) for name in PACER_METHODS)
+
+
+@contextlib.contextmanager
+def no_client_pacing():
+    """The clients' pacer off (no wait, no delay) inside the block, restored
+    after it whatever happens: a scenario that follows paces again."""
+    from odoo.addons.stock_ecommerce_writeback.marketplaces import http
+
+    pacer = http.PACER
+    saved = {name: vars(pacer)[name] for name in PACER_METHODS if name in vars(pacer)}
+    pacer.acquire = lambda *a, **kw: None
+    pacer.delay = lambda *a, **kw: 0.0
+    try:
+        yield
+    finally:
+        for name in PACER_METHODS:
+            if name in saved:
+                setattr(pacer, name, saved[name])
+            else:
+                vars(pacer).pop(name, None)
 
 
 # ---------------------------------------------------------------- scenarios
@@ -361,16 +384,16 @@ ENGINE_MIXES = {
 def scenario_engine(args, registry):
     sandbox = Sandbox(limits=False)
     try:
-        no_client_pacing()
-        bench = Bench(args, registry, sandbox)
-        print(
-            f"engine: {args.shipments} shipments per mix, sandbox limits and "
-            f"client pacing off; per write-back, amortised over the run"
-        )
-        header = f"{'mix':<9}{'run':<8}{'queries':>9}{'q/ship':>9}{'CPU ms/ship':>13}"
-        print(f"  {header}{'wall s':>9}  states after")
-        for mix in args.mixes.split(","):
-            engine_mix(args, registry, bench, mix)
+        with no_client_pacing():
+            bench = Bench(args, registry, sandbox)
+            print(
+                f"engine: {args.shipments} shipments per mix, sandbox limits and "
+                f"client pacing off; per write-back, amortised over the run"
+            )
+            header = f"{'mix':<9}{'run':<8}{'queries':>9}{'q/ship':>9}"
+            print(f"  {header}{'CPU ms/ship':>13}{'wall s':>9}  states after")
+            for mix in args.mixes.split(","):
+                engine_mix(args, registry, bench, mix)
     finally:
         sandbox.close()
 
