@@ -3,8 +3,19 @@
 misbehaving marketplace, against the local sandbox, on a real database.
 
 This is not a test: it is a bounded stress run that prints what happened to
-every shipment and exits non-zero when a shipment was lost, duplicated or
-left stuck, or when a worker crashed.
+every shipment and exits non-zero when a goal is not met.
+
+Goals, each printed PASS or FAIL at the end (exit status 1 when one fails):
+in every scenario, no shipment lost, duplicated, resent after the
+marketplace recorded it, left stuck or with a wrong attempt count, and no
+worker crashed. What the marketplace saw and holds comes from the sandbox's
+own request log and store, not from Odoo's journal.
+
+Conditions, printed in the first lines of the output: the sandbox's rate
+limits off; the clients' pacing off (``--client-pacing`` turns it on);
+``verify_delay`` and ``verify_interval`` 0 (the script sets them); engine
+batch 20 (``--batch-size``; the crons use 50); W workers at once, forked
+from a warm fork server.
 
 Usage (with Odoo's virtualenv, on a database where the addon is installed,
 e.g. one built like scripts/test.sh does: createdb -T the template, copy its
@@ -82,18 +93,20 @@ lost
     not *success* at the end, or the sandbox order does not hold the
     delivery's tracking number (on the lines it shipped).
 dup (duplicated)
-    a package confirmed more often than needed. Accepted confirmations are
-    counted from the sandbox request log: per Amazon order and
-    packageReferenceId, the confirmShipment POSTs answered 2xx by the real
-    handler (fault answers excluded; Amazon treats the same
-    packageReferenceId as an edit, so these are harmless but must not
-    multiply); per eBay order, the CompleteSale calls answered
-    ``Ack`` Success or Warning, or createShippingFulfillment POSTs answered
-    201. A send counts as *interrupted* when its worker was killed while the
-    shipment was *sending* or when the sandbox delayed the accepted answer
-    past the client's timeout. A package is duplicated when
-    accepted > 1 + interrupted. For eBay Sell Fulfillment, two fulfillments
-    carrying the same tracking number count as a duplicate too.
+    the marketplace holds the package twice (two Amazon packages or eBay
+    fulfillments with its tracking number), or its real handler accepted
+    the confirmation more than once (request log: answered 2xx with no
+    injected fault but a delay; Amazon takes the same packageReferenceId as
+    an edit, so the second is harmless there, but it is counted, never
+    forgiven).
+resent (resent after the marketplace recorded it)
+    shipments for which a confirmation request reached the marketplace after
+    it had recorded the shipment, whatever the answer (the request log, in
+    the order the sandbox answered). A worker killed mid-send, or a send
+    whose answer came after the client's timeout, must be read back, not
+    sent again, when the marketplace has it. The summary gives the number
+    of such requests too; the kill scenario's note says how many sends were
+    cut and how many of those the marketplace had recorded.
 stuck
     pending, sending or submitted at the end.
 wrong att (wrong attempt count)
@@ -104,13 +117,15 @@ crashes
 log err
     ERROR/CRITICAL lines in the worker logs (informative).
 
-Exit status: 1 when lost, dup, stuck or crashes is non-zero anywhere, else 0.
-The database is not dropped; worker logs stay in ``--log-dir``.
+Exit status: 1 when lost, dup, resent, stuck, wrong att or crashes is
+non-zero anywhere (or no scenario ran), else 0. The database is not
+dropped; worker logs stay in ``--log-dir``.
 """
 
 import argparse
 import collections
 import contextlib
+import datetime
 import json
 import os
 import random
@@ -136,6 +151,113 @@ WRITE_OPERATIONS = (
     "ebay.CompleteSale",
     "ebay.createShippingFulfillment",
 )
+
+
+# ----------------------------------------------------------------------
+# What the marketplace saw and holds (also used by the benchmark scripts)
+# ----------------------------------------------------------------------
+Tally = collections.namedtuple("Tally", "sends accepted resent held")
+# What each scenario counts, and must count zero of (the goals).
+FIGURES = {
+    "lost": "lost (not Success, or not held by the marketplace)",
+    "dup": "duplicated (held twice, or accepted twice, by the marketplace)",
+    "resent": "resent after the marketplace recorded it",
+    "stuck": "stuck (pending, sending or submitted at the end)",
+    "wrong": "wrong attempt count",
+    "crashes": "crashed workers",
+}
+
+
+def tracking_key(number):
+    """A tracking number as the marketplaces compare it (eBay keeps letters
+    and digits only)."""
+    return re.sub(r"[^0-9A-Z]", "", str(number or "").upper())
+
+
+def held_count(platform, order, tracking):
+    """How many times the sandbox's stored ``order`` (as its ``amazon_order``
+    or ``ebay_order`` gives it; None: unknown) holds ``tracking``."""
+    if not order:
+        return 0
+    key = tracking_key(tracking)
+    packages = order["packages"] if platform == "amazon" else order["fulfillments"]
+    return sum(
+        1 for package in packages if tracking_key(package["tracking_number"]) == key
+    )
+
+
+def marketplace_tally(shipments, entries, orders):
+    """Per shipment, what the marketplace saw (its request log) and holds
+    (its store), never what Odoo's journal says.
+
+    ``shipments``: ``{key: (platform, order ref, tracking)}``, one delivery
+    per marketplace order (platform amazon, trading or rest); ``entries``:
+    the sandbox's request log, oldest first (``SandboxServer.requests()`` or
+    ``GET /_sandbox/requests``); ``orders``: ``{order ref: stored order}``.
+
+    Returns ``({key: Tally}, number of 429 answers in entries)``, where
+
+    * ``sends``: confirmation requests for the order that reached the
+      marketplace (confirmShipment, CompleteSale, createShippingFulfillment;
+      any answer, injected faults included);
+    * ``accepted``: those the marketplace's real handler recorded: answered
+      2xx, no injected fault other than a delay (the answer came late but
+      the handler ran). The log does not hold Trading's answer body, so a
+      CompleteSale answered 200 counts as recorded when the order holds the
+      tracking number at the end;
+    * ``resent``: confirmation requests that reached the marketplace after
+      it had recorded the shipment (in the order the sandbox answered them,
+      whatever their answer): sent again although it was already there;
+    * ``held``: how many times the stored order holds the tracking number
+      (Amazon packages, eBay fulfillments): 1 is right, 0 unsent, 2 twice.
+    """
+    by_ref = {ref: key for key, (_p, ref, _t) in shipments.items()}
+    sends = collections.Counter()
+    accepted = collections.Counter()
+    resent = collections.Counter()
+    held = {
+        key: held_count(platform, orders.get(ref), tracking)
+        for key, (platform, ref, tracking) in shipments.items()
+    }
+    throttled = 0
+    for entry in entries:
+        status = entry["status"]
+        throttled += status == 429
+        if entry["operation"] not in WRITE_OPERATIONS:
+            continue
+        key = by_ref.get(entry["order_ref"])
+        if key is None:
+            continue
+        sends[key] += 1
+        if accepted[key]:
+            resent[key] += 1
+        recorded = (
+            status is not None
+            and 200 <= status < 300
+            and entry["fault"] in (None, "delay")
+            and (entry["operation"] != "ebay.CompleteSale" or held[key])
+        )
+        accepted[key] += recorded
+    tally = {
+        key: Tally(sends[key], accepted[key], resent[key], held[key])
+        for key in shipments
+    }
+    return tally, throttled
+
+
+def tally_summary(tally):
+    """The counts that matter over a :func:`marketplace_tally`: shipments
+    not held (unsent), held twice, accepted more than once, resent after
+    the marketplace recorded them (and those requests), and requests."""
+    values = tally.values()
+    return {
+        "unsent": sum(1 for t in values if not t.held),
+        "held_twice": sum(1 for t in values if t.held > 1),
+        "accepted_twice": sum(1 for t in values if t.accepted > 1),
+        "resent": sum(1 for t in values if t.resent),
+        "resent_requests": sum(t.resent for t in values),
+        "sends": sum(t.sends for t in values),
+    }
 
 
 # ----------------------------------------------------------------------
@@ -476,7 +598,6 @@ class Scenario:
         self.orders = {}  # picking id -> (platform, order ref, item ref, tracking)
         self.workers = []  # (tag, pid, log, killed_by_us)
         self.interrupted = collections.Counter()  # picking id -> sends cut
-        self.delay_cuts = False  # a "delay" fault outlasts the client timeout
         self.setup_seconds = 0.0
         self.run_seconds = 0.0
         self.result = {}
@@ -919,14 +1040,13 @@ class Chaos:
         )
         self.check(scenario)
 
-    def scenario_fault(self, name, inject, clear=None, during=None, delay_cuts=False):
+    def scenario_fault(self, name, inject, clear=None, during=None):
         """Inject, run workers, clear, make due, run to completion, check."""
         kinds = self.args.fault_kinds
         if kinds and name not in [k.strip() for k in kinds.split(",")]:
             return
         batch = self.args.fault_batch
         scenario = self.new_scenario(f"fault: {name}")
-        scenario.delay_cuts = delay_cuts
         self.make_shipments(scenario, batch, ["amazon"])
         start = time.monotonic()
         inject()
@@ -979,7 +1099,6 @@ class Chaos:
         self.scenario_fault(
             "timeout",
             lambda: srv.inject_fault(confirm, delay=ACCOUNT_TIMEOUT + 1.5, times=batch),
-            delay_cuts=True,
         )
         self.scenario_fault(
             "connection reset",
@@ -1078,78 +1197,71 @@ class Chaos:
             for f in order["fulfillments"]
         )
 
-    def accepted_sends(self, scenario):
-        """(accepted, cut) per picking id, from the sandbox request log: see
-        the module docstring ("dup")."""
-        by_key = {}
-        for picking_id, (platform, ref, _item, _tracking) in scenario.orders.items():
-            if platform == "amazon":
-                by_key[("amazon", ref, str(picking_id * 100 + 1))] = picking_id
-            else:
-                by_key[("ebay", ref)] = picking_id
-        accepted = collections.Counter()
-        cut = collections.Counter(scenario.interrupted)
-        for entry in self.sandbox.requests():
-            op, status = entry["operation"], entry["status"]
-            if entry["fault"] not in (None, "delay") or status is None:
-                continue
-            if op == "amazon.confirmShipment" and 200 <= status < 300:
-                detail = (entry["json"] or {}).get("packageDetail") or {}
-                key = ("amazon", entry["order_ref"], detail.get("packageReferenceId"))
-            elif op == "ebay.createShippingFulfillment" and status == 201:
-                key = ("ebay", entry["order_ref"])
-            elif op == "ebay.CompleteSale" and status == 200:
-                xml = entry["xml"] or ""
-                if "<Ack>Failure</Ack>" in xml:
-                    continue
-                key = ("ebay", entry["order_ref"])
-            else:
-                continue
-            picking_id = by_key.get(key)
-            if picking_id is None:
-                continue
-            accepted[picking_id] += 1
-            if entry["fault"] == "delay" and scenario.delay_cuts:
-                cut[picking_id] += 1
-        return accepted, cut
+    def tally(self, scenario):
+        """:func:`marketplace_tally` of the scenario's shipments, over the
+        requests the sandbox logged since the scenario began."""
+        shipments = {
+            picking_id: (platform, ref, tracking)
+            for picking_id, (platform, ref, _i, tracking) in scenario.orders.items()
+        }
+        orders = {}
+        for platform, ref, _tracking in shipments.values():
+            with contextlib.suppress(KeyError):
+                orders[ref] = (
+                    self.sandbox.amazon_order(ref)
+                    if platform == "amazon"
+                    else self.sandbox.ebay_order(ref)
+                )
+        entries = self.sandbox.requests()[scenario.log_start :]
+        return marketplace_tally(shipments, entries, orders)
 
     def check(self, scenario):
         self.sandbox.wait_idle(10)
         rows, max_attempts = self._picking_rows(scenario)
-        accepted, cut = self.accepted_sends(scenario)
-        twice = self._twice_fulfilled(scenario)
-        found = {"lost": [], "dup": [], "stuck": [], "wrong": []}
+        tally, _throttled = self.tally(scenario)
+        found = {key: [] for key in FIGURES}
         success = 0
         for picking_id, (state, attempts, account_id, error) in rows.items():
             recorded = self.package_recorded(scenario, picking_id)
             row = (picking_id, state, attempts, recorded, error)
+            counts = tally[picking_id]
+            sent = (
+                picking_id,
+                state,
+                attempts,
+                *counts,
+                scenario.interrupted[picking_id],
+            )
             success += state == "success"
             if state != "success" or not recorded:
                 found["lost"].append(row)
+            if counts.held > 1 or counts.accepted > 1:
+                found["dup"].append(sent)
+            if counts.resent:
+                found["resent"].append(sent)
             if state in OPEN_STATES:
                 found["stuck"].append(row)
             if attempts > max_attempts[account_id] or (
                 state == "success" and attempts == 0
             ):
                 found["wrong"].append(row)
-            if accepted[picking_id] > 1 + cut[picking_id] or picking_id in twice:
-                found["dup"].append(
-                    (picking_id, state, attempts, accepted[picking_id], cut[picking_id])
-                )
         crashes, errors, error_lines = self._worker_report(scenario)
+        found["crashes"] = crashes
         scenario.result = {
             "shipments": len(rows),
             "success": success,
-            "lost": len(found["lost"]),
-            "dup": len(found["dup"]),
-            "stuck": len(found["stuck"]),
-            "wrong": len(found["wrong"]),
-            "crashes": len(crashes),
+            **{key: len(items) for key, items in found.items()},
+            "resent_requests": sum(t.resent for t in tally.values()),
             "log_err": errors,
         }
+        sent_columns = "id, state, attempts, sends, accepted, resent, held, cut"
         for title, items in (
             ("lost (id, state, attempts, recorded, error)", found["lost"]),
-            ("duplicated (id, state, attempts, accepted, cut)", found["dup"]),
+            (f"duplicated ({sent_columns})", found["dup"]),
+            (
+                f"resent after the marketplace recorded it ({sent_columns})",
+                found["resent"],
+            ),
             ("stuck", found["stuck"]),
             ("wrong attempts", found["wrong"]),
             ("crashed workers (tag, pid, status, log)", crashes),
@@ -1190,19 +1302,6 @@ class Chaos:
         finally:
             cr.close()
         return rows, max_attempts
-
-    def _twice_fulfilled(self, scenario):
-        """eBay Sell Fulfillment orders showing the tracking number twice."""
-        twice = set()
-        for picking_id, (platform, ref, _i, tracking) in scenario.orders.items():
-            if platform == "rest":
-                order = self.sandbox.ebay_order(ref)
-                same = [
-                    f for f in order["fulfillments"] if f["tracking_number"] == tracking
-                ]
-                if len(same) > 1:
-                    twice.add(picking_id)
-        return twice
 
     def _worker_report(self, scenario):
         """(crashed workers, ERROR lines, the most frequent ones)."""
@@ -1263,17 +1362,18 @@ class Chaos:
     # -- output ----------------------------------------------------------
     HEADER = (
         f"{'scenario':<26} {'ships':>6} {'success':>7} {'lost':>5} {'dup':>4} "
-        f"{'stuck':>5} {'wrong att':>9} {'crashes':>7} {'log err':>7} "
-        f"{'setup s':>7} {'wall s':>7}  notes"
+        f"{'resent':>6} {'stuck':>5} {'wrong att':>9} {'crashes':>7} "
+        f"{'log err':>7} {'setup s':>7} {'wall s':>7}  notes"
     )
 
     def print_row(self, scenario):
         r = scenario.result
         self.say(
             f"{scenario.name:<26} {r['shipments']:>6} {r['success']:>7} "
-            f"{r['lost']:>5} {r['dup']:>4} {r['stuck']:>5} {r['wrong']:>9} "
-            f"{r['crashes']:>7} {r['log_err']:>7} {scenario.setup_seconds:>7.1f} "
-            f"{scenario.run_seconds:>7.1f}  {scenario.note}"
+            f"{r['lost']:>5} {r['dup']:>4} {r['resent']:>6} {r['stuck']:>5} "
+            f"{r['wrong']:>9} {r['crashes']:>7} {r['log_err']:>7} "
+            f"{scenario.setup_seconds:>7.1f} {scenario.run_seconds:>7.1f}  "
+            f"{scenario.note}"
         )
 
     def run(self):
@@ -1302,12 +1402,76 @@ class Chaos:
         self.say(self.HEADER)
         for scenario in self.scenarios:
             self.print_row(scenario)
-        bad = sum(
-            s.result["lost"] + s.result["dup"] + s.result["stuck"] + s.result["crashes"]
-            for s in self.scenarios
-        )
-        self.say("RESULT: " + ("FAILED" if bad else "OK"))
-        return 1 if bad else 0
+        return self.goals()
+
+    def goals(self):
+        """PASS or FAIL per goal (every figure of :data:`FIGURES` zero in
+        every scenario); 1 when one failed."""
+        self.say("")
+        self.say("Goals (every scenario):")
+        failed = 0
+        for key, goal in FIGURES.items():
+            where = [
+                f"{s.name} {s.result[key]}" for s in self.scenarios if s.result[key]
+            ]
+            total = sum(s.result[key] for s in self.scenarios)
+            failed += bool(total)
+            verdict = "FAIL" if total else "PASS"
+            detail = f" ({'; '.join(where)})" if where else ""
+            if key == "resent" and total:
+                requests = sum(s.result["resent_requests"] for s in self.scenarios)
+                detail += f", {requests} request(s)"
+            self.say(f"  {verdict}  {goal}: {total}{detail}")
+        if not self.scenarios:
+            self.say("  FAIL  no scenario ran")
+            failed += 1
+        self.say("RESULT: " + ("FAILED" if failed else "OK"))
+        return 1 if failed else 0
+
+
+def print_conditions(args):
+    """The run's conditions, first thing printed (the README quotes them)."""
+    kills = (
+        f"{args.kills} kill -9 of push workers over {args.kill_shipments} "
+        f"shipments, each 0 to {args.kill_window:g} s after its start; "
+        f"confirmations answered after {args.kill_latency:g} s meanwhile"
+        if args.kills
+        else "none"
+    )
+    faults = (
+        f"{args.fault_batch} Amazon shipments per fault"
+        + (f" ({args.fault_kinds})" if args.fault_kinds else " (all faults)")
+        if args.faults
+        else "none"
+    )
+    workers = (
+        "none"
+        if args.skip_workers_scenario
+        else f"{args.shipments} shipments over {','.join(args.platforms)}"
+    )
+    lines = [
+        (
+            f"chaos.py conditions: {datetime.date.today()}, "
+            f"{os.cpu_count()} cores, seed {args.seed}"
+        ),
+        "  sandbox: in this process, rate limits off",
+        "  client pacing: "
+        + ("on" if args.client_pacing else "off (--client-pacing turns it on)"),
+        (
+            f"  engine: verify_delay 0, verify_interval 0 (set by the script), "
+            f"batch {args.batch_size} (--batch-size; the crons' default is 50), "
+            f"account timeout {ACCOUNT_TIMEOUT} s"
+        ),
+        (
+            f"  workers: {args.workers} at once, forked from a warm fork server; "
+            f"between rounds (at most {args.max_rounds}) retries and leases are "
+            "made due in SQL"
+        ),
+        f"  scenarios: workers: {workers}; kills: {kills}; fault matrix: {faults}",
+        "  goals: " + "; ".join(FIGURES.values()) + ": 0 each",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
 
 
 def _describe_status(status):
@@ -1322,6 +1486,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.fork_server:
         return fork_server(args)
+    print_conditions(args)
     return Chaos(args).run()
 
 
