@@ -5,7 +5,8 @@
 # pytest-odoo and websocket-client, when an Odoo tree is at $ODOO_SRC.
 # Without an Odoo tree it only prepares a small virtualenv for the pure tier
 # and exports PYTHON=<its interpreter>. Needs REPO (the checkout).
-# Sourced by scripts/test.sh and scripts/demo.sh.
+# Sourced by scripts/test.sh and scripts/demo.sh. With SKIP_ODOO set (the
+# test script's --pure-only), it neither looks for nor fetches Odoo.
 ODOO_SRC=${ODOO_SRC:-/opt/odoo19}
 ODOO_VENV=${ODOO_VENV:-/opt/odoo19-venv}
 export ODOO_SRC ODOO_VENV
@@ -61,9 +62,11 @@ fetch_odoo() {
 MSG
     return 1
 }
-fetch_odoo || true
+# Without a tree the caller decides: scripts/test.sh then fails after the
+# pure tier, scripts/demo.sh stops.
+[ -n "${SKIP_ODOO:-}" ] || fetch_odoo || true
 
-if [ -f "$ODOO_SRC/odoo/release.py" ]; then
+if [ -z "${SKIP_ODOO:-}" ] && [ -f "$ODOO_SRC/odoo/release.py" ]; then
     log "Odoo tree found at $ODOO_SRC"
     apt_install postgresql chromium libpq-dev
     if ! pg_isready -q; then service postgresql start; sleep 2; fi
@@ -93,7 +96,7 @@ raise SystemExit(u.find_spec("odoo.addons.queue_job") is None)' 2>/dev/null; the
         "$ODOO_VENV/bin/pip" install -q openupgradelib
     fi
 else
-    log "No Odoo tree at $ODOO_SRC: preparing the pure tier only"
+    log "Preparing the pure tier only (no Odoo tree used)"
     PURE_VENV=/tmp/stock_ecommerce_writeback-pure-venv
     if [ ! -x "$PURE_VENV/bin/python" ]; then
         python3 -m venv "$PURE_VENV"
