@@ -18,3 +18,4 @@ from . import test_status_exports
 from . import test_status_tours
 from . import test_queue_job
 from . import test_status_grid
+from . import test_writeback_held_row

@@ -17,9 +17,10 @@ from ..sandbox.server import SandboxServer
 AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
 
 
-class WritebackMixin:
-    """One sandbox server per class, reset for every test; marketplace
-    accounts bound to it; helpers that act as users and the scheduler do."""
+class SandboxMixin:
+    """One sandbox server per class, reset for every test, with the
+    process-wide token cache and pacer; requests may reach it with their
+    own timeouts."""
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
@@ -36,6 +37,28 @@ class WritebackMixin:
         cls.sandbox = SandboxServer(host="127.0.0.1", port=0)
         cls.sandbox.start()
         cls.addClassCleanup(cls.sandbox.stop)
+
+    def setUp(self):
+        super().setUp()
+        # A request a previous test left sleeping in a "delay" fault must not
+        # land in this test's log.
+        self.sandbox.wait_idle(10)
+        self.sandbox.reset()
+        # Tokens and pacing are per process, like in production.
+        marketplace_http.TOKEN_CACHE.clear()
+        marketplace_http.PACER.reset()
+
+    def requests_of(self, operation):
+        return self.sandbox.requests(operation)
+
+
+class WritebackMixin(SandboxMixin):
+    """Marketplace accounts bound to the class's sandbox; helpers that act
+    as users and the scheduler do."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
         url = cls.sandbox.url
         cls.env.user.group_ids |= cls.env.ref(
             "stock_ecommerce_writeback.group_writeback_manager"
@@ -112,16 +135,6 @@ class WritebackMixin:
             cls.env["stock.quant"]._update_available_quantity(
                 product, cls.stock_location, 100
             )
-
-    def setUp(self):
-        super().setUp()
-        # A request a previous test left sleeping in a "delay" fault must not
-        # land in this test's log.
-        self.sandbox.wait_idle(10)
-        self.sandbox.reset()
-        # Tokens and pacing are per process, like in production.
-        marketplace_http.TOKEN_CACHE.clear()
-        marketplace_http.PACER.reset()
 
     # ------------------------------------------------------------------
     # Helpers
@@ -243,8 +256,6 @@ class WritebackMixin:
         """The text of all messages posted on ``record``."""
         return "\n".join(record.message_ids.mapped("body"))
 
-    def requests_of(self, operation):
-        return self.sandbox.requests(operation)
 
 
 class WritebackCase(WritebackMixin, TransactionCase):
