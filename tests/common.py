@@ -5,6 +5,7 @@ marketplace accounts bound to it, and helpers that drive deliveries and
 crons the way users and the scheduler do."""
 
 import datetime
+from unittest.mock import patch
 from urllib.parse import urlsplit
 
 from odoo import Command, fields
@@ -15,6 +16,11 @@ from ..marketplaces import http as marketplace_http
 from ..sandbox.server import SandboxServer
 
 AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
+
+
+class WorkerKilled(BaseException):
+    """Stands for the SIGKILL of a worker: nothing in the worker catches it
+    (a ``BaseException``), so it leaves whatever it committed, no more."""
 
 
 class SandboxMixin:
@@ -202,7 +208,7 @@ class WritebackMixin(SandboxMixin):
             item = f"{prefix}{n:011d}"
             self.sandbox.add_amazon_order(
                 ref,
-                marketplace_id=AMAZON_MARKETPLACE,
+                marketplace_id=account.amazon_marketplace_id,
                 items=[{"order_item_id": item, "quantity": 1, "sku": "WA"}],
             )
             order = self.make_order(account, ref, [(self.product_a, 1, item)])
@@ -222,6 +228,35 @@ class WritebackMixin(SandboxMixin):
 
     def push(self):
         self.run_cron("ir_cron_writeback_push")
+
+    def push_killed_after_send(self, on_send=None):
+        """Run the push as the scheduler does, its worker killed right after
+        the first confirmation reached the marketplace: its claims are
+        committed, the marketplace has the confirmation, and its outcome is
+        never written (the test database keeps what the worker committed).
+        Unlike a real SIGKILL, the worker's ``finally`` clauses still run:
+        the claims it had not sent yet are given back. ``on_send()`` is
+        called as the confirmation leaves, while the worker runs."""
+        from ..marketplaces.amazon import AmazonClient
+
+        confirm = AmazonClient.confirm_shipment
+
+        def confirm_then_die(client, shipment):
+            if on_send is not None:
+                on_send()
+            confirm(client, shipment)
+            raise WorkerKilled
+
+        # (not assertRaises: Odoo's rolls its savepoint back, undoing what
+        # the worker committed)
+        with patch.object(AmazonClient, "confirm_shipment", confirm_then_die):
+            try:
+                self.push()
+            except WorkerKilled:
+                pass
+            else:
+                self.fail("the push sent nothing: no worker was killed")
+        self.env.invalidate_all()
 
     def verify(self):
         self.run_cron("ir_cron_writeback_verify")
@@ -255,7 +290,6 @@ class WritebackMixin(SandboxMixin):
     def chatter(self, record):
         """The text of all messages posted on ``record``."""
         return "\n".join(record.message_ids.mapped("body"))
-
 
 
 class WritebackCase(WritebackMixin, TransactionCase):

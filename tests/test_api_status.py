@@ -288,10 +288,11 @@ class TestApiStatus(WritebackCase):
         old = 91 * 24 * 60
         row(old)
         recent = row(5)
+        kept = row(89 * 24 * 60)  # 90 days are kept
         shared_read_back = row(old, order_ref=ORDER)
         own = row(old, picking_id=order.picking_ids.id)
         self.refresh()
         calls = Call.search(
             [("account_id", "=", self.amazon.id), ("operation", "=", "confirmShipment")]
         )
-        self.assertEqual(calls, recent | shared_read_back | own)
+        self.assertEqual(calls, recent | kept | shared_read_back | own)

@@ -8,9 +8,10 @@ The test database has queue_job (scripts/test.sh); the addon does not
 depend on it. Jobs are stored for real and run through queue_job's own
 ``/queue_job/runjob`` controller code, in registry test mode."""
 
+import datetime
 import unittest
 
-from odoo import SUPERUSER_ID, api, sql_db
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import tagged
 
 from ..marketplaces import http as marketplace_http
@@ -208,12 +209,22 @@ class TestPushRunners(WritebackCase):
         engine = self.env["ecommerce.writeback.engine"]
         with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
             self.assertTrue(engine._writeback_try_seller_lock(other, self.amazon.id))
+            before = fields.Datetime.now()
             self.run_job(job)
+            after = fields.Datetime.now()
             other.rollback()
         self.assertEqual(job.state, "pending")
         self.assertEqual(job.retry, 0, "waiting for the seller is not a retry")
-        self.assertTrue(job.eta, "postponed")
-        self.assertIn("Another job is sending for seller", job.result)
+        five = datetime.timedelta(seconds=5)
+        eta = job.eta.replace(microsecond=0)  # (queue_job keeps microseconds)
+        self.assertTrue(
+            before + five <= eta <= after + five,
+            f"postponed 5 s: {before} .. {after}, eta {job.eta}",
+        )
+        self.assertIn(
+            f"Another job is sending for seller {self.amazon.id}: retrying in 5 s.",
+            job.result,
+        )
         self.assertEqual(self.requests_of("amazon.confirmShipment"), [])
         self.assertEqual(set(pickings.mapped("writeback_state")), {"pending"})
 
@@ -254,8 +265,16 @@ class TestPushRunners(WritebackCase):
         self.assertEqual(again.identity_key, job.identity_key)
         self.assertEqual(again.channel, job.channel)
         self.assertEqual(again.state, "pending")
-        self.assertGreater(again.eta, job.date_done, "starts later")
-        self.assertIn("the rest in", job.result)
+        # A burst's worth later (Amazon refills 10 confirmations in 5 s),
+        # even though one send could go in half a second.
+        self.assertIn("the rest in 5.0 s.", job.result)
+        self.assertGreaterEqual(
+            again.eta, job.date_started + datetime.timedelta(seconds=5)
+        )
+        self.assertLessEqual(
+            again.eta.replace(microsecond=0),
+            job.date_done + datetime.timedelta(seconds=5),
+        )
 
         # The next job of the seller may run on another worker (a process
         # whose pacer never saw this seller): it starts from the bucket the
@@ -278,7 +297,9 @@ class TestPushRunners(WritebackCase):
 
     def test_accounts_sharing_credentials_share_a_seller(self):
         """Two accounts on one seller authorization (e.g. two marketplaces
-        of one seller) are one seller: one channel, one lock."""
+        of one seller) are one seller: their jobs share a channel, and
+        while a job sends for one, the other's job waits for it; another
+        seller's job goes at once."""
         amazon_ca = self.amazon.copy(
             {
                 "name": "Amazon CA (same seller)",
@@ -287,10 +308,54 @@ class TestPushRunners(WritebackCase):
                 "lwa_client_id": self.amazon.lwa_client_id,
             }
         )
+        self.set_queue_mode(True)
+        pickings = self.ship_amazon_orders(self.amazon, 1, "111")
+        pickings |= self.ship_amazon_orders(amazon_ca, 1, "222")
+        pickings |= self.ship_amazon_orders(self.amazon_2, 1, "333")
+        self.push()
+        jobs = self.push_jobs()
+        by_account = {job.kwargs.get("account_id", job.args[0]): job for job in jobs}
+        us, ca, other = (
+            by_account[a.id] for a in (self.amazon, amazon_ca, self.amazon_2)
+        )
+        seller = f"root.ecommerce_writeback.seller_{self.amazon.id}"
+        self.assertEqual((us.channel, ca.channel), (seller, seller))
+        self.assertNotEqual(other.channel, seller)
+
+        # A worker is sending for Amazon US: Amazon CA's job waits for it.
         engine = self.env["ecommerce.writeback.engine"]
-        sellers = engine._writeback_seller_ids(self.amazon | amazon_ca | self.amazon_2)
-        self.assertEqual(sellers[amazon_ca.id], self.amazon.id)
-        self.assertEqual(sellers[self.amazon_2.id], self.amazon_2.id)
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as busy:
+            self.assertTrue(engine._writeback_try_seller_lock(busy, self.amazon.id))
+            self.run_job(ca)
+            self.run_job(other)
+            busy.rollback()
+        self.assertEqual(ca.state, "pending")
+        self.assertIn("Another job is sending for seller", ca.result)
+        self.assertEqual(other.state, "done")
+        sent = {r["order_ref"] for r in self.requests_of("amazon.confirmShipment")}
+        self.assertEqual(sent, {"333-0000000-0000000"})
+
+        self.run_job(ca)
+        self.run_job(us)
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
+
+    def test_a_job_per_batch_of_50_due_shipments(self):
+        """The cron queues one job per 50 due shipments of an account: 50
+        make one job, the 51st a second one."""
+        self.set_queue_mode(True)
+        self.ship_amazon_orders(self.amazon, 50, "111")
+        self.push()
+        self.assertEqual(len(self.push_jobs()), 1)
+        self.ship_amazon_orders(self.amazon, 1, "112")
+        self.push()
+        jobs = self.push_jobs()
+        self.assertEqual(
+            jobs.mapped("identity_key"),
+            [
+                f"stock_ecommerce_writeback.push:{self.amazon.id}:{batch}"
+                for batch in (0, 1)
+            ],
+        )
 
     def test_turning_queue_mode_off_gives_the_push_back_to_the_cron(self):
         """Jobs still queued when the setting is turned off do nothing; the

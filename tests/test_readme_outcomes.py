@@ -76,12 +76,19 @@ class TestReadmeOutcomes(WritebackCase):
         }
         self.assertEqual(
             self.amazon._writeback_policy(),
-            policy.RetryPolicy(),
-            "no parameter: the README's defaults",
-        )
-        self.assertEqual(
-            (self.amazon._writeback_policy().base_delay, policy.RetryPolicy.max_delay),
-            (300, 14400),
+            policy.RetryPolicy(
+                max_attempts=5,
+                base_delay=300,
+                factor=3.0,
+                max_delay=14400,
+                jitter=0.2,
+                rate_limit_delay=60,
+                auth_retry_delay=1800,
+                verify_delay=60,
+                verify_interval=120,
+                verify_window=1800,
+            ),
+            "no parameter: the README's defaults (Retry timings)",
         )
         for name, value in knobs.items():
             self.params.set_param(f"stock_ecommerce_writeback.{name}", str(value))

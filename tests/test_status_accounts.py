@@ -48,12 +48,43 @@ class TestAccountCards(StatusScreenMixin, WritebackCase):
         self.assertTrue(self.amazon.status_checked_on)
 
     def test_test_connection_shows_each_api(self):
+        """Test connection probes each of the account's API keys on the
+        marketplace (Amazon: a token exchange each, with the account's
+        credentials, nothing written) and shows each result."""
+        before = len(self.sandbox.requests())
         self.amazon.action_test_connection()
         result = self.amazon.connection_test_result
         self.assertTrue(self.amazon.connection_test_ok, result)
         for api in ("Amazon Products API", "Amazon Writeback API", "Amazon Orders API"):
             self.assertIn(f"✔ {api}: Connected", result)
         self.assertTrue(self.amazon.status_checked_on)
+        probes = self.sandbox.requests()[before:]
+        self.assertEqual(
+            [(r["operation"], r["status"]) for r in probes],
+            [("amazon.token", 200)] * 3,
+            "one token exchange per API, and nothing else",
+        )
+        for probe in probes:
+            self.assertEqual(probe["form"]["grant_type"], "refresh_token")
+            self.assertEqual(
+                probe["form"]["refresh_token"], self.amazon.lwa_refresh_token
+            )
+
+    def test_test_connection_probes_ebay_with_a_read(self):
+        """An eBay account is probed with a read of its orders, journaled
+        and shown per API; nothing is written on eBay."""
+        before = len(self.sandbox.requests())
+        self.ebay.action_test_connection()
+        self.assertTrue(self.ebay.connection_test_ok, self.ebay.connection_test_result)
+        operations = [r["operation"] for r in self.sandbox.requests()[before:]]
+        self.assertTrue(operations)
+        self.assertFalse(
+            set(operations) & {"ebay.CompleteSale", "ebay.createShippingFulfillment"},
+            operations,
+        )
+        self.assertTrue(
+            {"ebay.GetOrders", "ebay.getOrders"} & set(operations), operations
+        )
 
     def test_test_connection_shows_a_refusal(self):
         self.sandbox.inject_fault(
@@ -61,6 +92,9 @@ class TestAccountCards(StatusScreenMixin, WritebackCase):
             status=400,
             body={"error": "invalid_grant", "error_description": "revoked"},
         )
+        before = len(self.requests_of("amazon.token"))
         self.amazon.action_test_connection()
         self.assertFalse(self.amazon.connection_test_ok)
         self.assertIn("✘ Amazon", self.amazon.connection_test_result)
+        refused = self.requests_of("amazon.token")[before:]
+        self.assertEqual(refused[0]["status"], 400, "Amazon itself refused")

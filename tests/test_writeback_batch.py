@@ -141,3 +141,21 @@ class TestWritebackBatch(WritebackCase):
             len(pickings.filtered(lambda p: p.writeback_state == "submitted")), 4
         )
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 4)
+
+    def test_a_push_claims_50_shipments_of_a_seller_at_a_time(self):
+        """A worker claims 50 due shipments of a seller at a time (one
+        statement, committed before its first send): the 51st is not
+        claimed until the next batch."""
+        pickings = self.ship_amazon_orders(self.amazon, 51, "111")
+        seen = []
+
+        def states_at_first_send():
+            self.env.cr.execute(  # what the worker committed
+                "SELECT writeback_state, count(*) FROM stock_picking"
+                " WHERE id = ANY(%s) GROUP BY writeback_state",
+                [pickings.ids],
+            )
+            seen.append(dict(self.env.cr.fetchall()))
+
+        self.push_killed_after_send(on_send=states_at_first_send)
+        self.assertEqual(seen, [{"sending": 50, "pending": 1}])

@@ -216,11 +216,41 @@ class TestWritebackEngine(WritebackCase):
         engine._recheck_blocked(limit=2)
         self.assertEqual(len(pickings.filtered("writeback_next_attempt")), 3)
 
-    def test_state_field_is_the_policy_vocabulary(self):
-        """The selection is the policy's vocabulary (the transitions the
-        engine may write are tested in the pure tier)."""
-        selection = dict(self.env["stock.picking"]._fields["writeback_state"].selection)
-        self.assertEqual(list(selection), [s.value for s in policy.State])
+    def test_states_users_see_and_a_transition_the_table_refuses(self):
+        """The states a user sees, in lifecycle order; an outcome that would
+        take a delivery where the transition table does not go (a pending
+        delivery, never sent, straight to *Success*) is refused and logged,
+        and the delivery stays as it was."""
+        self.assertEqual(
+            self.env["stock.picking"]._fields["writeback_state"].selection,
+            [
+                ("pending", "Pending"),
+                ("sending", "Sending"),
+                ("submitted", "Submitted"),
+                ("success", "Success"),
+                ("failed", "Failed"),
+                ("manual", "Manually confirmed"),
+            ],
+        )
+        self.ship(self.picking, "")  # no tracking number: pending, blocked
+        self.assertEqual(self.picking.writeback_state, "pending")
+        self.env["ecommerce.writeback.outcome"]._store(
+            self.picking,
+            policy.Decision(policy.SUCCESS),
+            policy.PENDING,
+            self.picking._writeback_claim_key(),
+            None,
+            None,
+        )
+        with self.assertLogs(
+            "odoo.addons.stock_ecommerce_writeback.models.writeback_engine", "ERROR"
+        ) as logged:
+            self.push()
+        self.assertIn("refusing pending -> success", logged.output[0])
+        self.assertEqual(self.picking.writeback_state, "pending")
+        self.assertFalse(self.picking.writeback_done_date)
+        self.assertFalse(self.picking.writeback_outcome_ids, "not tried again")
+        self.assertEqual(self.sandbox.requests(), [])
 
 
 @tagged("post_install", "-at_install")

@@ -181,7 +181,7 @@ class TestHeldRow(SandboxMixin, TransactionCase):
         def push():
             try:
                 self.cron_in_own_transaction("ir_cron_writeback_push")
-            except Exception as exc:  # reported by the main thread
+            except Exception as exc:  # noqa: BLE001 (reported by the main thread)
                 failures.append(exc)
 
         worker = threading.Thread(target=push, name="held-row push")

@@ -5,7 +5,7 @@ import datetime
 from psycopg2 import IntegrityError
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
 from ..marketplaces import http as marketplace_http
@@ -208,6 +208,33 @@ class TestWritebackResilience(WritebackCase):
         self.push()
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
         self.assertEqual(self.picking.writeback_attempt_count, 2)
+
+    def test_a_dead_workers_claim_is_reconciled_once_its_10_minute_lease_ends(self):
+        """A worker killed right after Amazon recorded its confirmation:
+        the delivery stays *sending* (nobody reads the order back, nothing
+        is sent again) for the 10 minutes of its lease, then the verify
+        cron reads the order back and finds it recorded: *Success*, one
+        confirmation, the attempt counted once."""
+        claimed_at = fields.Datetime.now()
+        with freeze_time(claimed_at):
+            self.ship(self.picking, "1Z0001")
+            self.push_killed_after_send()
+        self.assertEqual(self.picking.writeback_state, "sending")
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
+        lease = datetime.timedelta(minutes=10)
+        with freeze_time(claimed_at + lease - datetime.timedelta(seconds=2)):
+            self.push()
+            self.verify()
+        self.assertEqual(self.picking.writeback_state, "sending")
+        self.assertFalse(self.requests_of("amazon.getOrder"), "lease still running")
+        with freeze_time(claimed_at + lease + datetime.timedelta(seconds=1)):
+            self.verify()
+        self.assertEqual(self.picking.writeback_state, "success")
+        self.assertEqual(self.picking.writeback_attempt_count, 1)
+        self.assertEqual(len(self.requests_of("amazon.getOrder")), 1)
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
+        [package] = self.sandbox.amazon_order(ORDER)["packages"]
+        self.assertEqual(package["tracking_number"], "1Z0001")
 
     def test_lease_not_expired_is_left_alone(self):
         self.ship(self.picking, "1Z0001")

@@ -33,7 +33,7 @@ class _ErrorLines(logging.Handler):
     def emit(self, record):
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string is still an error line
+        except Exception:  # noqa: BLE001 (a bad format string is still an error line)
             message = str(record.msg)
         self.lines.append(f"{record.levelname} {record.name}: {message}")
 
