@@ -3,7 +3,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from ..marketplaces import policy
+from ..marketplaces import platforms, policy
 
 # Amazon's CarrierCode values (Seller Central "Shipping Confirmation" template,
 # carrier-code column, which maps to confirmShipment's carrierCode; see
@@ -65,10 +65,9 @@ class DeliveryCarrier(models.Model):
                 carrier.ecommerce_service_name = carrier.name
 
     def _marketplace_carrier_code(self, platform):
+        """This carrier's code on ``platform`` (a registry key)."""
         self.ensure_one()
-        return (
-            self.amazon_carrier_code if platform == "amazon" else self.ebay_carrier_code
-        )
+        return self[platforms.get(platform).carrier_code_field]
 
     def _check_mapping_rights(self, vals):
         if self.env.su or not MAPPING_FIELDS & set(vals):
@@ -99,7 +98,8 @@ class DeliveryCarrier(models.Model):
     def write(self, vals):
         self._check_mapping_rights(vals)
         res = super().write(vals)
-        if {"amazon_carrier_code", "ebay_carrier_code"} & set(vals):
+        codes = {p.carrier_code_field for p in platforms.PLATFORMS.values()}
+        if codes & set(vals):
             # Shipments waiting for a carrier code can go now.
             waiting = self.env["stock.picking"].search(
                 [

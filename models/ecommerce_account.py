@@ -6,27 +6,15 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..marketplaces import amazon, base, errors, policy
-from ..marketplaces.amazon import AmazonClient
-from ..marketplaces.ebay_fulfillment import EbayFulfillmentClient
-from ..marketplaces.ebay_trading import EbayTradingClient
+from ..marketplaces import amazon, errors, platforms, policy
 from ..marketplaces.http import check_endpoint_url
 from .ecommerce_api_call import API_SELECTION
-from .ecommerce_api_status import PLATFORM_APIS
 
 _logger = logging.getLogger(__name__)
 
 MANAGER_GROUP = "stock_ecommerce_writeback.group_writeback_manager"
 
-CREDENTIAL_FIELDS = (
-    "lwa_client_id",
-    "lwa_client_secret",
-    "lwa_refresh_token",
-    "ebay_client_id",
-    "ebay_client_secret",
-    "ebay_dev_id",
-    "ebay_refresh_token",
-)
+CREDENTIAL_FIELDS = platforms.CREDENTIAL_FIELDS
 # Changing any of these may cure an authentication failure: retry at once.
 CONNECTION_FIELDS = CREDENTIAL_FIELDS + (
     "api_base_url",
@@ -38,12 +26,6 @@ CONNECTION_FIELDS = CREDENTIAL_FIELDS + (
     "ebay_api",
     "active",
 )
-
-SELLER_CENTRAL_HOSTS = {
-    "na": "https://sellercentral.amazon.com",
-    "eu": "https://sellercentral-europe.amazon.com",
-    "fe": "https://sellercentral-japan.amazon.com",
-}
 
 # ir.config_parameter keys overriding RetryPolicy timings (seconds).
 POLICY_PARAMS = (
@@ -65,9 +47,7 @@ class EcommerceAccount(models.Model):
 
     name = fields.Char(required=True, tracking=True)
     sequence = fields.Integer(default=10)
-    platform = fields.Selection(
-        [("amazon", "Amazon"), ("ebay", "eBay")], required=True, tracking=True
-    )
+    platform = fields.Selection(platforms.SELECTION, required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one(
         "res.company",
@@ -253,28 +233,34 @@ class EcommerceAccount(models.Model):
                         )
                     ) from None
 
-    @api.depends("platform", "amazon_marketplace_id")
+    @api.depends("amazon_marketplace_id")
     def _compute_amazon_region(self):
         for account in self:
-            region = False
-            if account.platform == "amazon" and account.amazon_marketplace_id:
-                region = amazon.MARKETPLACE_REGIONS.get(
-                    account.amazon_marketplace_id.strip()
-                )
-            account.amazon_region = region or False
+            account.amazon_region = platforms.region_of(account.amazon_marketplace_id)
+
+    def _platform(self):
+        """This account's entry of the platform registry (an unknown platform
+        raises: it is never taken for another one)."""
+        self.ensure_one()
+        return platforms.get(self.platform)
 
     @api.constrains("platform", "amazon_marketplace_id", "active")
-    def _check_amazon_marketplace(self):
-        for account in self.filtered(lambda a: a.platform == "amazon"):
-            marketplace = (account.amazon_marketplace_id or "").strip()
-            if account.active and not marketplace:
-                raise ValidationError(
-                    self.env._(
-                        "Amazon account %s needs its Marketplace ID "
-                        "(e.g. ATVPDKIKX0DER for amazon.com).",
-                        account.display_name,
+    def _check_platform_fields(self):
+        for account in self.filtered("active"):
+            for fname, example in account._platform().required_fields:
+                if not (account[fname] or "").strip():
+                    raise ValidationError(
+                        self.env._(
+                            "%(platform)s account %(account)s needs its %(field)s "
+                            "(e.g. %(example)s).",
+                            platform=account._platform().label,
+                            account=account.display_name,
+                            field=account._fields[fname].string,
+                            example=example,
+                        )
                     )
-                )
+        for account in self:
+            marketplace = (account.amazon_marketplace_id or "").strip()
             if marketplace and marketplace not in amazon.MARKETPLACE_REGIONS:
                 raise ValidationError(
                     self.env._(
@@ -339,14 +325,17 @@ class EcommerceAccount(models.Model):
                 {"auth_error": False, "auth_error_date": False, "auth_error_api": False}
             )
 
+    def _writeback_api(self):
+        """The registry's :class:`~..marketplaces.platforms.WritebackApi`
+        this account writes back with (its API keys, client, line-id field
+        and tracking normaliser)."""
+        self.ensure_one()
+        return self._platform().writeback_api(self)
+
     def _writeback_apis(self):
         """(write-back API key, read-back API key) of this account."""
-        self.ensure_one()
-        if self.platform == "amazon":
-            return (base.API_AMAZON_WRITEBACK, base.API_AMAZON_ORDERS)
-        if self.ebay_api == "fulfillment":
-            return (base.API_EBAY_FULFILLMENT, base.API_EBAY_FULFILLMENT)
-        return (base.API_EBAY_TRADING, base.API_EBAY_TRADING)
+        api = self._writeback_api()
+        return (api.key, api.read_key)
 
     # ------------------------------------------------------------------
     # Engine glue
@@ -390,29 +379,9 @@ class EcommerceAccount(models.Model):
             # Plain http only to this machine, and only for sandbox accounts.
             "allow_http_loopback": account.environment == "sandbox",
         }
-        if account.platform == "amazon":
-            return AmazonClient(
-                client_id=account.lwa_client_id or "",
-                client_secret=account.lwa_client_secret or "",
-                refresh_token=account.lwa_refresh_token or "",
-                marketplace_id=account.amazon_marketplace_id or "",
-                region=account.amazon_region or None,
-                **common,
-            )
-        use_rest = (
-            kind == base.API_EBAY_FULFILLMENT
-            if kind in (base.API_EBAY_TRADING, base.API_EBAY_FULFILLMENT)
-            else account.ebay_api == "fulfillment"
-        )
-        client_class = EbayFulfillmentClient if use_rest else EbayTradingClient
-        return client_class(
-            client_id=account.ebay_client_id or "",
-            client_secret=account.ebay_client_secret or "",
-            dev_id=account.ebay_dev_id or "",
-            refresh_token=account.ebay_refresh_token or "",
-            site_id=account.ebay_site_id,
-            **common,
-        )
+        if kind == "products":
+            kind = account._platform().catalog_api
+        return account._platform().client_for(account, kind, **common)
 
     def _probe_api(self, api, on_call):
         """One cheap read-only call to ``api`` for its health status: a
@@ -427,15 +396,7 @@ class EcommerceAccount(models.Model):
         self.ensure_one()
         if not order_ref:
             return False
-        if self.platform == "amazon":
-            host = SELLER_CENTRAL_HOSTS.get(self.amazon_region or "na")
-            return f"{host}/orders-v3/order/{order_ref}"
-        host = (
-            "https://www.ebay.com"
-            if self.environment == "production"
-            else ("https://sandbox.ebay.com")
-        )
-        return f"{host}/sh/ord/details?orderid={order_ref}"
+        return self._platform().order_url(self, order_ref)
 
     # ------------------------------------------------------------------
     # Actions
@@ -474,7 +435,7 @@ class EcommerceAccount(models.Model):
         Status._ensure_rows(self)
         labels = dict(self.env["ecommerce.api.call"]._fields["api"].selection)
         results = []
-        for api_key in PLATFORM_APIS.get(self.platform, ()):
+        for api_key in self._platform().api_keys():
             journal = []
             try:
                 self._probe_api(api_key, journal.append)

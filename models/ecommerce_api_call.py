@@ -6,7 +6,7 @@ from odoo import api as odoo_api
 from odoo import fields, models
 from odoo.tools import SQL
 
-from ..marketplaces import base, policy
+from ..marketplaces import platforms, policy
 
 
 def _column_value(value):
@@ -19,13 +19,7 @@ def _column_value(value):
     return value
 
 
-API_SELECTION = [
-    (base.API_AMAZON_PRODUCTS, "Amazon Products API"),
-    (base.API_AMAZON_WRITEBACK, "Amazon Writeback API"),
-    (base.API_AMAZON_ORDERS, "Amazon Orders API"),
-    (base.API_EBAY_TRADING, "eBay Trading API"),
-    (base.API_EBAY_FULFILLMENT, "eBay Fulfillment API"),
-]
+API_SELECTION = platforms.API_SELECTION
 OUTCOME_SELECTION = [
     ("success", "Success"),
     ("transient", "Temporary error"),

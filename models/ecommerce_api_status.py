@@ -7,19 +7,11 @@ from collections import defaultdict
 from odoo import api as odoo_api
 from odoo import fields, models
 
-from ..marketplaces import base, errors, health
+from ..marketplaces import errors, health
 from .ecommerce_api_call import API_SELECTION
 
 _logger = logging.getLogger(__name__)
 
-PLATFORM_APIS = {
-    "amazon": (
-        base.API_AMAZON_PRODUCTS,
-        base.API_AMAZON_WRITEBACK,
-        base.API_AMAZON_ORDERS,
-    ),
-    "ebay": (base.API_EBAY_TRADING, base.API_EBAY_FULFILLMENT),
-}
 STATE_SELECTION = [
     (health.GREEN, "Green"),
     (health.YELLOW, "Yellow"),
@@ -103,11 +95,11 @@ class EcommerceApiStatus(models.Model):
         vals = [
             {"account_id": account.id, "api": api, "sequence": seq}
             for account in accounts
-            for seq, api in enumerate(PLATFORM_APIS.get(account.platform, ()))
+            for seq, api in enumerate(account._platform().api_keys())
             if (account.id, api) not in existing
         ]
         stale = self.search([("account_id", "in", accounts.ids)]).filtered(
-            lambda s: s.api not in PLATFORM_APIS.get(s.account_id.platform, ())
+            lambda s: s.api not in s.account_id._platform().api_keys()
         )
         stale.unlink()
         return self.create(vals)
@@ -171,7 +163,7 @@ class EcommerceApiStatus(models.Model):
         for account in accounts:
             idle = [
                 a
-                for a in PLATFORM_APIS.get(account.platform, ())
+                for a in account._platform().api_keys()
                 if (account.id, a) not in recent
             ]
             if not idle:

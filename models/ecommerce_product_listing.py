@@ -202,7 +202,7 @@ class EcommerceProductListing(models.Model):
     @api.constrains("account_id")
     def _check_account_platform(self):
         for listing in self:
-            if listing.account_id.platform != "amazon":
+            if not listing.account_id._platform().catalog_api:
                 raise ValidationError(
                     self.env._(
                         "%s is not an Amazon account.", listing.account_id.display_name

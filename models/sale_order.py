@@ -1,24 +1,15 @@
 # Copyright 2026 stock_ecommerce_writeback contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import re
-
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 
+from ..marketplaces import platforms
 from ..marketplaces.policy import State
 
-AMAZON_ORDER_RE = re.compile(r"^\d{3}-\d{7}-\d{7}$")
-# Trading OrderLineItemID: ItemID-TransactionID (TransactionID 0 for
-# auctions), e.g. 110551234567-0.
-EBAY_TRADING_LINE_RE = re.compile(r"^\d+-\d+$")
 # The fields holding a line's id in one marketplace API (one of them is the
 # id a shipment sends, see SaleOrderLine._ecommerce_item_field).
-MARKETPLACE_LINE_ID_FIELDS = (
-    "amazon_order_item_id",
-    "ebay_order_line_item_id",
-    "ebay_line_item_id",
-)
+MARKETPLACE_LINE_ID_FIELDS = platforms.LINE_ID_FIELDS
 # A change of any of these may unblock a delivery waiting for a line id.
 LINE_ID_FIELDS = MARKETPLACE_LINE_ID_FIELDS + (
     "ebay_legacy_item_id",
@@ -86,15 +77,16 @@ class SaleOrder(models.Model):
                 raise ValidationError(
                     self.env._("The marketplace order number %r contains spaces.", ref)
                 )
-            if (
-                order.ecommerce_account_id.platform == "amazon"
-                and not AMAZON_ORDER_RE.match(ref)
-            ):
+            platform = order.ecommerce_account_id._platform()
+            example = platform.order_ref_problem(ref)
+            if example:
                 raise ValidationError(
                     self.env._(
-                        "%s is not an Amazon order id: Amazon order ids look like "
-                        "902-1106328-1059050 (3-7-7 digits).",
-                        ref,
+                        "%(ref)s is not an %(platform)s order number: they look "
+                        "like %(example)s.",
+                        ref=ref,
+                        platform=platform.label,
+                        example=example,
                     )
                 )
             twin = self.search_count(
@@ -177,12 +169,23 @@ class SaleOrderLine(models.Model):
     )
     def _compute_ecommerce_item_ref(self):
         for line in self:
-            line.ecommerce_item_ref = line[line._ecommerce_item_field()] or False
+            fname = line._ecommerce_item_field()
+            line.ecommerce_item_ref = (line[fname] or False) if fname else False
 
     def _inverse_ecommerce_item_ref(self):
         for line in self:
             value = (line.ecommerce_item_ref or "").strip() or False
-            line[line._ecommerce_item_field(value)] = value
+            fname = line._ecommerce_item_field(value)
+            if fname:
+                line[fname] = value
+            elif value:
+                raise ValidationError(
+                    self.env._(
+                        "Order %s has no marketplace account: set it before the "
+                        "marketplace ids of its lines.",
+                        line.order_id.display_name,
+                    )
+                )
 
     def _search_ecommerce_item_ref(self, operator, value):
         return Domain.OR(
@@ -195,17 +198,11 @@ class SaleOrderLine(models.Model):
         ``ItemID-TransactionID`` is a Trading id whatever the account's API)."""
         self.ensure_one()
         account = self.order_id.ecommerce_account_id
-        if account.platform == "ebay":
-            if value is not None:
-                return (
-                    "ebay_order_line_item_id"
-                    if EBAY_TRADING_LINE_RE.match(value or "")
-                    else "ebay_line_item_id"
-                )
-            if account.ebay_api == "fulfillment":
-                return "ebay_line_item_id"
-            return "ebay_order_line_item_id"
-        return "amazon_order_item_id"
+        if not account:  # not a marketplace order: no marketplace line id
+            return None
+        if value is not None:
+            return account._platform().line_id_field_for(value)
+        return account._writeback_api().line_id_field
 
     def write(self, vals):
         ids_changed = set(vals) & set(LINE_ID_FIELDS)

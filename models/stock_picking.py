@@ -20,7 +20,6 @@ from odoo.fields import Domain
 from odoo.tools import SQL, float_is_zero
 
 from ..marketplaces import base, policy, validate
-from ..marketplaces.ebay_fulfillment import rest_tracking_number
 from ..marketplaces.policy import State
 from .sale_order import MARKETPLACE_LINE_ID_FIELDS
 from .writeback_engine import CLAIM_BATCH, VERIFY_BATCH, WritebackRun
@@ -553,16 +552,13 @@ class StockPicking(models.Model):
 
     def _writeback_wire_tracking(self):
         """[(entered, sent)]: each tracking number as entered and as the
-        marketplace gets it. eBay's Sell Fulfillment API takes letters and
-        digits only ("Spaces, hyphens, and all other special characters are
-        not supported", ShippingFulfillmentDetails.trackingNumber), so its
-        numbers are stripped of anything else; the others go as entered."""
+        marketplace gets it: the write-back API's tracking normaliser
+        (platform registry; e.g. eBay's Sell Fulfillment API takes letters and
+        digits only)."""
         self.ensure_one()
-        account = self.ecommerce_account_id
-        rest = account.platform == "ebay" and account.ebay_api == "fulfillment"
+        normalise = self.ecommerce_account_id._writeback_api().normalise_tracking
         return [
-            (number, rest_tracking_number(number)[0] if rest else number)
-            for number in self._writeback_tracking_numbers()
+            (number, normalise(number)) for number in self._writeback_tracking_numbers()
         ]
 
     def _writeback_problem(self):
@@ -585,7 +581,7 @@ class StockPicking(models.Model):
         account's write-back API needs and that were not looked up in vain
         yet: the engine looks them up on eBay's order."""
         self.ensure_one()
-        if self.ecommerce_account_id.platform != "ebay":
+        if not self.ecommerce_account_id._platform().line_lookup:
             return self.env["sale.order.line"]
         return self._writeback_shipped_sale_lines().filtered(
             lambda line: (
@@ -613,7 +609,7 @@ class StockPicking(models.Model):
         :class:`~..marketplaces.base.Shipment` in one go."""
         self.ensure_one()
         account = self.ecommerce_account_id
-        marketplace = dict(account._fields["platform"].selection)[account.platform]
+        marketplace = account._platform().label
         if not self._writeback_tracking_numbers():
             return None, self.env._(
                 "No tracking number: enter the Tracking Reference of this delivery "

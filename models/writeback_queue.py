@@ -26,9 +26,7 @@ Nothing here imports ``queue_job``: without it (or with the setting off)
 :meth:`_push_queued` returns False and the cron sends as before.
 """
 
-import hashlib
 import itertools
-import json
 import logging
 import math
 
@@ -87,14 +85,7 @@ class WritebackEngineQueue(models.AbstractModel):
         the client's pacer keys its buckets the same way."""
 
         def authorization(account):
-            if account.platform == "amazon":
-                creds = [account.lwa_client_id, account.lwa_refresh_token]
-            else:
-                creds = [account.ebay_client_id, account.ebay_refresh_token]
-            material = json.dumps(
-                [account.platform, account.api_base_url or "", *creds]
-            )
-            return hashlib.sha256(material.encode()).hexdigest()
+            return account._platform().seller_key(account)
 
         Account = self.env["ecommerce.account"].sudo()
         everyone = Account.search([("active", "=", True)]) | accounts.sudo()

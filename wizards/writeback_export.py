@@ -287,8 +287,9 @@ class EcommerceWritebackExport(models.TransientModel):
             return [self._grid_row(picking) for picking in pickings], []
         formula_identifiers = FORMULA_IDENTIFIERS[self.export_format]
         rows, left_out = [], []
+        ours = pickings.filtered_domain([("ecommerce_platform", "=", platform)])
         for picking in pickings:
-            if picking.ecommerce_platform != platform:
+            if picking not in ours:  # another marketplace's delivery
                 left_out.append((picking, False))
                 continue
             if self.unconfirmed_only and picking.writeback_state in CONFIRMED_STATES:
