@@ -22,7 +22,8 @@ from odoo.tools import SQL, float_is_zero
 from ..marketplaces import base, policy, validate
 from ..marketplaces.policy import State
 from .sale_order import MARKETPLACE_LINE_ID_FIELDS
-from .writeback_engine import CLAIM_BATCH, VERIFY_BATCH, WritebackRun
+from .writeback import Writeback
+from .writeback_engine import CLAIM_BATCH, VERIFY_BATCH
 
 _logger = logging.getLogger(__name__)
 
@@ -523,17 +524,13 @@ class StockPicking(models.Model):
         saying what to fix and no next attempt."""
         now = fields.Datetime.now()
         queued = self.env["stock.picking"]
-        for picking in self._writeback_candidates():
+        for picking in self._writeback_candidates().filtered(
+            lambda p: policy.can_transition(p.writeback_state, State.PENDING)
+        ):
             problem = picking._writeback_problem()
-            vals = {
-                "writeback_state": State.PENDING.value,
-                "writeback_error": problem or False,
-                "writeback_next_attempt": False if problem else now,
-                "writeback_lease_until": False,
-            }
-            if not keep_attempts:
-                vals["writeback_attempt_count"] = 0
-            picking.with_context(writeback_engine=True).write(vals)
+            Writeback(picking, now).set_pending(
+                due=not problem, error=problem, reset_attempts=not keep_attempts
+            ).store(track=True)
             if not problem:
                 queued |= picking
         if queued:
@@ -944,14 +941,6 @@ class StockPicking(models.Model):
                 )
             )
 
-    def _writeback_claim(self):
-        """Claim this delivery for a send outside a cron run (tests, manual
-        scripts): see ``ecommerce.writeback.engine._claim``."""
-        self.ensure_one()
-        return self.env["ecommerce.writeback.engine"]._claim(
-            WritebackRun(self.env), self
-        )
-
     def _writeback_post_outcome(self, decision):
         marketplace = self.ecommerce_account_id.display_name
         if decision.state == policy.SUCCESS:
@@ -1122,16 +1111,8 @@ class StockPicking(models.Model):
         """Close these write-backs as a person did (``reason``: see
         MANUAL_REASONS) and say so in their chatter."""
         now = fields.Datetime.now()
-        self.with_context(writeback_engine=True).write(
-            {
-                "writeback_state": State.MANUAL.value,
-                "writeback_next_attempt": False,
-                "writeback_lease_until": False,
-                "writeback_done_date": now,
-                "writeback_manual_user_id": self.env.uid,
-                "writeback_manual_reason": reason,
-            }
-        )
+        for picking in self:
+            Writeback(picking, now).set_manual(reason, self.env.uid).store(track=True)
         for picking in self:
             picking.activity_unlink(["mail.mail_activity_data_todo"])
             if reason == "cancelled":

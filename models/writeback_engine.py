@@ -54,6 +54,8 @@ from odoo.tools import SQL, mute_logger
 
 from ..marketplaces import base, errors, policy
 from ..marketplaces.policy import State
+from . import writeback
+from .writeback import IllegalTransition, Writeback
 
 _logger = logging.getLogger(__name__)
 
@@ -557,40 +559,13 @@ class WritebackEngine(models.AbstractModel):
         now = fields.Datetime.now()
         ids = self._claim_rows(
             "Write-back",
-            SQL(
-                """
-                WITH claim AS MATERIALIZED (
-                     SELECT c.id
-                       FROM unnest(%(accounts)s::int[]) AS a(id)
-                      CROSS JOIN LATERAL (
-                            SELECT s.id
-                              FROM stock_picking s
-                             WHERE s.ecommerce_account_id = a.id
-                               AND s.writeback_state = %(pending)s
-                               AND s.writeback_next_attempt <= %(now)s
-                               AND s.id <> ALL(%(seen)s::int[])
-                             ORDER BY s.writeback_next_attempt, s.id
-                             LIMIT %(limit)s
-                               FOR NO KEY UPDATE SKIP LOCKED) c)
-                UPDATE stock_picking p
-                   SET writeback_state = %(sending)s,
-                       writeback_attempt_count = p.writeback_attempt_count + 1,
-                       writeback_last_attempt = %(now)s,
-                       writeback_lease_until = %(lease)s,
-                       write_uid = %(uid)s,
-                       write_date = %(now)s
-                  FROM claim
-                 WHERE p.id = claim.id
-             RETURNING p.id
-                        """,
-                sending=State.SENDING.value,
-                pending=State.PENDING.value,
+            writeback.claim_statement(
+                accounts=account_ids,
+                limit=limit,
+                seen=push.seen,
                 now=now,
                 lease=now + datetime.timedelta(seconds=LEASE_SECONDS),
                 uid=self.env.uid,
-                accounts=list(account_ids),
-                seen=sorted(push.seen),
-                limit=limit,
             ),
         )
         if not ids:
@@ -610,19 +585,8 @@ class WritebackEngine(models.AbstractModel):
                     to_resolve |= picking
                     continue
                 shipment, problem = picking._writeback_checked_shipment()
-                if problem:
-                    picking.with_context(
-                        writeback_engine=True, mail_notrack=True
-                    ).write(
-                        {
-                            "writeback_state": State.PENDING.value,
-                            "writeback_attempt_count": picking.writeback_attempt_count
-                            - 1,
-                            "writeback_lease_until": False,
-                            "writeback_error": problem,
-                            "writeback_next_attempt": False,
-                        }
-                    )
+                if problem:  # not sent: something to fix first
+                    Writeback(picking, now).unclaim(due=False, error=problem).store()
                     continue
                 account = picking.ecommerce_account_id
                 client = run.client(account)
@@ -656,15 +620,10 @@ class WritebackEngine(models.AbstractModel):
                         api=account._writeback_apis()[0],
                     )
                 )
-        if to_resolve:
-            # Back to pending: their eBay line ids are looked up first.
-            to_resolve.with_context(writeback_engine=True, mail_notrack=True).write(
-                {"writeback_state": State.PENDING.value, "writeback_lease_until": False}
-            )
-            for picking in to_resolve:
-                picking.with_context(writeback_engine=True, mail_notrack=True).write(
-                    {"writeback_attempt_count": picking.writeback_attempt_count - 1}
-                )
+        for picking in to_resolve:
+            # Back to pending, still due: their eBay line ids are looked up
+            # first.
+            Writeback(picking, now).unclaim(due=None).store()
         if sent_values:
             self.env.flush_all()
             cr.execute(
@@ -755,32 +714,8 @@ class WritebackEngine(models.AbstractModel):
             )
         self.env.flush_all()
         self.env.cr.execute(
-            SQL(
-                """
-            UPDATE stock_picking p
-               SET writeback_state = %(pending)s,
-                   writeback_attempt_count = p.writeback_attempt_count - 1,
-                   writeback_lease_until = NULL,
-                   writeback_next_attempt = COALESCE(%(later)s,
-                                                     p.writeback_next_attempt)
-              FROM (VALUES %(claims)s) AS v(id, attempt, claimed_at)
-             WHERE p.id = v.id
-               AND p.writeback_state = %(sending)s
-               AND p.writeback_attempt_count = v.attempt
-               AND p.writeback_last_attempt = v.claimed_at
-                """,
-                pending=State.PENDING.value,
-                sending=State.SENDING.value,
-                later=later,
-                claims=SQL(", ").join(
-                    SQL(
-                        "(%s, %s, %s::timestamp)",
-                        item.picking.id,
-                        item.claim[0],
-                        item.claim[1],
-                    )
-                    for item in items
-                ),
+            writeback.release_statement(
+                [(item.picking.id, *item.claim) for item in items], later
             )
         )
         self.env["stock.picking"].invalidate_model()
@@ -841,9 +776,10 @@ class WritebackEngine(models.AbstractModel):
                 by_hand.append((item, decision))
                 continue
             expected = item.expected_state
-            if not self._still_claimed(picking, decision, expected, item.claim):
+            change = self._claimed_change(picking, decision, expected, item.claim, now)
+            if change is None:
                 continue
-            vals = self._outcome_vals(picking, decision, expected, now, item.readback)
+            vals = change.apply(decision, item.readback).vals
             key = tuple(sorted((k, repr(v)) for k, v in vals.items()))
             groups.setdefault(key, (vals, []))[1].append(picking.id)
             if decision.state in (State.SUCCESS, State.FAILED):
@@ -877,51 +813,6 @@ class WritebackEngine(models.AbstractModel):
                 readback=item.readback,
             )
         return self.env["ir.cron"]._commit_progress(len(results)) > 0
-
-    @api.model
-    def _claim(self, run, picking):
-        """Lock ``picking`` (skipping it if another transaction holds it),
-        check it is still due and sendable, and mark it *sending* with one
-        more attempt and a lease. Returns the Shipment to send, or None."""
-        if not self._lock(picking):
-            return None
-        now = fields.Datetime.now()
-        if (
-            picking.writeback_state != State.PENDING
-            or not picking.writeback_next_attempt
-            or picking.writeback_next_attempt > now
-        ):
-            return None
-        shipment, problem = picking._writeback_checked_shipment()
-        if problem:
-            picking.with_context(writeback_engine=True).write(
-                {"writeback_error": problem, "writeback_next_attempt": False}
-            )
-            return None
-        client = run.client(picking.ecommerce_account_id)
-        picking._writeback_note_wire_changes()
-        # The shipment holds the tracking numbers as the marketplace gets
-        # them (eBay REST: letters and digits only, see _writeback_shipment).
-        sent_packages = [
-            [p.tracking_number, [[i.item_ref, i.quantity] for i in p.items]]
-            for p in shipment.packages
-        ]
-        picking.with_context(writeback_engine=True).write(
-            {
-                "writeback_state": State.SENDING.value,
-                "writeback_attempt_count": picking.writeback_attempt_count + 1,
-                "writeback_last_attempt": now,
-                "writeback_lease_until": now
-                + datetime.timedelta(
-                    seconds=self._lease_seconds(picking, client, shipment)
-                ),
-                "writeback_sent_tracking": ",".join(
-                    number for number, _items in sent_packages
-                ),
-                "writeback_sent_packages": sent_packages,
-            }
-        )
-        return shipment
 
     @api.model
     def _lease_seconds(self, picking, client, shipment):
@@ -1078,11 +969,12 @@ class WritebackEngine(models.AbstractModel):
         )
 
     @api.model
-    def _still_claimed(self, picking, decision, expected_state, claim):
-        """True when ``decision`` may be written on the locked ``picking``:
-        still in ``expected_state`` under the same claim (else a user or
-        another worker acted meanwhile, and they win), and a legal
-        transition."""
+    def _claimed_change(self, picking, decision, expected_state, claim, now):
+        """The :class:`~.writeback.Writeback` through which ``decision`` is
+        written on the locked ``picking``, or None when it must not be:
+        the delivery left ``expected_state`` or the claim (a user or another
+        worker acted meanwhile, and they win), or the transition table does
+        not allow the change (a bug: logged, refused)."""
         if (
             picking.writeback_state != expected_state
             or picking._writeback_claim_key() != claim
@@ -1093,67 +985,29 @@ class WritebackEngine(models.AbstractModel):
                 picking.writeback_state,
                 decision.state,
             )
-            return False
-        if not policy.can_transition(expected_state, decision.state):
+            return None
+        try:
+            writeback.check_transition(expected_state, State(decision.state))
+        except IllegalTransition:
             _logger.error(
                 "Write-back of %s: refusing %s -> %s",
                 picking.display_name,
                 expected_state,
                 decision.state,
             )
-            return False
-        return True
-
-    @api.model
-    def _outcome_vals(self, picking, decision, expected_state, now, readback=None):
-        """The values ``decision`` writes on ``picking``."""
-        later = (
-            now + datetime.timedelta(seconds=decision.retry_in)
-            if decision.retry_in is not None
-            else False
-        )
-        vals = {"writeback_state": State(decision.state).value}
-        if decision.state == State.SENDING:  # reconcile postponed
-            vals["writeback_lease_until"] = later
-        else:
-            vals["writeback_lease_until"] = False
-            vals["writeback_next_attempt"] = later
-        if not decision.keep_error:
-            vals["writeback_error"] = decision.error or False
-        if decision.refund_attempt:
-            vals["writeback_attempt_count"] = max(
-                picking.writeback_attempt_count - 1, 0
-            )
-        if decision.failed_attempt:
-            vals["writeback_error_count"] = picking.writeback_error_count + 1
-        vals["writeback_throttle_count"] = (
-            picking.writeback_throttle_count + 1 if decision.throttled else 0
-        )
-        if decision.state == State.SUBMITTED and expected_state == State.SENDING:
-            vals["writeback_submitted_date"] = now
-        if decision.state == State.SUCCESS:
-            vals["writeback_done_date"] = now
-        if readback is not None:
-            vals.update(
-                {
-                    "ecommerce_readback_status": readback.get("status_label")
-                    or readback.get("status"),
-                    "ecommerce_readback_date": now,
-                    "ecommerce_readback": readback,
-                }
-            )
-        return vals
+            return None
+        return Writeback(picking, now)
 
     @api.model
     def _write_outcome(self, picking, decision, expected_state, claim, api, readback):
         """Write ``decision`` on the locked ``picking``, if still expected."""
-        if not self._still_claimed(picking, decision, expected_state, claim):
-            return False
         now = fields.Datetime.now()
+        change = self._claimed_change(picking, decision, expected_state, claim, now)
+        if change is None:
+            return False
         account = picking.ecommerce_account_id
-        vals = self._outcome_vals(picking, decision, expected_state, now, readback)
+        vals = change.apply(decision, readback).store().vals
         later = vals.get("writeback_next_attempt") or vals.get("writeback_lease_until")
-        picking.with_context(writeback_engine=True, mail_notrack=True).write(vals)
         picking._writeback_post_outcome(decision)
         self.env.flush_all()
         # The account and its other deliveries are shared with the other
@@ -1333,42 +1187,8 @@ class WritebackEngine(models.AbstractModel):
         )
         ids = self._claim_rows(
             "Read-back",
-            SQL(
-                """
-                WITH claim AS MATERIALIZED (
-                       SELECT s.id
-                         FROM stock_picking s
-                         JOIN ecommerce_account a ON a.id = s.ecommerce_account_id
-                        WHERE a.active
-                          AND s.writeback_state IN (%(submitted)s, %(sending)s)
-                          AND ((s.writeback_state = %(submitted)s
-                                AND s.writeback_next_attempt <= %(now)s)
-                               OR (s.writeback_state = %(sending)s
-                                   AND s.writeback_lease_until < %(now)s))
-                          AND NOT EXISTS (
-                              SELECT 1 FROM ecommerce_writeback_outcome o
-                               WHERE o.picking_id = s.id)
-                          AND s.id <> ALL(%(seen)s::int[])
-                        ORDER BY s.id
-                        LIMIT %(limit)s
-                          FOR NO KEY UPDATE OF s SKIP LOCKED)
-                UPDATE stock_picking p
-                   SET writeback_next_attempt = CASE
-                           WHEN p.writeback_state = %(submitted)s THEN %(later)s
-                           ELSE p.writeback_next_attempt END,
-                       writeback_lease_until = CASE
-                           WHEN p.writeback_state = %(sending)s THEN %(later)s
-                           ELSE p.writeback_lease_until END
-                  FROM claim
-                 WHERE p.id = claim.id
-             RETURNING p.id
-                        """,
-                submitted=State.SUBMITTED.value,
-                sending=State.SENDING.value,
-                now=now,
-                later=later,
-                seen=sorted(seen),
-                limit=limit,
+            writeback.readback_claim_statement(
+                limit=limit, seen=seen, now=now, later=later
             ),
         )
         if ids is None:

@@ -4,6 +4,7 @@
 marketplace accounts bound to it, and helpers that drive deliveries and
 crons the way users and the scheduler do."""
 
+import contextlib
 import datetime
 from unittest.mock import patch
 from urllib.parse import urlsplit
@@ -229,27 +230,41 @@ class WritebackMixin(SandboxMixin):
     def push(self):
         self.run_cron("ir_cron_writeback_push")
 
-    def push_killed_after_send(self, on_send=None):
-        """Run the push as the scheduler does, its worker killed right after
-        the first confirmation reached the marketplace: its claims are
-        committed, the marketplace has the confirmation, and its outcome is
-        never written (the test database keeps what the worker committed).
-        Unlike a real SIGKILL, the worker's ``finally`` clauses still run:
-        the claims it had not sent yet are given back. ``on_send()`` is
-        called as the confirmation leaves, while the worker runs."""
-        from ..marketplaces.amazon import AmazonClient
+    def push_killed(self, after_send=True, on_send=None):
+        """Run the push as the scheduler does, its worker killed as its first
+        confirmation leaves: right after the marketplace recorded it
+        (``after_send``), or before the request went out. Its claims are
+        committed and its outcome is never written (the test database keeps
+        what the worker committed). Unlike a real SIGKILL, the worker's
+        ``finally`` clauses still run: the claims it had not sent yet are
+        given back. ``on_send()`` is called as the confirmation leaves,
+        while the worker runs."""
+        from ..marketplaces import platforms
 
-        confirm = AmazonClient.confirm_shipment
+        def dying(confirm):
+            def confirm_then_die(client, shipment):
+                if on_send is not None:
+                    on_send()
+                if after_send:
+                    confirm(client, shipment)
+                raise WorkerKilled
 
-        def confirm_then_die(client, shipment):
-            if on_send is not None:
-                on_send()
-            confirm(client, shipment)
-            raise WorkerKilled
+            return confirm_then_die
 
-        # (not assertRaises: Odoo's rolls its savepoint back, undoing what
-        # the worker committed)
-        with patch.object(AmazonClient, "confirm_shipment", confirm_then_die):
+        clients = {
+            api.client
+            for platform in platforms.PLATFORMS.values()
+            for api in platform.writeback_apis.values()
+        }
+        with contextlib.ExitStack() as stack:
+            for client in clients:
+                stack.enter_context(
+                    patch.object(
+                        client, "confirm_shipment", dying(client.confirm_shipment)
+                    )
+                )
+            # (not assertRaises: Odoo's rolls its savepoint back, undoing
+            # what the worker committed)
             try:
                 self.push()
             except WorkerKilled:

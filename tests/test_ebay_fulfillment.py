@@ -166,9 +166,7 @@ class TestEbayFulfillmentWriteback(WritebackCase):
         the worker died: the verify cron finds our tracking number and calls
         it a success; nothing is posted again."""
         self.ship(self.picking, "1Z-999-AA1-0123456784")
-        self.assertTrue(self.picking._writeback_claim())
-        client = self.ebay._marketplace_client(on_call=lambda record: None)
-        client.confirm_shipment(self.picking._writeback_shipment())
+        self.push_killed(after_send=True)
         self.assertEqual(len(self.creates()), 1)
         self.make_due(self.picking)
         self.push()

@@ -157,5 +157,5 @@ class TestWritebackBatch(WritebackCase):
             )
             seen.append(dict(self.env.cr.fetchall()))
 
-        self.push_killed_after_send(on_send=states_at_first_send)
+        self.push_killed(on_send=states_at_first_send)
         self.assertEqual(seen, [{"sending": 50, "pending": 1}])

@@ -78,7 +78,7 @@ class TestWritebackEngine(WritebackCase):
         """A row another transaction held while the worker applied its
         outcome: the stored outcome is applied by the next run."""
         self.ship(self.picking, "1Z0001")
-        self.assertTrue(self.picking._writeback_claim())
+        self.push_killed(after_send=False)
         engine = self.env["ecommerce.writeback.engine"]
         decision = policy.Decision(policy.SUBMITTED, retry_in=60)
         engine.env["ecommerce.writeback.outcome"]._store(
@@ -101,7 +101,7 @@ class TestWritebackEngine(WritebackCase):
         """An outcome stored for an earlier claim is dropped once a user
         retried and the shipment was claimed again."""
         self.ship(self.picking, "1Z0001")
-        self.assertTrue(self.picking._writeback_claim())
+        self.push_killed(after_send=False)
         old_claim = self.picking._writeback_claim_key()
         self.env["ecommerce.writeback.outcome"]._store(
             self.picking,
@@ -182,7 +182,8 @@ class TestWritebackEngine(WritebackCase):
         picking = self.ship(
             order.picking_ids, "9400100000000071", dict.fromkeys(products, 1)
         )
-        self.assertTrue(picking._writeback_claim())
+        self.push_killed(after_send=False)
+        self.assertEqual(picking.writeback_state, "sending")
         lease = (
             picking.writeback_lease_until - picking.writeback_last_attempt
         ).total_seconds()

@@ -180,9 +180,7 @@ class TestWritebackResilience(WritebackCase):
         """The worker claimed the delivery, the marketplace recorded it, and
         the worker died before writing the result."""
         self.ship(self.picking, "1Z0001")
-        self.assertTrue(self.picking._writeback_claim())
-        client = self.amazon._marketplace_client(on_call=lambda record: None)
-        client.confirm_shipment(self.picking._writeback_shipment())
+        self.push_killed(after_send=True)
         self.assertEqual(self.picking.writeback_state, "sending")
         # The push cron leaves a sending delivery alone, even after its lease.
         self.make_due(self.picking)
@@ -197,7 +195,7 @@ class TestWritebackResilience(WritebackCase):
 
     def test_worker_killed_before_send_is_resent_once(self):
         self.ship(self.picking, "1Z0001")
-        self.assertTrue(self.picking._writeback_claim())
+        self.push_killed(after_send=False)
         self.make_due(self.picking)
         self.verify()
         self.assertEqual(self.picking.writeback_state, "pending")
@@ -218,7 +216,7 @@ class TestWritebackResilience(WritebackCase):
         claimed_at = fields.Datetime.now()
         with freeze_time(claimed_at):
             self.ship(self.picking, "1Z0001")
-            self.push_killed_after_send()
+            self.push_killed()
         self.assertEqual(self.picking.writeback_state, "sending")
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
         lease = datetime.timedelta(minutes=10)
@@ -238,7 +236,7 @@ class TestWritebackResilience(WritebackCase):
 
     def test_lease_not_expired_is_left_alone(self):
         self.ship(self.picking, "1Z0001")
-        self.assertTrue(self.picking._writeback_claim())
+        self.push_killed(after_send=False)
         self.verify()
         self.assertEqual(self.picking.writeback_state, "sending")
         self.assertFalse(self.requests_of("amazon.getOrder"))
@@ -322,7 +320,8 @@ class TestWritebackResilience(WritebackCase):
         """The user corrects the tracking number while the worker is in the
         middle of the call: the correction is sent, not lost."""
         self.ship(self.picking, "1Z0001")
-        self.assertTrue(self.picking._writeback_claim())
+        self.push_killed(after_send=False)
+        self.assertEqual(self.picking.writeback_state, "sending")
         self.picking.carrier_tracking_ref = "1Z0002"
         self.assertEqual(self.picking.writeback_state, "pending")
         self.push()

@@ -383,7 +383,9 @@ def test_amazon_numbers_are_written_as_numbers():
 def test_amazon_empty_values_are_empty_cells(empty):
     """Odoo's empty value (``False``) in an optional cell leaves it blank: the
     file must not tell Amazon the carrier is named "False"."""
-    shipment = _shipment(carrier_code="Other", carrier_name=empty, shipping_method=empty)
+    shipment = _shipment(
+        carrier_code="Other", carrier_name=empty, shipping_method=empty
+    )
     line = exports.amazon_shipping_confirmation([shipment]).split(b"\r\n")[1]
     assert line.split(b"\t")[4:] == [b"Other", b"", b"1Z999AA10123456784", b""]
 
@@ -392,7 +394,9 @@ def test_amazon_numeric_identifiers_are_written_as_their_digits():
     """An identifier given as a number (an order item id read from JSON, say)
     is written as its digits, like the quantity."""
     shipment = _shipment(
-        packages=(base.Package("1", 1234567890, (base.ShipmentItem(11111111111111, 1),)),)
+        packages=(
+            base.Package("1", 1234567890, (base.ShipmentItem(11111111111111, 1),)),
+        )
     )
     assert exports.amazon_formula_identifiers(shipment) == []
     line = exports.amazon_shipping_confirmation([shipment]).split(b"\r\n")[1]
