@@ -89,9 +89,7 @@ class Platform:
 
     def writeback_api(self, account):
         """The :class:`WritebackApi` ``account`` writes back with."""
-        choice = (
-            account[self.api_choice_field] if self.api_choice_field else "default"
-        )
+        choice = account[self.api_choice_field] if self.api_choice_field else "default"
         try:
             return self.writeback_apis[choice or "default"]
         except KeyError:

@@ -81,14 +81,6 @@ def can_transition(old, new):
     return State(new) in TRANSITIONS[old]
 
 
-PENDING = State.PENDING
-SENDING = State.SENDING
-SUBMITTED = State.SUBMITTED
-SUCCESS = State.SUCCESS
-FAILED = State.FAILED
-MANUAL = State.MANUAL
-
-
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
     """Timing knobs, in seconds. The defaults ride out a marketplace outage of
@@ -153,10 +145,10 @@ def after_send(error, attempts, policy, throttled=0):
     ``throttled`` counts the 429s in a row this shipment already met.
     """
     if error is None:
-        return Decision(SUBMITTED, retry_in=policy.verify_delay)
+        return Decision(State.SUBMITTED, retry_in=policy.verify_delay)
     if isinstance(error, errors.RateLimitedError):
         return Decision(
-            PENDING,
+            State.PENDING,
             str(error),
             refund_attempt=True,
             retry_in=throttle_delay(error, throttled, policy),
@@ -164,14 +156,14 @@ def after_send(error, attempts, policy, throttled=0):
         )
     if isinstance(error, errors.AuthError):
         return Decision(
-            PENDING,
+            State.PENDING,
             str(error),
             refund_attempt=True,
             retry_in=policy.auth_retry_delay,
             flag_account=True,
         )
     if isinstance(error, errors.PermanentError):
-        return Decision(FAILED, str(error), failed_attempt=True, notify=True)
+        return Decision(State.FAILED, str(error), failed_attempt=True, notify=True)
     # Transient, and anything unexpected: retry while attempts remain.
     return failed_attempt(str(error), attempts, policy)
 
@@ -181,13 +173,13 @@ def failed_attempt(message, attempts, policy):
     records: retry with backoff, or give up after ``max_attempts``."""
     if attempts >= policy.max_attempts:
         return Decision(
-            FAILED,
+            State.FAILED,
             f"{message} (gave up after {attempts} attempts)",
             failed_attempt=True,
             notify=True,
         )
     return Decision(
-        PENDING, message, failed_attempt=True, retry_in=policy.backoff(attempts)
+        State.PENDING, message, failed_attempt=True, retry_in=policy.backoff(attempts)
     )
 
 
@@ -234,16 +226,18 @@ def after_verify(order, packages, attempts, submitted_age, policy):
     seconds since the marketplace accepted the send."""
     missing = missing_packages(order, packages)
     if not missing:
-        return Decision(SUCCESS)
+        return Decision(State.SUCCESS)
     if order.cancelled:
         return Decision(
-            FAILED,
+            State.FAILED,
             f"The order is cancelled on the marketplace (status {order.status}).",
             failed_attempt=True,
             notify=True,
         )
     if submitted_age < policy.verify_window:
-        return Decision(SUBMITTED, retry_in=policy.verify_interval, keep_error=True)
+        return Decision(
+            State.SUBMITTED, retry_in=policy.verify_interval, keep_error=True
+        )
     message = (
         "The marketplace accepted the confirmation but "
         f"{'; '.join(missing)} {int(submitted_age // 60)} minutes later; "
@@ -259,7 +253,7 @@ def after_interrupted_send(order, packages, attempts, policy):
     attempt is lost and the shipment is sent again (never twice in parallel,
     never lost)."""
     if not missing_packages(order, packages):
-        return Decision(SUCCESS)
+        return Decision(State.SUCCESS)
     message = (
         "The previous send was interrupted before the marketplace answered and "
         "the order does not show the tracking number; sending it again."
@@ -281,7 +275,7 @@ def after_readback_failure(error, state, attempts, age, policy):
     """
     if isinstance(error, errors.PermanentError):
         return Decision(
-            FAILED,
+            State.FAILED,
             f"The marketplace could not show the order: {error}",
             notify=True,
         )
@@ -297,9 +291,9 @@ def after_readback_failure(error, state, attempts, age, policy):
             flag_account=flag,
         )
     minutes = int(age // 60)
-    if state == SUBMITTED:
+    if state == State.SUBMITTED:
         return Decision(
-            FAILED,
+            State.FAILED,
             "The marketplace accepted the confirmation, but the order could "
             f"not be read back for {minutes} minutes ({error}). Check the "
             "order on the marketplace, then mark it as manually confirmed or "

@@ -3,7 +3,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from ..marketplaces import platforms, policy
+from ..marketplaces import platforms
+from ..marketplaces.policy import State
 
 # Amazon's CarrierCode values (Seller Central "Shipping Confirmation" template,
 # carrier-code column, which maps to confirmShipment's carrierCode; see
@@ -104,7 +105,7 @@ class DeliveryCarrier(models.Model):
             waiting = self.env["stock.picking"].search(
                 [
                     ("carrier_id", "in", self.ids),
-                    ("writeback_state", "=", policy.PENDING.value),
+                    ("writeback_state", "=", State.PENDING.value),
                 ]
             )
             waiting._writeback_queue(keep_attempts=True)

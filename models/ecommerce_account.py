@@ -8,6 +8,7 @@ from odoo.exceptions import ValidationError
 
 from ..marketplaces import amazon, errors, platforms, policy
 from ..marketplaces.http import check_endpoint_url
+from ..marketplaces.policy import State
 from .ecommerce_api_call import API_SELECTION
 
 _logger = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ class EcommerceAccount(models.Model):
                 counts.get((account.id, s), 0) for s in policy.OPEN_STATES
             )
             account.writeback_failed_count = counts.get(
-                (account.id, policy.FAILED.value), 0
+                (account.id, State.FAILED.value), 0
             )
         tz_today = fields.Datetime.context_timestamp(self, fields.Datetime.now())
         midnight = tz_today.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -202,7 +203,7 @@ class EcommerceAccount(models.Model):
             self.env["stock.picking"]._read_group(
                 [
                     ("ecommerce_account_id", "in", self.ids),
-                    ("writeback_state", "=", policy.SUCCESS.value),
+                    ("writeback_state", "=", State.SUCCESS.value),
                     ("writeback_done_date", ">=", midnight_utc),
                 ],
                 ["ecommerce_account_id"],
@@ -298,7 +299,7 @@ class EcommerceAccount(models.Model):
         waiting = self.env["stock.picking"].search(
             [
                 ("ecommerce_account_id", "in", self.ids),
-                ("writeback_state", "=", policy.PENDING.value),
+                ("writeback_state", "=", State.PENDING.value),
                 ("writeback_next_attempt", "!=", False),
             ]
         )

@@ -7,6 +7,7 @@ from odoo import fields, models
 from odoo.tools import SQL
 
 from ..marketplaces import platforms, policy
+from ..marketplaces.policy import State
 
 
 def _column_value(value):
@@ -71,7 +72,7 @@ class EcommerceApiCall(models.Model):
         that still need attention (pending or failed): their history stays."""
         cutoff = fields.Datetime.now() - datetime.timedelta(days=days)
         unfinished = self.env["stock.picking"].search(
-            [("writeback_state", "in", [*policy.OPEN_STATES, policy.FAILED])]
+            [("writeback_state", "in", [*policy.OPEN_STATES, State.FAILED])]
         )
         domain = [
             ("call_date", "<", cutoff),

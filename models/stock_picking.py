@@ -943,7 +943,7 @@ class StockPicking(models.Model):
 
     def _writeback_post_outcome(self, decision):
         marketplace = self.ecommerce_account_id.display_name
-        if decision.state == policy.SUCCESS:
+        if decision.state == State.SUCCESS:
             self.message_post(
                 body=Markup("<p>%s</p>")
                 % self.env._(
@@ -954,7 +954,7 @@ class StockPicking(models.Model):
                     tracking=self.writeback_sent_tracking,
                 )
             )
-        elif decision.state == policy.FAILED:
+        elif decision.state == State.FAILED:
             if self._writeback_issue() == ISSUE_CANCELLED:
                 # Nothing can be confirmed on a cancelled order.
                 advice = self.env._(

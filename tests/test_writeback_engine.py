@@ -11,6 +11,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..marketplaces import policy
+from ..marketplaces.policy import State
 from ..models.writeback_engine import BLOCKED_CURSOR_PARAM
 from .common import AMAZON_MARKETPLACE, WritebackCase
 
@@ -80,11 +81,11 @@ class TestWritebackEngine(WritebackCase):
         self.ship(self.picking, "1Z0001")
         self.push_killed(after_send=False)
         engine = self.env["ecommerce.writeback.engine"]
-        decision = policy.Decision(policy.SUBMITTED, retry_in=60)
+        decision = policy.Decision(State.SUBMITTED, retry_in=60)
         engine.env["ecommerce.writeback.outcome"]._store(
             self.picking,
             decision,
-            policy.SENDING,
+            State.SENDING,
             self.picking._writeback_claim_key(),
             "amazon_writeback",
             None,
@@ -105,8 +106,8 @@ class TestWritebackEngine(WritebackCase):
         old_claim = self.picking._writeback_claim_key()
         self.env["ecommerce.writeback.outcome"]._store(
             self.picking,
-            policy.Decision(policy.FAILED, "old news"),
-            policy.SENDING,
+            policy.Decision(State.FAILED, "old news"),
+            State.SENDING,
             (old_claim[0] - 1, old_claim[1]),
             None,
             None,
@@ -237,8 +238,8 @@ class TestWritebackEngine(WritebackCase):
         self.assertEqual(self.picking.writeback_state, "pending")
         self.env["ecommerce.writeback.outcome"]._store(
             self.picking,
-            policy.Decision(policy.SUCCESS),
-            policy.PENDING,
+            policy.Decision(State.SUCCESS),
+            State.PENDING,
             self.picking._writeback_claim_key(),
             None,
             None,

@@ -3,6 +3,7 @@
 import pytest
 
 from marketplaces import base, errors, policy
+from marketplaces.policy import State
 
 POLICY = policy.RetryPolicy()
 
@@ -23,7 +24,7 @@ def _sent(*numbers, items=()):
 
 def test_accepted_is_submitted_and_checked_soon():
     decision = policy.after_send(None, 1, POLICY)
-    assert decision.state == policy.SUBMITTED
+    assert decision.state == State.SUBMITTED
     assert decision.retry_in == POLICY.verify_delay
     assert not decision.refund_attempt and not decision.failed_attempt
 
@@ -31,7 +32,7 @@ def test_accepted_is_submitted_and_checked_soon():
 @pytest.mark.parametrize("attempts", [1, 2, 3, 4])
 def test_transient_retries_while_attempts_remain(attempts):
     decision = policy.after_send(errors.TransientError("HTTP 503"), attempts, POLICY)
-    assert decision.state == policy.PENDING
+    assert decision.state == State.PENDING
     assert decision.failed_attempt and not decision.refund_attempt
     low = POLICY.base_delay * POLICY.factor ** (attempts - 1) * (1 - POLICY.jitter)
     assert decision.retry_in >= min(low, POLICY.max_delay * (1 - POLICY.jitter))
@@ -39,7 +40,7 @@ def test_transient_retries_while_attempts_remain(attempts):
 
 def test_fifth_transient_failure_fails_and_notifies():
     decision = policy.after_send(errors.TransientError("HTTP 503"), 5, POLICY)
-    assert decision.state == policy.FAILED
+    assert decision.state == State.FAILED
     assert decision.notify
     assert "5 attempts" in decision.error
 
@@ -49,21 +50,21 @@ def test_rate_limit_and_auth_give_the_attempt_back():
         errors.RateLimitedError("429", retry_after=7), 1, POLICY
     )
     assert (limited.state, limited.refund_attempt, limited.retry_in) == (
-        policy.PENDING,
+        State.PENDING,
         True,
         7,
     )
     unknown = policy.after_send(errors.RateLimitedError("429"), 1, POLICY)
     assert unknown.retry_in == POLICY.rate_limit_delay
     auth = policy.after_send(errors.AuthError("invalid_grant"), 5, POLICY)
-    assert auth.state == policy.PENDING, "an auth failure never fails the shipment"
+    assert auth.state == State.PENDING, "an auth failure never fails the shipment"
     assert auth.refund_attempt and auth.flag_account and not auth.failed_attempt
 
 
 def test_permanent_fails_at_once_with_the_marketplace_message():
     error = errors.PermanentError("Tracking number is invalid", code="InvalidInput")
     decision = policy.after_send(error, 1, POLICY)
-    assert decision.state == policy.FAILED
+    assert decision.state == State.FAILED
     assert decision.error == "Tracking number is invalid (InvalidInput)"
     assert decision.notify
 
@@ -80,11 +81,10 @@ def test_backoff_is_exponential_capped_and_jittered():
 def test_verify_success_needs_every_tracking_number():
     order = _order("1Z 999", status="SHIPPED")
     assert (
-        policy.after_verify(order, _sent("1z999"), 1, 10, POLICY).state
-        == policy.SUCCESS
+        policy.after_verify(order, _sent("1z999"), 1, 10, POLICY).state == State.SUCCESS
     )
     partial = policy.after_verify(order, _sent("1Z999", "1Z998"), 1, 10, POLICY)
-    assert partial.state == policy.SUBMITTED
+    assert partial.state == State.SUBMITTED
 
 
 def test_verify_waits_inside_the_window_then_resends():
@@ -93,35 +93,35 @@ def test_verify_waits_inside_the_window_then_resends():
         order, _sent("1Z999"), 1, POLICY.verify_window - 1, POLICY
     )
     assert (waiting.state, waiting.retry_in) == (
-        policy.SUBMITTED,
+        State.SUBMITTED,
         POLICY.verify_interval,
     )
     late = policy.after_verify(
         order, _sent("1Z999"), 1, POLICY.verify_window + 1, POLICY
     )
-    assert late.state == policy.PENDING
+    assert late.state == State.PENDING
     assert late.failed_attempt and not late.refund_attempt
     assert "accepted" in late.error and "1Z999" in late.error
     last = policy.after_verify(
         order, _sent("1Z999"), 5, POLICY.verify_window + 1, POLICY
     )
-    assert last.state == policy.FAILED
+    assert last.state == State.FAILED
 
 
 def test_verify_cancelled_order_fails():
     decision = policy.after_verify(
         _order(cancelled=True, status="CANCELLED"), _sent("X1"), 1, 0, POLICY
     )
-    assert decision.state == policy.FAILED and "cancelled" in decision.error
+    assert decision.state == State.FAILED and "cancelled" in decision.error
 
 
 def test_interrupted_send_is_success_if_recorded_else_resent():
     assert (
         policy.after_interrupted_send(_order("X1"), _sent("X1"), 1, POLICY).state
-        == policy.SUCCESS
+        == State.SUCCESS
     )
     resend = policy.after_interrupted_send(_order(), _sent("X1"), 1, POLICY)
-    assert resend.state == policy.PENDING and "interrupted" in resend.error
+    assert resend.state == State.PENDING and "interrupted" in resend.error
 
 
 def test_verify_checks_each_package_is_on_the_lines_it_holds():
@@ -135,13 +135,13 @@ def test_verify_checks_each_package_is_on_the_lines_it_holds():
         ],
     )
     right = policy.after_verify(order, _sent("T1", items=[("110-1", 1)]), 1, 10, POLICY)
-    assert right.state == policy.SUCCESS
+    assert right.state == State.SUCCESS
     wrong = policy.after_verify(order, _sent("T2", items=[("220-1", 1)]), 1, 10, POLICY)
-    assert wrong.state == policy.SUBMITTED
+    assert wrong.state == State.SUBMITTED
     late = policy.after_verify(
         order, _sent("T2", items=[("220-1", 1)]), 1, POLICY.verify_window + 1, POLICY
     )
-    assert late.state == policy.PENDING
+    assert late.state == State.PENDING
     assert "not on line(s) 220-1" in late.error
     # A marketplace that does not say which lines a package covers: the
     # tracking number is enough.
@@ -149,7 +149,7 @@ def test_verify_checks_each_package_is_on_the_lines_it_holds():
         policy.after_verify(
             _order("T3"), _sent("T3", items=[("9", 1)]), 1, 0, POLICY
         ).state
-        == policy.SUCCESS
+        == State.SUCCESS
     )
 
 
@@ -177,41 +177,41 @@ def test_429_without_retry_after_waits_longer_on_each_repeat():
 )
 def test_readback_failures_have_a_budget_then_a_decided_state(error):
     inside = policy.after_readback_failure(
-        error, policy.SUBMITTED, 1, POLICY.verify_window - 1, POLICY
+        error, State.SUBMITTED, 1, POLICY.verify_window - 1, POLICY
     )
-    assert inside.state == policy.SUBMITTED
+    assert inside.state == State.SUBMITTED
     assert inside.retry_in >= POLICY.verify_interval
     past = policy.after_readback_failure(
-        error, policy.SUBMITTED, 1, POLICY.verify_window + 1, POLICY
+        error, State.SUBMITTED, 1, POLICY.verify_window + 1, POLICY
     )
-    assert past.state == policy.FAILED and past.notify
+    assert past.state == State.FAILED and past.notify
     assert "could not be read back" in past.error
     interrupted = policy.after_readback_failure(
-        error, policy.SENDING, 1, POLICY.verify_window + 1, POLICY
+        error, State.SENDING, 1, POLICY.verify_window + 1, POLICY
     )
-    assert interrupted.state == policy.PENDING and interrupted.failed_attempt
+    assert interrupted.state == State.PENDING and interrupted.failed_attempt
     out_of_attempts = policy.after_readback_failure(
-        error, policy.SENDING, 5, POLICY.verify_window + 1, POLICY
+        error, State.SENDING, 5, POLICY.verify_window + 1, POLICY
     )
-    assert out_of_attempts.state == policy.FAILED
+    assert out_of_attempts.state == State.FAILED
 
 
 def test_readback_permanent_error_fails_at_once():
     decision = policy.after_readback_failure(
-        errors.PermanentError("order not found"), policy.SUBMITTED, 1, 0, POLICY
+        errors.PermanentError("order not found"), State.SUBMITTED, 1, 0, POLICY
     )
-    assert decision.state == policy.FAILED and decision.notify
+    assert decision.state == State.FAILED and decision.notify
 
 
 def test_every_decision_is_an_allowed_transition():
     """The transition table covers every state the policy can decide from
     the state it is applied to."""
-    assert policy.can_transition(None, policy.PENDING)
-    assert policy.can_transition(policy.SENDING, policy.SUBMITTED)
-    assert policy.can_transition(policy.SUCCESS, policy.PENDING)
-    assert not policy.can_transition(policy.SUCCESS, policy.FAILED)
-    assert not policy.can_transition(policy.MANUAL, policy.PENDING)
-    assert not policy.can_transition(None, policy.SUCCESS)
+    assert policy.can_transition(None, State.PENDING)
+    assert policy.can_transition(State.SENDING, State.SUBMITTED)
+    assert policy.can_transition(State.SUCCESS, State.PENDING)
+    assert not policy.can_transition(State.SUCCESS, State.FAILED)
+    assert not policy.can_transition(State.MANUAL, State.PENDING)
+    assert not policy.can_transition(None, State.SUCCESS)
     for error in (
         None,
         errors.TransientError("x"),
@@ -220,8 +220,8 @@ def test_every_decision_is_an_allowed_transition():
         errors.PermanentError("x"),
     ):
         decision = policy.after_send(error, 5, POLICY)
-        assert policy.can_transition(policy.SENDING, decision.state)
-    for state in (policy.SUBMITTED, policy.SENDING):
+        assert policy.can_transition(State.SENDING, decision.state)
+    for state in (State.SUBMITTED, State.SENDING):
         for age in (0, POLICY.verify_window + 1):
             decision = policy.after_readback_failure(
                 errors.TransientError("x"), state, 5, age, POLICY

@@ -18,6 +18,7 @@ import datetime
 import pytest
 
 from marketplaces import base, errors, health, policy
+from marketplaces.policy import State
 
 DEFAULT = policy.RetryPolicy()
 MID = 0.5  # rng value for "no jitter"
@@ -84,10 +85,10 @@ def test_five_attempts_span_about_three_hours_then_failed():
         decision = policy.after_send(
             errors.TransientError("HTTP 503"), attempts, DEFAULT
         )
-        assert decision.state == policy.PENDING
+        assert decision.state == State.PENDING
     last = policy.after_send(errors.TransientError("HTTP 503"), 5, DEFAULT)
     assert last == policy.Decision(
-        policy.FAILED,
+        State.FAILED,
         "HTTP 503 (gave up after 5 attempts)",
         failed_attempt=True,
         notify=True,
@@ -114,12 +115,12 @@ def test_overridden_timings_are_used():
     ] == [7, 14, 28, 50]
     assert policy.after_send(errors.AuthError("x"), 1, custom).retry_in == 99
     assert policy.after_send(errors.TransientError("x"), 2, custom).state == (
-        policy.FAILED
+        State.FAILED
     )
     order = base.OrderView(order_ref="1")
     sent = [("T1", [])]
     assert policy.after_verify(order, sent, 1, 99, custom).retry_in == 13
-    assert policy.after_verify(order, sent, 1, 100, custom).state == policy.PENDING
+    assert policy.after_verify(order, sent, 1, 100, custom).state == State.PENDING
 
 
 def test_429_without_retry_after_doubles_rate_limit_delay_on_each_repeat():
@@ -135,7 +136,7 @@ def test_429_without_retry_after_doubles_rate_limit_delay_on_each_repeat():
     assert policy.after_send(error, 1, roomy, throttled=40).retry_in == 60 * 1024
     decision = policy.after_send(error, 3, DEFAULT, throttled=1)
     assert decision == policy.Decision(
-        policy.PENDING,
+        State.PENDING,
         "Too Many Requests",
         refund_attempt=True,
         retry_in=120,
@@ -148,7 +149,7 @@ def test_429_without_retry_after_doubles_rate_limit_delay_on_each_repeat():
 def test_auth_failure_waits_1800_s_and_flags_the_account_without_counting():
     decision = policy.after_send(errors.AuthError("invalid_grant"), 5, DEFAULT)
     assert decision == policy.Decision(
-        policy.PENDING,
+        State.PENDING,
         "invalid_grant",
         refund_attempt=True,
         retry_in=1800,
@@ -159,7 +160,7 @@ def test_auth_failure_waits_1800_s_and_flags_the_account_without_counting():
 def test_refusal_fails_at_once_with_the_marketplace_message():
     refusal = errors.PermanentError("Order is cancelled", code="InvalidInput")
     assert policy.after_send(refusal, 1, DEFAULT) == policy.Decision(
-        policy.FAILED,
+        State.FAILED,
         "Order is cancelled (InvalidInput)",
         failed_attempt=True,
         notify=True,
@@ -169,7 +170,7 @@ def test_refusal_fails_at_once_with_the_marketplace_message():
 def test_transient_failure_keeps_the_error_and_counts():
     decision = policy.after_send(errors.TransientError("HTTP 503"), 1, DEFAULT)
     assert decision == policy.Decision(
-        policy.PENDING, "HTTP 503", failed_attempt=True, retry_in=decision.retry_in
+        State.PENDING, "HTTP 503", failed_attempt=True, retry_in=decision.retry_in
     )
 
 
@@ -187,13 +188,13 @@ def _order(*packages, cancelled=False, status="Unshipped"):
 
 def test_first_read_back_after_60_s_then_every_120_s_for_1800_s():
     assert policy.after_send(None, 1, DEFAULT) == policy.Decision(
-        policy.SUBMITTED, retry_in=60
+        State.SUBMITTED, retry_in=60
     )
     sent = [("1Z1", [("L1", 1)])]
     waiting = policy.after_verify(_order(), sent, 1, 1799, DEFAULT)
-    assert waiting == policy.Decision(policy.SUBMITTED, retry_in=120, keep_error=True)
+    assert waiting == policy.Decision(State.SUBMITTED, retry_in=120, keep_error=True)
     late = policy.after_verify(_order(), sent, 2, 1800, DEFAULT)
-    assert late.state == policy.PENDING and late.failed_attempt
+    assert late.state == State.PENDING and late.failed_attempt
     assert late.error == (
         "The marketplace accepted the confirmation but tracking number 1Z1 is "
         "not on the order 30 minutes later; sending it again."
@@ -201,7 +202,7 @@ def test_first_read_back_after_60_s_then_every_120_s_for_1800_s():
     assert DEFAULT.backoff(2, rng=lambda: 0.0) <= late.retry_in
     assert late.retry_in <= DEFAULT.backoff(2, rng=lambda: 1.0)
     last = policy.after_verify(_order(), sent, 5, 3599, DEFAULT)
-    assert last.state == policy.FAILED and last.notify
+    assert last.state == State.FAILED and last.notify
     assert "59 minutes later" in last.error and "gave up after 5 attempts" in last.error
 
 
@@ -224,7 +225,7 @@ def test_cancelled_order_fails_at_once():
         _order(cancelled=True, status="Canceled"), [("1Z1", [])], 1, 0, DEFAULT
     )
     assert decision == policy.Decision(
-        policy.FAILED,
+        State.FAILED,
         "The order is cancelled on the marketplace (status Canceled).",
         failed_attempt=True,
         notify=True,
@@ -235,10 +236,10 @@ def test_interrupted_send_is_reconciled_or_resent():
     sent = [("1Z1", [])]
     assert policy.after_interrupted_send(
         _order(("1Z1", [])), sent, 1, DEFAULT
-    ) == policy.Decision(policy.SUCCESS)
+    ) == policy.Decision(State.SUCCESS)
     resend = policy.after_interrupted_send(_order(), sent, 1, DEFAULT)
     assert resend == policy.Decision(
-        policy.PENDING,
+        State.PENDING,
         "The previous send was interrupted before the marketplace answered and "
         "the order does not show the tracking number; sending it again.",
         failed_attempt=True,
@@ -247,7 +248,7 @@ def test_interrupted_send_is_reconciled_or_resent():
     assert 240 <= resend.retry_in <= 360
 
 
-@pytest.mark.parametrize("state", [policy.SUBMITTED, policy.SENDING])
+@pytest.mark.parametrize("state", [State.SUBMITTED, State.SENDING])
 def test_read_back_failures_retry_every_120_s_for_1800_s(state):
     error = errors.TransientError("HTTP 503")
     inside = policy.after_readback_failure(error, state, 1, 1799, DEFAULT)
@@ -265,10 +266,10 @@ def test_read_back_failures_retry_every_120_s_for_1800_s(state):
 
 def test_read_back_budget_spent_on_a_submitted_shipment_fails_it():
     decision = policy.after_readback_failure(
-        errors.AuthError("HTTP 403"), policy.SUBMITTED, 1, 1800, DEFAULT
+        errors.AuthError("HTTP 403"), State.SUBMITTED, 1, 1800, DEFAULT
     )
     assert decision == policy.Decision(
-        policy.FAILED,
+        State.FAILED,
         "The marketplace accepted the confirmation, but the order could not be "
         "read back for 30 minutes (HTTP 403). Check the order on the marketplace, "
         "then mark it as manually confirmed or retry.",
@@ -276,7 +277,7 @@ def test_read_back_budget_spent_on_a_submitted_shipment_fails_it():
         flag_account=True,
     )
     unflagged = policy.after_readback_failure(
-        errors.TransientError("HTTP 503"), policy.SUBMITTED, 1, 3659, DEFAULT
+        errors.TransientError("HTTP 503"), State.SUBMITTED, 1, 3659, DEFAULT
     )
     assert "for 60 minutes (HTTP 503)" in unflagged.error
     assert not unflagged.flag_account
@@ -284,16 +285,16 @@ def test_read_back_budget_spent_on_a_submitted_shipment_fails_it():
 
 def test_read_back_budget_spent_on_an_interrupted_send_resends_it():
     decision = policy.after_readback_failure(
-        errors.AuthError("HTTP 403"), policy.SENDING, 2, 1919, DEFAULT
+        errors.AuthError("HTTP 403"), State.SENDING, 2, 1919, DEFAULT
     )
-    assert decision.state == policy.PENDING
+    assert decision.state == State.PENDING
     assert decision.flag_account and decision.failed_attempt
     assert decision.error == (
         "The previous send was interrupted and the order could not be read back "
         "for 31 minutes (HTTP 403); sending it again."
     )
     unflagged = policy.after_readback_failure(
-        errors.TransientError("x"), policy.SENDING, 2, 1800, DEFAULT
+        errors.TransientError("x"), State.SENDING, 2, 1800, DEFAULT
     )
     assert not unflagged.flag_account
 
@@ -301,13 +302,13 @@ def test_read_back_budget_spent_on_an_interrupted_send_resends_it():
 def test_read_back_refusal_fails_at_once():
     decision = policy.after_readback_failure(
         errors.PermanentError("order not found", code="404"),
-        policy.SUBMITTED,
+        State.SUBMITTED,
         1,
         0,
         DEFAULT,
     )
     assert decision == policy.Decision(
-        policy.FAILED,
+        State.FAILED,
         "The marketplace could not show the order: order not found (404)",
         notify=True,
     )
@@ -315,13 +316,13 @@ def test_read_back_refusal_fails_at_once():
 
 def test_decision_round_trips_through_a_dict():
     decision = policy.Decision(
-        policy.PENDING, "x", refund_attempt=True, retry_in=3.5, throttled=True
+        State.PENDING, "x", refund_attempt=True, retry_in=3.5, throttled=True
     )
     values = decision.as_dict()
     assert values["retry_in"] == 3.5 and values["throttled"] is True
     assert policy.Decision.from_dict({**values, "unknown": 1}) == decision
-    assert policy.Decision.from_dict({"state": policy.FAILED}) == policy.Decision(
-        policy.FAILED
+    assert policy.Decision.from_dict({"state": State.FAILED}) == policy.Decision(
+        State.FAILED
     )
 
 
