@@ -220,6 +220,30 @@ class Bench:
         )
         env["ecommerce.account"].search([]).write({"active": False})
 
+    def retire(self):
+        """What this run leaves: its accounts archived, their open
+        write-backs closed (*manual*), so that nothing keeps calling a
+        sandbox that is gone (a chaos run on this database after it would
+        find them due for ever)."""
+        cr, env = environment(self.registry)
+        try:
+            accounts = env["ecommerce.account"].search(
+                [("name", "=like", f"Bench % ({self.run_id})")]
+            )
+            if accounts:
+                cr.execute(
+                    """UPDATE stock_picking SET writeback_state = 'manual',
+                              writeback_next_attempt = NULL,
+                              writeback_lease_until = NULL
+                        WHERE ecommerce_account_id IN %s
+                          AND writeback_state IN ('pending', 'sending', 'submitted')""",
+                    [tuple(accounts.ids)],
+                )
+                accounts.write({"active": False})
+            cr.commit()
+        finally:
+            cr.close()
+
     def account(self, env, platform, n=0):
         url = self.sandbox.url
         run = self.run_id
@@ -514,9 +538,9 @@ ENGINE_MIXES = {
 
 def scenario_engine(args, registry):
     sandbox = Sandbox(limits=False)
+    bench = Bench(args, registry, sandbox)
     try:
         with no_client_pacing():
-            bench = Bench(args, registry, sandbox)
             print(
                 f"engine: {args.shipments} shipments per mix, sandbox limits and "
                 f"client pacing off; per write-back, amortised over the run"
@@ -527,6 +551,7 @@ def scenario_engine(args, registry):
                 engine_mix(args, registry, bench, mix)
     finally:
         sandbox.close()
+        bench.retire()
     print(f"  client pacing on again after the scenario: {client_pacing_on()}")
 
 
@@ -588,8 +613,8 @@ def scenario_pacing(args, registry):
     rate, burst = 2.0, 10
     if not client_pacing_on():
         goal("pacing: the clients' pacer is on", False, "off")
+    bench = Bench(args, registry, sandbox)
     try:
-        bench = Bench(args, registry, sandbox)
         for sellers in (1, 3, 10):
             cr, env = environment(registry)
             try:
@@ -651,6 +676,7 @@ def scenario_pacing(args, registry):
             )
     finally:
         sandbox.close()
+        bench.retire()
 
 
 def odoo_bin():
@@ -671,13 +697,14 @@ def scenario_latency(args, registry):
     sandbox logged its accepted confirmShipment, less the validation's
     commit."""
     sandbox = Sandbox(limits=True)
+    bench = Bench(args, registry, sandbox)
     try:
-        bench = Bench(args, registry, sandbox)
         start = len(sandbox.requests())
         latencies, ids, log_path = run_latency_server(args, registry, bench)
         _tally, summary, _throttled = sandbox_tally(bench, ids, start)
     finally:
         sandbox.close()
+        bench.retire()
     median = statistics.median(latencies) if latencies else float("inf")
     if latencies:
         print(
