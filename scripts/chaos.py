@@ -742,7 +742,12 @@ class Chaos:
         if retired:
             self.say(f"retired {retired} open write-back(s) left by an earlier run")
         if others:
-            self.say(f"note: {others} open write-back(s) of other accounts exist")
+            self.say(
+                f"WARNING: {others} open write-back(s) of other active accounts "
+                "exist: workers run until nothing is due in the whole database, "
+                "so these may keep them busy until --worker-timeout (a crash); "
+                "archive those accounts or use another database"
+            )
 
     def _retire(self, env, account_ids):
         env.cr.execute(
