@@ -6,6 +6,9 @@ from . import sale_order
 from . import stock_picking
 from . import stock_move_line
 from . import writeback_engine
+from . import writeback_claim
+from . import writeback_apply
+from . import writeback_binder
 from . import writeback_queue
 from . import res_config_settings
 from . import ecommerce_product_listing

@@ -8,7 +8,7 @@ from ..marketplaces import platforms
 from ..marketplaces.policy import State
 
 # The fields holding a line's id in one marketplace API (one of them is the
-# id a shipment sends, see SaleOrderLine._ecommerce_item_field).
+# id a shipment sends, see ecommerce.writeback.binder).
 MARKETPLACE_LINE_ID_FIELDS = platforms.LINE_ID_FIELDS
 # A change of any of these may unblock a delivery waiting for a line id.
 LINE_ID_FIELDS = MARKETPLACE_LINE_ID_FIELDS + (
@@ -193,16 +193,11 @@ class SaleOrderLine(models.Model):
         )
 
     def _ecommerce_item_field(self, value=None):
-        """The field holding this line's id for its account's write-back API;
-        with ``value``, the field a value of that form belongs in (an eBay
-        ``ItemID-TransactionID`` is a Trading id whatever the account's API)."""
+        """The field holding this line's id for its account's write-back API
+        (with ``value``: the field an id of that shape belongs in); None
+        without a marketplace account. See the binder."""
         self.ensure_one()
-        account = self.order_id.ecommerce_account_id
-        if not account:  # not a marketplace order: no marketplace line id
-            return None
-        if value is not None:
-            return account._platform().line_id_field_for(value)
-        return account._writeback_api().line_id_field
+        return self.env["ecommerce.writeback.binder"]._item_field(self, value)
 
     def write(self, vals):
         ids_changed = set(vals) & set(LINE_ID_FIELDS)

@@ -562,7 +562,7 @@ class StockPicking(models.Model):
         """What must be fixed before this delivery can be sent, or ''.
         eBay line ids the engine can look up on the order are no problem:
         the engine looks them up before the send."""
-        if self._writeback_lines_to_resolve():
+        if self.env["ecommerce.writeback.binder"]._lines_to_resolve(self):
             return ""
         return self._writeback_checked_shipment()[1]
 
@@ -572,19 +572,6 @@ class StockPicking(models.Model):
         return self.move_ids.filtered(
             lambda m: m.state == "done" and m.quantity
         ).sale_line_id
-
-    def _writeback_lines_to_resolve(self):
-        """eBay order lines shipped by this delivery that lack the id the
-        account's write-back API needs and that were not looked up in vain
-        yet: the engine looks them up on eBay's order."""
-        self.ensure_one()
-        if not self.ecommerce_account_id._platform().line_lookup:
-            return self.env["sale.order.line"]
-        return self._writeback_shipped_sale_lines().filtered(
-            lambda line: (
-                not line.ecommerce_item_ref and not line.ebay_line_resolution_error
-            )
-        )
 
     def _writeback_prefetch(self):
         """Read what building these deliveries' shipments reads, for all of

@@ -130,11 +130,13 @@ class Writeback:
         )
         return self
 
-    def postpone(self, seconds):
+    def postpone(self, seconds, error=None):
         """Look again in ``seconds``, in the same state: a *submitted*
         shipment's next read-back, a *sending* one's reconciliation (its
-        lease), a *pending* one's next send."""
+        lease), a *pending* one's next send (``error`` saying why not now)."""
         self._go(self.state)
+        if error is not None:
+            self.vals["writeback_error"] = error or False
         later = self._later(seconds) if seconds is not None else False
         if self.state == State.SENDING:
             self.vals["writeback_lease_until"] = later

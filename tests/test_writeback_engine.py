@@ -245,7 +245,7 @@ class TestWritebackEngine(WritebackCase):
             None,
         )
         with self.assertLogs(
-            "odoo.addons.stock_ecommerce_writeback.models.writeback_engine", "ERROR"
+            "odoo.addons.stock_ecommerce_writeback.models.writeback_apply", "ERROR"
         ) as logged:
             self.push()
         self.assertIn("refusing pending -> success", logged.output[0])

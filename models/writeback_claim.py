@@ -1,0 +1,279 @@
+# Copyright 2026 stock_ecommerce_writeback contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The engine's claims: due shipments taken for one worker in one statement
+(rows another transaction holds skipped), their shipments built once, and
+the claims committed before any marketplace call; claims not sent given
+back with their attempt unused; read-backs claimed the same way; blocked
+shipments rechecked. The statements are :mod:`.writeback`'s transitions."""
+
+import contextlib
+import datetime
+import json
+import logging
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.fields import Domain
+from odoo.tools import SQL, mute_logger
+
+from ..marketplaces import policy
+from ..marketplaces.policy import State
+from . import writeback
+from .writeback import Writeback
+from .writeback_engine import (
+    BLOCKED_CURSOR_PARAM,
+    BLOCKED_PAGE,
+    CONCURRENCY_ERRORS,
+    LEASE_SECONDS,
+    Claimed,
+)
+
+_logger = logging.getLogger(__name__)
+
+
+class WritebackEngineClaims(models.AbstractModel):
+    _inherit = "ecommerce.writeback.engine"
+
+    @api.model
+    def _claim_rows(self, what, query):
+        """Run a claim statement (``query`` returns the claimed ids) as the
+        first statement of a fresh transaction. Returns the ids, or None
+        after a concurrent update (nothing claimed; claim again)."""
+        cr = self.env.cr
+        try:
+            with mute_logger("odoo.sql_db"):
+                cr.execute(query)
+                return [row[0] for row in cr.fetchall()]
+        except CONCURRENCY_ERRORS as exc:
+            _logger.info("%s claim: concurrent update (%s)", what, exc.pgcode)
+            cr.rollback()
+            self.env.invalidate_all()
+            return None
+
+    @api.model
+    def _claim_batch(self, run, account_ids, limit, push):
+        """Claim up to ``limit`` due shipments of each of ``account_ids`` in
+        one statement (rows another transaction holds are skipped; the
+        locking select is a materialized CTE: inside ``IN (...)`` PostgreSQL
+        may run it again and claim more than ``limit``), build
+        what to send, and commit the claims before anything is sent.
+        Returns the list of :class:`Claimed`, or None after a concurrent
+        update (nothing claimed; try again)."""
+        cr = self.env.cr
+        self._commit()  # the claim starts a fresh snapshot
+        now = fields.Datetime.now()
+        ids = self._claim_rows(
+            "Write-back",
+            writeback.claim_statement(
+                accounts=account_ids,
+                limit=limit,
+                seen=push.seen,
+                now=now,
+                lease=now + datetime.timedelta(seconds=LEASE_SECONDS),
+                uid=self.env.uid,
+            ),
+        )
+        if not ids:
+            return ids  # None (a concurrent update) or []
+        push.seen.update(ids)
+        Picking = self.env["stock.picking"]
+        binder = self.env["ecommerce.writeback.binder"]
+        Picking.invalidate_model()
+        pickings = Picking.browse(sorted(ids))
+        pickings._writeback_prefetch()
+        claimed, sent_values, to_resolve = [], [], Picking
+        for picking in pickings:
+            with self._isolated_claim(picking):
+                if picking.id not in push.resolved and binder._lines_to_resolve(
+                    picking
+                ):
+                    to_resolve |= picking
+                    continue
+                shipment, problem = picking._writeback_checked_shipment()
+                if problem:  # not sent: something to fix first
+                    Writeback(picking, now).unclaim(due=False, error=problem).store()
+                    continue
+                account = picking.ecommerce_account_id
+                client = run.client(account)
+                picking._writeback_note_wire_changes()
+                packages = [
+                    [p.tracking_number, [[i.item_ref, i.quantity] for i in p.items]]
+                    for p in shipment.packages
+                ]
+                lease = now + datetime.timedelta(
+                    seconds=self._lease_seconds(picking, client, shipment)
+                    # it may wait its turn behind the rest of the batch
+                    + len(claimed)
+                )
+                sent_values.append(
+                    SQL(
+                        "(%s, %s, %s::jsonb, %s::timestamp)",
+                        picking.id,
+                        ",".join(number for number, _items in packages),
+                        json.dumps(packages),
+                        lease,
+                    )
+                )
+                claimed.append(
+                    Claimed(
+                        picking=picking,
+                        account=account,
+                        shipment=shipment,
+                        claim=(picking.writeback_attempt_count, now),
+                        attempt=picking.writeback_attempt_count,
+                        throttled=picking.writeback_throttle_count,
+                        api=account._writeback_apis()[0],
+                    )
+                )
+        for picking in to_resolve:
+            # Back to pending, still due: their eBay line ids are looked up
+            # first.
+            Writeback(picking, now).unclaim(due=None).store()
+        if sent_values:
+            self.env.flush_all()
+            cr.execute(
+                SQL(
+                    """
+                UPDATE stock_picking p
+                   SET writeback_sent_tracking = v.tracking,
+                       writeback_sent_packages = v.packages,
+                       writeback_lease_until = v.lease
+                  FROM (VALUES %s) AS v(id, tracking, packages, lease)
+                 WHERE p.id = v.id
+                    """,
+                    SQL(", ").join(sent_values),
+                )
+            )
+            Picking.invalidate_model(
+                [
+                    "writeback_sent_tracking",
+                    "writeback_sent_packages",
+                    "writeback_lease_until",
+                ]
+            )
+        self._commit()  # the claims
+        for picking in to_resolve:
+            with self._isolated(picking, "line lookup"):
+                binder._resolve_lines(run, picking)
+                self._commit()
+            # Claimed again in this run, with the line ids found (or told
+            # what is missing).
+            push.resolved.add(picking.id)
+            push.seen.discard(picking.id)
+            push.again.add(picking.ecommerce_account_id.id)
+        return claimed
+
+    @contextlib.contextmanager
+    def _isolated_claim(self, picking):
+        """A bug while building one claimed delivery's shipment does not stop
+        the batch: that delivery stays *sending* (not sent) and its lease
+        makes the verify cron reconcile it. (A database error does stop the
+        batch: the transaction is lost, and the leases end the claims.)"""
+        try:
+            yield
+        except psycopg2.Error:
+            raise
+        except Exception:
+            _logger.exception(
+                "Write-back engine: building the shipment of %s failed",
+                picking.display_name,
+            )
+
+    @api.model
+    def _release_claims(self, run, items, decision=None):
+        """Give back claims that were not sent (the attempt is not used):
+        pending again, due when ``decision`` (a 429 of their account) says,
+        else at once."""
+        if not items:
+            return
+        later = None
+        if decision is not None and decision.retry_in is not None:
+            later = fields.Datetime.now() + datetime.timedelta(
+                seconds=decision.retry_in
+            )
+        self.env.flush_all()
+        self.env.cr.execute(
+            writeback.release_statement(
+                [(item.picking.id, *item.claim) for item in items], later
+            )
+        )
+        self.env["stock.picking"].invalidate_model()
+        self._commit()
+
+    @api.model
+    def _lease_seconds(self, picking, client, shipment):
+        """How long a send may take before it is presumed dead: well above
+        what its requests can last with the account's timeout (a token
+        exchange plus every request the client makes for this shipment,
+        e.g. one CompleteSale per line), so a slow send is never reconciled
+        while still running."""
+        requests = client.request_count(shipment)
+        return max(
+            LEASE_SECONDS, 2 * (requests + 1) * picking.ecommerce_account_id.timeout
+        )
+
+    @api.model
+    def _claim_checks(self, limit, seen):
+        """Claim up to ``limit`` due read-backs for this worker in one
+        statement (rows another transaction holds are skipped): their next
+        check (or lease) moves on by the verify interval, committed, so
+        concurrent workers do not read the same orders again. Returns the
+        claimed deliveries, or None after a concurrent update."""
+        self._commit()  # the claim starts a fresh snapshot
+        now = fields.Datetime.now()
+        timings = self.env["ecommerce.account"]._writeback_policy_params()
+        later = now + datetime.timedelta(
+            seconds=max(policy.RetryPolicy(**timings).verify_interval, 60)
+        )
+        ids = self._claim_rows(
+            "Read-back",
+            writeback.readback_claim_statement(
+                limit=limit, seen=seen, now=now, later=later
+            ),
+        )
+        if ids is None:
+            return None
+        seen.update(ids)
+        pickings = self.env["stock.picking"].browse(sorted(ids))
+        pickings.invalidate_recordset()
+        self._commit()
+        return pickings
+
+    @api.model
+    def _recheck_blocked(self, limit=BLOCKED_PAGE):
+        """Shipments held back by something to fix (pending, no next attempt)
+        go as soon as it is fixed (local checks, no marketplace call). All of
+        them are rechecked over successive runs, ``limit`` per run, paging by
+        id."""
+        params = self.env["ir.config_parameter"].sudo()
+        cursor = int(params.get_param(BLOCKED_CURSOR_PARAM) or 0)
+        domain = Domain(
+            [
+                ("writeback_state", "=", State.PENDING.value),
+                ("writeback_next_attempt", "=", False),
+                ("ecommerce_account_id.active", "=", True),
+            ]
+        )
+        Picking = self.env["stock.picking"]
+        blocked = Picking.search(
+            domain & Domain("id", ">", cursor), order="id", limit=limit
+        )
+        if len(blocked) == limit:
+            next_cursor = max(blocked.ids)
+        else:  # the end is reached: wrap around
+            next_cursor = 0
+            if cursor:
+                blocked |= Picking.search(
+                    domain & Domain("id", "<=", cursor),
+                    order="id",
+                    limit=limit - len(blocked),
+                )
+        if next_cursor != cursor:
+            params.set_param(BLOCKED_CURSOR_PARAM, str(next_cursor))
+        now = fields.Datetime.now()
+        for picking in blocked.filtered(lambda p: not p._writeback_problem()):
+            if self._lock(picking) and picking.writeback_state == State.PENDING:
+                picking.with_context(writeback_engine=True).write(
+                    {"writeback_error": False, "writeback_next_attempt": now}
+                )
