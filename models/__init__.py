@@ -4,6 +4,7 @@ from . import ecommerce_api_status
 from . import delivery_carrier
 from . import sale_order
 from . import stock_picking
+from . import writeback_mapper
 from . import stock_move_line
 from . import writeback_engine
 from . import writeback_claim

@@ -96,7 +96,7 @@ class WritebackEngineClaims(models.AbstractModel):
                     continue
                 account = picking.ecommerce_account_id
                 client = run.client(account)
-                picking._writeback_note_wire_changes()
+                picking._writeback_note_wire_changes(shipment)
                 packages = [
                     [p.tracking_number, [[i.item_ref, i.quantity] for i in p.items]]
                     for p in shipment.packages
