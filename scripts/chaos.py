@@ -391,10 +391,13 @@ def fork_server(args):
 
 def warm_up(registry):
     """Fill the registry's caches the way a push does (access rules, field
-    metadata, a delivery's shipment, a claim, a chatter message), then roll
-    back: every worker forked afterwards inherits them and starts sending at
-    once, so that a kill lands while work is under way, not during a cold
-    start. Returns False when there is no delivery to warm up with yet."""
+    metadata, a delivery's shipment, its client, the write a claim makes, a
+    chatter message), then roll back: every worker forked afterwards
+    inherits them and starts sending at once, so that a kill lands while
+    work is under way, not during a cold start. Only the engine's public
+    surface and the delivery's own methods are used, so a refactoring of
+    the engine's internals does not break it. Returns False when there is
+    no delivery to warm up with yet."""
     from odoo import SUPERUSER_ID, api
 
     from odoo.addons.stock_ecommerce_writeback.models.writeback_engine import (
@@ -410,11 +413,15 @@ def warm_up(registry):
         Picking.search_count(engine._verify_domain())
         env["ecommerce.writeback.outcome"].search_count([])
         if pending:
-            pending._writeback_checked_shipment()
-            engine._claim(WritebackRun(env), pending)
-            pending.ecommerce_account_id._writeback_policy()
-            pending.message_post(body="warm-up")
-            env.flush_all()
+            try:
+                pending._writeback_checked_shipment()
+                WritebackRun(env).client(pending.ecommerce_account_id)
+                pending.ecommerce_account_id._writeback_policy()
+                pending.write({"writeback_state": "sending"})  # as a claim does
+                pending.message_post(body="warm-up")
+                env.flush_all()
+            except Exception:  # noqa: BLE001 - a colder start, not a failure
+                traceback.print_exc()
         cr.rollback()
     print(
         f"warm-up ({len(pending)}) in {time.monotonic() - start:.2f} s", file=sys.stderr
