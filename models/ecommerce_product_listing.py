@@ -350,12 +350,19 @@ class EcommerceProductListing(models.Model):
                 engine._commit()  # this listing's outcome, or a released lock
             return loaded
 
+        seen = set()
+
+        def due():
+            domain = self._amazon_due_domain()
+            return domain & Domain("id", "not in", list(seen)) if seen else domain
+
+        def next_batch():
+            batch = self.search(due(), limit=batch_size, order="next_load_date, id")
+            seen.update(batch.ids)
+            return batch
+
         engine._batch_loop(
-            self._name,
-            self._amazon_due_domain,
-            process,
-            batch_size=batch_size,
-            order="next_load_date, id",
+            next_batch, process, remaining=lambda: self.search_count(due())
         )
 
     @api.model

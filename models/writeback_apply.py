@@ -105,12 +105,12 @@ class WritebackEngineApply(models.AbstractModel):
 
     @api.model
     def _apply_batch(self, run, results):
-        """Store the run's journal so far, apply ``results`` (see
-        :meth:`_apply_outcomes`) and commit. Returns False when the cron's
-        time is up."""
+        """Store the run's journal so far and apply ``results`` (see
+        :meth:`_apply_outcomes`); the caller's batch loop commits. Returns
+        how many outcomes there were."""
         run.flush_journal()
         self._apply_outcomes(results)
-        return self.env["ir.cron"]._commit_progress(len(results)) > 0
+        return len(results)
 
     @api.model
     def _apply_outcomes(self, results, store_held=True):

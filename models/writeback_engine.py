@@ -120,7 +120,8 @@ class PushRound:
         self.sent = 0
         self.turn = 0
         self.conflicts = 0
-        self.time_up = False
+        self.time_up = False  # the cron's time is up: claim nothing more
+        self.over = False  # nothing more to send in this run
 
     def wanting(self, held):
         """The accounts to claim shipments for now (their queue is empty,
@@ -157,6 +158,15 @@ class PushRound:
         """The next shipment to send: accounts ready now take turns."""
         self.turn += 1
         return self.queues[ready_now[self.turn % len(ready_now)]].pop(0)
+
+    def stop_claiming(self):
+        """The cron's time is up: send what is claimed, claim nothing more."""
+        self.time_up = True
+        return True
+
+    def take_results(self):
+        results, self.results = self.results, []
+        return results
 
     def take_left(self):
         left = [item for queue in self.queues.values() for item in queue]
@@ -248,33 +258,40 @@ class WritebackEngine(models.AbstractModel):
             cron._trigger(at=at)
 
     @api.model
-    def _batch_loop(self, model, domain, process, *, batch_size=20, order="id"):
-        """Work through the records of ``model`` matching ``domain()`` (a
-        callable: the domain may depend on the time), ``batch_size`` at a
-        time, each record at most once per run.
+    def _batch_loop(self, next_batch, process, *, remaining=None, on_time_up=None):
+        """The one loop of the engine's crons (push, verify, catalog).
 
-        ``process(batch)`` handles a batch (locking what it changes and
-        skipping what is locked, committing as it goes) and returns how many
-        records it processed. Progress is committed and what remains counted
-        once per batch. Returns False when the cron's time is up.
-        """
+        ``next_batch()`` takes the next batch of work (a list or recordset;
+        empty when there is none left; None after a concurrent update, to
+        try again, up to 3 times in a row); ``process(batch)`` does it and
+        returns how many it did; progress is committed after each batch.
+        When the cron's time is up, ``on_time_up()`` may say to go on (the
+        push sends what it already claimed); otherwise the loop stops. A
+        loop that ran out of time reports what is left (``remaining()``, a
+        domain of deliveries, or a count) so that the scheduler runs the
+        cron again at once. Returns False when the time was up."""
         cron = self.env["ir.cron"]
-        Model = self.env[model]
-        seen = set()
-        while True:
-            search_domain = domain()
-            if seen:
-                search_domain &= Domain("id", "not in", list(seen))
-            batch = Model.search(search_domain, limit=batch_size, order=order)
+        conflicts, time_up = 0, False
+        while conflicts < 3:
+            batch = next_batch()
+            if batch is None:
+                conflicts += 1
+                continue
+            conflicts = 0
             if not batch:
-                return True
-            seen.update(batch.ids)
+                break
             processed = process(batch)
-            remaining = Model.search_count(
-                domain() & Domain("id", "not in", list(seen))
-            )
-            if not cron._commit_progress(processed, remaining=remaining):
-                return False
+            if not cron._commit_progress(processed) and not time_up:
+                time_up = True
+                if on_time_up is None or not on_time_up():
+                    break
+        if time_up and remaining is not None:
+            left = remaining()
+            if not isinstance(left, int):
+                left = self.env["stock.picking"].search_count(left)
+            if left:
+                cron._commit_progress(0, remaining=left)
+        return not time_up
 
     @api.model
     def _commit(self):
@@ -374,60 +391,74 @@ class WritebackEngine(models.AbstractModel):
         push = PushRound(account_ids, claims)
         self._restore_pacing(run, account_ids)
         try:
-            while True:
-                # Once the cron's time is up, claim nothing more, but send
-                # what is claimed (at most a batch per account: the run ends
-                # within batch / rate seconds), then let the cron run again.
-                wanting = [] if push.time_up else push.wanting(run.held_accounts)
-                if wanting:
-                    self._flush_push(run, push)  # a claim commits
-                    push.add_claims(
-                        wanting, self._claim_batch(run, wanting, batch_size, push)
-                    )
-                ready = push.ready()
-                if not ready:
-                    if not push.time_up and push.wanting(run.held_accounts):
-                        continue  # e.g. deliveries due again after a line lookup
-                    break
-                delays = {a: self._send_delay(run, push.queues[a][0]) for a in ready}
-                wait = min(delays.values())
-                if wait > 0 and yield_on_wait:
-                    # Let the bucket refill a burst's worth, at least.
-                    run.resume_in = max(wait, RESUME_AFTER)
-                    break
-                if wait > 0:
-                    # Nobody may send yet: do the bookkeeping meanwhile.
-                    started = time.monotonic()
-                    self._flush_push(run, push)
-                    wait -= time.monotonic() - started
-                    if wait > 0:
-                        time.sleep(wait)
-                    continue
-                item = push.next_item([a for a in ready if delays[a] <= 0])
-                decision = self._send_claimed(run, item)
-                push.results.append((item, decision))
-                push.sent += 1
-                if decision.throttled:
-                    # The account's other claims wait for later.
-                    self._release_claims(
-                        run, push.queues.pop(item.account.id), decision
-                    )
-                if len(push.results) >= batch_size:
-                    self._flush_push(run, push)
+            self._batch_loop(
+                lambda: self._push_batch(run, push, batch_size, yield_on_wait),
+                lambda results: self._apply_batch(run, results),
+                remaining=self._push_domain,
+                on_time_up=push.stop_claiming,
+            )
         finally:
             try:
-                self._flush_push(run, push)
-                # Time up, or an error: give the claims not sent back.
+                results = push.take_results()  # an error stopped the loop
+                if results:
+                    self._apply_batch(run, results)
+                # An error, or a queue job yielding: give the claims not
+                # sent back.
                 self._release_claims(run, push.take_left())
             except Exception:
                 # The leases end these claims: the verify cron reconciles.
                 _logger.exception("Write-back engine: could not finish the batch")
         self._save_pacing(run, account_ids)
-        if push.time_up:
-            # The cron's time is up with work left: say how much, so that
-            # the scheduler runs the cron again at once.
-            self._report_remaining(self._push_domain())
         return push.sent
+
+    @api.model
+    def _push_batch(self, run, push, batch_size, yield_on_wait):
+        """Send until a batch of outcomes is ready to be applied: when
+        ``batch_size`` are, before a claim (which commits), while every
+        account waits for its rate limit (the bookkeeping is done
+        meanwhile), and when nothing more can be sent (empty: the push is
+        over). Claims shipments for the accounts whose queue is empty; the
+        accounts ready to send take turns, so the worker sleeps only when
+        none is. Once the cron's time is up, it claims nothing more but
+        sends what is claimed (at most a batch per account: the run ends
+        within batch / rate seconds)."""
+        while not push.over:
+            wanting = [] if push.time_up else push.wanting(run.held_accounts)
+            if wanting:
+                if push.results:
+                    return push.take_results()
+                push.add_claims(
+                    wanting, self._claim_batch(run, wanting, batch_size, push)
+                )
+            ready = push.ready()
+            if not ready:
+                if not push.time_up and push.wanting(run.held_accounts):
+                    continue  # e.g. deliveries due again after a line lookup
+                push.over = True
+                break
+            delays = {a: self._send_delay(run, push.queues[a][0]) for a in ready}
+            wait = min(delays.values())
+            if wait > 0 and yield_on_wait:
+                # A queue job stops here: the bucket refills a burst's
+                # worth, at least, before the job comes back.
+                run.resume_in = max(wait, RESUME_AFTER)
+                push.over = True
+                break
+            if wait > 0:
+                if push.results:
+                    return push.take_results()  # the bookkeeping meanwhile
+                time.sleep(wait)
+                continue
+            item = push.next_item([a for a in ready if delays[a] <= 0])
+            decision = self._send_claimed(run, item)
+            push.results.append((item, decision))
+            push.sent += 1
+            if decision.throttled:
+                # The account's other claims wait for later.
+                self._release_claims(run, push.queues.pop(item.account.id), decision)
+            if len(push.results) >= batch_size:
+                return push.take_results()
+        return push.take_results()
 
     @api.model
     def _restore_pacing(self, run, account_ids):
@@ -463,19 +494,6 @@ class WritebackEngine(models.AbstractModel):
                 continue
         Account.invalidate_model(["writeback_pacing_state"])
         self._commit()
-
-    @api.model
-    def _report_remaining(self, domain):
-        remaining = self.env["stock.picking"].search_count(domain)
-        if remaining:
-            self.env["ir.cron"]._commit_progress(0, remaining=remaining)
-
-    @api.model
-    def _flush_push(self, run, push):
-        """Apply the outcomes gathered so far (see :meth:`_apply_batch`)."""
-        results, push.results = push.results, []
-        if results and not self._apply_batch(run, results):
-            push.time_up = True
 
     @api.model
     def _send_delay(self, run, item):
@@ -544,18 +562,12 @@ class WritebackEngine(models.AbstractModel):
         run = WritebackRun(self.env)
         self._apply_stored_outcomes()
         self._commit()
-        seen, conflicts = set(), 0
-        while conflicts < 3:
-            pickings = self._claim_checks(batch_size, seen)
-            if pickings is None:  # a concurrent update: claim again
-                conflicts += 1
-                continue
-            if not pickings:
-                return
-            results = self._read_back(run, pickings)
-            if not self._apply_batch(run, results):
-                self._report_remaining(self._verify_domain())
-                return
+        seen = set()
+        self._batch_loop(
+            lambda: self._claim_checks(batch_size, seen),
+            lambda pickings: self._apply_batch(run, self._read_back(run, pickings)),
+            remaining=self._verify_domain,
+        )
 
     @api.model
     def _read_back(self, run, pickings):
