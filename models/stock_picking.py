@@ -22,7 +22,6 @@ from ..marketplaces import policy
 from ..marketplaces.policy import State
 from .sale_order import MARKETPLACE_LINE_ID_FIELDS
 from .writeback import Writeback
-from .writeback_engine import CLAIM_BATCH, VERIFY_BATCH
 
 _logger = logging.getLogger(__name__)
 
@@ -540,18 +539,6 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # Engine glue (the engine itself: ecommerce.writeback.engine)
     # ------------------------------------------------------------------
-    @api.model
-    def _cron_writeback_push(self, batch_size=None):
-        """Entry point of the push cron (kept here for existing crons)."""
-        engine = self.env["ecommerce.writeback.engine"]
-        engine._cron_push(batch_size=batch_size or CLAIM_BATCH)
-
-    @api.model
-    def _cron_writeback_verify(self, batch_size=None):
-        """Entry point of the verify cron (kept here for existing crons)."""
-        engine = self.env["ecommerce.writeback.engine"]
-        engine._cron_verify(batch_size=batch_size or VERIFY_BATCH)
-
     def _writeback_claim_key(self):
         """What identifies the current claim of this delivery: an outcome
         is applied only to the claim it was decided for."""
