@@ -52,6 +52,8 @@ class WritebackApi:
     # The shape of its line ids, when it tells them from the platform's
     # other APIs' (an id of that shape belongs in line_id_field).
     line_id_pattern: re.Pattern | None = None
+    # The base.OrderLine attribute holding a line's id in this API.
+    order_line_attr: str = "line_item_id"
     # The tracking number as this API takes it (as entered, or cleaned).
     normalise_tracking: Callable[[str], str] = _as_entered
 
@@ -244,6 +246,7 @@ EBAY = Platform(
             read_key=base.API_EBAY_TRADING,
             client=EbayTradingClient,
             line_id_field="ebay_order_line_item_id",
+            order_line_attr="order_line_item_id",
             # ItemID-TransactionID (TransactionID 0 for auctions), e.g.
             # 110551234567-0.
             line_id_pattern=re.compile(r"^\d+-\d+$"),
