@@ -476,7 +476,7 @@ class Pacer:
 
     def export(self, prefix):
         """``{operation: [tokens, epoch seconds]}`` of the buckets whose key
-        starts with ``prefix`` (base URL, seller authorization) that this
+        starts with ``prefix`` (the seller key) that this
         process used, as they were when last touched: to hand them to the
         next process pacing the same seller (:meth:`restore`)."""
         with self._lock:
@@ -937,10 +937,19 @@ class HttpClient:
 
         return self._with_token(operation.api, exchange)
 
+    @property
+    def seller_key(self):
+        """The seller authorization this client calls as, the way the
+        marketplace meters it (Amazon usage plans, eBay call limits): the API
+        endpoint and every credential that shapes a token, as one sha256 hex
+        digest. Clients (and accounts) that share it are one seller: they
+        share the pacer's buckets and, in queue mode, a channel and a lock."""
+        material = json.dumps([self.api_base_url, self._token_key])
+        return hashlib.sha256(material.encode()).hexdigest()
+
     def _pace_key(self, operation):
-        """Marketplaces meter each application + seller authorization apart
-        (Amazon usage plans), so the bucket is per refresh token too."""
-        return (self.api_base_url, self._token_key, operation.name)
+        """The operation's bucket of this seller (see :attr:`seller_key`)."""
+        return (self.seller_key, operation.name)
 
     def _pace(self, operation):
         """Wait for the operation's client-side token bucket, if it has one."""
@@ -963,12 +972,12 @@ class HttpClient:
         """This seller's rate-limit buckets as this process left them
         (``{operation: [tokens, epoch seconds]}``), for
         :meth:`restore_pacing_state` in another process."""
-        return self._pacer.export((self.api_base_url, self._token_key))
+        return self._pacer.export((self.seller_key,))
 
     def restore_pacing_state(self, state):
         """Pace from the buckets another process left (see
         :meth:`pacing_state`)."""
-        self._pacer.restore((self.api_base_url, self._token_key), state)
+        self._pacer.restore((self.seller_key,), state)
 
     def _pacing_delay(self, operation, count=1):
         """Seconds before ``count`` requests of ``operation`` could start

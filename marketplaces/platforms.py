@@ -4,7 +4,7 @@ table. Plain Python, no Odoo import.
 The models never branch on a platform's name: they look the account's
 platform up here (:func:`get`) and use what its entry names, the client and
 the API keys, the carrier-code field, the line-id fields, the credentials,
-the seller key, the order URL, the validation rules (by API key, in
+the order URL, the validation rules (by API key, in
 :mod:`.validate`) and the tracking normaliser. An unknown platform is an
 error (:class:`UnknownPlatform`), never "the other one".
 
@@ -17,8 +17,6 @@ entry names are added to their models beside it.
 """
 
 import dataclasses
-import hashlib
-import json
 import re
 from collections.abc import Callable
 
@@ -74,7 +72,6 @@ class Platform:
     credential_fields: tuple  # account fields only administrators read
     # Account fields an active account must fill: (field, example).
     required_fields: tuple
-    seller_fields: tuple  # account fields that identify a seller authorization
     carrier_code_field: str  # delivery.carrier field of the carrier code
     # Every sale.order.line field holding an id of a line on this
     # marketplace; ``line_lookup``: missing ones are looked up on the
@@ -137,19 +134,6 @@ class Platform:
             client = self.client_class(kind)
         return client(**self.client_kwargs(account), **common)
 
-    def seller_key(self, account):
-        """One sha256 hex digest per seller authorization: the accounts
-        sharing an endpoint and the credentials that shape a token are one
-        seller to the marketplace, which meters them together."""
-        material = json.dumps(
-            [
-                self.key,
-                account.api_base_url or "",
-                *(account[f] or "" for f in self.seller_fields),
-            ]
-        )
-        return hashlib.sha256(material.encode()).hexdigest()
-
     def order_ref_problem(self, ref):
         """'' when ``ref`` has this marketplace's order reference shape."""
         if self.order_ref_pattern and not self.order_ref_pattern.match(ref or ""):
@@ -200,7 +184,6 @@ AMAZON = Platform(
     api_choice_field=None,
     credential_fields=("lwa_client_id", "lwa_client_secret", "lwa_refresh_token"),
     required_fields=(("amazon_marketplace_id", "ATVPDKIKX0DER for amazon.com"),),
-    seller_fields=("lwa_client_id", "lwa_refresh_token"),
     carrier_code_field="amazon_carrier_code",
     line_id_fields=("amazon_order_item_id",),
     line_lookup=False,
@@ -269,7 +252,6 @@ EBAY = Platform(
         "ebay_refresh_token",
     ),
     required_fields=(),
-    seller_fields=("ebay_client_id", "ebay_refresh_token"),
     carrier_code_field="ebay_carrier_code",
     line_id_fields=("ebay_order_line_item_id", "ebay_line_item_id"),
     line_lookup=True,

@@ -343,11 +343,13 @@ class EcommerceAccount(models.Model):
     # ------------------------------------------------------------------
     def _writeback_policy(self):
         """The retry policy for this account (max attempts from the account,
-        timings from system parameters ``stock_ecommerce_writeback.<knob>``)."""
-        self.ensure_one()
-        return policy.RetryPolicy(
-            max_attempts=self.max_attempts, **self._writeback_policy_params()
-        )
+        timings from system parameters ``stock_ecommerce_writeback.<knob>``,
+        the same for every account); on no account, the timings alone."""
+        attempts = {}
+        if self:
+            self.ensure_one()
+            attempts["max_attempts"] = self.max_attempts
+        return policy.RetryPolicy(**attempts, **self._writeback_policy_params())
 
     @api.model
     def _writeback_policy_params(self):

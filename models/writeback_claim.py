@@ -17,7 +17,6 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL, mute_logger
 
-from ..marketplaces import policy
 from ..marketplaces.policy import State
 from . import writeback
 from .writeback import Writeback
@@ -214,7 +213,7 @@ class WritebackEngineClaims(models.AbstractModel):
         )
 
     @api.model
-    def _claim_checks(self, limit, seen):
+    def _claim_checks(self, run, limit, seen):
         """Claim up to ``limit`` due read-backs for this worker in one
         statement (rows another transaction holds are skipped): their next
         check (or lease) moves on by the verify interval, committed, so
@@ -222,10 +221,7 @@ class WritebackEngineClaims(models.AbstractModel):
         claimed deliveries, or None after a concurrent update."""
         self._commit()  # the claim starts a fresh snapshot
         now = fields.Datetime.now()
-        timings = self.env["ecommerce.account"]._writeback_policy_params()
-        later = now + datetime.timedelta(
-            seconds=max(policy.RetryPolicy(**timings).verify_interval, 60)
-        )
+        later = now + datetime.timedelta(seconds=max(run.policy().verify_interval, 60))
         ids = self._claim_rows(
             "Read-back",
             writeback.readback_claim_statement(

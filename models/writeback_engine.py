@@ -204,8 +204,10 @@ class WritebackRun:
             return
         self._calls.append(record)
 
-    def policy(self, account):
-        """The account's retry policy, read once per run."""
+    def policy(self, account=None):
+        """The account's retry policy (no account: the timings every account
+        shares), read once per run."""
+        account = account or self.env["ecommerce.account"]
         if account.id not in self._policies:
             self._policies[account.id] = account._writeback_policy()
         return self._policies[account.id]
@@ -564,7 +566,7 @@ class WritebackEngine(models.AbstractModel):
         self._commit()
         seen = set()
         self._batch_loop(
-            lambda: self._claim_checks(batch_size, seen),
+            lambda: self._claim_checks(run, batch_size, seen),
             lambda pickings: self._apply_batch(run, self._read_back(run, pickings)),
             remaining=self._verify_domain,
         )

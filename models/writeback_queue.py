@@ -85,7 +85,7 @@ class WritebackEngineQueue(models.AbstractModel):
         the client's pacer keys its buckets the same way."""
 
         def authorization(account):
-            return account._platform().seller_key(account)
+            return account._marketplace_client(on_call=None).seller_key
 
         Account = self.env["ecommerce.account"].sudo()
         everyone = Account.search([("active", "=", True)]) | accounts.sudo()

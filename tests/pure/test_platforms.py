@@ -104,15 +104,24 @@ def test_line_ids_go_in_the_field_of_their_api():
 
 
 def test_one_seller_per_authorization():
-    us = amazon_account(amazon_marketplace_id="ATVPDKIKX0DER")
-    ca = amazon_account(amazon_marketplace_id="A2EUQ1WTGCTBG2")
+    """The clients of two marketplaces of one seller are one seller (one
+    pacing bucket, one queue channel); another refresh token or another
+    endpoint is another."""
+    common = {"on_call": None, "allow_http_loopback": True}
+
+    def seller(account):
+        return (
+            platforms.get(account["platform"]).client_for(account, **common).seller_key
+        )
+
+    us = amazon_account(amazon_marketplace_id="ATVPDKIKX0DER", amazon_region="na")
+    ca = amazon_account(amazon_marketplace_id="A2EUQ1WTGCTBG2", amazon_region="na")
     other = amazon_account(lwa_refresh_token="Atzr|another-seller")
     sandbox = amazon_account(api_base_url="http://127.0.0.1:8765")
-    key = platforms.AMAZON.seller_key
-    assert key(us) == key(ca), "two marketplaces of one seller"
-    assert key(us) != key(other)
-    assert key(us) != key(sandbox), "another endpoint meters apart"
-    assert platforms.EBAY.seller_key(ebay_account()) != key(us)
+    assert seller(us) == seller(ca), "two marketplaces of one seller"
+    assert seller(us) != seller(other)
+    assert seller(us) != seller(sandbox), "another endpoint meters apart"
+    assert seller(ebay_account()) != seller(us)
 
 
 def test_order_references_and_pages():
