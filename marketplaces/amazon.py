@@ -19,17 +19,17 @@ import urllib.parse
 from . import base
 from .errors import PermanentError, RateLimitedError, TransientError
 from .http import (
-    DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
     HttpClient,
     Operation,
     TokenRejectedError,
-    check_endpoint_url,
     error_for_unexpected_status,
     json_body,
     parse_retry_after,
-    utcnow,
 )
+from .pacer import DEFAULT_MAX_WAIT
+from .tokens import utcnow
+from .urls import check_endpoint_url
 
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 # developer-docs.amazon.com/sp-api/docs/sp-api-endpoints; the sandbox hosts

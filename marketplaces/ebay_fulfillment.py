@@ -14,12 +14,7 @@ import urllib.parse
 from . import base
 from .ebay_oauth import SELL_FULFILLMENT_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
-from .http import (
-    Operation,
-    TokenRejectedError,
-    json_body,
-    parse_retry_after,
-)
+from .http import Operation, TokenRejectedError, json_body, parse_retry_after
 
 _logger = logging.getLogger(__name__)
 

@@ -17,11 +17,7 @@ from lxml.builder import ElementMaker
 from . import base
 from .ebay_oauth import API_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
-from .http import (
-    Operation,
-    TokenRejectedError,
-    error_for_unexpected_status,
-)
+from .http import Operation, TokenRejectedError, error_for_unexpected_status
 
 NS = "urn:ebay:apis:eBLBaseComponents"
 NSMAP = {"e": NS}

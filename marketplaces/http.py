@@ -1,4 +1,6 @@
-"""HTTP plumbing shared by the marketplace clients.
+"""The HTTP client every marketplace client is built on. Where a request may
+go is checked by :mod:`.urls`, access tokens are cached by :mod:`.tokens`,
+and requests are paced by :mod:`.pacer`.
 
 Every client built on :class:`HttpClient` guarantees that:
 
@@ -23,17 +25,12 @@ import dataclasses
 import datetime
 import email.utils
 import hashlib
-import ipaddress
 import json
 import logging
-import math
-import re
-import threading
 import time
 import urllib.parse
 
 import requests
-from urllib3.util import parse_url
 
 from . import base
 from .errors import (
@@ -43,13 +40,14 @@ from .errors import (
     RateLimitedError,
     TransientError,
 )
+from .pacer import DEFAULT_MAX_WAIT, PACER
+from .tokens import TOKEN_CACHE, AccessToken, TokenCache, utcnow
+from .urls import check_endpoint_url, describe_endpoint
 
 _logger = logging.getLogger(__name__)
 
 USER_AGENT = "stock_ecommerce_writeback/19.0.1.0.0 (Language=Python)"
 DEFAULT_TIMEOUT = (5, 30)  # (connect, read) seconds
-DEFAULT_MAX_WAIT = 2.0  # seconds the pacer may sleep before giving up
-TOKEN_EXPIRY_MARGIN = datetime.timedelta(seconds=60)
 
 # RFC 6749 §5.2 error codes that mean "these credentials will not work again
 # until the seller authorizes the app anew".
@@ -58,130 +56,6 @@ _REAUTHORIZE_ERRORS = frozenset(
 )
 # RFC 6749 §4.1.2.1 codes for a token server that is temporarily down.
 _TOKEN_SERVER_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
-
-
-def utcnow():
-    """The current time as a naive UTC datetime (how Odoo stores datetimes)."""
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-
-
-def is_loopback_host(host):
-    """True for ``localhost`` and any loopback address (127.0.0.0/8, ::1)."""
-    host = (host or "").rstrip(".").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_endpoint_url(url, allow_http_loopback=True):
-    """Return ``url`` unchanged if credentials may be sent to it.
-
-    Allowed: ``https`` to any host, or plain ``http`` to a loopback host (the
-    local sandbox) when ``allow_http_loopback`` is true. Refused with
-    :class:`ValueError`: userinfo (``user@``, ``user:pass@``), a backslash,
-    any control, format or whitespace character, any non-ASCII character, a
-    missing host, any other scheme, and any URL whose host is read
-    differently by :mod:`urllib.parse` and by :mod:`requests`/urllib3 (the
-    host this check sees must be the host the request goes to). The message
-    names only the scheme and host, never the rest of the URL.
-    """
-    if not isinstance(url, str) or not url:
-        raise ValueError("Endpoint URL is empty; expected https://<host>/…")
-    where = _describe_endpoint(url)
-    for char in url:
-        if char == "\\" or char.isspace() or not char.isprintable():
-            raise ValueError(
-                f"Endpoint {where} refused: the URL contains a backslash, a "
-                "space or a control character."
-            )
-        if not char.isascii():
-            raise ValueError(
-                f"Endpoint {where} refused: the URL contains a non-ASCII "
-                "character (write an international host name in its xn-- form)."
-            )
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host, port = parts.hostname, parts.port
-    except ValueError:  # an unbalanced IPv6 bracket, a port that is no number
-        raise ValueError(f"Endpoint {where} refused: the URL cannot be read.") from None
-    if not host:
-        raise ValueError("Endpoint URL has no host; expected https://<host>/…")
-    try:
-        target = _request_target(url)
-    except ValueError:
-        raise ValueError(f"Endpoint {where} refused: the URL cannot be read.") from None
-    if parts.username is not None or parts.password is not None or target[2]:
-        raise ValueError(
-            f"Endpoint {where} refused: user names and passwords do not belong "
-            "in the URL."
-        )
-    scheme = parts.scheme.lower()
-    if target[:2] != (host, _effective_port(scheme, port)):
-        # e.g. http://192.0.2.2:9\@127.0.0.1/: urllib.parse reads host
-        # 127.0.0.1, requests connects to 192.0.2.2 (already refused above
-        # for its backslash; this catches any other parser disagreement).
-        raise ValueError(
-            f"Endpoint {where} refused: the URL names its host ambiguously."
-        )
-    if scheme == "https":
-        return url
-    if scheme == "http" and is_loopback_host(host):
-        if allow_http_loopback:
-            return url
-        raise ValueError(
-            f"Endpoint {where} refused: this account must use https (plain "
-            "http to localhost is only allowed for sandbox accounts)."
-        )
-    raise ValueError(
-        f"Endpoint {where} refused: use https "
-        "(plain http is only allowed to localhost/127.0.0.1/::1)."
-    )
-
-
-def _request_target(url):
-    """``(host, port, has_userinfo)`` of the connection :mod:`requests`
-    opens for ``url``: it prepares the URL with urllib3's ``parse_url`` and
-    its adapter picks the pool from ``urlparse`` of the prepared URL
-    (``requests.adapters``). Raise :class:`ValueError` if it cannot."""
-    parsed = parse_url(url)  # its LocationParseError is a ValueError
-    prepared = requests.models.PreparedRequest()
-    try:
-        prepared.prepare_url(url, None)
-    except requests.exceptions.RequestException:
-        raise ValueError("unreadable URL") from None
-    pool = urllib.parse.urlsplit(prepared.url)
-    host = pool.hostname
-    if (parsed.host or "").strip("[]").lower() != (host or ""):
-        raise ValueError("urllib3 and requests disagree on the host")
-    scheme = pool.scheme.lower()
-    return (
-        host,
-        _effective_port(scheme, pool.port),
-        parsed.auth is not None or pool.username is not None,
-    )
-
-
-def _effective_port(scheme, port):
-    return port if port is not None else {"http": 80, "https": 443}.get(scheme)
-
-
-def _describe_endpoint(url):
-    """``scheme://host`` of ``url`` for a message: nothing else of the URL
-    (path, query, userinfo) and nothing that is not plainly a host name."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return "URL"
-    scheme = parts.scheme.lower()
-    if not re.fullmatch(r"[a-z][a-z0-9+.-]{0,15}", scheme):
-        return "URL"
-    if not re.fullmatch(r"[a-z0-9.:_-]{1,253}", host):
-        return f"{scheme}://…"
-    return f"{scheme}://[{host}]" if ":" in host else f"{scheme}://{host}"
 
 
 def normalize_timeout(timeout):
@@ -251,272 +125,7 @@ class TokenRejectedError(AuthError):
 
 
 # --------------------------------------------------------------------------
-# Access tokens
-# --------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class AccessToken:
-    """An OAuth access token. ``repr`` never shows the token itself."""
-
-    value: str = dataclasses.field(repr=False)
-    expires_at: datetime.datetime  # naive UTC
-    refresh_token_expires_at: datetime.datetime | None = None
-
-    def usable(self):
-        """True until :data:`TOKEN_EXPIRY_MARGIN` before expiry."""
-        return utcnow() < self.expires_at - TOKEN_EXPIRY_MARGIN
-
-
-class TokenCache:
-    """Thread-safe process-wide store of access tokens.
-
-    Keyed by one sha256 over every credential that shapes a token (see
-    :meth:`key`), so two clients share a token only when they would have
-    fetched the same one, and no raw secret is ever used as a dictionary
-    key. :meth:`fetch_lock` lets one thread fetch a token while the others
-    wait for it instead of fetching their own.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._tokens = {}
-        self._fetch_locks = {}
-
-    @staticmethod
-    def key(token_url, client_id, client_secret, refresh_token, scopes=()):
-        """The cache key for a token fetched with these credentials: a
-        sha256 hex digest over all of them. A client with a wrong client
-        secret, or one asking for other scopes, does not get another
-        client's cached token: its own token request shows the problem."""
-        material = json.dumps(
-            [token_url, client_id, client_secret, refresh_token, sorted(scopes)]
-        )
-        return hashlib.sha256(material.encode()).hexdigest()
-
-    def get(self, key):
-        """The cached token for ``key`` if it is still usable, else ``None``."""
-        with self._lock:
-            token = self._tokens.get(key)
-        return token if token is not None and token.usable() else None
-
-    def put(self, key, token):
-        with self._lock:
-            self._tokens[key] = token
-
-    def invalidate(self, key, value=None):
-        """Forget the token for ``key``; if ``value`` is given, only when the
-        cached token is that one (another thread may already have replaced
-        it with a good one)."""
-        with self._lock:
-            token = self._tokens.get(key)
-            if token is not None and (value is None or token.value == value):
-                del self._tokens[key]
-
-    def fetch_lock(self, key):
-        with self._lock:
-            return self._fetch_locks.setdefault(key, threading.Lock())
-
-    def clear(self):
-        with self._lock:
-            self._tokens.clear()
-
-
-TOKEN_CACHE = TokenCache()
-
-
-# --------------------------------------------------------------------------
 # Client-side pacing
-# --------------------------------------------------------------------------
-
-
-class Pacer:
-    """Token buckets, one per (base URL, seller authorization, operation),
-    mirroring the marketplace's own usage plans so that a client waits
-    briefly instead of earning a 429 (Amazon "Usage Plans and Rate Limits":
-    a bucket refilled at ``rate`` per second up to ``burst``; limits apply
-    per application and selling-partner pair).
-
-    * :meth:`acquire` either takes a token, sleeping at most ``max_wait``
-      seconds for it, or raises :class:`~.errors.RateLimitedError` at once,
-      without consuming anything, when the wait would be longer.
-    * :meth:`delay` says how long :meth:`acquire` would sleep, consuming
-      nothing: a caller serving many sellers sends for whichever is ready
-      instead of sleeping on one seller's bucket.
-    * :meth:`observe_rate` adopts the rate the marketplace announces for a
-      key (Amazon's ``x-amzn-RateLimit-Limit``) in place of the documented
-      default, faster or slower.
-    * :meth:`throttled` drains a key's bucket after the marketplace answered
-      429 anyway (another process on the same seller, a smaller dynamic
-      usage plan), so the next request waits for a fresh token.
-
-    The marketplace starts its bucket when our first request *arrives*, a
-    network delay after we took our token, and every later request arrives
-    with its own delay. Two margins keep the local bucket behind the remote
-    one by more than any plausible difference of those delays, at almost no
-    cost in throughput:
-
-    * the local bucket holds ``rate * LAG`` tokens fewer than ``burst`` (at
-      most ``burst - 1`` fewer): a steady lead of :data:`LAG` seconds that
-      does not shrink over a long run;
-    * it refills at :data:`SAFETY` times the rate: a lead that grows with
-      every request, for a marketplace whose clock runs a little slow.
-
-    Over 120 ``confirmShipment`` (rate 2, burst 10) this costs about 3 % of
-    the documented rate (``scripts/benchmark_pacing.py`` measures it).
-    """
-
-    #: refill at this share of the rate
-    SAFETY = 0.98
-    #: seconds by which the local bucket stays behind the marketplace's
-    LAG = 0.5
-
-    def __init__(self, clock=time.monotonic, sleep=time.sleep):
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._buckets = {}  # key -> (tokens, time of last update)
-        self._rates = {}  # key -> rate the marketplace announced
-
-    # -- the plan of one key ----------------------------------------------
-
-    def rate(self, key, rate):
-        """The rate paced for ``key``: the announced one, else ``rate``."""
-        with self._lock:
-            return self._rates.get(key, rate)
-
-    def _plan(self, key, rate, burst):
-        """``(refill per second, capacity)`` of ``key``'s local bucket, or
-        ``None`` when the operation has no usage plan."""
-        rate = self._rates.get(key, rate)
-        if not rate:
-            return None
-        burst = max(1.0, float(burst or 1))
-        capacity = burst - min(burst - 1.0, rate * self.LAG)
-        return rate * self.SAFETY, capacity
-
-    def _tokens(self, key, plan, now):
-        refill, capacity = plan
-        tokens, updated = self._buckets.get(key, (capacity, now))
-        return min(capacity, tokens + max(0.0, now - updated) * refill)
-
-    def _wait(self, key, plan, now, count=1):
-        """Seconds until ``count`` tokens (at most the capacity) are there."""
-        if plan is None:
-            return 0.0
-        refill, capacity = plan
-        need = min(float(count), capacity)
-        tokens = self._tokens(key, plan, now)
-        return 0.0 if tokens >= need else (need - tokens) / refill
-
-    # -- public API ---------------------------------------------------------
-
-    def delay(self, key, rate, burst, count=1):
-        """Seconds until :meth:`acquire` could take ``count`` tokens in a
-        row without sleeping (0.0: now). Consumes nothing, never sleeps."""
-        with self._lock:
-            return self._wait(key, self._plan(key, rate, burst), self._clock(), count)
-
-    def acquire(self, key, rate, burst, max_wait):
-        """Take one token of ``key``'s bucket (``rate`` requests per second,
-        ``burst``; nothing to take when ``rate`` is None or 0), sleeping for
-        it at most ``max_wait`` seconds."""
-        with self._lock:
-            now = self._clock()
-            plan = self._plan(key, rate, burst)
-            wait = self._wait(key, plan, now)
-            if wait > max_wait:  # only with a plan: no plan, no wait
-                raise RateLimitedError(
-                    f"Holding back {key[-1]}: its rate limit "
-                    f"({plan[0] / self.SAFETY:g}/s, burst {burst}) needs a "
-                    f"{wait:.1f} s pause",
-                    code="client_pacing",
-                    retry_after=wait,
-                )
-            if plan is not None:
-                # Reserve the token now (the bucket may go negative) so that
-                # concurrent callers queue up behind this one.
-                self._buckets[key] = (self._tokens(key, plan, now) - 1, now)
-        if wait:
-            self._sleep(wait)
-
-    def observe_rate(self, key, rate, default_rate, burst):
-        """The marketplace announced ``rate`` requests per second for
-        ``key`` (``x-amzn-RateLimit-Limit``): pace at that rate from now on
-        instead of ``default_rate``. Ignored unless a positive finite
-        number. The tokens already in the bucket stay."""
-        if not _is_number(rate) or not 0 < rate < float("inf"):
-            return
-        with self._lock:
-            if self._rates.get(key, default_rate) == rate:
-                return
-            now = self._clock()
-            old = self._plan(key, default_rate, burst)
-            if old is not None and key in self._buckets:
-                self._buckets[key] = (self._tokens(key, old, now), now)
-            self._rates[key] = rate
-            new = self._plan(key, default_rate, burst)
-            if key in self._buckets:  # never more than the new capacity
-                tokens, _updated = self._buckets[key]
-                self._buckets[key] = (min(tokens, new[1]), now)
-
-    def throttled(self, key, rate, burst):
-        """The marketplace answered 429 (or its equivalent) for ``key``:
-        empty the local bucket so that the next request waits for one token
-        and the :data:`LAG` again (about a second at 2/s). A ``Retry-After``
-        is not kept here: the error carries it and the engine defers that
-        shipment by it (:mod:`.policy`)."""
-        with self._lock:
-            plan = self._plan(key, rate, burst)
-            if plan is None:
-                return
-            now = self._clock()
-            lead = self._rates.get(key, rate) * self.LAG
-            self._buckets[key] = (min(self._tokens(key, plan, now), -lead), now)
-
-    def export(self, prefix):
-        """``{operation: [tokens, epoch seconds]}`` of the buckets whose key
-        starts with ``prefix`` (the seller key) that this
-        process used, as they were when last touched: to hand them to the
-        next process pacing the same seller (:meth:`restore`)."""
-        with self._lock:
-            now, wall = self._clock(), time.time()
-            return {
-                key[-1]: [tokens, wall - max(0.0, now - updated)]
-                for key, (tokens, updated) in self._buckets.items()
-                if key[:-1] == prefix
-            }
-
-    def restore(self, prefix, state):
-        """Take over buckets another process exported (:meth:`export`), each
-        one unless this process touched its own bucket more recently. Bad
-        values are ignored."""
-        with self._lock:
-            now, wall = self._clock(), time.time()
-            for operation, value in (state or {}).items():
-                try:
-                    tokens, at = (float(v) for v in value)
-                except (TypeError, ValueError):
-                    continue
-                if not (_finite(tokens) and _finite(at)):
-                    continue
-                key = (*prefix, operation)
-                updated = now - max(0.0, wall - at)
-                mine = self._buckets.get(key)
-                if mine is None or mine[1] < updated:
-                    self._buckets[key] = (tokens, updated)
-
-    def reset(self):
-        with self._lock:
-            self._buckets.clear()
-            self._rates.clear()
-
-
-def _finite(value):
-    return math.isfinite(value)
-
-
-PACER = Pacer()
 
 
 # --------------------------------------------------------------------------
@@ -689,7 +298,7 @@ class HttpClient:
         message names only the scheme and host of the target."""
         location = response.headers.get("Location") or ""
         target = (
-            " to " + _describe_endpoint(urllib.parse.urljoin(url, location))
+            " to " + describe_endpoint(urllib.parse.urljoin(url, location))
             if location
             else ""
         )

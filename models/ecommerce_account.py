@@ -7,8 +7,8 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..marketplaces import amazon, errors, platforms, policy
-from ..marketplaces.http import check_endpoint_url
 from ..marketplaces.policy import State
+from ..marketplaces.urls import check_endpoint_url
 from .ecommerce_api_call import API_SELECTION
 
 _logger = logging.getLogger(__name__)

@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO))
 # One reading of the sandbox's log and store for every script (chaos.py).
 from chaos import marketplace_tally, tally_summary
 
-from marketplaces import base, http
+from marketplaces import base, pacer, tokens
 from marketplaces.amazon import CONFIRM_SHIPMENT, AmazonClient
 from marketplaces.errors import MarketplaceError, RateLimitedError
 
@@ -189,8 +189,8 @@ def ratio(starts, count):
 
 def bench(sandbox, sellers, count, mode):
     sandbox.control("reset")
-    http.PACER.reset()
-    http.TOKEN_CACHE.clear()
+    pacer.PACER.reset()
+    tokens.TOKEN_CACHE.clear()
     journals = [[] for _ in range(sellers)]
     work = {
         make_client(sandbox, seller, journals[seller]): shipments_for(
@@ -314,8 +314,8 @@ def print_conditions(args, modes):
             "its own"
         ),
         (
-            f"  client pacing on: refill {http.Pacer.SAFETY:g} x rate, lead "
-            f"{http.Pacer.LAG:g} s ({min(BURST - 1, RATE * http.Pacer.LAG):g} "
+            f"  client pacing on: refill {pacer.Pacer.SAFETY:g} x rate, lead "
+            f"{pacer.Pacer.LAG:g} s ({min(BURST - 1, RATE * pacer.Pacer.LAG):g} "
             "token of the burst kept in hand)"
         ),
         (
@@ -340,16 +340,16 @@ def main(argv=None):
         "--threads", action="store_true", help="also run one thread per seller"
     )
     parser.add_argument(
-        "--safety", type=float, help=f"override Pacer.SAFETY ({http.Pacer.SAFETY})"
+        "--safety", type=float, help=f"override Pacer.SAFETY ({pacer.Pacer.SAFETY})"
     )
     parser.add_argument(
-        "--lag", type=float, help=f"override Pacer.LAG ({http.Pacer.LAG} s)"
+        "--lag", type=float, help=f"override Pacer.LAG ({pacer.Pacer.LAG} s)"
     )
     args = parser.parse_args(argv)
     if args.safety is not None:
-        http.Pacer.SAFETY = args.safety
+        pacer.Pacer.SAFETY = args.safety
     if args.lag is not None:
-        http.Pacer.LAG = args.lag
+        pacer.Pacer.LAG = args.lag
     if args.shipments <= BURST + 1:
         parser.error(f"--shipments must exceed the burst ({BURST}) + 1")
     modes = ["interleaved"] + (["threads"] if args.threads else [])

@@ -427,18 +427,18 @@ PACER_METHODS = ("acquire", "delay")
 
 def client_pacing_on():
     """True unless :func:`no_client_pacing` has the pacer switched off."""
-    from odoo.addons.stock_ecommerce_writeback.marketplaces import http
+    from odoo.addons.stock_ecommerce_writeback.marketplaces.pacer import PACER
 
-    return not any(name in vars(http.PACER) for name in PACER_METHODS)
+    return not any(name in vars(PACER) for name in PACER_METHODS)
 
 
 @contextlib.contextmanager
 def no_client_pacing():
     """The clients' pacer off (no wait, no delay) inside the block, restored
     after it whatever happens: a scenario that follows paces again."""
-    from odoo.addons.stock_ecommerce_writeback.marketplaces import http
+    from odoo.addons.stock_ecommerce_writeback.marketplaces.pacer import PACER
 
-    pacer = http.PACER
+    pacer = PACER
     saved = {name: vars(pacer)[name] for name in PACER_METHODS if name in vars(pacer)}
     pacer.acquire = lambda *a, **kw: None
     pacer.delay = lambda *a, **kw: 0.0

@@ -344,11 +344,9 @@ def fork_server(args):
 
     registry = load_registry(args, "info")
     if not args.client_pacing:
-        from odoo.addons.stock_ecommerce_writeback.marketplaces import (
-            http as marketplace_http,
-        )
+        from odoo.addons.stock_ecommerce_writeback.marketplaces.pacer import PACER
 
-        marketplace_http.PACER.acquire = lambda *a, **kw: None
+        PACER.acquire = lambda *a, **kw: None
     odoo.sql_db.close_all()  # children open their own connections
     warm = False
     out = sys.stdout

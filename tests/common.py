@@ -13,7 +13,8 @@ from odoo import Command, fields
 from odoo.tests import HttpCase, TransactionCase
 from odoo.tests.common import BlockedRequest, _super_send
 
-from ..marketplaces import http as marketplace_http
+from ..marketplaces import pacer as marketplace_pacer
+from ..marketplaces import tokens as marketplace_tokens
 from ..sandbox.server import SandboxServer
 
 AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
@@ -52,8 +53,8 @@ class SandboxMixin:
         self.sandbox.wait_idle(10)
         self.sandbox.reset()
         # Tokens and pacing are per process, like in production.
-        marketplace_http.TOKEN_CACHE.clear()
-        marketplace_http.PACER.reset()
+        marketplace_tokens.TOKEN_CACHE.clear()
+        marketplace_pacer.PACER.reset()
 
     def requests_of(self, operation):
         return self.sandbox.requests(operation)

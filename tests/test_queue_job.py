@@ -14,7 +14,7 @@ import unittest
 from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import tagged
 
-from ..marketplaces import http as marketplace_http
+from ..marketplaces import pacer as marketplace_pacer
 from .common import AMAZON_MARKETPLACE, WritebackCase
 
 PARAM = "stock_ecommerce_writeback.use_queue_job"
@@ -280,7 +280,7 @@ class TestPushRunners(WritebackCase):
         # whose pacer never saw this seller): it starts from the bucket the
         # last job left, so it does not send into Amazon's empty bucket.
         self.assertIn("confirmShipment", self.amazon.writeback_pacing_state)
-        marketplace_http.PACER.reset()
+        marketplace_pacer.PACER.reset()
         sends = len(self.requests_of("amazon.confirmShipment"))
         self.run_job(again)
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), sends)
@@ -289,7 +289,7 @@ class TestPushRunners(WritebackCase):
 
         # Time passes: the seller's buckets (Amazon's, the client's) refill.
         self.sandbox.limiter.reset()
-        marketplace_http.PACER.reset()
+        marketplace_pacer.PACER.reset()
         self.amazon.writeback_pacing_state = False
         self.run_job(later)
         self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})

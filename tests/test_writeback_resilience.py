@@ -8,7 +8,7 @@ from odoo import fields
 from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
-from ..marketplaces import http as marketplace_http
+from ..marketplaces import tokens as marketplace_tokens
 from .common import AMAZON_MARKETPLACE, WritebackCase
 
 ORDER = "113-0000001-0000001"
@@ -170,7 +170,7 @@ class TestWritebackResilience(WritebackCase):
         self.assertEqual(self.picking.writeback_state, "pending")
         self.assertEqual(self.picking.writeback_attempt_count, 1)
         self.make_due(self.picking)
-        marketplace_http.TOKEN_CACHE.clear()  # as in a freshly started worker
+        marketplace_tokens.TOKEN_CACHE.clear()  # as in a freshly started worker
         self.sandbox.inject_fault("amazon.token", malformed=True)
         self.push()
         self.assertEqual(self.picking.writeback_state, "pending")

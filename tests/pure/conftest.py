@@ -36,13 +36,13 @@ def sandbox(sandbox_server):
 def _fresh_client_state():
     """The token cache and the pacer are process-wide; the sandbox forgets
     its tokens and buckets between tests, so must they."""
-    from marketplaces import http
+    from marketplaces import pacer, tokens
 
-    http.TOKEN_CACHE.clear()
-    http.PACER.reset()
+    tokens.TOKEN_CACHE.clear()
+    pacer.PACER.reset()
     yield
-    http.TOKEN_CACHE.clear()
-    http.PACER.reset()
+    tokens.TOKEN_CACHE.clear()
+    pacer.PACER.reset()
 
 
 @pytest.fixture

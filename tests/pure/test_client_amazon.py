@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from marketplaces import base, http
+from marketplaces import base, http, pacer
 from marketplaces.amazon import (
     MARKETPLACE_REGIONS,
     AmazonClient,
@@ -392,7 +392,7 @@ def test_client_pacer_holds_back_before_amazon_throttles(sandbox, make_client, j
     with pytest.raises(RateLimitedError) as info:
         client.get_catalog_item(ASIN)
 
-    assert 0 < info.value.retry_after <= 0.5 / http.Pacer.SAFETY  # rate 2/s
+    assert 0 < info.value.retry_after <= 0.5 / pacer.Pacer.SAFETY  # rate 2/s
     assert len(sandbox.requests("amazon.getCatalogItem")) == 1  # never sent
     assert [r.operation for r in journal].count("getCatalogItem") == 1
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from marketplaces import base, http
+from marketplaces import base, http, tokens
 from marketplaces.ebay_fulfillment import (
     CREATE_SHIPPING_FULFILLMENT,
     EbayFulfillmentClient,
@@ -334,7 +334,7 @@ def test_payloads_match_what_ebay_records():
 
 def test_each_client_asks_for_its_own_scopes(sandbox, make_client, order):
     make_client().read_order(ORDER)
-    http.TOKEN_CACHE.clear()  # whether or not the cache key holds the scopes
+    tokens.TOKEN_CACHE.clear()  # whether or not the cache key holds the scopes
     make_client(cls=EbayTradingClient).read_order(ORDER)
 
     rest, trading = sandbox.requests("ebay.token")

@@ -8,15 +8,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from marketplaces import base, http
+from marketplaces import base, http, tokens, urls
 from marketplaces.errors import AuthError, RateLimitedError, TransientError
+from marketplaces.pacer import Pacer
 
 
 @pytest.fixture(autouse=True)
 def _empty_token_cache():
-    http.TOKEN_CACHE.clear()
+    tokens.TOKEN_CACHE.clear()
     yield
-    http.TOKEN_CACHE.clear()
+    tokens.TOKEN_CACHE.clear()
 
 
 # -- endpoint URL check ------------------------------------------------------
@@ -34,7 +35,7 @@ def _empty_token_cache():
     ],
 )
 def test_endpoint_url_allowed(url):
-    assert http.check_endpoint_url(url) == url
+    assert urls.check_endpoint_url(url) == url
 
 
 @pytest.mark.parametrize(
@@ -53,12 +54,12 @@ def test_endpoint_url_allowed(url):
 )
 def test_endpoint_url_refused(url):
     with pytest.raises(ValueError):
-        http.check_endpoint_url(url)
+        urls.check_endpoint_url(url)
 
 
 def test_endpoint_url_message_hides_path_and_userinfo():
     with pytest.raises(ValueError) as info:
-        http.check_endpoint_url("http://user:s3cret@example.com/path?token=abc")
+        urls.check_endpoint_url("http://user:s3cret@example.com/path?token=abc")
     assert "s3cret" not in str(info.value)
     assert "token=abc" not in str(info.value)
 
@@ -73,7 +74,7 @@ def test_exploit_url_whose_parsers_disagree_is_refused():
     parsed = http.urllib.parse.urlsplit(SPLIT_HOST_EXPLOIT)
     assert parsed.hostname == "127.0.0.1"  # what a naive check sees
     with pytest.raises(ValueError) as info:
-        http.check_endpoint_url(SPLIT_HOST_EXPLOIT)
+        urls.check_endpoint_url(SPLIT_HOST_EXPLOIT)
     assert "192.0.2.2" not in str(info.value)
     assert "/auth" not in str(info.value)
 
@@ -92,7 +93,7 @@ def test_exploit_url_whose_parsers_disagree_is_refused():
 )
 def test_endpoint_url_with_userinfo_or_backslash_refused(url):
     with pytest.raises(ValueError) as info:
-        http.check_endpoint_url(url)
+        urls.check_endpoint_url(url)
     assert "s3cret" not in str(info.value)
     assert "@" not in str(info.value)
 
@@ -112,14 +113,14 @@ def test_endpoint_url_with_control_or_space_refused(char, where):
         "query": f"https://api.ebay.com/ws?a={char}",
     }[where]
     with pytest.raises(ValueError) as info:
-        http.check_endpoint_url(url)
+        urls.check_endpoint_url(url)
     assert "/ws" not in str(info.value)
 
 
 def test_endpoint_url_with_non_ascii_refused():
     # Fullwidth letters normalise to ASCII in some parsers but not in others.
     with pytest.raises(ValueError):
-        http.check_endpoint_url("https://\uff41pi.ebay.com/")
+        urls.check_endpoint_url("https://\uff41pi.ebay.com/")
 
 
 def test_endpoint_url_whose_host_requests_reads_differently_refused():
@@ -128,7 +129,7 @@ def test_endpoint_url_whose_host_requests_reads_differently_refused():
     # (Depending on the urllib3 version the URL is found ambiguous or
     # unreadable: refused either way.)
     with pytest.raises(ValueError) as info:
-        http.check_endpoint_url("https://evil%2ecom/")
+        urls.check_endpoint_url("https://evil%2ecom/")
     assert "refused" in str(info.value)
 
 
@@ -136,12 +137,12 @@ def test_endpoint_url_whose_host_requests_reads_differently_refused():
     "url", ["http://127.0.0.1:8069/x", "http://localhost:1234", "http://[::1]:8080/"]
 )
 def test_loopback_http_refused_when_not_allowed(url):
-    assert http.check_endpoint_url(url, allow_http_loopback=True) == url
+    assert urls.check_endpoint_url(url, allow_http_loopback=True) == url
     with pytest.raises(ValueError) as info:
-        http.check_endpoint_url(url, allow_http_loopback=False)
+        urls.check_endpoint_url(url, allow_http_loopback=False)
     assert "https" in str(info.value)
     # https stays fine for production accounts
-    assert http.check_endpoint_url("https://api.ebay.com", allow_http_loopback=False)
+    assert urls.check_endpoint_url("https://api.ebay.com", allow_http_loopback=False)
 
 
 def test_client_applies_allow_http_loopback_to_both_urls():
@@ -214,13 +215,13 @@ class FakeClock:
 # Amazon confirmShipment's documented plan: 2 requests/second, burst 10.
 RATE, BURST = 2.0, 10
 KEY = ("https://x", "seller-a", "confirmShipment")
-STEP = 1 / (RATE * http.Pacer.SAFETY)  # seconds between tokens, locally
-HELD_BACK = int(RATE * http.Pacer.LAG)  # burst tokens kept against delays
+STEP = 1 / (RATE * Pacer.SAFETY)  # seconds between tokens, locally
+HELD_BACK = int(RATE * Pacer.LAG)  # burst tokens kept against delays
 
 
 def test_pacer_allows_burst_less_its_lead_then_waits_then_refuses():
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     for _ in range(BURST - HELD_BACK):
         pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)
     assert clock.slept == []
@@ -240,7 +241,7 @@ def test_pacer_steady_state_is_the_documented_rate_times_safety():
     """After the burst, tokens come at SAFETY x the rate: the pacer's
     ceiling is that share of the documented rate, never above it."""
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     starts = []
     for _ in range(120):
         pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)
@@ -251,17 +252,17 @@ def test_pacer_steady_state_is_the_documented_rate_times_safety():
 
 def test_pacer_buckets_are_per_operation():
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     pacer.acquire(("u", "a"), rate=0.5, burst=1, max_wait=0)
     pacer.acquire(("u", "b"), rate=0.5, burst=1, max_wait=0)
     with pytest.raises(RateLimitedError) as info:
         pacer.acquire(("u", "a"), rate=0.5, burst=1, max_wait=0)
-    assert info.value.retry_after == pytest.approx(2.0 / http.Pacer.SAFETY)
+    assert info.value.retry_after == pytest.approx(2.0 / Pacer.SAFETY)
 
 
 def test_pacer_without_usage_plan_never_waits():
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     for _ in range(100):
         pacer.acquire(KEY, rate=None, burst=None, max_wait=0)
     assert pacer.delay(KEY, None, None) == 0.0
@@ -273,7 +274,7 @@ def test_pacer_without_usage_plan_never_waits():
 
 def test_delay_is_zero_while_tokens_remain_and_consumes_nothing():
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     for _ in range(50):  # asking is free
         assert pacer.delay(KEY, RATE, BURST) == 0.0
     for _ in range(BURST - HELD_BACK):
@@ -283,7 +284,7 @@ def test_delay_is_zero_while_tokens_remain_and_consumes_nothing():
 
 def test_delay_is_the_sleep_acquire_would_take():
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     for _ in range(BURST - HELD_BACK):
         pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)
     assert pacer.delay(KEY, RATE, BURST) == pytest.approx(STEP)
@@ -298,7 +299,7 @@ def test_delay_is_the_sleep_acquire_would_take():
 
 def test_delay_for_several_requests_waits_until_they_all_fit():
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     for _ in range(BURST - HELD_BACK):
         pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)
     assert pacer.delay(KEY, RATE, BURST, count=3) == pytest.approx(3 * STEP)
@@ -318,7 +319,7 @@ def _drain(pacer, rate=RATE):
 @pytest.mark.parametrize("announced", [1.0, 4.0, 0.5])
 def test_announced_rate_replaces_the_documented_one(announced):
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     _drain(pacer)
     pacer.observe_rate(KEY, announced, RATE, BURST)
     assert pacer.rate(KEY, RATE) == announced
@@ -326,20 +327,20 @@ def test_announced_rate_replaces_the_documented_one(announced):
     _drain(pacer)
     pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=10)
     assert pacer.delay(KEY, RATE, BURST) == pytest.approx(
-        1 / (announced * http.Pacer.SAFETY)
+        1 / (announced * Pacer.SAFETY)
     )
 
 
 @pytest.mark.parametrize("value", [0.0, -2.0, float("nan"), float("inf"), "2.0", None])
 def test_unusable_announced_rate_is_ignored(value):
-    pacer = http.Pacer(clock=FakeClock())
+    pacer = Pacer(clock=FakeClock())
     pacer.observe_rate(KEY, value, RATE, BURST)
     assert pacer.rate(KEY, RATE) == RATE
 
 
 def test_a_slower_announced_rate_keeps_no_more_tokens_than_it_allows():
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)  # 8 tokens left
     pacer.observe_rate(KEY, 0.5, RATE, BURST)
     taken = 0
@@ -351,18 +352,18 @@ def test_a_slower_announced_rate_keeps_no_more_tokens_than_it_allows():
 
 def test_throttled_drains_the_bucket():
     clock = FakeClock()
-    pacer = http.Pacer(clock=clock, sleep=clock.sleep)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     pacer.acquire(KEY, rate=RATE, burst=BURST, max_wait=0)
     pacer.throttled(KEY, RATE, BURST)
     # one token plus the lead: 1 + RATE * LAG tokens at the local refill
-    expected = (1 + RATE * http.Pacer.LAG) * STEP
+    expected = (1 + RATE * Pacer.LAG) * STEP
     assert pacer.delay(KEY, RATE, BURST) == pytest.approx(expected)
 
 
 def test_throttled_leaves_operations_without_plan_alone():
     """eBay documents no per-second plan: a 429 there is the engine's to
     defer (by its Retry-After), the pacer keeps no hold."""
-    pacer = http.Pacer(clock=FakeClock())
+    pacer = Pacer(clock=FakeClock())
     ebay = ("https://api.ebay.com", "seller", "CompleteSale")
     pacer.throttled(ebay, None, None)
     assert pacer.delay(ebay, None, None) == 0.0
@@ -370,7 +371,7 @@ def test_throttled_leaves_operations_without_plan_alone():
 
 
 def test_reset_forgets_announced_rates_and_drained_buckets():
-    pacer = http.Pacer(clock=FakeClock())
+    pacer = Pacer(clock=FakeClock())
     pacer.observe_rate(KEY, 1.0, RATE, BURST)
     pacer.throttled(KEY, RATE, BURST)
     pacer.reset()
@@ -382,12 +383,12 @@ def test_reset_forgets_announced_rates_and_drained_buckets():
 
 
 def _token(value, seconds):
-    expires = http.utcnow() + datetime.timedelta(seconds=seconds)
-    return http.AccessToken(value=value, expires_at=expires)
+    expires = tokens.utcnow() + datetime.timedelta(seconds=seconds)
+    return tokens.AccessToken(value=value, expires_at=expires)
 
 
 def test_token_cache_keeps_token_until_a_minute_before_expiry():
-    cache = http.TokenCache()
+    cache = tokens.TokenCache()
     key = cache.key("https://t", "client", "client-secret", "refresh-secret")
     assert "refresh-secret" not in repr(key)
     assert "client-secret" not in repr(key)
@@ -398,7 +399,7 @@ def test_token_cache_keeps_token_until_a_minute_before_expiry():
 
 
 def test_token_cache_invalidate_only_the_rejected_token():
-    cache = http.TokenCache()
+    cache = tokens.TokenCache()
     key = cache.key("https://t", "client", "s", "r")
     cache.put(key, _token("new", 3600))
     cache.invalidate(key, "old")  # another thread already replaced "old"
@@ -415,7 +416,7 @@ def test_token_cache_key_covers_every_credential():
         "refresh_token": "refresh",
         "scopes": ("scope/a", "scope/b"),
     }
-    key = http.TokenCache.key(**base_args)
+    key = tokens.TokenCache.key(**base_args)
     for name, other in (
         ("token_url", "https://t2"),
         ("client_id", "client2"),
@@ -424,11 +425,12 @@ def test_token_cache_key_covers_every_credential():
         ("scopes", ("scope/a",)),
         ("scopes", ()),
     ):
-        assert http.TokenCache.key(**dict(base_args, **{name: other})) != key, name
+        assert tokens.TokenCache.key(**dict(base_args, **{name: other})) != key, name
     # The same scopes in another order ask for the same token.
-    assert http.TokenCache.key(**dict(base_args, scopes=("scope/b", "scope/a"))) == key
+    swapped = dict(base_args, scopes=("scope/b", "scope/a"))
+    assert tokens.TokenCache.key(**swapped) == key
     # No field can leak into its neighbour: ("ab", "c") is not ("a", "bc").
-    assert http.TokenCache.key("https://t", "ab", "c", "r") != http.TokenCache.key(
+    assert tokens.TokenCache.key("https://t", "ab", "c", "r") != tokens.TokenCache.key(
         "https://t", "a", "bc", "r"
     )
     assert len(key) == 64 and "secret" not in key and "refresh" not in key
@@ -554,7 +556,7 @@ def test_token_exchange_result_is_cached(monkeypatch):
     assert client._access_token("api") == "the-access-token"
 
     (record,) = records
-    assert record.access_token_expires_at > http.utcnow()
+    assert record.access_token_expires_at > tokens.utcnow()
     assert record.refresh_token_expires_at > record.access_token_expires_at
     assert "the-access-token" not in repr(record)
     assert client._redact("x the-access-token") == "x ***"
@@ -910,20 +912,20 @@ def test_pacer_hands_a_used_burst_to_the_next_process():
     of that seller, on another worker, starts from that bucket, not from a
     full burst the marketplace no longer has; a process that paced the
     seller more recently keeps its own bucket."""
-    first = http.Pacer()
+    first = Pacer()
     for _ in range(BURST - HELD_BACK):
         first.acquire(KEY, rate=RATE, burst=BURST, max_wait=2.0)
     state = first.export(KEY[:-1])
     assert list(state) == ["confirmShipment"]
     assert json.loads(json.dumps(state)) == state  # stored as JSON
 
-    fresh = http.Pacer()
+    fresh = Pacer()
     assert fresh.delay(KEY, RATE, BURST) == 0.0
     fresh.restore(KEY[:-1], state)
     assert fresh.delay(KEY, RATE, BURST) > 0.3, "the burst is used"
     assert fresh.export(("https://x", "seller-b")) == {}, "other sellers apart"
 
-    recent = http.Pacer()
+    recent = Pacer()
     recent.restore(KEY[:-1], {"confirmShipment": [9.0, 0.0]})  # long ago
     assert recent.delay(KEY, RATE, BURST) == 0.0
     recent.restore(KEY[:-1], state)  # newer: taken over
@@ -945,7 +947,7 @@ def test_pacer_hands_a_used_burst_to_the_next_process():
     ],
 )
 def test_pacer_restore_ignores_what_it_cannot_read(state):
-    pacer = http.Pacer()
+    pacer = Pacer()
     pacer.restore(KEY[:-1], state)
     assert pacer.delay(KEY, RATE, BURST) == 0.0
     assert pacer.export(KEY[:-1]) == {}

@@ -16,11 +16,12 @@ import time
 import pytest
 import requests
 
-from marketplaces import amazon, base, http
+from marketplaces import amazon, base
 from marketplaces.amazon import AmazonClient
 from marketplaces.ebay_fulfillment import EbayFulfillmentClient
 from marketplaces.ebay_trading import EbayTradingClient
 from marketplaces.errors import RateLimitedError
+from marketplaces.pacer import Pacer
 from sandbox.clock import Clock
 from sandbox.ratelimit import DEFAULT_LIMITS, Limit
 from sandbox.server import SandboxServer
@@ -81,7 +82,7 @@ def make_sandbox(timeline):
 
 @pytest.fixture
 def pacer(timeline):
-    return http.Pacer(clock=timeline, sleep=timeline.sleep)
+    return Pacer(clock=timeline, sleep=timeline.sleep)
 
 
 def amazon_client(sandbox, pacer, timeline, seller, delay=lambda n: 0.0):
@@ -198,7 +199,7 @@ def test_the_run_above_does_catch_a_pacer_that_runs_early(make_sandbox, timeline
     slow first request: the sandbox answers 429, so the test above would
     notice a pacer that sends too early."""
 
-    class EagerPacer(http.Pacer):
+    class EagerPacer(Pacer):
         SAFETY = 1.0
         LAG = 0.0
 
@@ -253,9 +254,9 @@ def test_a_429_drains_the_local_bucket(make_sandbox, pacer, timeline):
         client.confirm_shipment(shipments[3])
 
     assert info.value.http_status == 429
-    step = 1 / (RATE * http.Pacer.SAFETY)
+    step = 1 / (RATE * Pacer.SAFETY)
     assert client.send_delay(shipments[4]) == pytest.approx(
-        (1 + RATE * http.Pacer.LAG) * step
+        (1 + RATE * Pacer.LAG) * step
     )
     timeline.sleep(client.send_delay(shipments[4]))
     client.confirm_shipment(shipments[4])
@@ -284,10 +285,10 @@ def test_send_delay_counts_every_package(make_sandbox, pacer, timeline):
     assert client.send_delay() == 0.0
     assert client.send_delay(three) == 0.0
     start = timeline.now
-    for _ in range(BURST - int(RATE * http.Pacer.LAG) - 2):  # 2 tokens left
+    for _ in range(BURST - int(RATE * Pacer.LAG) - 2):  # 2 tokens left
         client.confirm_shipment(one)
     assert client.send_delay(one) == 0.0
-    step = 1 / (RATE * http.Pacer.SAFETY)
+    step = 1 / (RATE * Pacer.SAFETY)
     assert client.send_delay(three) == pytest.approx(step)
     assert timeline.now == start  # asking never slept
 
