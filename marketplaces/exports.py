@@ -128,41 +128,17 @@ class GridRow:
     error: str = ""
 
 
-# Column order and (English) titles of the grid CSV: the grid's columns.
-GRID_HEADERS = {
-    "order_ref": "Marketplace Order",
-    "account": "Marketplace Account",
-    "customer": "Customer",
-    "carrier": "Carrier / Service",
-    "tracking": "Tracking Number",
-    "shipment": "Shipment",
-    "ship_date": "Ship Date",
-    "shipped_qty": "Shipped Quantity",
-    "state": "Write-back",
-    "attempts": "Attempts",
-    "last_attempt": "Last Attempt",
-    "next_attempt": "Next Attempt",
-    "error": "Last Error",
-}
-
-
-def grid_csv(rows, headers=None, tz=None, columns=None):
+def grid_csv(rows, columns, tz=None):
     """The grid as a comma-separated file, one line per :class:`GridRow`.
 
-    :param headers: column titles keyed like :data:`GRID_HEADERS` (e.g.
-        translated ones); the columns and their order are always those of
-        :data:`GRID_HEADERS`.
+    :param columns: ``[(GridRow attribute, title)]``: the columns the screen
+        shows, in its order, with its headings (the titles come from the
+        grid's view, never from here).
     :param tz: ``tzinfo`` the datetimes are written in (default UTC), as
         ``YYYY-MM-DD HH:MM:SS``, which every spreadsheet reads as a date.
-    :param columns: ``[(GridRow attribute, title)]``: the columns the screen
-        shows, in its order, with its headings; overrides the default
-        columns and ``headers``.
     :returns: UTF-8 bytes with a BOM (for Excel), CRLF line ends; cells with
         commas, quotes or line breaks quoted as RFC 4180 says.
     """
-    if columns is None:
-        titles = {**GRID_HEADERS, **(headers or {})}
-        columns = [(name, titles[name]) for name in GRID_HEADERS]
     lines = [[neutralise(title) for _name, title in columns]]
     for row in rows:
         line = []

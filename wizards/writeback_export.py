@@ -14,6 +14,8 @@ import datetime
 import re
 import zoneinfo
 
+from lxml import etree
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
@@ -418,27 +420,10 @@ class EcommerceWritebackExport(models.TransientModel):
             error=picking.writeback_error or "",
         )
 
-    def _grid_headers(self):
-        """The grid's column titles, translated."""
-        return {
-            "order_ref": self.env._("Marketplace Order"),
-            "account": self.env._("Marketplace Account"),
-            "customer": self.env._("Customer"),
-            "carrier": self.env._("Carrier / Service"),
-            "tracking": self.env._("Tracking Number"),
-            "shipment": self.env._("Shipment"),
-            "ship_date": self.env._("Ship Date"),
-            "shipped_qty": self.env._("Shipped Quantity"),
-            "state": self.env._("Write-back"),
-            "attempts": self.env._("Attempts"),
-            "last_attempt": self.env._("Last Attempt"),
-            "next_attempt": self.env._("Next Attempt"),
-            "error": self.env._("Last Error"),
-        }
-
     def _grid_columns(self):
-        """``[(GridRow attribute, heading)]`` of the grid's visible columns,
-        in its order, or None (then the default columns)."""
+        """``[(GridRow attribute, heading)]``: the grid's visible columns, in
+        its order, as the browser sent them; else every column of the grid's
+        view, with the view's headings in the user's language."""
         columns = []
         for item in self.grid_columns or []:
             if not (isinstance(item, list | tuple) and len(item) == 2):
@@ -446,7 +431,25 @@ class EcommerceWritebackExport(models.TransientModel):
             name, heading = item
             if name in GRID_FIELD_COLUMNS and isinstance(heading, str):
                 columns.append((GRID_FIELD_COLUMNS[name], heading))
-        return columns or None
+        return columns or self._grid_view_columns()
+
+    @api.model
+    def _grid_view_columns(self):
+        """Every column of the write-back grid's list view that the export
+        knows, in the view's order, with the heading the view shows."""
+        Picking = self.env["stock.picking"]
+        view = self.env.ref("stock_ecommerce_writeback.view_writeback_list")
+        arch = etree.fromstring(Picking.get_view(view.id, "list")["arch"])
+        columns = []
+        for node in arch.iterchildren("field"):
+            name = node.get("name")
+            if name not in GRID_FIELD_COLUMNS or node.get("column_invisible"):
+                continue
+            heading = node.get("string") or Picking._fields[name]._description_string(
+                self.env
+            )
+            columns.append((GRID_FIELD_COLUMNS[name], heading))
+        return columns
 
     def _user_tz(self):
         """The time zone the grid shows dates in: the browser's when the grid
@@ -475,12 +478,7 @@ class EcommerceWritebackExport(models.TransientModel):
             )
         tz = self._user_tz()
         if self.export_format == "grid_csv":
-            content = exports.grid_csv(
-                rows,
-                headers=self._grid_headers(),
-                tz=tz,
-                columns=self._grid_columns(),
-            )
+            content = exports.grid_csv(rows, self._grid_columns(), tz=tz)
         elif self.export_format == "amazon_flat":
             content = exports.amazon_shipping_confirmation(rows, tz=tz)
         else:

@@ -70,11 +70,32 @@ def test_neutralise(value, expected):
 # ---------------------------------------------------------------------------
 # Grid CSV
 # ---------------------------------------------------------------------------
+# The grid's columns and headings as its view gives them (the Odoo tier
+# checks the view's own).
+COLUMNS = [
+    ("order_ref", "Marketplace Order"),
+    ("account", "Marketplace Account"),
+    ("customer", "Customer"),
+    ("carrier", "Carrier / Service"),
+    ("tracking", "Tracking Number"),
+    ("shipment", "Shipment"),
+    ("ship_date", "Ship Date"),
+    ("shipped_qty", "Shipped Quantity"),
+    ("state", "Write-back"),
+    ("attempts", "Attempts"),
+    ("last_attempt", "Last Attempt"),
+    ("next_attempt", "Next Attempt"),
+    ("error", "Last Error"),
+]
 GRID_HEADER = (
     b"Marketplace Order,Marketplace Account,Customer,Carrier / Service,"
     b"Tracking Number,Shipment,Ship Date,Shipped Quantity,Write-back,Attempts,"
     b"Last Attempt,Next Attempt,Last Error\r\n"
 )
+
+
+def _with_title(name, title):
+    return [(n, title if n == name else t) for n, t in COLUMNS]
 
 
 def test_grid_csv_bytes():
@@ -96,7 +117,7 @@ def test_grid_csv_bytes():
         ),
         exports.GridRow(order_ref="12-34567-89012", account="eBay US", state="Pending"),
     ]
-    assert exports.grid_csv(rows) == (
+    assert exports.grid_csv(rows, COLUMNS) == (
         b"\xef\xbb\xbf"
         + GRID_HEADER
         + b"902-1106328-1059050,Amazon US,Zo\xc3\xab M\xc3\xbcller,UPS Ground,"
@@ -107,9 +128,9 @@ def test_grid_csv_bytes():
     )
 
 
-def test_grid_csv_local_time_and_translated_headers():
+def test_grid_csv_local_time_and_the_headings_given():
     rows = [exports.GridRow(order_ref="A", ship_date=SHIPPED)]
-    data = exports.grid_csv(rows, headers={"order_ref": "Commande"}, tz=NEW_YORK)
+    data = exports.grid_csv(rows, _with_title("order_ref", "Commande"), tz=NEW_YORK)
     header, line = data.decode("utf-8-sig").splitlines()
     assert header.startswith("Commande,Marketplace Account,")
     assert line.split(",")[6] == "2026-02-10 20:30:00"
@@ -124,7 +145,7 @@ def test_grid_csv_neutralises_every_text_cell():
             if field.type is str
         }
     )
-    data = exports.grid_csv([row], headers={"error": "-Last Error"})
+    data = exports.grid_csv([row], _with_title("error", "-Last Error"))
     parsed = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert parsed[0][-1] == "'-Last Error"
     texts = [cell for cell in parsed[1] if cell not in ("", "0")]
@@ -133,12 +154,12 @@ def test_grid_csv_neutralises_every_text_cell():
 
 
 def test_grid_csv_numbers_are_not_neutralised():
-    data = exports.grid_csv([exports.GridRow(shipped_qty=-1, attempts=2)])
+    data = exports.grid_csv([exports.GridRow(shipped_qty=-1, attempts=2)], COLUMNS)
     assert data.endswith(b",,,,,,,-1,,2,,,\r\n")
 
 
 def test_grid_csv_empty():
-    assert exports.grid_csv([]) == b"\xef\xbb\xbf" + GRID_HEADER
+    assert exports.grid_csv([], COLUMNS) == b"\xef\xbb\xbf" + GRID_HEADER
 
 
 # ---------------------------------------------------------------------------
@@ -411,7 +432,7 @@ def test_grid_time_zone_does_not_depend_on_the_machine(monkeypatch):
     time.tzset()
     try:
         rows = [exports.GridRow(order_ref="A", ship_date=SHIPPED)]
-        lines = exports.grid_csv(rows, tz=NEW_YORK).split(b"\r\n")
+        lines = exports.grid_csv(rows, COLUMNS, tz=NEW_YORK).split(b"\r\n")
         assert b"2026-02-10 20:30:00" in lines[1]
     finally:
         monkeypatch.undo()
