@@ -1,4 +1,6 @@
-"""Marketplace-neutral data shapes and the small interface every client offers."""
+"""Marketplace-neutral data shapes (shipments, orders as read back, call
+records) and the API keys the journal and the status screen use. The
+interface every client offers is :mod:`.contract`."""
 
 import dataclasses
 import datetime

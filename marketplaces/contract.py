@@ -1,9 +1,10 @@
 """The contract every marketplace client keeps, whatever its marketplace.
 
-The engine (``models/writeback_engine.py``) only talks to clients through
-this interface, so adding a marketplace means one new client module that
-implements it and one mapping in the account model, never a change of the
-state machine. Every method raises only :mod:`.errors` classes (already
+The engine (``models/writeback_*.py``) only talks to clients through this
+interface, so adding a marketplace means one new client module that
+implements it, one entry in the platform registry (:mod:`.platforms`) and
+its views, never a change of the state machine (README, *Adding a
+marketplace*). Every method raises only :mod:`.errors` classes (already
 classified as transient, rate-limited, authentication or permanent) and
 reports each HTTP exchange once to ``on_call``.
 """

@@ -1,9 +1,11 @@
 """The write-back retry policy: what an outcome does to a shipment.
 
 This is the only place that decides states, attempt counting and the time of
-the next attempt. The ORM layer (``stock.picking``) applies the
-:class:`Decision` it gets; clients only raise the classified errors of
-:mod:`.errors`.
+the next attempt, and :data:`TRANSITIONS` the only list of the state changes
+allowed. The ORM layer applies the :class:`Decision` it gets through the
+write-back object's named transitions (``models/writeback.py``, which checks
+each against :data:`TRANSITIONS`); clients only raise the classified errors
+of :mod:`.errors`.
 
 Attempts are counted when a send is *claimed* (so a worker that dies
 mid-call has still used its attempt); outcomes that must not burn an attempt
