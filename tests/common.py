@@ -9,15 +9,14 @@ import datetime
 from unittest.mock import patch
 from urllib.parse import urlsplit
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.tests import HttpCase, TransactionCase
 from odoo.tests.common import BlockedRequest, _super_send
 
 from ..marketplaces import pacer as marketplace_pacer
 from ..marketplaces import tokens as marketplace_tokens
 from ..sandbox.server import SandboxServer
-
-AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
+from . import fixtures
 
 
 class WorkerKilled(BaseException):
@@ -74,148 +73,48 @@ class WritebackMixin(SandboxMixin):
         cls.responsible = cls.env["res.users"].create(
             {"name": "Marketplace Manager", "login": "mp_manager_test"}
         )
-        cls.amazon = cls.env["ecommerce.account"].create(
-            {
-                "name": "Amazon US (sandbox)",
-                "platform": "amazon",
-                "environment": "sandbox",
-                "api_base_url": url,
-                "auth_url": f"{url}/auth/o2/token",
-                "amazon_marketplace_id": AMAZON_MARKETPLACE,
-                "amazon_seller_id": "A2SELLER",
-                "lwa_client_id": "amzn1.application-oa2-client.test",
-                "lwa_client_secret": "amazon-secret-value",
-                "lwa_refresh_token": "Atzr|amazon-refresh-token",
-                "user_id": cls.responsible.id,
-                "timeout": 5,
-            }
-        )
-        cls.ebay = cls.env["ecommerce.account"].create(
-            {
-                "name": "eBay US (sandbox)",
-                "platform": "ebay",
-                "environment": "sandbox",
-                "api_base_url": url,
-                "auth_url": f"{url}/identity/v1/oauth2/token",
-                "ebay_site_id": 0,
-                "ebay_client_id": "Seller-App-SBX-1234",
-                "ebay_client_secret": "SBX-ebay-cert-secret",
-                "ebay_dev_id": "dev-id-1234",
-                "ebay_refresh_token": "v^1.1#ebay-refresh-token",
-                "user_id": cls.responsible.id,
-                "timeout": 5,
-            }
-        )
-        cls.carrier_product = cls.env["product.product"].create(
-            {"name": "Shipping", "type": "service", "list_price": 0.0}
-        )
-        cls.carrier = cls.env["delivery.carrier"].create(
-            {
-                "name": "UPS Ground",
-                "delivery_type": "fixed",
-                "product_id": cls.carrier_product.id,
-                "amazon_carrier_code": "UPS",
-                "ebay_carrier_code": "UPS",
-            }
-        )
+        responsible = {"user_id": cls.responsible.id}
+        cls.amazon = fixtures.amazon_account(cls.env, url, **responsible)
+        cls.ebay = fixtures.ebay_account(cls.env, url, **responsible)
+        cls.carrier = fixtures.carrier(cls.env)
+        cls.carrier_product = cls.carrier.product_id
         cls.customer = cls.env["res.partner"].create({"name": "Marketplace Buyer"})
-        cls.product_a = cls.env["product.product"].create(
-            {
-                "name": "Widget A",
-                "type": "consu",
-                "is_storable": True,
-                "default_code": "WA",
-            }
-        )
-        cls.product_b = cls.env["product.product"].create(
-            {
-                "name": "Widget B",
-                "type": "consu",
-                "is_storable": True,
-                "default_code": "WB",
-            }
-        )
+        cls.product_a = fixtures.product(cls.env, "Widget A", "WA", stock=100)
+        cls.product_b = fixtures.product(cls.env, "Widget B", "WB", stock=100)
         cls.warehouse = cls.env["stock.warehouse"].search(
             [("company_id", "=", cls.env.company.id)], limit=1
         )
         cls.stock_location = cls.warehouse.lot_stock_id
-        for product in cls.product_a | cls.product_b:
-            cls.env["stock.quant"]._update_available_quantity(
-                product, cls.stock_location, 100
-            )
 
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------
     def make_order(self, account, order_ref, lines):
         """A confirmed sale order; ``lines`` = [(product, qty, item_ref)]."""
-        order = self.env["sale.order"].create(
-            {
-                "partner_id": self.customer.id,
-                "ecommerce_account_id": account.id,
-                "ecommerce_order_ref": order_ref,
-                "carrier_id": self.carrier.id,
-                "order_line": [
-                    Command.create(
-                        {
-                            "product_id": product.id,
-                            "product_uom_qty": qty,
-                            "ecommerce_item_ref": item_ref,
-                        }
-                    )
-                    for product, qty, item_ref in lines
-                ],
-            }
+        return fixtures.order(
+            self.env, account, order_ref, lines, self.customer, self.carrier
         )
-        order.action_confirm()
-        return order
 
     def ship(self, picking, tracking, quantities=None, backorder=True):
-        """Validate ``picking`` as a warehouse user would: ship
-        ``quantities`` ({product: qty}, default everything) with tracking
-        number ``tracking``; a partial delivery creates a backorder."""
-        picking.carrier_id = self.carrier
-        if tracking:
-            picking.carrier_tracking_ref = tracking
-        for move in picking.move_ids:
-            qty = move.product_uom_qty
-            if quantities is not None:
-                qty = quantities.get(move.product_id, 0)
-            move.quantity = qty
-            move.picked = True
-        res = picking.button_validate()
-        if (
-            isinstance(res, dict)
-            and res.get("res_model") == "stock.backorder.confirmation"
-        ):
-            wizard = (
-                self.env["stock.backorder.confirmation"]
-                .with_context(**res["context"])
-                .create({})
-            )
-            if backorder:
-                wizard.process()
-            else:
-                wizard.process_cancel_backorder()
+        """Validate ``picking`` as a warehouse user would (see
+        :func:`.fixtures.ship`)."""
+        fixtures.ship(self.env, picking, tracking, self.carrier, quantities, backorder)
         self.assertEqual(picking.state, "done")
         return picking
 
     def ship_amazon_orders(self, account, count, prefix):
         """``count`` validated deliveries of ``account``, one Amazon order of
-        one item each, known to the sandbox (order references
-        ``<prefix>-0000000-<n>``). Returns the deliveries."""
-        pickings = self.env["stock.picking"]
-        for n in range(count):
-            ref = f"{prefix}-0000000-{n:07d}"
-            item = f"{prefix}{n:011d}"
-            self.sandbox.add_amazon_order(
-                ref,
-                marketplace_id=account.amazon_marketplace_id,
-                items=[{"order_item_id": item, "quantity": 1, "sku": "WA"}],
-            )
-            order = self.make_order(account, ref, [(self.product_a, 1, item)])
-            pickings |= self.ship(order.picking_ids, f"1Z{prefix}{n:08d}")
-        return pickings
+        one item each (see :func:`.fixtures.amazon_orders`)."""
+        return fixtures.amazon_orders(
+            self.env,
+            self.sandbox,
+            account,
+            count,
+            prefix,
+            self.product_a,
+            self.customer,
+            self.carrier,
+        )
 
     def run_cron(self, xmlid):
         """Run a cron through Odoo's cron runner (its own cursor, commits

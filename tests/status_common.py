@@ -8,7 +8,7 @@ import datetime
 from odoo import fields
 
 from ..marketplaces.policy import State
-from .common import AMAZON_MARKETPLACE
+from .fixtures import AMAZON_MARKETPLACE
 
 OK = "114-7100001-0000001"
 BAD = "114-7100002-0000002"

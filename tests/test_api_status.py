@@ -6,7 +6,8 @@ from odoo import fields
 from odoo.tests import freeze_time, tagged
 
 from ..marketplaces import base, health
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from .common import WritebackCase
+from .fixtures import AMAZON_MARKETPLACE
 
 ORDER = "114-0000001-0000001"
 

@@ -14,7 +14,8 @@ from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models import ecommerce_product_listing
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from .common import WritebackCase
+from .fixtures import AMAZON_MARKETPLACE
 
 MUG = "B0TESTMUG1"
 LAMP = "B0TESTLMP1"

@@ -15,7 +15,8 @@ from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import tagged
 
 from ..marketplaces import pacer as marketplace_pacer
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from . import fixtures
+from .common import WritebackCase
 
 PARAM = "stock_ecommerce_writeback.use_queue_job"
 JOB_FUNCTION = "<ecommerce.writeback.engine>._job_push_account"
@@ -28,22 +29,13 @@ class TestPushRunners(WritebackCase):
         super().setUpClass()
         if "queue.job" not in cls.env:
             raise unittest.SkipTest("queue_job is not installed in this database")
-        url = cls.sandbox.url
-        cls.amazon_2 = cls.env["ecommerce.account"].create(
-            {
-                "name": "Amazon US, second seller (sandbox)",
-                "platform": "amazon",
-                "environment": "sandbox",
-                "api_base_url": url,
-                "auth_url": f"{url}/auth/o2/token",
-                "amazon_marketplace_id": AMAZON_MARKETPLACE,
-                "amazon_seller_id": "A3SELLER",
-                "lwa_client_id": "amzn1.application-oa2-client.test",
-                "lwa_client_secret": "amazon-secret-value",
-                "lwa_refresh_token": "Atzr|second-seller-refresh-token",
-                "user_id": cls.responsible.id,
-                "timeout": 5,
-            }
+        cls.amazon_2 = fixtures.amazon_account(
+            cls.env,
+            cls.sandbox.url,
+            name="Amazon US, second seller (sandbox)",
+            amazon_seller_id="A3SELLER",
+            lwa_refresh_token="Atzr|second-seller-refresh-token",
+            user_id=cls.responsible.id,
         )
 
     # ------------------------------------------------------------------

@@ -11,7 +11,8 @@ from odoo import fields
 from odoo.tests import tagged
 
 from ..marketplaces import policy
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from .common import WritebackCase
+from .fixtures import AMAZON_MARKETPLACE
 
 ORDER = "115-0000001-0000001"
 EBAY_ORDER = "15-00001-00001"

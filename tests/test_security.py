@@ -7,7 +7,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..marketplaces import base
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from .common import WritebackCase
+from .fixtures import AMAZON_MARKETPLACE
 
 ORDER = "114-0000009-0000009"
 

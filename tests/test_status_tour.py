@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from odoo.tests import new_test_user, tagged
 
-from .common import AMAZON_MARKETPLACE, WritebackHttpCase
+from .common import WritebackHttpCase
+from .fixtures import AMAZON_MARKETPLACE
 
 
 @tagged("post_install", "-at_install")

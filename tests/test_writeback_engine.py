@@ -13,7 +13,8 @@ from odoo.tests import tagged
 from ..marketplaces import policy
 from ..marketplaces.policy import State
 from ..models.writeback_engine import BLOCKED_CURSOR_PARAM
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from .common import WritebackCase
+from .fixtures import AMAZON_MARKETPLACE
 
 ORDER = "114-0000001-0000001"
 OTHER = "114-0000002-0000002"

@@ -9,7 +9,8 @@ from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..marketplaces import ebay_oauth
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from .common import WritebackCase
+from .fixtures import AMAZON_MARKETPLACE
 
 AMAZON_ORDER = "903-1106328-1059051"
 EBAY_ORDER = "23-45678-90123"

@@ -9,10 +9,12 @@ test committed is deleted at the end."""
 import threading
 import time
 
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
-from .common import AMAZON_MARKETPLACE, SandboxMixin
+from . import fixtures
+from .common import SandboxMixin
+from .fixtures import AMAZON_MARKETPLACE
 
 ORDER = "114-4440001-0000001"
 ITEM = "44400000000001"
@@ -30,69 +32,28 @@ class TestHeldRow(SandboxMixin, TransactionCase):
         deleted when the test ends."""
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            url = self.sandbox.url
-            account = env["ecommerce.account"].create(
-                {
-                    "name": "Amazon US (held row)",
-                    "platform": "amazon",
-                    "environment": "sandbox",
-                    "api_base_url": url,
-                    "auth_url": f"{url}/auth/o2/token",
-                    "amazon_marketplace_id": AMAZON_MARKETPLACE,
-                    "amazon_seller_id": "A2HELDROW",
-                    "lwa_client_id": "amzn1.application-oa2-client.held",
-                    "lwa_client_secret": "held-row-secret",
-                    "lwa_refresh_token": "Atzr|held-row-refresh-token",
-                    "timeout": 5,
-                }
+            account = fixtures.amazon_account(
+                env,
+                self.sandbox.url,
+                name="Amazon US (held row)",
+                amazon_seller_id="A2HELDROW",
+                lwa_refresh_token="Atzr|held-row-refresh-token",
             )
-            shipping = env["product.product"].create(
-                {"name": "Shipping (held row)", "type": "service"}
-            )
-            carrier = env["delivery.carrier"].create(
-                {
-                    "name": "UPS (held row)",
-                    "delivery_type": "fixed",
-                    "product_id": shipping.id,
-                    "amazon_carrier_code": "UPS",
-                }
-            )
+            carrier = fixtures.carrier(env, name="UPS (held row)")
+            shipping = carrier.product_id
             customer = env["res.partner"].create({"name": "Held Row Buyer"})
-            product = env["product.product"].create(
-                {"name": "Held Row Widget", "type": "consu", "default_code": "HRW"}
+            product = fixtures.product(env, "Held Row Widget", "HRW", stock=1)
+            sale = fixtures.order(
+                env, account, ORDER, [(product, 1, ITEM)], customer, carrier
             )
-            order = env["sale.order"].create(
-                {
-                    "partner_id": customer.id,
-                    "ecommerce_account_id": account.id,
-                    "ecommerce_order_ref": ORDER,
-                    "carrier_id": carrier.id,
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": product.id,
-                                "product_uom_qty": 1,
-                                "ecommerce_item_ref": ITEM,
-                            }
-                        )
-                    ],
-                }
-            )
-            order.action_confirm()
-            picking = order.picking_ids
-            picking.carrier_id = carrier
-            picking.carrier_tracking_ref = TRACKING
-            for move in picking.move_ids:
-                move.quantity = move.product_uom_qty
-                move.picked = True
-            picking.button_validate()
+            picking = fixtures.ship(env, sale.picking_ids, TRACKING, carrier)
             ids = {
                 "account": account.id,
                 "carrier": carrier.id,
                 "products": (shipping | product).ids,
                 "templates": (shipping | product).product_tmpl_id.ids,
                 "partner": customer.id,
-                "order": order.id,
+                "order": sale.id,
                 "picking": picking.id,
             }
         self.addCleanup(self.delete_committed, ids)

@@ -9,7 +9,8 @@ from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
 from ..marketplaces import tokens as marketplace_tokens
-from .common import AMAZON_MARKETPLACE, WritebackCase
+from .common import WritebackCase
+from .fixtures import AMAZON_MARKETPLACE
 
 ORDER = "113-0000001-0000001"
 OTHER_ORDER = "113-0000002-0000002"
