@@ -59,7 +59,6 @@ class WritebackEngineClaims(models.AbstractModel):
         what to send, and commit the claims before anything is sent.
         Returns the list of :class:`Claimed`, or None after a concurrent
         update (nothing claimed; try again)."""
-        cr = self.env.cr
         self._commit()  # the claim starts a fresh snapshot
         now = fields.Datetime.now()
         ids = self._claim_rows(
@@ -77,11 +76,27 @@ class WritebackEngineClaims(models.AbstractModel):
             return ids  # None (a concurrent update) or []
         push.seen.update(ids)
         Picking = self.env["stock.picking"]
-        binder = self.env["ecommerce.writeback.binder"]
         Picking.invalidate_model()
         pickings = Picking.browse(sorted(ids))
         pickings._writeback_prefetch()
-        claimed, sent_values, to_resolve = [], [], Picking
+        claimed, to_resolve = self._build_claims(run, pickings, push, now)
+        for picking in to_resolve:
+            # Back to pending, still due: their eBay line ids are looked up
+            # first.
+            Writeback(picking, now).unclaim(due=None).store()
+        self._record_sent(run, claimed, now)
+        self._commit()  # the claims
+        self._look_up_lines(run, push, to_resolve)
+        return claimed
+
+    @api.model
+    def _build_claims(self, run, pickings, push, now):
+        """The claimed deliveries' shipments, built once each (the mapper):
+        ``(claimed, to_resolve)``, the :class:`Claimed` ready to send and the
+        deliveries whose eBay line ids are to be looked up first. A delivery
+        with something to fix goes back to *pending*, attempt unused."""
+        binder = self.env["ecommerce.writeback.binder"]
+        claimed, to_resolve = [], pickings.browse()
         for picking in pickings:
             with self._isolated_claim(picking):
                 if picking.id not in push.resolved and binder._lines_to_resolve(
@@ -93,27 +108,8 @@ class WritebackEngineClaims(models.AbstractModel):
                 if problem:  # not sent: something to fix first
                     Writeback(picking, now).unclaim(due=False, error=problem).store()
                     continue
-                account = picking.ecommerce_account_id
-                client = run.client(account)
                 picking._writeback_note_wire_changes(shipment)
-                packages = [
-                    [p.tracking_number, [[i.item_ref, i.quantity] for i in p.items]]
-                    for p in shipment.packages
-                ]
-                lease = now + datetime.timedelta(
-                    seconds=self._lease_seconds(picking, client, shipment)
-                    # it may wait its turn behind the rest of the batch
-                    + len(claimed)
-                )
-                sent_values.append(
-                    SQL(
-                        "(%s, %s, %s::jsonb, %s::timestamp)",
-                        picking.id,
-                        ",".join(number for number, _items in packages),
-                        json.dumps(packages),
-                        lease,
-                    )
-                )
+                account = picking.ecommerce_account_id
                 claimed.append(
                     Claimed(
                         picking=picking,
@@ -125,43 +121,70 @@ class WritebackEngineClaims(models.AbstractModel):
                         api=account._writeback_apis()[0],
                     )
                 )
-        for picking in to_resolve:
-            # Back to pending, still due: their eBay line ids are looked up
-            # first.
-            Writeback(picking, now).unclaim(due=None).store()
-        if sent_values:
-            self.env.flush_all()
-            cr.execute(
+        return claimed, to_resolve
+
+    @api.model
+    def _record_sent(self, run, claimed, now):
+        """Store what each claim sends (tracking numbers and packages, read
+        back against the marketplace later) and its lease, sized for its
+        requests and its place in the batch, in one statement."""
+        if not claimed:
+            return
+        rows = []
+        for position, item in enumerate(claimed):
+            packages = [
+                [p.tracking_number, [[i.item_ref, i.quantity] for i in p.items]]
+                for p in item.shipment.packages
+            ]
+            lease = now + datetime.timedelta(
+                seconds=self._lease_seconds(item, run.client(item.account))
+                # it may wait its turn behind the rest of the batch
+                + position
+            )
+            rows.append(
                 SQL(
-                    """
-                UPDATE stock_picking p
-                   SET writeback_sent_tracking = v.tracking,
-                       writeback_sent_packages = v.packages,
-                       writeback_lease_until = v.lease
-                  FROM (VALUES %s) AS v(id, tracking, packages, lease)
-                 WHERE p.id = v.id
-                    """,
-                    SQL(", ").join(sent_values),
+                    "(%s, %s, %s::jsonb, %s::timestamp)",
+                    item.picking.id,
+                    ",".join(number for number, _items in packages),
+                    json.dumps(packages),
+                    lease,
                 )
             )
-            Picking.invalidate_model(
-                [
-                    "writeback_sent_tracking",
-                    "writeback_sent_packages",
-                    "writeback_lease_until",
-                ]
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+            UPDATE stock_picking p
+               SET writeback_sent_tracking = v.tracking,
+                   writeback_sent_packages = v.packages,
+                   writeback_lease_until = v.lease
+              FROM (VALUES %s) AS v(id, tracking, packages, lease)
+             WHERE p.id = v.id
+                """,
+                SQL(", ").join(rows),
             )
-        self._commit()  # the claims
-        for picking in to_resolve:
+        )
+        self.env["stock.picking"].invalidate_model(
+            [
+                "writeback_sent_tracking",
+                "writeback_sent_packages",
+                "writeback_lease_until",
+            ]
+        )
+
+    @api.model
+    def _look_up_lines(self, run, push, pickings):
+        """Look up the eBay line ids of ``pickings`` (each committed on its
+        own); they are claimed again in this run, with the ids found (or
+        told what is missing)."""
+        binder = self.env["ecommerce.writeback.binder"]
+        for picking in pickings:
             with self._isolated(picking, "line lookup"):
                 binder._resolve_lines(run, picking)
                 self._commit()
-            # Claimed again in this run, with the line ids found (or told
-            # what is missing).
             push.resolved.add(picking.id)
             push.seen.discard(picking.id)
             push.again.add(picking.ecommerce_account_id.id)
-        return claimed
 
     @contextlib.contextmanager
     def _isolated_claim(self, picking):
@@ -201,16 +224,14 @@ class WritebackEngineClaims(models.AbstractModel):
         self._commit()
 
     @api.model
-    def _lease_seconds(self, picking, client, shipment):
-        """How long a send may take before it is presumed dead: well above
-        what its requests can last with the account's timeout (a token
-        exchange plus every request the client makes for this shipment,
-        e.g. one CompleteSale per line), so a slow send is never reconciled
-        while still running."""
-        requests = client.request_count(shipment)
-        return max(
-            LEASE_SECONDS, 2 * (requests + 1) * picking.ecommerce_account_id.timeout
-        )
+    def _lease_seconds(self, item, client):
+        """How long the send of claim ``item`` may take before it is presumed
+        dead: well above what its requests can last with the account's
+        timeout (a token exchange plus every request the client makes for
+        this shipment, e.g. one CompleteSale per line), so a slow send is
+        never reconciled while still running."""
+        requests = client.request_count(item.shipment)
+        return max(LEASE_SECONDS, 2 * (requests + 1) * item.account.timeout)
 
     @api.model
     def _claim_checks(self, run, limit, seen):
