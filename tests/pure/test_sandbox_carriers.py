@@ -170,11 +170,12 @@ def test_codes_of_the_demo_and_tests_are_listed():
         used = re.findall(rf'name="{platform}_carrier_code">([^<]*)<', demo)
         assert used
         assert set(used) <= codes
-    common = (REPO_ROOT / "tests" / "common.py").read_text(encoding="utf-8")
+    # The Odoo tier's carrier (tests/fixtures.py, its defaults).
+    fixtures = (REPO_ROOT / "tests" / "fixtures.py").read_text(encoding="utf-8")
     for platform, codes in (
         ("amazon", AMAZON_CARRIER_CODES),
         ("ebay", EBAY_CARRIER_CODES),
     ):
-        used = re.findall(rf'"{platform}_carrier_code": "([^"]*)"', common)
+        used = re.findall(rf'{platform}_code="([^"]*)"', fixtures)
         assert used
         assert set(used) <= codes
