@@ -43,7 +43,9 @@ parameters ``stock_ecommerce_writeback.verify_delay`` and ``verify_interval``
 to 0 so read-backs run at once, and retires (marks *manual*) any open
 write-back those accounts kept from an earlier run. Orders are created in the
 sandbox and as confirmed sale orders with validated deliveries in Odoo, in
-chunks of 100 committed one by one. Scenarios, in this order:
+chunks of 100 committed one by one. Accounts, product, carrier, orders and
+deliveries are built by ``tests/fixtures.py``, as the tests build theirs.
+Scenarios, in this order:
 
 ``workers``
     N shipments, spread over the platforms, and W worker processes running
@@ -143,7 +145,6 @@ import traceback
 ADDON = "stock_ecommerce_writeback"
 PLATFORMS = ("amazon", "trading", "rest")
 OPEN_STATES = ("pending", "sending", "submitted")
-AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
 ACCOUNT_TIMEOUT = 2  # seconds: a "timeout" fault sleeps longer than this
 CHUNK = 100
 WRITE_OPERATIONS = (
@@ -332,6 +333,14 @@ def load_registry(args, log_level):
 
     config.parse_config(odoo_argv(args, log_level))
     return Registry(args.database)
+
+
+def import_fixtures():
+    """``tests/fixtures.py``, the one builder of accounts, products, orders
+    and deliveries (importable once Odoo knows the addons path)."""
+    from odoo.addons.stock_ecommerce_writeback.tests import fixtures
+
+    return fixtures
 
 
 # ----------------------------------------------------------------------
@@ -648,88 +657,46 @@ class Chaos:
 
     # -- set-up ----------------------------------------------------------
     def setup(self):
+        fixtures = import_fixtures()
         url = self.sandbox.url
+        run = self.run_id
         cr, env = self.env()
         try:
             params = env["ir.config_parameter"].sudo()
             for knob in ("verify_delay", "verify_interval"):
                 params.set_param(f"{ADDON}.{knob}", "0")
-            Account = env["ecommerce.account"].with_context(active_test=False)
-            specs = {
-                "amazon": {
-                    "name": "Chaos Amazon (sandbox)",
-                    "platform": "amazon",
-                    "auth_url": f"{url}/auth/o2/token",
-                    "amazon_marketplace_id": AMAZON_MARKETPLACE,
-                    "amazon_seller_id": "A2CHAOS",
-                    "lwa_client_id": "amzn1.application-oa2-client.chaos",
-                    "lwa_client_secret": "chaos-amazon-secret",
-                    "lwa_refresh_token": f"Atzr|chaos-{self.run_id}",
-                },
-                "trading": {
-                    "name": "Chaos eBay Trading (sandbox)",
-                    "platform": "ebay",
-                    "ebay_api": "trading",
-                    "auth_url": f"{url}/identity/v1/oauth2/token",
-                    "ebay_client_id": "Chaos-App-SBX-1",
-                    "ebay_client_secret": "SBX-chaos-secret",
-                    "ebay_dev_id": "chaos-dev",
-                    "ebay_refresh_token": f"v^1.1#chaos-trading-{self.run_id}",
-                },
-                "rest": {
-                    "name": "Chaos eBay Fulfillment (sandbox)",
-                    "platform": "ebay",
-                    "ebay_api": "fulfillment",
-                    "auth_url": f"{url}/identity/v1/oauth2/token",
-                    "ebay_client_id": "Chaos-App-SBX-2",
-                    "ebay_client_secret": "SBX-chaos-secret-2",
-                    "ebay_dev_id": "chaos-dev",
-                    "ebay_refresh_token": f"v^1.1#chaos-rest-{self.run_id}",
-                },
-            }
-            self.accounts = {}
-            for platform in PLATFORMS:
-                vals = dict(
-                    specs[platform],
-                    environment="sandbox",
-                    api_base_url=url,
+            # One seller per API, reused by name; the run's own tokens.
+            self.accounts = {
+                platform: fixtures.seller_account(
+                    env,
+                    url,
+                    platform,
+                    seller,
+                    name=name,
                     timeout=ACCOUNT_TIMEOUT,
                     max_attempts=5,
                     active=platform in self.args.platforms,
+                ).id
+                for platform, seller, name in (
+                    ("amazon", f"chaos-{run}", "Chaos Amazon (sandbox)"),
+                    ("trading", f"chaos-trading-{run}", "Chaos eBay Trading (sandbox)"),
+                    ("rest", f"chaos-rest-{run}", "Chaos eBay Fulfillment (sandbox)"),
                 )
-                account = Account.search([("name", "=", vals["name"])], limit=1)
-                if account:
-                    account.write(vals)
-                else:
-                    account = Account.create(vals)
-                self.accounts[platform] = account.id
+            }
             retired = self._retire(env, list(self.accounts.values()))
-            Product = env["product.product"]
-            self.product = Product.search([("default_code", "=", "CHAOS")], limit=1)
-            if not self.product:
-                self.product = Product.create(
-                    {"name": "Chaos Widget", "type": "consu", "default_code": "CHAOS"}
-                )
+            product = env["product.product"].search(
+                [("default_code", "=", "CHAOS")], limit=1
+            ) or fixtures.untracked_product(env, "Chaos Widget", "CHAOS")
             carrier = env["delivery.carrier"].search(
                 [("name", "=", "Chaos UPS")], limit=1
-            )
-            if not carrier:
-                shipping = Product.create(
-                    {"name": "Chaos Shipping", "type": "service", "list_price": 0}
-                )
-                carrier = env["delivery.carrier"].create(
-                    {
-                        "name": "Chaos UPS",
-                        "delivery_type": "fixed",
-                        "product_id": shipping.id,
-                        "amazon_carrier_code": "UPS",
-                        "ebay_carrier_code": "UPS",
-                    }
-                )
-            self.carrier_id = carrier.id
+            ) or fixtures.carrier(env, name="Chaos UPS")
             partner = env["res.partner"].search([("name", "=", "Chaos Buyer")], limit=1)
-            self.partner_id = (partner or partner.create({"name": "Chaos Buyer"})).id
-            self.product_id = self.product.id
+            partner = partner or partner.create({"name": "Chaos Buyer"})
+            self.product_id, self.carrier_id, self.partner_id = (
+                product.id,
+                carrier.id,
+                partner.id,
+            )
             others = env["stock.picking"].search_count(
                 [
                     ("writeback_state", "in", OPEN_STATES),
@@ -780,59 +747,40 @@ class Chaos:
 
     def make_shipments(self, scenario, count, platforms):
         """``count`` marketplace orders in the sandbox and as validated
-        deliveries in Odoo, round-robin over ``platforms``, in chunks."""
-        from odoo import Command
-
+        deliveries in Odoo, round-robin over ``platforms``, committed in
+        chunks (``tests/fixtures.py``)."""
+        fixtures = import_fixtures()
         start = time.monotonic()
-        s = scenario.index
-        made = 0
-        while made < count:
-            size = min(CHUNK, count - made)
-            specs = []
-            for i in range(made, made + size):
+        s, run = scenario.index, self.run_id
+        cr, env = self.env()
+        try:
+            account = {
+                platform: env["ecommerce.account"].browse(self.accounts[platform])
+                for platform in platforms
+            }
+            platform_of = {record.id: name for name, record in account.items()}
+            orders = []
+            for i in range(count):
                 platform = platforms[i % len(platforms)]
-                specs.append((platform, *self._order(platform, s, i)))
-            cr, env = self.env()
-            try:
-                env = env(context=dict(env.context, tracking_disable=True))
-                orders = env["sale.order"].create(
-                    [
-                        {
-                            "partner_id": self.partner_id,
-                            "ecommerce_account_id": self.accounts[platform],
-                            "ecommerce_order_ref": ref,
-                            "carrier_id": self.carrier_id,
-                            "order_line": [
-                                Command.create(
-                                    {
-                                        "product_id": self.product_id,
-                                        "product_uom_qty": 1,
-                                        "ecommerce_item_ref": item_ref,
-                                    }
-                                )
-                            ],
-                        }
-                        for platform, ref, item_ref, _tracking in specs
-                    ]
+                ref = (
+                    f"{100 + s:03d}-{run:07d}-{i:07d}"
+                    if platform == "amazon"
+                    else f"{run:07d}-{s:03d}{i:06d}"
                 )
-                orders.action_confirm()
-                tracking_of = {ref: tracking for _p, ref, _i, tracking in specs}
-                pickings = env["stock.picking"]
-                for order in orders:
-                    picking = order.picking_ids
-                    picking.write(
-                        {
-                            "carrier_id": self.carrier_id,
-                            "carrier_tracking_ref": tracking_of[
-                                order.ecommerce_order_ref
-                            ],
-                        }
-                    )
-                    pickings |= picking
-                for move in pickings.move_ids:
-                    move.quantity = move.product_uom_qty
-                    move.picked = True
-                pickings.with_context(skip_backorder=True).button_validate()
+                tracking = f"1ZCH{run:07d}{s:03d}{i:06d}"
+                orders.append((account[platform], ref, s * 10**6 + i, tracking))
+            chunks = fixtures.committed_deliveries(
+                env,
+                self.sandbox,
+                orders,
+                env["product.product"].browse(self.product_id),
+                env["res.partner"].browse(self.partner_id),
+                env["delivery.carrier"].browse(self.carrier_id),
+                chunk=CHUNK,
+            )
+            made = 0
+            for pickings in chunks:
+                size = min(CHUNK, count - made)
                 states = set(pickings.mapped("writeback_state"))
                 if states != {"pending"} or len(pickings) != size:
                     raise SystemExit(
@@ -840,54 +788,19 @@ class Chaos:
                     )
                 for picking in pickings:
                     order = picking.sale_id
-                    platform = next(
-                        p for p, ref, *_ in specs if ref == order.ecommerce_order_ref
-                    )
                     scenario.orders[picking.id] = (
-                        platform,
+                        platform_of[order.ecommerce_account_id.id],
                         order.ecommerce_order_ref,
                         order.order_line.ecommerce_item_ref,
                         picking.carrier_tracking_ref,
                     )
                     scenario.picking_ids.append(picking.id)
-                cr.commit()
-            finally:
-                cr.close()
-            made += size
-            if count > CHUNK:
-                self.say(f"  {scenario.name}: {made}/{count} shipments created")
+                made += size
+                if count > CHUNK:
+                    self.say(f"  {scenario.name}: {made}/{count} shipments created")
+        finally:
+            cr.close()
         scenario.setup_seconds = time.monotonic() - start
-
-    def _order(self, platform, s, i):
-        """(order ref, item ref, tracking) of shipment ``i`` of scenario
-        ``s``; the order is created in the sandbox too."""
-        run = self.run_id
-        tracking = f"1ZCH{run:07d}{s:03d}{i:06d}"
-        if platform == "amazon":
-            ref = f"{100 + s:03d}-{run:07d}-{i:07d}"
-            item = f"{run:07d}{s:03d}{i:06d}"
-            self.sandbox.add_amazon_order(
-                ref,
-                marketplace_id=AMAZON_MARKETPLACE,
-                items=[{"order_item_id": item, "quantity": 1, "sku": "CHAOS"}],
-            )
-            return ref, item, tracking
-        ref = f"{run:07d}-{s:03d}{i:06d}"
-        line = f"{run:07d}{s:03d}{i:06d}"
-        item_id = f"11{s:03d}{i:07d}"
-        self.sandbox.add_ebay_order(
-            ref,
-            line_items=[
-                {
-                    "line_item_id": line,
-                    "quantity": 1,
-                    "item_id": item_id,
-                    "transaction_id": "0",
-                    "sku": "CHAOS",
-                }
-            ],
-        )
-        return ref, (f"{item_id}-0" if platform == "trading" else line), tracking
 
     # -- running workers -------------------------------------------------
     def run_workers(self, scenario, count, mode="work"):
