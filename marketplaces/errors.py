@@ -38,6 +38,18 @@ class RateLimitedError(MarketplaceError):
     outcome = "rate_limited"
 
 
+# RateLimitedError.code of a call the client held back itself (its pacer,
+# respecting the marketplace's documented rate): nothing was sent, nothing
+# failed.
+CLIENT_PACING = "client_pacing"
+
+
+def is_held_back(error):
+    """True when ``error`` is the client holding a call back for the rate
+    limit (:data:`CLIENT_PACING`): never a failure, never counted."""
+    return isinstance(error, RateLimitedError) and error.code == CLIENT_PACING
+
+
 class AuthError(MarketplaceError):
     """Credentials rejected even after one token refresh (invalid_grant,
     401/403 Unauthorized, eBay 931/932/21916984/21917053): the account needs

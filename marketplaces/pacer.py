@@ -6,7 +6,7 @@ import math
 import threading
 import time
 
-from .errors import RateLimitedError
+from .errors import CLIENT_PACING, RateLimitedError
 
 DEFAULT_MAX_WAIT = 2.0  # seconds the pacer may sleep before giving up
 
@@ -111,7 +111,7 @@ class Pacer:
                     f"Holding back {key[-1]}: its rate limit "
                     f"({plan[0] / self.SAFETY:g}/s, burst {burst}) needs a "
                     f"{wait:.1f} s pause",
-                    code="client_pacing",
+                    code=CLIENT_PACING,
                     retry_after=wait,
                 )
             if plan is not None:

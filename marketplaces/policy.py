@@ -14,6 +14,7 @@ mid-call has still used its attempt); outcomes that must not burn an attempt
 
 import dataclasses
 import enum
+import math
 import random
 
 from . import errors
@@ -100,6 +101,12 @@ class RetryPolicy:
     verify_interval: int = 120  # further read-backs
     verify_window: int = 1800  # accepted but still not on the order -> resend
 
+    @property
+    def read_budget(self):
+        """How many read-backs that reached the marketplace and failed a
+        shipment gets before it is decided (the verify window, in reads)."""
+        return max(1, math.ceil(self.verify_window / max(self.verify_interval, 1)))
+
     def backoff(self, attempts, rng=random.random):
         """Seconds to wait after ``attempts`` counted attempts (>= 1)."""
         delay = min(
@@ -120,6 +127,10 @@ class Decision:
     flag_account: bool = False  # credentials need attention
     notify: bool = False  # tell the responsible user (activity)
     throttled: bool = False  # a 429: the account waits for the rest of the run
+    # The client held the call back for the rate limit (nothing was sent):
+    # not a failure, counted nowhere; the account waits for the rest of the run.
+    held_back: bool = False
+    read_failed: bool = False  # a read-back reached the marketplace and failed
     keep_error: bool = False  # keep the message the shipment already shows
 
     def as_dict(self):
@@ -148,6 +159,8 @@ def after_send(error, attempts, policy, throttled=0):
     """
     if error is None:
         return Decision(State.SUBMITTED, retry_in=policy.verify_delay)
+    if errors.is_held_back(error):
+        return held_back(error, State.PENDING)
     if isinstance(error, errors.RateLimitedError):
         return Decision(
             State.PENDING,
@@ -263,18 +276,37 @@ def after_interrupted_send(order, packages, attempts, policy):
     return failed_attempt(message, attempts, policy)
 
 
-def after_readback_failure(error, state, attempts, age, policy):
-    """Decision when the order could not be read back for a shipment in
-    ``state`` (*submitted*, or *sending* with an expired lease), ``age``
-    seconds after it was accepted (or its lease expired).
+def held_back(error, state):
+    """Decision when the client held the call back to keep to the
+    marketplace's rate limit: the same state again when the limit allows
+    (its own pause), the attempt given back, the shipment's message kept."""
+    return Decision(
+        state,
+        refund_attempt=state == State.PENDING,
+        retry_in=max(error.retry_after or 0, 1),
+        keep_error=True,
+        held_back=True,
+    )
 
-    Every path ends: a permanent error fails at once; any other error
-    (403 after a token refresh, 5xx, timeouts, 429) is tried again every
-    ``verify_interval`` until ``verify_window`` has passed, then a submitted
-    shipment is failed with the reason (a person checks the marketplace) and
-    an interrupted send is sent again (confirmations are idempotent) or
-    failed when its attempts are used up.
+
+def after_readback_failure(error, state, attempts, read_failures, policy):
+    """Decision when the order could not be read back for a shipment in
+    ``state`` (*submitted*, or *sending* with an expired lease), which had
+    ``read_failures`` read-backs fail before this one.
+
+    Every path ends: a permanent error (the marketplace cannot show the
+    order) fails at once; the client holding the call back for the rate
+    limit is no failure and counts nowhere; any other error (403 after a
+    token refresh, 5xx, timeouts, 429) counts one failed read and is tried
+    again every ``verify_interval`` until :attr:`RetryPolicy.read_budget`
+    reads have failed. Then a submitted shipment, which the marketplace
+    accepted, stays *submitted*, read again every ``verify_interval``, with
+    a message saying so (never *Failed* for lack of a read-back), and an
+    interrupted send is sent again (confirmations are idempotent) or failed
+    when its attempts are used up.
     """
+    if errors.is_held_back(error):
+        return held_back(error, state)
     if isinstance(error, errors.PermanentError):
         return Decision(
             State.FAILED,
@@ -282,31 +314,33 @@ def after_readback_failure(error, state, attempts, age, policy):
             notify=True,
         )
     flag = isinstance(error, errors.AuthError)
-    if age < policy.verify_window:
-        wait = policy.verify_interval
-        if isinstance(error, errors.RateLimitedError) and error.retry_after:
-            wait = max(wait, error.retry_after)
+    failures = read_failures + 1
+    wait = policy.verify_interval
+    if isinstance(error, errors.RateLimitedError) and error.retry_after:
+        wait = max(wait, error.retry_after)
+    if failures < policy.read_budget:
         return Decision(
             state,
             f"Could not read the order back yet: {error}",
             retry_in=wait,
             flag_account=flag,
+            read_failed=True,
         )
-    minutes = int(age // 60)
     if state == State.SUBMITTED:
         return Decision(
-            State.FAILED,
-            "The marketplace accepted the confirmation, but the order could "
-            f"not be read back for {minutes} minutes ({error}). Check the "
-            "order on the marketplace, then mark it as manually confirmed or "
-            "retry.",
-            notify=True,
+            State.SUBMITTED,
+            "The marketplace accepted the confirmation; the order could not be "
+            f"read back to verify it ({failures} tries, last: {error}). It is "
+            "not sent again and is read again later; check the order on the "
+            "marketplace if this lasts.",
+            retry_in=wait,
             flag_account=flag,
+            read_failed=True,
         )
     decision = failed_attempt(
         "The previous send was interrupted and the order could not be read "
-        f"back for {minutes} minutes ({error}); sending it again.",
+        f"back ({failures} tries, last: {error}); sending it again.",
         attempts,
         policy,
     )
-    return dataclasses.replace(decision, flag_account=flag)
+    return dataclasses.replace(decision, flag_account=flag, read_failed=True)

@@ -42,11 +42,13 @@ ISSUE_CANCELLED = "cancelled"
 ISSUE_CREDENTIALS = "credentials"
 ISSUE_FIX = "fix"
 ISSUE_FAILED = "failed"
+ISSUE_UNVERIFIED = "unverified"
 ISSUE_SELECTION = [
     (ISSUE_CANCELLED, "Order cancelled on the marketplace"),
     (ISSUE_CREDENTIALS, "Credentials rejected"),
     (ISSUE_FIX, "Something to fix first"),
     (ISSUE_FAILED, "Failed"),
+    (ISSUE_UNVERIFIED, "Accepted, not verified yet"),
 ]
 MANUAL_REASONS = [
     ("confirmed", "Confirmed by hand"),
@@ -172,6 +174,12 @@ class StockPicking(models.Model):
         copy=False,
         readonly=True,
         help="Rate-limit answers in a row: the wait after each one doubles.",
+    )
+    writeback_read_failures = fields.Integer(
+        copy=False,
+        readonly=True,
+        help="Read-backs in a row that reached the marketplace and failed (the "
+        "client holding a read back for the rate limit does not count).",
     )
     writeback_outcome_ids = fields.One2many(
         "ecommerce.writeback.outcome", "picking_id", readonly=True
@@ -339,6 +347,7 @@ class StockPicking(models.Model):
         "writeback_state",
         "writeback_error",
         "writeback_next_attempt",
+        "writeback_submitted_date",
         "ecommerce_readback",
         "ecommerce_account_id.auth_error",
     )
@@ -352,6 +361,12 @@ class StockPicking(models.Model):
         """``ISSUE_*`` for a write-back a person must look at, else False."""
         self.ensure_one()
         state = self.writeback_state
+        if state == State.SUBMITTED:
+            # Accepted by the marketplace: only unverified for too long.
+            since = self.writeback_submitted_date
+            if since and since < self._writeback_unverified_before():
+                return ISSUE_UNVERIFIED
+            return False
         if state not in (State.FAILED, State.PENDING):
             return False
         if state == State.FAILED and (
@@ -368,17 +383,34 @@ class StockPicking(models.Model):
         return False
 
     @api.model
+    def _writeback_unverified_before(self):
+        """A shipment the marketplace accepted before this moment and that is
+        still not verified needs attention: the verify window has passed
+        (the marketplace's own pace of showing confirmations is not)."""
+        window = self.env["ecommerce.account"]._writeback_policy().verify_window
+        return fields.Datetime.now() - datetime.timedelta(seconds=window)
+
+    @api.model
     def _search_writeback_needs_attention(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             return NotImplemented
-        domain = Domain("writeback_state", "=", State.FAILED.value) | (
-            Domain("writeback_state", "=", State.PENDING.value)
-            & (
-                (
-                    Domain("writeback_error", "!=", False)
-                    & Domain("writeback_next_attempt", "=", False)
+        domain = (
+            Domain("writeback_state", "=", State.FAILED.value)
+            | (
+                Domain("writeback_state", "=", State.PENDING.value)
+                & (
+                    (
+                        Domain("writeback_error", "!=", False)
+                        & Domain("writeback_next_attempt", "=", False)
+                    )
+                    | Domain("ecommerce_account_id.auth_error", "!=", False)
                 )
-                | Domain("ecommerce_account_id.auth_error", "!=", False)
+            )
+            | (
+                Domain("writeback_state", "=", State.SUBMITTED.value)
+                & Domain(
+                    "writeback_submitted_date", "<", self._writeback_unverified_before()
+                )
             )
         )
         return domain if (operator == "=") == value else ~domain

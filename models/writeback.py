@@ -179,9 +179,14 @@ class Writeback:
             )
         if decision.failed_attempt:
             self.vals["writeback_error_count"] = picking.writeback_error_count + 1
-        self.vals["writeback_throttle_count"] = (
-            picking.writeback_throttle_count + 1 if decision.throttled else 0
-        )
+        if not decision.held_back:  # the client's own pause counts nowhere
+            self.vals["writeback_throttle_count"] = (
+                picking.writeback_throttle_count + 1 if decision.throttled else 0
+            )
+        if decision.read_failed:
+            self.vals["writeback_read_failures"] = picking.writeback_read_failures + 1
+        elif readback is not None:
+            self.vals["writeback_read_failures"] = 0
         if readback is not None:
             self.vals.update(
                 ecommerce_readback_status=readback.get("status_label")

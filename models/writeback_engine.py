@@ -77,6 +77,7 @@ CLAIM_FIELDS = [
     "writeback_last_attempt",
     "writeback_error_count",
     "writeback_throttle_count",
+    "writeback_read_failures",
     "ecommerce_account_id",
 ]
 # Blocked shipments (something to fix) rechecked per run, paging by id.
@@ -455,7 +456,7 @@ class WritebackEngine(models.AbstractModel):
             decision = self._send_claimed(run, item)
             push.results.append((item, decision))
             push.sent += 1
-            if decision.throttled:
+            if decision.throttled or decision.held_back:
                 # The account's other claims wait for later.
                 self._release_claims(run, push.queues.pop(item.account.id), decision)
             if len(push.results) >= batch_size:
@@ -525,7 +526,7 @@ class WritebackEngine(models.AbstractModel):
         decision = policy.after_send(
             error, item.attempt, run.policy(account), throttled=item.throttled
         )
-        if decision.throttled:
+        if decision.throttled or decision.held_back:
             run.held_accounts.add(account.id)
         return decision
 
@@ -581,14 +582,18 @@ class WritebackEngine(models.AbstractModel):
             by_order.setdefault(key, []).append(picking)
         results = []
         now = fields.Datetime.now()
+        held_back = {}  # account -> the client's pause: its reads wait
         for (account, order_ref), group in by_order.items():
-            order = error = None
+            order, error = None, held_back.get(account)
             journal_picking = group[0] if len(group) == 1 else None
             with run.journal(account, journal_picking, defer=True):
                 try:
-                    order = run.client(account).read_order(order_ref)
+                    if error is None:
+                        order = run.client(account).read_order(order_ref)
                 except errors.MarketplaceError as exc:
                     error = exc
+                    if errors.is_held_back(exc):
+                        held_back[account] = exc
                 except Exception as exc:
                     _logger.exception(
                         "Reading back order %s failed unexpectedly", order_ref
@@ -628,15 +633,10 @@ class WritebackEngine(models.AbstractModel):
             return policy.after_interrupted_send(
                 order, packages, picking.writeback_attempt_count, retry_policy
             )
-        since = (
-            picking.writeback_submitted_date
-            if state == State.SUBMITTED
-            else picking.writeback_last_attempt
-        ) or now
         return policy.after_readback_failure(
             error,
             state,
             picking.writeback_attempt_count,
-            (now - since).total_seconds(),
+            picking.writeback_read_failures,
             retry_policy,
         )

@@ -5,11 +5,13 @@ configuration is refused. (Concurrency at scale and kill -9 loops are in
 ``scripts/chaos.py``; this is its small deterministic subset.)"""
 
 import datetime
+import time
 
 from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
+from ..marketplaces import pacer as marketplace_pacer
 from ..marketplaces import policy
 from ..marketplaces.policy import State
 from ..models.writeback_engine import BLOCKED_CURSOR_PARAM
@@ -43,11 +45,14 @@ class TestWritebackEngine(WritebackCase):
             {"writeback_submitted_date": past, "writeback_next_attempt": past}
         )
 
-    def test_read_back_refused_has_a_budget_then_fails_with_an_activity(self):
-        """getOrder answers 403 (a missing role) for ever: the shipment is
-        checked again inside the verify window, then reaches Failed with a
-        message and an activity, never Submitted for ever. The flag belongs
-        to the read-back API: a working confirmShipment does not clear it."""
+    def test_read_back_refused_stays_submitted_and_needs_attention_in_time(self):
+        """getOrder answers 403 (a missing role) for ever after Amazon
+        accepted the confirmation: the order is read again every interval;
+        after 15 failed reads (the verify window) the shipment stays
+        Submitted, saying Amazon accepted it, is never Failed and never sent
+        again; it joins Needs attention once the verify window has passed
+        since Amazon accepted it. The flag belongs to the read-back API: a
+        working confirmShipment does not clear it."""
         self.ship(self.picking, "1Z0001")
         self.push()
         self.assertEqual(self.picking.writeback_state, "submitted")
@@ -59,6 +64,7 @@ class TestWritebackEngine(WritebackCase):
         self.assertEqual(self.picking.writeback_state, "submitted")
         self.assertIn("Could not read the order back", self.picking.writeback_error)
         self.assertEqual(self.amazon.auth_error_api, "amazon_orders")
+        per_read = len(self.requests_of("amazon.getOrder"))  # with a token refresh
 
         # Another delivery of the account is confirmed fine meanwhile.
         other = self.make_order(
@@ -69,12 +75,55 @@ class TestWritebackEngine(WritebackCase):
         self.assertEqual(other.picking_ids.writeback_state, "submitted")
         self.assertTrue(self.amazon.auth_error, "not cleared by another API")
 
+        budget = policy.RetryPolicy().read_budget
+        for _read in range(budget + 2):
+            self.make_due(self.picking)
+            marketplace_pacer.PACER.reset()  # time passes between reads
+            self.verify()
+        self.assertEqual(self.picking.writeback_state, "submitted")
+        self.assertEqual(self.picking.writeback_read_failures, budget + 3)
+        self.assertIn("accepted the confirmation", self.picking.writeback_error)
+        self.assertIn("It is not sent again", self.picking.writeback_error)
+        self.assertFalse(self.picking.activity_ids)
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 2)
+        self.assertEqual(
+            len(self.requests_of("amazon.getOrder")), per_read * (budget + 3)
+        )
+
+        Picking = self.env["stock.picking"]
+        attention = [("writeback_needs_attention", "=", True)]
+        self.assertNotIn(self.picking, Picking.search(attention))
         window = policy.RetryPolicy().verify_window
         self._age(self.picking, window + 60)
+        self.picking.invalidate_recordset()
+        self.assertIn(self.picking, Picking.search(attention))
+        self.assertEqual(self.picking.writeback_issue, "unverified")
+        self.assertEqual(self.picking.writeback_state, "submitted")
+
+    def test_a_read_the_client_holds_back_is_not_a_failure(self):
+        """The seller's getOrder bucket is empty: the client holds the read
+        back (nothing reaches Amazon). The shipment stays as it was: no
+        failed read, no message, no error in the journal."""
+        self.ship(self.picking, "1Z0001")
+        self.push()
+        self.make_due(self.picking)
+        client = self.amazon._marketplace_client(on_call=None, kind="writeback")
+        marketplace_pacer.PACER.restore(
+            (client.seller_key,), {"getOrder": [0.0, time.time()]}
+        )
+        calls = self.picking.writeback_call_ids
         self.verify()
-        self.assertEqual(self.picking.writeback_state, "failed")
-        self.assertIn("could not be read back", self.picking.writeback_error)
-        self.assertTrue(self.picking.activity_ids)
+        self.assertEqual(self.picking.writeback_state, "submitted")
+        self.assertEqual(self.picking.writeback_read_failures, 0)
+        self.assertFalse(self.picking.writeback_error)
+        self.assertFalse(self.requests_of("amazon.getOrder"))
+        self.assertFalse(
+            (self.picking.writeback_call_ids - calls).filtered(
+                lambda c: c.outcome != "success"
+            ),
+            "the client's own pause is not journaled as an error",
+        )
+        self.assertGreater(self.picking.writeback_next_attempt, fields.Datetime.now())
 
     def test_outcome_of_a_held_row_is_stored_and_applied_next_run(self):
         """A row another transaction held while the worker applied its

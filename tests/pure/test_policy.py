@@ -176,24 +176,43 @@ def test_429_without_retry_after_waits_longer_on_each_repeat():
     ],
 )
 def test_readback_failures_have_a_budget_then_a_decided_state(error):
-    inside = policy.after_readback_failure(
-        error, State.SUBMITTED, 1, POLICY.verify_window - 1, POLICY
-    )
-    assert inside.state == State.SUBMITTED
+    last = POLICY.read_budget - 1  # failed reads before the last one allowed
+    inside = policy.after_readback_failure(error, State.SUBMITTED, 1, last - 1, POLICY)
+    assert inside.state == State.SUBMITTED and inside.read_failed
     assert inside.retry_in >= POLICY.verify_interval
-    past = policy.after_readback_failure(
-        error, State.SUBMITTED, 1, POLICY.verify_window + 1, POLICY
-    )
-    assert past.state == State.FAILED and past.notify
-    assert "could not be read back" in past.error
-    interrupted = policy.after_readback_failure(
-        error, State.SENDING, 1, POLICY.verify_window + 1, POLICY
-    )
+    # Accepted by the marketplace: never Failed for lack of a read-back.
+    past = policy.after_readback_failure(error, State.SUBMITTED, 1, last, POLICY)
+    assert past.state == State.SUBMITTED and past.read_failed
+    assert not past.notify
+    assert "accepted the confirmation" in past.error
+    assert past.retry_in >= POLICY.verify_interval
+    interrupted = policy.after_readback_failure(error, State.SENDING, 1, last, POLICY)
     assert interrupted.state == State.PENDING and interrupted.failed_attempt
     out_of_attempts = policy.after_readback_failure(
-        error, State.SENDING, 5, POLICY.verify_window + 1, POLICY
+        error, State.SENDING, 5, last, POLICY
     )
     assert out_of_attempts.state == State.FAILED
+
+
+@pytest.mark.parametrize("state", [State.SUBMITTED, State.SENDING, State.PENDING])
+def test_the_clients_own_pause_is_never_a_failure(state):
+    """The client holding a call back for the rate limit (nothing sent)
+    counts nowhere: same state, no failed read, no attempt, no throttle, the
+    shipment's message kept; it goes when the limit allows."""
+    paused = errors.RateLimitedError(
+        "Holding back getOrder", code=errors.CLIENT_PACING, retry_after=2.04
+    )
+    if state == State.PENDING:
+        decision = policy.after_send(paused, 1, POLICY)
+    else:
+        decision = policy.after_readback_failure(
+            paused, state, 1, POLICY.read_budget - 1, POLICY
+        )
+    assert decision.state == state
+    assert decision.held_back and decision.keep_error
+    assert not (decision.read_failed or decision.failed_attempt or decision.throttled)
+    assert decision.refund_attempt == (state == State.PENDING)
+    assert decision.retry_in == 2.04
 
 
 def test_readback_permanent_error_fails_at_once():
@@ -222,9 +241,9 @@ def test_every_decision_is_an_allowed_transition():
         decision = policy.after_send(error, 5, POLICY)
         assert policy.can_transition(State.SENDING, decision.state)
     for state in (State.SUBMITTED, State.SENDING):
-        for age in (0, POLICY.verify_window + 1):
+        for failures in (0, POLICY.read_budget):
             decision = policy.after_readback_failure(
-                errors.TransientError("x"), state, 5, age, POLICY
+                errors.TransientError("x"), state, 5, failures, POLICY
             )
             assert policy.can_transition(state, decision.state)
     assert [value for value, _label in policy.SELECTION] == [

@@ -249,11 +249,17 @@ def test_interrupted_send_is_reconciled_or_resent():
 
 
 @pytest.mark.parametrize("state", [State.SUBMITTED, State.SENDING])
-def test_read_back_failures_retry_every_120_s_for_1800_s(state):
+def test_read_back_failures_retry_every_120_s_for_15_failed_reads(state):
+    """The verify window (1800 s at one read every 120 s) is 15 read-backs
+    that reached the marketplace and failed, not wall-clock time."""
+    assert DEFAULT.read_budget == 15
     error = errors.TransientError("HTTP 503")
-    inside = policy.after_readback_failure(error, state, 1, 1799, DEFAULT)
+    inside = policy.after_readback_failure(error, state, 1, 13, DEFAULT)
     assert inside == policy.Decision(
-        state, "Could not read the order back yet: HTTP 503", retry_in=120
+        state,
+        "Could not read the order back yet: HTTP 503",
+        retry_in=120,
+        read_failed=True,
     )
     told = errors.RateLimitedError("429", retry_after=600)
     assert policy.after_readback_failure(told, state, 1, 0, DEFAULT).retry_in == 600
@@ -264,37 +270,41 @@ def test_read_back_failures_retry_every_120_s_for_1800_s(state):
     assert not policy.after_readback_failure(error, state, 1, 0, DEFAULT).flag_account
 
 
-def test_read_back_budget_spent_on_a_submitted_shipment_fails_it():
+def test_read_back_budget_spent_on_a_submitted_shipment_keeps_it_submitted():
+    """Accepted by the marketplace (204, 201, Ack Success): never Failed for
+    lack of a read-back; it stays Submitted, read again, and says so."""
     decision = policy.after_readback_failure(
-        errors.AuthError("HTTP 403"), State.SUBMITTED, 1, 1800, DEFAULT
+        errors.AuthError("HTTP 403"), State.SUBMITTED, 1, 14, DEFAULT
     )
     assert decision == policy.Decision(
-        State.FAILED,
-        "The marketplace accepted the confirmation, but the order could not be "
-        "read back for 30 minutes (HTTP 403). Check the order on the marketplace, "
-        "then mark it as manually confirmed or retry.",
-        notify=True,
+        State.SUBMITTED,
+        "The marketplace accepted the confirmation; the order could not be read "
+        "back to verify it (15 tries, last: HTTP 403). It is not sent again and "
+        "is read again later; check the order on the marketplace if this lasts.",
+        retry_in=120,
         flag_account=True,
+        read_failed=True,
     )
     unflagged = policy.after_readback_failure(
-        errors.TransientError("HTTP 503"), State.SUBMITTED, 1, 3659, DEFAULT
+        errors.TransientError("HTTP 503"), State.SUBMITTED, 1, 29, DEFAULT
     )
-    assert "for 60 minutes (HTTP 503)" in unflagged.error
+    assert "(30 tries, last: HTTP 503)" in unflagged.error
+    assert unflagged.state == State.SUBMITTED
     assert not unflagged.flag_account
 
 
 def test_read_back_budget_spent_on_an_interrupted_send_resends_it():
     decision = policy.after_readback_failure(
-        errors.AuthError("HTTP 403"), State.SENDING, 2, 1919, DEFAULT
+        errors.AuthError("HTTP 403"), State.SENDING, 2, 14, DEFAULT
     )
     assert decision.state == State.PENDING
     assert decision.flag_account and decision.failed_attempt
     assert decision.error == (
         "The previous send was interrupted and the order could not be read back "
-        "for 31 minutes (HTTP 403); sending it again."
+        "(15 tries, last: HTTP 403); sending it again."
     )
     unflagged = policy.after_readback_failure(
-        errors.TransientError("x"), State.SENDING, 2, 1800, DEFAULT
+        errors.TransientError("x"), State.SENDING, 2, 14, DEFAULT
     )
     assert not unflagged.flag_account
 
