@@ -673,6 +673,7 @@ class Chaos:
                     platform,
                     seller,
                     name=name,
+                    reuse=True,
                     timeout=ACCOUNT_TIMEOUT,
                     max_attempts=5,
                     active=platform in self.args.platforms,

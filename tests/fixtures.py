@@ -166,15 +166,16 @@ def amazon_orders(env, sandbox, account, count, prefix, product, customer, carri
     return pickings
 
 
-def seller_account(env, url, api, seller, name=None, **values):
+def seller_account(env, url, api, seller, name=None, reuse=False, **values):
     """An account of the sandbox at ``url`` that writes back through ``api``
     (one of :data:`WRITEBACK_APIS`) as a seller of its own: ``seller`` (a
     short text) makes its seller id and refresh token, so the sandbox and the
     clients' pacer meter it apart from every other seller. Named ``name``
     (default ``"<api> seller <seller>"``); ``values`` override (e.g. the
-    timeout). An account of that name, archived or not, is reused and
-    written with these values: a script run again on its database keeps one
-    account, bound to the sandbox of the run."""
+    timeout). With ``reuse``, an account of that name, archived or not, is
+    taken instead of a new one: made active and written with these values,
+    so that a script run again and again on its database keeps one account,
+    bound to the sandbox of the run."""
     if api not in WRITEBACK_APIS:
         raise ValueError(f"api must be one of {WRITEBACK_APIS}, got {api!r}")
     name = name or f"{api} seller {seller}"
@@ -189,9 +190,9 @@ def seller_account(env, url, api, seller, name=None, **values):
         )
     vals.update(values)
     Account = env["ecommerce.account"].with_context(active_test=False)
-    account = Account.search([("name", "=", name)], limit=1)
+    account = reuse and Account.search([("name", "=", name)], limit=1)
     if account:
-        account.write(vals)
+        account.write({"active": True, **vals})
         return account
     return Account.create(vals)
 
