@@ -35,8 +35,9 @@ template, copy its filestore, ``-i stock_ecommerce_writeback
     until the marketplace holds the package (the time the sandbox logged the
     confirmShipment it accepted). Prints min / median / max.
 
-It creates accounts, products and orders of its own (named "Bench ...") and
-commits them: use a scratch database.
+It creates accounts, products and orders of its own (named "Bench ..."),
+with ``tests/fixtures.py`` as the tests do, and commits them: use a scratch
+database.
 
 Conditions, printed in the first lines of the output: the date and the
 machine's cores; per scenario the sandbox's limits, the clients' pacing
@@ -82,7 +83,6 @@ from chaos import marketplace_tally, tally_summary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDON = "stock_ecommerce_writeback"
-AMAZON_MARKETPLACE = "ATVPDKIKX0DER"
 CHUNK = 100
 
 
@@ -126,6 +126,14 @@ class Sandbox:
         )
         response.raise_for_status()
         return response.json()
+
+    def add_amazon_order(self, order_id, **order):
+        """As ``SandboxServer.add_amazon_order`` (what tests/fixtures.py calls)."""
+        return self.control("POST", "amazon/orders", dict(order, order_id=order_id))
+
+    def add_ebay_order(self, order_id, **order):
+        """As ``SandboxServer.add_ebay_order`` (what tests/fixtures.py calls)."""
+        return self.control("POST", "ebay/orders", dict(order, order_id=order_id))
 
     def requests(self, operation=None):
         params = {"operation": operation} if operation else {}
@@ -172,6 +180,14 @@ def environment(registry):
     return cr, api.Environment(cr, SUPERUSER_ID, {})
 
 
+def import_fixtures():
+    """``tests/fixtures.py``, the one builder of accounts, products, orders
+    and deliveries (importable once Odoo knows the addons path)."""
+    from odoo.addons.stock_ecommerce_writeback.tests import fixtures
+
+    return fixtures
+
+
 class Bench:
     def __init__(self, args, registry, sandbox):
         self.args = args
@@ -185,26 +201,13 @@ class Bench:
         params = env["ir.config_parameter"].sudo()
         for knob in ("verify_delay", "verify_interval"):
             params.set_param(f"{ADDON}.{knob}", "0")
-        Product = env["product.product"]
-        product = Product.search([("default_code", "=", "BENCH")], limit=1)
-        if not product:
-            product = Product.create(
-                {"name": "Bench Widget", "type": "consu", "default_code": "BENCH"}
-            )
-        carrier = env["delivery.carrier"].search([("name", "=", "Bench UPS")], limit=1)
-        if not carrier:
-            shipping = Product.create(
-                {"name": "Bench Shipping", "type": "service", "list_price": 0}
-            )
-            carrier = env["delivery.carrier"].create(
-                {
-                    "name": "Bench UPS",
-                    "delivery_type": "fixed",
-                    "product_id": shipping.id,
-                    "amazon_carrier_code": "UPS",
-                    "ebay_carrier_code": "UPS",
-                }
-            )
+        fixtures = import_fixtures()
+        product = env["product.product"].search(
+            [("default_code", "=", "BENCH")], limit=1
+        ) or fixtures.untracked_product(env, "Bench Widget", "BENCH")
+        carrier = env["delivery.carrier"].search(
+            [("name", "=", "Bench UPS")], limit=1
+        ) or fixtures.carrier(env, name="Bench UPS")
         partner = env["res.partner"].search([("name", "=", "Bench Buyer")], limit=1)
         partner = partner or partner.create({"name": "Bench Buyer"})
         self.product_id, self.carrier_id, self.partner_id = (
@@ -245,152 +248,67 @@ class Bench:
             cr.close()
 
     def account(self, env, platform, n=0):
-        url = self.sandbox.url
+        """Seller ``n`` of ``platform`` (amazon, trading or rest) of this
+        run, bound to the sandbox (tests/fixtures.py)."""
         run = self.run_id
-        specs = {
-            "amazon": {
-                "platform": "amazon",
-                "auth_url": f"{url}/auth/o2/token",
-                "amazon_marketplace_id": AMAZON_MARKETPLACE,
-                "amazon_seller_id": f"A2BENCH{n}",
-                "lwa_client_id": "amzn1.application-oa2-client.bench",
-                "lwa_client_secret": "bench-amazon-secret",
-                "lwa_refresh_token": f"Atzr|bench-{run}-{n}",
-            },
-            "trading": {
-                "platform": "ebay",
-                "ebay_api": "trading",
-                "auth_url": f"{url}/identity/v1/oauth2/token",
-                "ebay_client_id": "Bench-App-SBX-1",
-                "ebay_client_secret": "SBX-bench-secret",
-                "ebay_dev_id": "bench-dev",
-                "ebay_refresh_token": f"v^1.1#bench-trading-{run}-{n}",
-            },
-            "rest": {
-                "platform": "ebay",
-                "ebay_api": "fulfillment",
-                "auth_url": f"{url}/identity/v1/oauth2/token",
-                "ebay_client_id": "Bench-App-SBX-2",
-                "ebay_client_secret": "SBX-bench-secret-2",
-                "ebay_dev_id": "bench-dev",
-                "ebay_refresh_token": f"v^1.1#bench-rest-{run}-{n}",
-            },
-        }
-        return env["ecommerce.account"].create(
-            dict(
-                specs[platform],
-                name=f"Bench {platform} {n} ({run})",
-                environment="sandbox",
-                api_base_url=url,
-                timeout=30,
-                max_attempts=5,
-            )
+        seller = (
+            f"bench-{run}-{n}"
+            if platform == "amazon"
+            else f"bench-{platform}-{run}-{n}"
         )
-
-    def _order(self, platform, i):
-        self.serial += 1
-        run, s = self.run_id, self.serial
-        tracking = f"1ZBE{run:07d}{s:07d}"
-        if platform == "amazon":
-            ref = f"{100 + s % 900:03d}-{run:07d}-{s:07d}"
-            item = f"{run:07d}{s:07d}"
-            self.sandbox.control(
-                "POST",
-                "amazon/orders",
-                {
-                    "order_id": ref,
-                    "marketplace_id": AMAZON_MARKETPLACE,
-                    "items": [{"order_item_id": item, "quantity": 1, "sku": "BENCH"}],
-                },
-            )
-            return ref, item, tracking
-        ref = f"{run:07d}-{s:07d}"
-        line = f"{run:07d}{s:07d}"
-        item_id = f"12{s:010d}"
-        self.sandbox.control(
-            "POST",
-            "ebay/orders",
-            {
-                "order_id": ref,
-                "line_items": [
-                    {
-                        "line_item_id": line,
-                        "quantity": 1,
-                        "item_id": item_id,
-                        "transaction_id": "0",
-                        "sku": "BENCH",
-                    }
-                ],
-            },
+        return import_fixtures().seller_account(
+            env,
+            self.sandbox.url,
+            platform,
+            seller,
+            name=f"Bench {platform} {n} ({run})",
+            timeout=30,
+            max_attempts=5,
         )
-        return ref, (f"{item_id}-0" if platform == "trading" else line), tracking
 
     def make_deliveries(self, accounts, count):
         """``count`` validated deliveries, round-robin over ``accounts``
-        ({account id: platform}), committed in chunks; returns their ids."""
-        from odoo import Command
-
+        ({account id: platform}), committed in chunks (tests/fixtures.py);
+        returns their ids."""
+        fixtures = import_fixtures()
+        run = self.run_id
         ids = []
-        account_ids = list(accounts)
-        made = 0
-        while made < count:
-            size = min(CHUNK, count - made)
-            cr, env = environment(self.registry)
-            try:
-                env = env(context=dict(env.context, tracking_disable=True))
-                specs = []
-                for i in range(made, made + size):
-                    account_id = account_ids[i % len(account_ids)]
-                    specs.append((account_id, *self._order(accounts[account_id], i)))
-                orders = env["sale.order"].create(
-                    [
-                        {
-                            "partner_id": self.partner_id,
-                            "ecommerce_account_id": account_id,
-                            "ecommerce_order_ref": ref,
-                            "carrier_id": self.carrier_id,
-                            "order_line": [
-                                Command.create(
-                                    {
-                                        "product_id": self.product_id,
-                                        "product_uom_qty": 1,
-                                        "ecommerce_item_ref": item_ref,
-                                    }
-                                )
-                            ],
-                        }
-                        for account_id, ref, item_ref, _tracking in specs
-                    ]
+        cr, env = environment(self.registry)
+        try:
+            records = {
+                account_id: env["ecommerce.account"].browse(account_id)
+                for account_id in accounts
+            }
+            account_ids = list(accounts)
+            orders = []
+            for i in range(count):
+                account_id = account_ids[i % len(account_ids)]
+                self.serial += 1
+                s = self.serial
+                ref = (
+                    f"{100 + s % 900:03d}-{run:07d}-{s:07d}"
+                    if accounts[account_id] == "amazon"
+                    else f"{run:07d}-{s:07d}"
                 )
-                orders.action_confirm()
-                tracking_of = {ref: tracking for _a, ref, _i, tracking in specs}
-                pickings = orders.picking_ids
+                orders.append((records[account_id], ref, s, f"1ZBE{run:07d}{s:07d}"))
+            for pickings in fixtures.committed_deliveries(
+                env,
+                self.sandbox,
+                orders,
+                env["product.product"].browse(self.product_id),
+                env["res.partner"].browse(self.partner_id),
+                env["delivery.carrier"].browse(self.carrier_id),
+                chunk=CHUNK,
+            ):
                 for picking in pickings:
-                    picking.write(
-                        {
-                            "carrier_id": self.carrier_id,
-                            "carrier_tracking_ref": tracking_of[
-                                picking.sale_id.ecommerce_order_ref
-                            ],
-                        }
-                    )
-                for move in pickings.move_ids:
-                    move.quantity = move.product_uom_qty
-                    move.picked = True
-                pickings.with_context(skip_backorder=True).button_validate()
-                platform_of = {ref: accounts[a] for a, ref, _i, _t in specs}
-                for picking in pickings:
-                    ref = picking.sale_id.ecommerce_order_ref
                     self.shipments[picking.id] = (
-                        platform_of[ref],
-                        ref,
-                        tracking_of[ref],
+                        accounts[picking.ecommerce_account_id.id],
+                        picking.ecommerce_order_ref,
+                        picking.carrier_tracking_ref,
                     )
                 ids += pickings.ids
-                cr.commit()
-            finally:
-                cr.close()
-            made += size
+        finally:
+            cr.close()
         return ids
 
 
