@@ -61,7 +61,6 @@ from chaos import marketplace_tally, tally_summary
 
 ADDON = "stock_ecommerce_writeback"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MARKETPLACE = "ATVPDKIKX0DER"
 RATE, BURST = 2.0, 10  # Amazon confirmShipment, per seller (the sandbox's plan)
 ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo19")
 MIN_RATIO = 0.90  # goal: share of the aggregate ceiling every run reaches
@@ -142,6 +141,17 @@ def stop(proc):
             proc.wait()
 
 
+class SandboxSeed:
+    """The orders tests/fixtures.py makes known to a sandbox, kept to seed
+    the sandbox of every run with (``SandboxServer.seed``)."""
+
+    def __init__(self):
+        self.amazon_orders = []
+
+    def add_amazon_order(self, order_id, **order):
+        self.amazon_orders.append(dict(order, order_id=order_id))
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -204,101 +214,50 @@ class Bench:
 
     def populate(self):
         """Accounts, products, orders and validated deliveries, in the base
-        database (with Odoo in this process), and the sandbox seed."""
+        database (with Odoo in this process, by ``tests/fixtures.py``), and
+        the sandbox seed."""
         import odoo
-        from odoo import SUPERUSER_ID, Command, api
+        from odoo import SUPERUSER_ID, api
         from odoo.modules.registry import Registry
         from odoo.tools import config
 
         config.parse_config(["-c", f"{self.work}/{self.base}.cfg"])
+        from odoo.addons.stock_ecommerce_writeback.tests import fixtures
+
         url = f"http://127.0.0.1:{self.sandbox_port}"
-        seed = []
+        seed = SandboxSeed()
         with Registry(self.base).cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            accounts = env["ecommerce.account"].create(
-                [
-                    {
-                        "name": f"Amazon seller {n + 1}",
-                        "platform": "amazon",
-                        "environment": "sandbox",
-                        "api_base_url": url,
-                        "auth_url": f"{url}/auth/o2/token",
-                        "amazon_marketplace_id": MARKETPLACE,
-                        "amazon_seller_id": f"A{n + 1:02d}SELLER",
-                        "lwa_client_id": "amzn1.application-oa2-client.bench",
-                        "lwa_client_secret": "bench-secret",
-                        "lwa_refresh_token": f"Atzr|bench-seller-{n + 1}",
-                        "timeout": 10,
-                    }
-                    for n in range(self.args.accounts)
-                ]
-            )
-            self.sellers = accounts.ids
-            carrier = env["delivery.carrier"].create(
-                {
-                    "name": "UPS Ground",
-                    "delivery_type": "fixed",
-                    "product_id": env["product.product"]
-                    .create({"name": "Shipping", "type": "service"})
-                    .id,
-                    "amazon_carrier_code": "UPS",
-                }
-            )
-            product = env["product.product"].create(
-                {
-                    "name": "Widget",
-                    "type": "consu",
-                    "is_storable": True,
-                    "default_code": "WA",
-                }
-            )
-            warehouse = env["stock.warehouse"].search([], limit=1)
-            env["stock.quant"]._update_available_quantity(
-                product, warehouse.lot_stock_id, 10**6
-            )
+            accounts = [
+                fixtures.seller_account(
+                    env,
+                    url,
+                    "amazon",
+                    f"bench-seller-{n + 1}",
+                    name=f"Amazon seller {n + 1}",
+                    timeout=10,
+                )
+                for n in range(self.args.accounts)
+            ]
+            self.sellers = [account.id for account in accounts]
+            carrier = fixtures.carrier(env)
+            product = fixtures.product(env, "Widget", "WA", stock=10**6)
             customer = env["res.partner"].create({"name": "Buyer"})
             start = time.monotonic()
+            orders = []
             for n in range(self.args.per_account):  # in turn across sellers
                 for index, account in enumerate(accounts):
                     ref = f"{900 + index}-{n:07d}-{account.id:07d}"
-                    item = f"{index:03d}{n:011d}"
-                    seed.append(
-                        {
-                            "order_id": ref,
-                            "marketplace_id": MARKETPLACE,
-                            "items": [
-                                {"order_item_id": item, "quantity": 1, "sku": "WA"}
-                            ],
-                        }
-                    )
-                    order = env["sale.order"].create(
-                        {
-                            "partner_id": customer.id,
-                            "ecommerce_account_id": account.id,
-                            "ecommerce_order_ref": ref,
-                            "carrier_id": carrier.id,
-                            "order_line": [
-                                Command.create(
-                                    {
-                                        "product_id": product.id,
-                                        "product_uom_qty": 1,
-                                        "ecommerce_item_ref": item,
-                                    }
-                                )
-                            ],
-                        }
-                    )
-                    order.action_confirm()
-                    picking = order.picking_ids
-                    picking.carrier_id = carrier
-                    picking.carrier_tracking_ref = f"1Z{index:03d}{n:010d}"
-                    self.shipments[ref] = ("amazon", ref, picking.carrier_tracking_ref)
-                    picking.move_ids.quantity = 1
-                    picking.move_ids.picked = True
-                    picking.button_validate()
+                    tracking = f"1Z{index:03d}{n:010d}"
+                    orders.append((account, ref, index * 10**7 + n, tracking))
+                    self.shipments[ref] = ("amazon", ref, tracking)
+            for _chunk in fixtures.committed_deliveries(
+                env, seed, orders, product, customer, carrier
+            ):
+                pass  # each chunk is committed as the next one is made
             cr.commit()
             print(
-                f"  {len(seed)} deliveries validated in "
+                f"  {len(seed.amazon_orders)} deliveries validated in "
                 f"{time.monotonic() - start:.0f} s",
                 flush=True,
             )
@@ -315,7 +274,7 @@ class Bench:
 
         odoo.sql_db.close_db(self.base)
         with open(self.seed, "w") as fh:
-            json.dump({"amazon_orders": seed}, fh)
+            json.dump({"amazon_orders": seed.amazon_orders}, fh)
 
     # -- one run -----------------------------------------------------------
     def run(self, mode, workers):
