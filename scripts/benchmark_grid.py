@@ -152,65 +152,47 @@ LAST_NAMES = (
 
 
 def create_setup(env):
-    """What the deliveries hang on, through the ORM: a second company, the
-    marketplace accounts of ``ACCOUNTS`` (one in the second company) and the
-    carriers of ``CARRIERS``, each with a sequence of its own, a storable
-    product and one validated marketplace delivery to clone."""
+    """What the deliveries hang on, through the ORM and ``tests/fixtures.py``:
+    a second company, the marketplace accounts of ``ACCOUNTS`` (one in the
+    second company) and the carriers of ``CARRIERS``, each with a sequence of
+    its own, a storable product and one validated marketplace delivery to
+    clone."""
+    from odoo.addons.stock_ecommerce_writeback.tests import fixtures
+
     main = env.company
     vals = {"name": "Grid Benchmark Other Co"}
     if "iap_enrich_auto_done" in env["res.company"]._fields:
         vals["iap_enrich_auto_done"] = True  # no call to partner_autocomplete
     other = env["res.company"].create(vals)
+    url = "http://127.0.0.1:9"  # nothing is called
     accounts = env["ecommerce.account"]
     for sequence, (name, platform, company, _share) in enumerate(ACCOUNTS):
-        company = other if company == "other" else main
-        vals = {
-            "name": name,
+        values = {
             "sequence": sequence + 1,
-            "platform": platform,
-            "company_id": company.id,
-            "environment": "sandbox",
-            "api_base_url": "http://127.0.0.1:9",
-            "auth_url": "http://127.0.0.1:9/token",
+            "company_id": (other if company == "other" else main).id,
         }
         if platform == "amazon":
-            vals["amazon_marketplace_id"] = (
-                "A1PA6795UKMFR9" if "DE" in name else "ATVPDKIKX0DER"
-            )
-        accounts |= accounts.create(vals)
-    shipping = env["product.product"].create({"name": "Shipping", "type": "service"})
+            if "DE" in name:
+                values["amazon_marketplace_id"] = "A1PA6795UKMFR9"
+            accounts |= fixtures.amazon_account(env, url, name, **values)
+        else:
+            accounts |= fixtures.ebay_account(env, url, name, **values)
     carriers = env["delivery.carrier"]
     for sequence, (name, code, _share) in enumerate(CARRIERS):
-        carriers |= carriers.create(
-            {
-                "name": name,
-                "sequence": sequence + 1,
-                "delivery_type": "fixed",
-                "product_id": shipping.id,
-                "amazon_carrier_code": code,
-                "ebay_carrier_code": code,
-            }
-        )
-    product = env["product.product"].create(
-        {"name": "Widget", "type": "consu", "is_storable": True}
-    )
-    warehouse = env["stock.warehouse"].search([("company_id", "=", main.id)], limit=1)
-    env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, 10)
+        carrier = fixtures.carrier(env, name, code, code)
+        carrier.sequence = sequence + 1
+        carriers |= carrier
+    product = fixtures.product(env, "Widget", "GRID", stock=10)
     customer = env["res.partner"].create({"name": "Benchmark Buyer"})
-    order = env["sale.order"].create(
-        {
-            "partner_id": customer.id,
-            "ecommerce_account_id": accounts[0].id,
-            "ecommerce_order_ref": "114-0000000-0000000",
-            "carrier_id": carriers[0].id,
-            "order_line": [Command.create({"product_id": product.id})],
-        }
+    order = fixtures.order(
+        env,
+        accounts[0],
+        "114-0000000-0000000",
+        [(product, 1, "00000000000000")],
+        customer,
+        carriers[0],
     )
-    order.action_confirm()
-    picking = order.picking_ids
-    picking.carrier_tracking_ref = "1Z0000000000000000"
-    picking.move_ids.write({"quantity": 1, "picked": True})
-    picking.button_validate()
+    picking = fixtures.ship(env, order.picking_ids, "1Z0000000000000000", carriers[0])
     assert picking.state == "done", picking.state
     env.flush_all()
     return other, accounts, carriers, customer, order, picking
