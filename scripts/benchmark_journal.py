@@ -19,7 +19,7 @@ journal takes at most 10 s and leaves no row older than 90 days.
 Usage (with the Odoo virtualenv, on a database that has the addon, e.g. the
 demo's):
 
-    $ODOO_VENV/bin/python scripts/benchmark.py \\
+    $ODOO_VENV/bin/python scripts/benchmark_journal.py \\
         -c /tmp/stock_ecommerce_writeback-demo/odoo.cfg \\
         -d stock_ecommerce_writeback_demo [--rows 10000,100000,500000]
 """
@@ -138,7 +138,7 @@ def main():
         Status._ensure_rows(accounts)
         statuses = Status.search([("account_id", "in", accounts.ids)])
         print(
-            f"benchmark.py conditions: {datetime.date.today()}, "
+            f"benchmark_journal.py conditions: {datetime.date.today()}, "
             f"{os.cpu_count()} cores; Odoo {odoo.release.version}\n"
             f"  journal sizes {', '.join(f'{n:,}' for n in sizes)} rows (over "
             f"the last 120 days, about 1 % failures), one transaction rolled "
