@@ -80,33 +80,19 @@ def timed(label, func, repeat=3):
 
 def demo_like_accounts(env):
     """Three sandbox accounts like the demo's, for a database that has none
-    (rolled back with everything else)."""
+    (rolled back with everything else), from ``tests/fixtures.py``; nothing
+    calls their sandbox."""
+    from odoo.addons.stock_ecommerce_writeback.tests import fixtures
+
     url = "http://127.0.0.1:9"
-    common = {"environment": "sandbox", "api_base_url": url}
-    return env["ecommerce.account"].create(
-        [
-            dict(
-                common,
-                name="Amazon US (benchmark)",
-                platform="amazon",
-                auth_url=f"{url}/auth/o2/token",
-                amazon_marketplace_id="ATVPDKIKX0DER",
-            ),
-            dict(
-                common,
-                name="eBay US (benchmark, Trading)",
-                platform="ebay",
-                ebay_api="trading",
-                auth_url=f"{url}/identity/v1/oauth2/token",
-            ),
-            dict(
-                common,
-                name="eBay US (benchmark, Sell Fulfillment)",
-                platform="ebay",
-                ebay_api="fulfillment",
-                auth_url=f"{url}/identity/v1/oauth2/token",
-            ),
-        ]
+    return (
+        fixtures.amazon_account(env, url, "Amazon US (benchmark)")
+        | fixtures.ebay_account(
+            env, url, "eBay US (benchmark, Trading)", ebay_api="trading"
+        )
+        | fixtures.ebay_account(
+            env, url, "eBay US (benchmark, Sell Fulfillment)", ebay_api="fulfillment"
+        )
     )
 
 
