@@ -717,8 +717,12 @@ class StockPicking(models.Model):
             if reason:
                 refused.append((picking, reason))
                 continue
+            # A failed write-back, or one whose attempts are used up, gets a
+            # fresh set: the count never exceeds the account's maximum.
             picking._writeback_queue(
                 keep_attempts=picking.writeback_state != State.FAILED
+                and picking.writeback_attempt_count
+                < picking.ecommerce_account_id.max_attempts
             )
             picking.message_post(
                 body=self.env._("Write-back retry requested by %s.", self.env.user.name)

@@ -213,28 +213,31 @@ class Writeback:
 def claim_statement(*, accounts, limit, seen, now, lease, uid):
     """*pending* to *sending* for up to ``limit`` due shipments of each of
     ``accounts`` (rows another transaction holds are skipped), one more
-    attempt each, leased until ``lease``. Returns the claimed ids. The
+    attempt each (never more than the account's maximum, even after the
+    maximum was lowered), leased until ``lease``. Returns the claimed ids. The
     locking select is a materialized CTE: inside ``IN (...)`` PostgreSQL may
     run it again and claim more than ``limit``."""
     check_transition(State.PENDING, State.SENDING)
     return SQL(
         """
         WITH claim AS MATERIALIZED (
-             SELECT c.id
+             SELECT c.id, c.max_attempts
                FROM unnest(%(accounts)s::int[]) AS a(id)
               CROSS JOIN LATERAL (
-                    SELECT s.id
+                    SELECT s.id, acc.max_attempts
                       FROM stock_picking s
+                      JOIN ecommerce_account acc ON acc.id = a.id
                      WHERE s.ecommerce_account_id = a.id
                        AND s.writeback_state = %(pending)s
                        AND s.writeback_next_attempt <= %(now)s
                        AND s.id <> ALL(%(seen)s::int[])
                      ORDER BY s.writeback_next_attempt, s.id
                      LIMIT %(limit)s
-                       FOR NO KEY UPDATE SKIP LOCKED) c)
+                       FOR NO KEY UPDATE OF s SKIP LOCKED) c)
         UPDATE stock_picking p
            SET writeback_state = %(sending)s,
-               writeback_attempt_count = p.writeback_attempt_count + 1,
+               writeback_attempt_count = LEAST(
+                   p.writeback_attempt_count + 1, claim.max_attempts),
                writeback_last_attempt = %(now)s,
                writeback_lease_until = %(lease)s,
                write_uid = %(uid)s,

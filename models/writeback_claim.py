@@ -11,8 +11,6 @@ import datetime
 import json
 import logging
 
-import psycopg2
-
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL, mute_logger
@@ -98,7 +96,7 @@ class WritebackEngineClaims(models.AbstractModel):
         binder = self.env["ecommerce.writeback.binder"]
         claimed, to_resolve = [], pickings.browse()
         for picking in pickings:
-            with self._isolated_claim(picking):
+            with self._isolated_claim(run, picking, now):
                 if picking.id not in push.resolved and binder._lines_to_resolve(
                     picking
                 ):
@@ -110,6 +108,7 @@ class WritebackEngineClaims(models.AbstractModel):
                     continue
                 picking._writeback_note_wire_changes(shipment)
                 account = picking.ecommerce_account_id
+                run.client(account)  # an account whose client cannot be built
                 claimed.append(
                     Claimed(
                         picking=picking,
@@ -187,20 +186,29 @@ class WritebackEngineClaims(models.AbstractModel):
             push.again.add(picking.ecommerce_account_id.id)
 
     @contextlib.contextmanager
-    def _isolated_claim(self, picking):
-        """A bug while building one claimed delivery's shipment does not stop
-        the batch: that delivery stays *sending* (not sent) and its lease
-        makes the verify cron reconcile it. (A database error does stop the
-        batch: the transaction is lost, and the leases end the claims.)"""
+    def _isolated_claim(self, run, picking, now):
+        """Whatever goes wrong while building one claimed delivery's
+        shipment (a bug, a database error) is rolled back to a savepoint and
+        never stops the batch: that delivery goes back to *pending* with the
+        reason, its attempt unused, tried again after the base delay."""
         try:
-            yield
-        except psycopg2.Error:
-            raise
-        except Exception:
+            with self.env.cr.savepoint():
+                yield
+        except Exception as exc:
             _logger.exception(
                 "Write-back engine: building the shipment of %s failed",
                 picking.display_name,
             )
+            picking.invalidate_recordset()
+            delay = run.policy(picking.ecommerce_account_id).base_delay
+            Writeback(picking, now).unclaim(
+                due=now + datetime.timedelta(seconds=delay),
+                error=self.env._(
+                    "The shipment could not be built (%s); it is tried again "
+                    "later. No attempt was used.",
+                    exc.__class__.__name__,
+                ),
+            ).store()
 
     @api.model
     def _release_claims(self, run, items, decision=None):

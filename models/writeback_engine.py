@@ -471,8 +471,17 @@ class WritebackEngine(models.AbstractModel):
         on another worker, does not start from a full burst the marketplace
         no longer has."""
         for account in self.env["ecommerce.account"].browse(account_ids):
-            if account.writeback_pacing_state:
-                run.client(account).restore_pacing_state(account.writeback_pacing_state)
+            if not account.writeback_pacing_state:
+                continue
+            try:
+                client = run.client(account)
+            except Exception:
+                # Its sends will say what is wrong with it; the others go on.
+                _logger.exception(
+                    "Write-back engine: no client for %s", account.display_name
+                )
+                continue
+            client.restore_pacing_state(account.writeback_pacing_state)
 
     @api.model
     def _save_pacing(self, run, account_ids):

@@ -6,6 +6,7 @@ up the batch, and the chatter hears only what a user needs. (Its cost per
 write-back is measured by ``scripts/benchmark_writeback.py``, not here.)"""
 
 import datetime
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import tagged
@@ -159,3 +160,86 @@ class TestWritebackBatch(WritebackCase):
 
         self.push_killed(on_send=states_at_first_send)
         self.assertEqual(seen, [{"sending": 50, "pending": 1}])
+
+    def test_a_shipment_that_cannot_be_built_waits_without_using_an_attempt(self):
+        """A bug while building one claimed shipment: that delivery goes back
+        to pending with the reason, its attempt unused, tried again after
+        the base delay; the rest of the batch is sent."""
+        pickings = self.ship_amazon_orders(self.amazon, 3, "111")
+        broken = pickings[1]
+        Picking = type(self.env["stock.picking"])
+        build = Picking._writeback_checked_shipment
+
+        def checked_shipment(picking):
+            if picking == broken:
+                raise RuntimeError("a bug")
+            return build(picking)
+
+        with (
+            patch.object(Picking, "_writeback_checked_shipment", checked_shipment),
+            self.assertLogs(
+                "odoo.addons.stock_ecommerce_writeback.models.writeback_claim", "ERROR"
+            ),
+        ):
+            self.push()
+        self.assertEqual(
+            (pickings - broken).mapped("writeback_state"), ["submitted", "submitted"]
+        )
+        self.assertEqual(broken.writeback_state, "pending")
+        self.assertEqual(broken.writeback_attempt_count, 0)
+        self.assertIn("could not be built (RuntimeError)", broken.writeback_error)
+        wait = (broken.writeback_next_attempt - fields.Datetime.now()).total_seconds()
+        self.assertGreater(wait, 240)
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 2)
+
+    def test_an_account_whose_client_cannot_be_built_does_not_stop_the_others(self):
+        """One seller's endpoint became unusable (stored by hand, past the
+        form's check): its shipments wait with the reason, attempts unused,
+        and the other seller's shipments go."""
+        mine = self.ship_amazon_orders(self.amazon, 1, "111")
+        theirs = self.ship_amazon_orders(self.amazon_2, 1, "222")
+        self.amazon_2.writeback_pacing_state = {"confirmShipment": [1.0, 0.0]}
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE ecommerce_account SET api_base_url = 'http://192.0.2.1'"
+            " WHERE id = %s",
+            [self.amazon_2.id],
+        )
+        self.amazon_2.invalidate_recordset()
+        with self.assertLogs(
+            "odoo.addons.stock_ecommerce_writeback.models", "ERROR"
+        ) as logged:
+            self.push()
+        self.assertTrue(logged.output)
+        self.assertEqual(mine.writeback_state, "submitted")
+        self.assertEqual(theirs.writeback_state, "pending")
+        self.assertEqual(theirs.writeback_attempt_count, 0)
+        self.assertIn("could not be built", theirs.writeback_error)
+        self.assertEqual(
+            [r["order_ref"] for r in self.requests_of("amazon.confirmShipment")],
+            ["111-0000000-0000000"],
+        )
+
+    def test_the_attempt_count_never_exceeds_the_accounts_maximum(self):
+        """Retry now on a Submitted shipment that used its 5 attempts gives it
+        a fresh set; a shipment with more attempts than a lowered maximum is
+        sent with the count at the maximum (its last attempt)."""
+        submitted, waiting = self.ship_amazon_orders(self.amazon, 2, "111")
+        self.push()
+        engine = {"writeback_engine": True}
+        submitted.with_context(**engine).write({"writeback_attempt_count": 5})
+        submitted.action_writeback_retry()
+        self.assertEqual(submitted.writeback_attempt_count, 0)
+        self.amazon_error(
+            "amazon.confirmShipment", 503, "InternalFailure", "down", times=None
+        )
+        waiting.with_context(**engine).write(
+            {"writeback_state": "pending", "writeback_attempt_count": 3}
+        )
+        self.make_due(waiting)
+        self.amazon.max_attempts = 2
+        self.push()
+        self.assertEqual(waiting.writeback_attempt_count, 2)
+        self.assertEqual(waiting.writeback_state, "failed")
+        self.assertIn("gave up after 2 attempts", waiting.writeback_error)
+        self.assertLessEqual(submitted.writeback_attempt_count, 2)
