@@ -192,6 +192,11 @@ def test_readback_failures_have_a_budget_then_a_decided_state(error):
         error, State.SENDING, 5, last, POLICY
     )
     assert out_of_attempts.state == State.FAILED
+    # Every one of them is a read that failed, and a rejected token flags
+    # the account whichever way the shipment goes.
+    for decision in (inside, past, interrupted, out_of_attempts):
+        assert decision.read_failed
+        assert decision.flag_account == isinstance(error, errors.AuthError)
 
 
 @pytest.mark.parametrize("state", [State.SUBMITTED, State.SENDING, State.PENDING])
@@ -213,6 +218,20 @@ def test_the_clients_own_pause_is_never_a_failure(state):
     assert not (decision.read_failed or decision.failed_attempt or decision.throttled)
     assert decision.refund_attempt == (state == State.PENDING)
     assert decision.retry_in == 2.04
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"), [(None, 1), (0, 1), (0.25, 1), (1.5, 1.5), (30, 30)]
+)
+def test_the_clients_own_pause_lasts_what_it_says_and_at_least_a_second(
+    retry_after, wait
+):
+    paused = errors.RateLimitedError(
+        "Holding back", code=errors.CLIENT_PACING, retry_after=retry_after
+    )
+    assert policy.after_send(paused, 1, POLICY).retry_in == wait
+    decision = policy.after_readback_failure(paused, State.SUBMITTED, 1, 0, POLICY)
+    assert decision.retry_in == wait
 
 
 def test_readback_permanent_error_fails_at_once():
