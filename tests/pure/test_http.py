@@ -562,6 +562,35 @@ def test_token_exchange_result_is_cached(monkeypatch):
     assert client._redact("x the-access-token") == "x ***"
 
 
+def test_rejected_token_is_dropped_but_not_the_one_another_worker_fetched(
+    monkeypatch,
+):
+    """The refresh-once rule drops only the token the marketplace rejected:
+    when another worker has already put a fresh one in the cache, the retry
+    uses it instead of exchanging the refresh token once more."""
+    client = _client()
+    exchanged = []
+    monkeypatch.setattr(
+        client.session, "request", lambda *a, **k: exchanged.append(a) or None
+    )
+    key = client._token_key
+    client._token_cache.put(key, _token("rejected", 3600))
+    sent = []
+
+    def exchange(access_token):
+        sent.append(access_token)
+        if access_token == "rejected":
+            # Meanwhile another worker met the rejection and fetched a new one.
+            client._token_cache.put(key, _token("fetched-elsewhere", 3600))
+            raise http.TokenRejectedError("Test rejected the access token")
+        return "done"
+
+    assert client._with_token("api", exchange) == "done"
+    assert sent == ["rejected", "fetched-elsewhere"]
+    assert not exchanged, "no token exchange of its own"
+    assert client._token_cache.get(key).value == "fetched-elsewhere"
+
+
 def test_redaction_of_known_secrets():
     client = _client()
     text = "x the-client-secret y the-refresh-token z"
