@@ -1,6 +1,8 @@
 """The platform registry: what each marketplace names, and that an unknown
 platform is an error, never another platform."""
 
+import dataclasses
+
 import pytest
 
 from marketplaces import base, platforms
@@ -80,6 +82,122 @@ def test_each_account_gets_the_client_and_api_keys_of_its_write_back_api():
     assert platforms.EBAY.writeback_api(rest).key == base.API_EBAY_FULFILLMENT
 
 
+def test_an_unset_choice_is_the_default_write_back_api():
+    """A platform offering a choice takes its "default" API when the account
+    has not chosen; eBay has none, so an eBay account must choose."""
+    trading = platforms.EBAY.writeback_apis["trading"]
+    rest = platforms.EBAY.writeback_apis["fulfillment"]
+    with_default = dataclasses.replace(
+        platforms.EBAY, writeback_apis={"default": trading, "fulfillment": rest}
+    )
+    for unset in (False, None, ""):
+        account = ebay_account(ebay_api=unset)
+        assert with_default.writeback_api(account) is trading
+        with pytest.raises(platforms.UnknownPlatform, match="no write-back API"):
+            platforms.EBAY.writeback_api(account)
+    assert with_default.writeback_api(ebay_account(ebay_api="fulfillment")) is rest
+
+
+def test_every_api_of_a_platform_has_a_client_and_a_label():
+    """Status probes and the catalog call an API that may be no write-back
+    API of the account: each API key of a platform gets a client."""
+    for kind in (
+        base.API_AMAZON_PRODUCTS,  # the catalog
+        base.API_AMAZON_WRITEBACK,
+        base.API_AMAZON_ORDERS,  # the read-back
+    ):
+        assert platforms.AMAZON.client_class(kind) is AmazonClient
+    assert platforms.EBAY.client_class(base.API_EBAY_TRADING) is EbayTradingClient
+    assert platforms.EBAY.client_class(base.API_EBAY_FULFILLMENT) is (
+        EbayFulfillmentClient
+    )
+    # An API the platform lists that is neither a write-back API nor the
+    # catalog (a status row only) is still probed with the platform's client.
+    no_catalog = dataclasses.replace(platforms.AMAZON, catalog_api=None)
+    assert no_catalog.client_class(base.API_AMAZON_PRODUCTS) is AmazonClient
+    assert platforms.AMAZON.api_label(base.API_AMAZON_ORDERS) == "Amazon Orders API"
+    assert platforms.EBAY.api_label(base.API_EBAY_FULFILLMENT) == (
+        "eBay Fulfillment API"
+    )
+
+
+def test_the_models_client_options_reach_the_client():
+    """What the models pass beside the account (journal, timeouts,
+    endpoints) reaches every client the registry builds."""
+    journal = []
+    common = {
+        "environment": "sandbox",
+        "timeout": (7, 30),
+        "on_call": journal.append,
+        "allow_http_loopback": True,
+    }
+    for platform, account in (
+        (platforms.AMAZON, amazon_account()),
+        (platforms.EBAY, ebay_account()),
+        (platforms.EBAY, ebay_account(ebay_api="fulfillment")),
+    ):
+        for kind in ("writeback", *platform.api_keys()):
+            client = platform.client_for(account, kind, **common)
+            assert client.on_call == journal.append
+            assert client.timeout == (7.0, 30.0)
+            assert "sandbox" in client.api_base_url
+
+
+def test_credentials_go_to_the_client_as_entered_and_unset_ones_empty():
+    """An Odoo record reads an unset Char field as False: the clients get
+    '' (their own checks name what is missing), an unset region None (the
+    client then takes the marketplace's)."""
+    assert platforms.AMAZON.client_kwargs(amazon_account()) == {
+        "client_id": "amzn1.application-oa2-client.1",
+        "client_secret": "secret",
+        "refresh_token": "Atzr|refresh",
+        "marketplace_id": "A1PA6795UKMFR9",
+        "region": "eu",
+    }
+    unset = amazon_account(
+        lwa_client_id=False,
+        lwa_client_secret=False,
+        lwa_refresh_token=False,
+        amazon_marketplace_id=False,
+        amazon_region=False,
+    )
+    assert platforms.AMAZON.client_kwargs(unset) == {
+        "client_id": "",
+        "client_secret": "",
+        "refresh_token": "",
+        "marketplace_id": "",
+        "region": None,
+    }
+    assert platforms.EBAY.client_kwargs(ebay_account()) == {
+        "client_id": "App-1",
+        "client_secret": "cert",
+        "dev_id": "dev",
+        "refresh_token": "v^1.1#refresh",
+        "site_id": 3,
+    }
+    unset = ebay_account(
+        ebay_client_id=False,
+        ebay_client_secret=False,
+        ebay_dev_id=False,
+        ebay_refresh_token=False,
+    )
+    assert platforms.EBAY.client_kwargs(unset) == {
+        "client_id": "",
+        "client_secret": "",
+        "dev_id": "",
+        "refresh_token": "",
+        "site_id": 3,
+    }
+
+
+def test_amazon_region_of_a_marketplace_id():
+    assert platforms.region_of("A1PA6795UKMFR9") == "eu"  # amazon.de
+    assert platforms.region_of(" ATVPDKIKX0DER ") == "na"  # amazon.com, pasted
+    assert platforms.region_of("A1VC38T7YXB528") == "fe"  # amazon.co.jp
+    for unknown in ("XXXX", "", False, None):
+        assert platforms.region_of(unknown) is None
+
+
 def test_tracking_numbers_as_each_api_takes_them():
     number = "1Z999-AA1 0123456784"
     amazon = platforms.AMAZON.writeback_api(amazon_account())
@@ -134,6 +252,18 @@ def test_order_references_and_pages():
     assert platforms.EBAY.order_url(ebay_account(), "12-1") == (
         "https://sandbox.ebay.com/sh/ord/details?orderid=12-1"
     )
+    # The seller's own pages: production accounts open the live site, an
+    # Amazon account without a region North America's Seller Central.
+    production = ebay_account(environment="production")
+    assert platforms.EBAY.order_url(production, "12-1") == (
+        "https://www.ebay.com/sh/ord/details?orderid=12-1"
+    )
+    for region in (False, "na"):
+        account = amazon_account(amazon_region=region)
+        assert platforms.AMAZON.order_url(account, "902-1106328-1059050") == (
+            "https://sellercentral.amazon.com/orders-v3/order/902-1106328-1059050"
+        )
+    assert platforms.AMAZON.order_ref_problem(False) == "902-1106328-1059050"
 
 
 def test_every_api_key_belongs_to_one_platform():
