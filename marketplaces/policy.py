@@ -262,13 +262,22 @@ def after_verify(order, packages, attempts, submitted_age, policy):
     return failed_attempt(message, attempts, policy)
 
 
-def after_interrupted_send(order, packages, attempts, policy):
+def after_interrupted_send(order, packages, attempts, policy, requested=True):
     """Decision for a send whose worker died mid-call (lease expired), once
     the order was read back: recorded means done; not recorded means the
-    attempt is lost and the shipment is sent again (never twice in parallel,
-    never lost)."""
+    shipment is sent again (never twice in parallel, never lost), its
+    attempt lost, unless the claim never produced a request (``requested``
+    False: the journal shows none), which gives the attempt back."""
     if not missing_packages(order, packages):
         return Decision(State.SUCCESS)
+    if not requested:
+        return Decision(
+            State.PENDING,
+            "The previous send was interrupted before any request reached the "
+            "marketplace; sending it now (no attempt was used).",
+            refund_attempt=True,
+            retry_in=0,
+        )
     message = (
         "The previous send was interrupted before the marketplace answered and "
         "the order does not show the tracking number; sending it again."

@@ -286,6 +286,32 @@ def release_statement(claims, later=None):
     )
 
 
+def extend_leases_statement(claims):
+    """A longer lease for claims still waiting their turn: ``claims`` are
+    ``(picking id, attempt, claimed at, lease as set, new lease)``, each
+    extended only while still *sending* under that claim and lease. The
+    state does not change. Returns the ids extended."""
+    check_transition(State.SENDING, State.SENDING)
+    return SQL(
+        """
+        UPDATE stock_picking p
+           SET writeback_lease_until = v.new_lease
+          FROM (VALUES %(claims)s) AS v(id, attempt, claimed_at, lease, new_lease)
+         WHERE p.id = v.id
+           AND p.writeback_state = %(sending)s
+           AND p.writeback_attempt_count = v.attempt
+           AND p.writeback_last_attempt = v.claimed_at
+           AND p.writeback_lease_until = v.lease
+     RETURNING p.id
+        """,
+        sending=State.SENDING.value,
+        claims=SQL(", ").join(
+            SQL("(%s, %s, %s::timestamp, %s::timestamp, %s::timestamp)", *claim)
+            for claim in claims
+        ),
+    )
+
+
 def readback_claim_statement(*, limit, seen, now, later):
     """Due read-backs claimed for one worker: a *submitted* shipment's next
     check, or a *sending* one's expired lease, postponed to ``later`` (the

@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import json
 import logging
+import time
 
 from odoo import api, fields, models
 from odoo.fields import Domain
@@ -135,11 +136,10 @@ class WritebackEngineClaims(models.AbstractModel):
                 [p.tracking_number, [[i.item_ref, i.quantity] for i in p.items]]
                 for p in item.shipment.packages
             ]
-            lease = now + datetime.timedelta(
-                seconds=self._lease_seconds(item, run.client(item.account))
-                # it may wait its turn behind the rest of the batch
-                + position
-            )
+            item.lease_seconds = self._lease_seconds(item, run.client(item.account))
+            # it may wait its turn behind the rest of the batch
+            lease = now + datetime.timedelta(seconds=item.lease_seconds + position)
+            item.lease = lease
             rows.append(
                 SQL(
                     "(%s, %s, %s::jsonb, %s::timestamp)",
@@ -170,6 +170,69 @@ class WritebackEngineClaims(models.AbstractModel):
                 "writeback_lease_until",
             ]
         )
+
+    @api.model
+    def _still_ours(self, item):
+        """Right before its send: is the claim ``item`` still this worker's
+        (still *sending* under the same attempt, with the lease this worker
+        set, not yet ended)? Read on a connection of its own, so it sees
+        what other transactions committed meanwhile (a user's action, the
+        verify cron reconciling an expired lease): never sent twice."""
+        with self.pool.cursor() as cr:
+            cr.execute(
+                "SELECT writeback_state, writeback_attempt_count,"
+                " writeback_last_attempt, writeback_lease_until"
+                " FROM stock_picking WHERE id = %s",
+                [item.picking.id],
+            )
+            row = cr.fetchone()
+        ours = (
+            row is not None
+            and row[0] == State.SENDING
+            and (row[1], row[2]) == item.claim
+            and row[3] == item.lease
+            and item.lease > fields.Datetime.now()
+        )
+        if not ours:
+            _logger.info(
+                "Write-back of %s: the claim is no longer this worker's; not sent",
+                item.picking.display_name,
+            )
+        return ours
+
+    @api.model
+    def _extend_leases(self, push):
+        """The claims still waiting their turn (a slow marketplace, a long
+        batch) get their lease extended, committed on a connection of its
+        own, so that they never expire while queued and get sent twice.
+        A claim that is no longer this worker's leaves the queue."""
+        push.leases_at = time.monotonic()
+        waiting = [item for queue in push.queues.values() for item in queue]
+        if not waiting:
+            return
+        now = fields.Datetime.now()
+        # as long as a lease from now, each behind those queued before it
+        leases = {
+            item.picking.id: max(
+                item.lease,
+                now + datetime.timedelta(seconds=item.lease_seconds + position),
+            )
+            for position, item in enumerate(waiting)
+        }
+        claims = [
+            (item.picking.id, *item.claim, item.lease, leases[item.picking.id])
+            for item in waiting
+        ]
+        with self.pool.cursor() as cr:
+            cr.execute(writeback.extend_leases_statement(claims))
+            extended = {row[0] for row in cr.fetchall()}
+        for account_id, queue in push.queues.items():
+            kept = []
+            for item in queue:
+                if item.picking.id in extended:
+                    item.lease = leases[item.picking.id]
+                    kept.append(item)
+            push.queues[account_id] = kept
 
     @api.model
     def _look_up_lines(self, run, push, pickings):

@@ -50,7 +50,7 @@ import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from ..marketplaces import base, errors, policy
 from ..marketplaces.policy import State
@@ -103,6 +103,8 @@ class Claimed:
     expected_state: State = State.SENDING  # the state the claim left it in
     api: str | None = None  # the API the outcome is about (auth flag)
     readback: dict | None = None  # the order as read back
+    lease: object = None  # when the claim's lease ends (a send: as last set)
+    lease_seconds: float = 0.0  # how long a lease of this send lasts
 
 
 class PushRound:
@@ -120,6 +122,7 @@ class PushRound:
         self.results = []  # (Claimed, Decision) not applied yet
         self.sent = 0
         self.turn = 0
+        self.leases_at = time.monotonic()  # when queued leases were last extended
         self.conflicts = 0
         self.time_up = False  # the cron's time is up: claim nothing more
         self.over = False  # nothing more to send in this run
@@ -190,6 +193,8 @@ class WritebackRun:
         self._deferred = []  # (account, calls, picking) not stored yet
         # Seconds until a run that stopped on a rate limit can go on.
         self.resume_in = None
+        # Deliveries read back in this batch whose claim produced a request.
+        self.requested = set()
 
     def client(self, account, kind="writeback"):
         key = (account.id, kind)
@@ -452,7 +457,11 @@ class WritebackEngine(models.AbstractModel):
                     return push.take_results()  # the bookkeeping meanwhile
                 time.sleep(wait)
                 continue
+            if time.monotonic() - push.leases_at > LEASE_SECONDS / 4:
+                self._extend_leases(push)
             item = push.next_item([a for a in ready if delays[a] <= 0])
+            if not self._still_ours(item):
+                continue  # another worker or a user took it: never sent twice
             decision = self._send_claimed(run, item)
             push.results.append((item, decision))
             push.sent += 1
@@ -591,6 +600,9 @@ class WritebackEngine(models.AbstractModel):
             by_order.setdefault(key, []).append(picking)
         results = []
         now = fields.Datetime.now()
+        run.requested = self._requested_since_claim(
+            pickings.filtered(lambda p: p.writeback_state == State.SENDING)
+        )
         held_back = {}  # account -> the client's pause: its reads wait
         for (account, order_ref), group in by_order.items():
             order, error = None, held_back.get(account)
@@ -628,6 +640,29 @@ class WritebackEngine(models.AbstractModel):
         return results
 
     @api.model
+    def _requested_since_claim(self, pickings):
+        """The ids of ``pickings`` whose current claim produced a request to
+        the marketplace, as the journal shows (token exchanges not
+        counted)."""
+        if not pickings:
+            return set()
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT DISTINCT c.picking_id
+              FROM ecommerce_api_call c
+              JOIN stock_picking p ON p.id = c.picking_id
+             WHERE c.picking_id = ANY(%s)
+               AND c.operation <> 'token'
+               AND c.call_date >= p.writeback_last_attempt
+                """,
+                pickings.ids,
+            )
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
     def _verify_decision(self, run, picking, state, order, error, now):
         """What the read-back (``order``, or ``error``) means for ``picking``
         (``state``: submitted, or sending with its lease expired)."""
@@ -640,7 +675,11 @@ class WritebackEngine(models.AbstractModel):
             )
         if order is not None:
             return policy.after_interrupted_send(
-                order, packages, picking.writeback_attempt_count, retry_policy
+                order,
+                packages,
+                picking.writeback_attempt_count,
+                retry_policy,
+                requested=picking.id in run.requested,
             )
         return policy.after_readback_failure(
             error,

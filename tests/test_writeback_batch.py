@@ -243,3 +243,37 @@ class TestWritebackBatch(WritebackCase):
         self.assertEqual(waiting.writeback_state, "failed")
         self.assertIn("gave up after 2 attempts", waiting.writeback_error)
         self.assertLessEqual(submitted.writeback_attempt_count, 2)
+
+    def test_a_queued_claim_another_worker_took_is_never_sent(self):
+        """While the worker sends the first of its claims, the verify cron of
+        another worker takes the second one (its lease moved on, as when it
+        reconciles an expired lease): right before its turn the worker sees
+        the claim is no longer its own and does not send it."""
+        first, second = self.ship_amazon_orders(self.amazon, 2, "111")
+        moved = []
+
+        def other_worker_takes_the_second():
+            if not moved:
+                self.env.cr.execute(
+                    "UPDATE stock_picking SET writeback_lease_until ="
+                    " writeback_lease_until + interval '1 minute' WHERE id = %s",
+                    [second.id],
+                )
+                moved.append(second)
+
+        from ..marketplaces.amazon import AmazonClient
+
+        confirm = AmazonClient.confirm_shipment
+
+        def confirm_and_interfere(client, shipment):
+            other_worker_takes_the_second()
+            return confirm(client, shipment)
+
+        with patch.object(AmazonClient, "confirm_shipment", confirm_and_interfere):
+            self.push()
+        self.assertEqual(first.writeback_state, "submitted")
+        self.assertEqual(second.writeback_state, "sending", "left to its new owner")
+        self.assertEqual(
+            [r["order_ref"] for r in self.requests_of("amazon.confirmShipment")],
+            [first.ecommerce_order_ref],
+        )

@@ -194,19 +194,39 @@ class TestWritebackResilience(WritebackCase):
             len(self.requests_of("amazon.confirmShipment")), 1, "never sent twice"
         )
 
-    def test_worker_killed_before_send_is_resent_once(self):
+    def test_worker_killed_before_send_is_resent_once_its_attempt_given_back(self):
+        """The worker was killed between its claim and its request: once the
+        lease ends the order is read back (nothing there), and since the
+        journal shows no request of that claim, its attempt is given back
+        and the shipment goes at once."""
         self.ship(self.picking, "1Z0001")
         self.push_killed(after_send=False)
+        self.assertEqual(self.picking.writeback_attempt_count, 1)
         self.make_due(self.picking)
         self.verify()
         self.assertEqual(self.picking.writeback_state, "pending")
-        self.assertIn("interrupted", self.picking.writeback_error)
-        self.assertEqual(self.picking.writeback_attempt_count, 1)
+        self.assertIn("before any request", self.picking.writeback_error)
+        self.assertEqual(self.picking.writeback_attempt_count, 0)
         self.assertFalse(self.requests_of("amazon.confirmShipment"))
-        self.make_due(self.picking)
         self.push()
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
-        self.assertEqual(self.picking.writeback_attempt_count, 2)
+        self.assertEqual(self.picking.writeback_attempt_count, 1)
+
+    def test_worker_killed_after_a_refused_send_keeps_its_attempt(self):
+        """The claim produced a request (the journal shows it) that the
+        marketplace did not record: the attempt stays counted."""
+        self.ship(self.picking, "1Z0001")
+        self.sandbox.inject_fault("amazon.confirmShipment", swallow=True)
+        self.push()  # accepted (204) but not recorded
+        self.assertEqual(self.picking.writeback_state, "submitted")
+        self.picking.with_context(writeback_engine=True).write(
+            {"writeback_state": "sending"}  # as if its worker had died
+        )
+        self.make_due(self.picking)
+        self.verify()
+        self.assertEqual(self.picking.writeback_state, "pending")
+        self.assertEqual(self.picking.writeback_attempt_count, 1)
+        self.assertIn("sending it again", self.picking.writeback_error)
 
     def test_a_dead_workers_claim_is_reconciled_once_its_10_minute_lease_ends(self):
         """A worker killed right after Amazon recorded its confirmation:

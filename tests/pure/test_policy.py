@@ -268,3 +268,15 @@ def test_every_decision_is_an_allowed_transition():
     assert [value for value, _label in policy.SELECTION] == [
         s.value for s in policy.State
     ]
+
+
+def test_an_interrupted_claim_without_a_request_gets_its_attempt_back():
+    order = base.OrderView(order_ref="1", status="Unshipped", packages=())
+    packages = [("1Z1", [("11", 1)])]
+    unsent = policy.after_interrupted_send(order, packages, 3, POLICY, requested=False)
+    assert unsent.state == State.PENDING
+    assert unsent.refund_attempt and not unsent.failed_attempt
+    assert unsent.retry_in == 0
+    sent = policy.after_interrupted_send(order, packages, 3, POLICY)
+    assert sent.state == State.PENDING and sent.failed_attempt
+    assert not sent.refund_attempt
