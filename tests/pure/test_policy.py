@@ -277,6 +277,11 @@ def test_an_interrupted_claim_without_a_request_gets_its_attempt_back():
     assert unsent.state == State.PENDING
     assert unsent.refund_attempt and not unsent.failed_attempt
     assert unsent.retry_in == 0
+    # The shipment's message says why it goes again and that it cost nothing.
+    assert unsent.error.startswith(
+        "The previous send was interrupted before any request reached the marketplace"
+    )
+    assert "no attempt was used" in unsent.error
     sent = policy.after_interrupted_send(order, packages, 3, POLICY)
     assert sent.state == State.PENDING and sent.failed_attempt
     assert not sent.refund_attempt
