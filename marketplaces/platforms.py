@@ -120,7 +120,7 @@ class Platform:
         for api in self.writeback_apis.values():
             if kind in (api.key, api.read_key):
                 return api.client
-        if kind == self.catalog_api or kind in dict(self.apis):
+        if kind is not None and (kind == self.catalog_api or kind in dict(self.apis)):
             return next(iter(self.writeback_apis.values())).client
         raise UnknownPlatform(f"{self.label} has no API {kind!r}")
 

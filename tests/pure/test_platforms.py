@@ -273,3 +273,10 @@ def test_every_api_key_belongs_to_one_platform():
     for platform in platforms.PLATFORMS.values():
         for api in platform.writeback_apis.values():
             assert {api.key, api.read_key} <= set(platform.api_keys())
+
+
+def test_a_platform_without_a_catalog_has_no_catalog_client():
+    """eBay has no catalog: asking for one is an error, not its Trading
+    client."""
+    with pytest.raises(platforms.UnknownPlatform):
+        platforms.EBAY.client_class(platforms.EBAY.catalog_api)
