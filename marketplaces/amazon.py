@@ -259,6 +259,12 @@ class AmazonClient(HttpClient):
         count = len(shipment.packages) if shipment is not None else 1
         return self._pacing_delay(CONFIRM_SHIPMENT, max(1, count))
 
+    def sends_within(self, seconds):
+        """How many one-package confirmations could start within
+        ``seconds`` at the seller's ``confirmShipment`` rate (its bucket
+        now, and the refill)."""
+        return self._pacing_capacity(CONFIRM_SHIPMENT, seconds)
+
     def read_order(self, order_ref):
         """Amazon's view of the order (Orders 2026-01-01 ``getOrder`` with
         fulfillment status and packages) as a :class:`~.base.OrderView`."""

@@ -38,6 +38,12 @@ class MarketplaceClient(Protocol):
         ``shipment`` (token exchanges not counted): the engine sizes the
         send's lease from it."""
 
+    def sends_within(self, seconds: float) -> int | None:
+        """How many shipments could start within ``seconds`` at the rate
+        the marketplace allows this seller (None: no per-second limit).
+        Consumes nothing and never raises: the engine claims no more than
+        a run can send in the time it has left."""
+
     def send_delay(self, shipment: Shipment | None = None) -> float:
         """Seconds before :meth:`confirm_shipment` could send ``shipment``
         (any one shipment when None) without sleeping in the client's pacer;

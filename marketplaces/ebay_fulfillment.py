@@ -162,6 +162,10 @@ class EbayFulfillmentClient(EbayClient):
             self._pacing_delay(CREATE_SHIPPING_FULFILLMENT),
         )
 
+    def sends_within(self, seconds):
+        """None: eBay documents daily call limits, not per-second ones."""
+        return
+
     def read_order(self, order_ref):
         """eBay's view of the order (``getOrder`` plus
         ``getShippingFulfillments``) as a :class:`~.base.OrderView`."""

@@ -135,6 +135,11 @@ class EbayTradingClient(EbayClient):
         Retry-After still running. Consumes nothing; never raises."""
         return self._pacing_delay(COMPLETE_SALE)
 
+    def sends_within(self, seconds):
+        """None: eBay meters Trading calls per day, not per second, so the
+        time a send takes is its own (bounded by the account's timeout)."""
+        return
+
     def read_order(self, order_ref):
         """eBay's view of the order (``GetOrders`` by ``OrderID``) as a
         :class:`~.base.OrderView`; PermanentError if eBay returns no such

@@ -588,6 +588,13 @@ class HttpClient:
         :meth:`pacing_state`)."""
         self._pacer.restore((self.seller_key,), state)
 
+    def _pacing_capacity(self, operation, seconds):
+        """How many requests of ``operation`` the pacer lets go within
+        ``seconds`` (None: no usage plan)."""
+        return self._pacer.capacity(
+            self._pace_key(operation), operation.rate, operation.burst, seconds
+        )
+
     def _pacing_delay(self, operation, count=1):
         """Seconds before ``count`` requests of ``operation`` could start
         without a pacing sleep (0.0: now); consumes nothing."""

@@ -98,6 +98,17 @@ class Pacer:
         with self._lock:
             return self._wait(key, self._plan(key, rate, burst), self._clock(), count)
 
+    def capacity(self, key, rate, burst, seconds):
+        """How many tokens of ``key``'s bucket :meth:`acquire` could take
+        within ``seconds`` from now (the tokens there, and the refill);
+        None when the operation has no usage plan. Consumes nothing."""
+        with self._lock:
+            plan = self._plan(key, rate, burst)
+            if plan is None:
+                return None
+            tokens = self._tokens(key, plan, self._clock())
+            return max(0, math.floor(tokens + max(0.0, seconds) * plan[0]))
+
     def acquire(self, key, rate, burst, max_wait):
         """Take one token of ``key``'s bucket (``rate`` requests per second,
         ``burst``; nothing to take when ``rate`` is None or 0), sleeping for

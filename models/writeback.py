@@ -210,19 +210,19 @@ class Writeback:
 # -- the same transitions, for a batch in one statement ----------------------
 
 
-def claim_statement(*, accounts, limit, seen, now, lease, uid):
-    """*pending* to *sending* for up to ``limit`` due shipments of each of
-    ``accounts`` (rows another transaction holds are skipped), one more
+def claim_statement(*, accounts, limits, seen, now, lease, uid):
+    """*pending* to *sending* for up to ``limits[i]`` due shipments of each
+    of ``accounts[i]`` (rows another transaction holds are skipped), one more
     attempt each (never more than the account's maximum, even after the
     maximum was lowered), leased until ``lease``. Returns the claimed ids. The
     locking select is a materialized CTE: inside ``IN (...)`` PostgreSQL may
-    run it again and claim more than ``limit``."""
+    run it again and claim more than the limit."""
     check_transition(State.PENDING, State.SENDING)
     return SQL(
         """
         WITH claim AS MATERIALIZED (
              SELECT c.id, c.max_attempts
-               FROM unnest(%(accounts)s::int[]) AS a(id)
+               FROM unnest(%(accounts)s::int[], %(limits)s::int[]) AS a(id, lim)
               CROSS JOIN LATERAL (
                     SELECT s.id, acc.max_attempts
                       FROM stock_picking s
@@ -232,7 +232,7 @@ def claim_statement(*, accounts, limit, seen, now, lease, uid):
                        AND s.writeback_next_attempt <= %(now)s
                        AND s.id <> ALL(%(seen)s::int[])
                      ORDER BY s.writeback_next_attempt, s.id
-                     LIMIT %(limit)s
+                     LIMIT a.lim
                        FOR NO KEY UPDATE OF s SKIP LOCKED) c)
         UPDATE stock_picking p
            SET writeback_state = %(sending)s,
@@ -252,8 +252,8 @@ def claim_statement(*, accounts, limit, seen, now, lease, uid):
         lease=lease,
         uid=uid,
         accounts=list(accounts),
+        limits=list(limits),
         seen=sorted(seen),
-        limit=limit,
     )
 
 

@@ -60,11 +60,18 @@ class WritebackEngineClaims(models.AbstractModel):
         update (nothing claimed; try again)."""
         self._commit()  # the claim starts a fresh snapshot
         now = fields.Datetime.now()
+        limits = self._claim_limits(run, account_ids, limit)
+        for account_id, most in list(limits.items()):
+            if most <= 0:  # no time left to send for it in this run
+                push.exhausted.add(account_id)
+                del limits[account_id]
+        if not limits:
+            return []
         ids = self._claim_rows(
             "Write-back",
             writeback.claim_statement(
-                accounts=account_ids,
-                limit=limit,
+                accounts=list(limits),
+                limits=list(limits.values()),
                 seen=push.seen,
                 now=now,
                 lease=now + datetime.timedelta(seconds=LEASE_SECONDS),
@@ -87,6 +94,26 @@ class WritebackEngineClaims(models.AbstractModel):
         self._commit()  # the claims
         self._look_up_lines(run, push, to_resolve)
         return claimed
+
+    @api.model
+    def _claim_limits(self, run, account_ids, limit):
+        """``{account id: how many shipments to claim}``: ``limit``, or fewer
+        when the run would not have the time to send them at the seller's
+        rate before Odoo ends it (see :meth:`_time_left`)."""
+        left = self._time_left()
+        limits = {}
+        Account = self.env["ecommerce.account"]
+        for account in Account.browse(account_ids):
+            most = limit
+            if left is not None:
+                try:
+                    fits = run.client(account).sends_within(left)
+                except Exception:  # noqa: BLE001 (told when its shipments are built)
+                    fits = None
+                if fits is not None:
+                    most = min(most, fits)
+            limits[account.id] = most
+        return limits
 
     @api.model
     def _build_claims(self, run, pickings, push, now):

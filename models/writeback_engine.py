@@ -50,13 +50,18 @@ import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL, config, mute_logger
+
+from odoo.addons.base.models.ir_cron import MIN_TIME_PER_JOB
 
 from ..marketplaces import base, errors, policy
 from ..marketplaces.policy import State
 
 _logger = logging.getLogger(__name__)
 
+# The share of the time a cron run has left that its claims may fill (the
+# rest covers the sends under way and the bookkeeping).
+TIME_LEFT_SHARE = 0.8
 # A send that has not reported back after this long is presumed dead.
 LEASE_SECONDS = 600
 # How long applying an outcome waits for a row a user or another worker
@@ -300,6 +305,22 @@ class WritebackEngine(models.AbstractModel):
             if left:
                 cron._commit_progress(0, remaining=left)
         return not time_up
+
+    @api.model
+    def _time_left(self):
+        """Seconds this cron run has before Odoo ends it, minus a margin for
+        the sends already under way, or None when nothing will. In prefork,
+        Odoo kills a cron worker ``limit_time_real_cron`` seconds
+        (``limit_time_real`` when it is -1) after the job started; the
+        threaded server and queue jobs set no such limit here."""
+        end = self.env.context.get("cron_end_time")
+        limit = config["limit_time_real_cron"]
+        if limit == -1:
+            limit = config["limit_time_real"]
+        if end is None or not config["workers"] or not limit or limit < 0:
+            return None
+        started = end - MIN_TIME_PER_JOB
+        return max(0.0, (started + limit - time.monotonic()) * TIME_LEFT_SHARE)
 
     @api.model
     def _commit(self):

@@ -10,7 +10,9 @@ from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import tagged
+from odoo.tools import config
 
+from ..marketplaces import pacer as marketplace_pacer
 from .common import WritebackCase
 
 
@@ -277,3 +279,43 @@ class TestWritebackBatch(WritebackCase):
             [r["order_ref"] for r in self.requests_of("amazon.confirmShipment")],
             [first.ecommerce_order_ref],
         )
+
+    def test_a_run_claims_only_what_it_can_send_in_the_time_it_has(self):
+        """In prefork, Odoo kills a cron worker limit_time_real_cron seconds
+        after its job started: a push with 5 s claims only what the seller's
+        rate (Amazon: 2 confirmations a second, burst 10) lets it send in
+        the time it has left, not its whole batch; the rest stays pending,
+        attempts unused, for the next run. Without a limit it claims the
+        batch."""
+        pickings = self.ship_amazon_orders(self.amazon, 30, "111")
+        seen = []
+
+        def states_at_first_send():
+            self.env.cr.execute(
+                "SELECT writeback_state, count(*) FROM stock_picking"
+                " WHERE id = ANY(%s) GROUP BY writeback_state",
+                [pickings.ids],
+            )
+            seen.append(dict(self.env.cr.fetchall()))
+
+        limits = {"workers": 2, "limit_time_real_cron": 5}
+        with patch.dict(config.options, limits):
+            self.push_killed(on_send=states_at_first_send)
+        claimed = seen[0].get("sending", 0)
+        self.assertGreaterEqual(claimed, 9, seen)  # the burst at least
+        self.assertLessEqual(claimed, 20, seen)  # 10 + 2/s x 5 s at most
+        self.assertEqual(
+            set(
+                pickings.filtered(lambda p: p.writeback_state == "pending").mapped(
+                    "writeback_attempt_count"
+                )
+            ),
+            {0},
+        )
+
+        seen.clear()
+        rest = pickings.filtered(lambda p: p.writeback_state == "pending")
+        marketplace_pacer.PACER.reset()
+        self.push_killed(on_send=states_at_first_send)  # no limit (threaded)
+        self.assertEqual(seen[0].get("pending", 0), 0, "the whole batch is claimed")
+        self.assertTrue(rest)

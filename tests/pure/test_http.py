@@ -980,3 +980,21 @@ def test_pacer_restore_ignores_what_it_cannot_read(state):
     pacer.restore(KEY[:-1], state)
     assert pacer.delay(KEY, RATE, BURST) == 0.0
     assert pacer.export(KEY[:-1]) == {}
+
+
+def test_capacity_is_the_bucket_and_its_refill_consuming_nothing():
+    """How many requests the pacer lets go within some seconds: what the
+    bucket holds now plus its refill; None without a usage plan; a wait
+    already owed counts against it."""
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    full = BURST - HELD_BACK  # the burst, minus what is kept in hand
+    assert pacer.capacity("k", RATE, BURST, 0) == full
+    assert pacer.capacity("k", RATE, BURST, 10) == full + int(10 / STEP)
+    assert pacer.capacity("k", None, BURST, 10) is None
+    for _ in range(full):
+        pacer.acquire("k", RATE, BURST, max_wait=0)
+    assert pacer.capacity("k", RATE, BURST, 0) == 0
+    assert pacer.capacity("k", RATE, BURST, 10) == int(10 / STEP)
+    assert pacer.capacity("k", RATE, BURST, -5) == 0
+    assert pacer.delay("k", RATE, BURST) > 0, "nothing was consumed by asking"
