@@ -9,6 +9,9 @@ import time
 from .errors import CLIENT_PACING, RateLimitedError
 
 DEFAULT_MAX_WAIT = 2.0  # seconds the pacer may sleep before giving up
+# The longest wait the pacer ever asks for, whatever a stored bucket or an
+# announced rate says (a bad state once asked for a 59-day sleep).
+MAX_PAUSE = 300.0
 
 
 class Pacer:
@@ -88,7 +91,7 @@ class Pacer:
         refill, capacity = plan
         need = min(float(count), capacity)
         tokens = self._tokens(key, plan, now)
-        return 0.0 if tokens >= need else (need - tokens) / refill
+        return 0.0 if tokens >= need else min(MAX_PAUSE, (need - tokens) / refill)
 
     # -- public API ---------------------------------------------------------
 
@@ -135,9 +138,10 @@ class Pacer:
     def observe_rate(self, key, rate, default_rate, burst):
         """The marketplace announced ``rate`` requests per second for
         ``key`` (``x-amzn-RateLimit-Limit``): pace at that rate from now on
-        instead of ``default_rate``. Ignored unless a positive finite
-        number. The tokens already in the bucket stay."""
-        if not _is_number(rate) or not 0 < rate < float("inf"):
+        instead of ``default_rate``. Ignored unless a finite number of at
+        least one request per :data:`MAX_PAUSE`. The tokens already in the
+        bucket stay."""
+        if not _is_number(rate) or not 1 / MAX_PAUSE <= rate < float("inf"):
             return
         with self._lock:
             if self._rates.get(key, default_rate) == rate:
@@ -192,6 +196,9 @@ class Pacer:
                     continue
                 if not (_finite(tokens) and _finite(at)):
                     continue
+                # A bucket owes at most what MAX_PAUSE refills; never more
+                # than a full one.
+                tokens = max(-MAX_PAUSE, tokens)
                 key = (*prefix, operation)
                 updated = now - max(0.0, wall - at)
                 mine = self._buckets.get(key)

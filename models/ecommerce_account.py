@@ -4,7 +4,7 @@ import datetime
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..marketplaces import amazon, errors, platforms, policy
 from ..marketplaces.policy import State
@@ -281,6 +281,12 @@ class EcommerceAccount(models.Model):
         return accounts
 
     def write(self, vals):
+        if "writeback_pacing_state" in vals and not self.env.su:
+            # The engine's bookkeeping (it writes it in SQL): a client
+            # restored from a made-up state would pause as told.
+            raise AccessError(
+                self.env._("The rate-limit state of an account is not editable.")
+            )
         res = super().write(vals)
         if "platform" in vals:
             self.env["ecommerce.api.status"].sudo()._ensure_rows(self)
@@ -432,8 +438,16 @@ class EcommerceAccount(models.Model):
 
     def action_test_connection(self):
         """Run the status cron's probe on every API of this account now and
-        show each API's result on the form (and in its API Status)."""
+        show each API's result on the form (and in its API Status). Only
+        write-back administrators may (it uses the credentials)."""
         self.ensure_one()
+        if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only write-back administrators (eCommerce Write-back / "
+                    "Administrator) test a marketplace connection."
+                )
+            )
         Status = self.env["ecommerce.api.status"].sudo()
         Status._ensure_rows(self)
         labels = dict(self.env["ecommerce.api.call"]._fields["api"].selection)

@@ -486,8 +486,9 @@ class WritebackEngine(models.AbstractModel):
             decision = self._send_claimed(run, item)
             push.results.append((item, decision))
             push.sent += 1
-            if decision.throttled or decision.held_back:
-                # The account's other claims wait for later.
+            if decision.throttled or decision.held_back or decision.flag_account:
+                # The account's other claims wait for later (a 429, the
+                # client's pause, credentials refused: not once per shipment).
                 self._release_claims(run, push.queues.pop(item.account.id), decision)
             if len(push.results) >= batch_size:
                 return push.take_results()
@@ -565,7 +566,7 @@ class WritebackEngine(models.AbstractModel):
         decision = policy.after_send(
             error, item.attempt, run.policy(account), throttled=item.throttled
         )
-        if decision.throttled or decision.held_back:
+        if decision.throttled or decision.held_back or decision.flag_account:
             run.held_accounts.add(account.id)
         return decision
 
@@ -624,7 +625,9 @@ class WritebackEngine(models.AbstractModel):
         run.requested = self._requested_since_claim(
             pickings.filtered(lambda p: p.writeback_state == State.SENDING)
         )
-        held_back = {}  # account -> the client's pause: its reads wait
+        # account -> the client's pause or refused credentials: its other
+        # reads in this batch wait (no token exchange per order)
+        held_back = {}
         for (account, order_ref), group in by_order.items():
             order, error = None, held_back.get(account)
             journal_picking = group[0] if len(group) == 1 else None
@@ -636,6 +639,14 @@ class WritebackEngine(models.AbstractModel):
                     error = exc
                     if errors.is_held_back(exc):
                         held_back[account] = exc
+                    elif isinstance(exc, errors.AuthError):
+                        # its other orders are not read with refused
+                        # credentials: they wait, nothing counted
+                        held_back[account] = errors.RateLimitedError(
+                            str(exc),
+                            code=errors.CLIENT_PACING,
+                            retry_after=run.policy(account).verify_interval,
+                        )
                 except Exception as exc:
                     _logger.exception(
                         "Reading back order %s failed unexpectedly", order_ref

@@ -6,7 +6,8 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..marketplaces import base
+from ..marketplaces import base, policy
+from ..marketplaces.policy import State
 from .common import WritebackCase
 from .fixtures import AMAZON_MARKETPLACE
 
@@ -321,6 +322,55 @@ class TestWritebackSecurity(WritebackCase):
         for secret in secrets:
             for where in shown:
                 self.assertNotIn(secret, where or "")
+
+    def test_stored_outcomes_stay_in_their_company(self):
+        """A stored outcome is seen only by users of its delivery's company."""
+        manager = new_test_user(
+            self.env,
+            "wb_manager_one_company",
+            groups="stock_ecommerce_writeback.group_writeback_manager",
+        )
+        their_type = self.env["stock.picking.type"].search(
+            [("company_id", "=", self.other_company.id), ("code", "=", "outgoing")],
+            limit=1,
+        )
+        our_type = self.env["stock.picking.type"].search(
+            [("company_id", "=", self.env.company.id), ("code", "=", "outgoing")],
+            limit=1,
+        )
+        Picking = self.env["stock.picking"]
+        theirs, ours = (
+            Picking.create({"picking_type_id": kind.id, "partner_id": self.customer.id})
+            for kind in (their_type, our_type)
+        )
+        Outcome = self.env["ecommerce.writeback.outcome"]
+        stored = Outcome.browse()
+        for picking in (theirs, ours):
+            stored |= Outcome._store(
+                picking,
+                policy.Decision(State.SUCCESS),
+                State.SENDING,
+                (1, False),
+                None,
+                None,
+            )
+        visible = Outcome.with_user(manager).search([("id", "in", stored.ids)])
+        self.assertEqual(visible.picking_id, ours)
+
+    def test_only_writeback_administrators_test_a_connection_or_set_pacing(self):
+        """Test connection uses the credentials: a warehouse user calling it
+        over RPC is refused and nothing reaches the marketplace; nobody but
+        the engine sets an account's rate-limit state."""
+        with self.assertRaises(AccessError):
+            self.amazon.with_user(self.warehouse_user).action_test_connection()
+        self.assertEqual(self.sandbox.requests(), [])
+        admin = self.env.ref("base.user_admin")
+        with self.assertRaises(AccessError):
+            self.amazon.with_user(admin).write(
+                {"writeback_pacing_state": {"confirmShipment": [-1e9, 0]}}
+            )
+        self.amazon.with_user(admin).action_test_connection()
+        self.assertTrue(self.requests_of("amazon.token"))
 
 
 @tagged("post_install", "-at_install")

@@ -135,6 +135,18 @@ class TestWritebackResilience(WritebackCase):
         self.assertEqual(self.picking.writeback_state, "submitted")
         self.assertEqual(self.picking.writeback_attempt_count, 1)
 
+    def test_refused_credentials_pause_the_account_for_the_run(self):
+        """A revoked refresh token and three deliveries: one token exchange
+        fails, the account's other shipments (and read-backs) wait for the
+        rest of the run instead of each repeating it, attempts unused."""
+        pickings = self.ship_amazon_orders(self.amazon, 3, "115")
+        self.sandbox.revoke_refresh_token("Atzr|amazon-refresh-token")
+        self.push()
+        self.assertEqual(len(self.requests_of("amazon.token")), 1)
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"pending"})
+        self.assertEqual(set(pickings.mapped("writeback_attempt_count")), {0})
+        self.assertTrue(self.amazon.auth_error)
+
     def test_forbidden_after_token_refresh_is_auth_error(self):
         self.amazon_error(
             "amazon.confirmShipment",

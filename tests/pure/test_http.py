@@ -1,14 +1,17 @@
 """Shared HTTP plumbing of the marketplace clients (marketplaces/http.py)."""
 
+import contextlib
 import datetime
 import email.utils
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from marketplaces import base, http, tokens, urls
+from marketplaces import pacer as pacer_module
 from marketplaces.errors import AuthError, RateLimitedError, TransientError
 from marketplaces.pacer import Pacer
 
@@ -998,3 +1001,17 @@ def test_capacity_is_the_bucket_and_its_refill_consuming_nothing():
     assert pacer.capacity("k", RATE, BURST, 10) == int(10 / STEP)
     assert pacer.capacity("k", RATE, BURST, -5) == 0
     assert pacer.delay("k", RATE, BURST) > 0, "nothing was consumed by asking"
+
+
+def test_no_stored_bucket_or_announced_rate_makes_the_pacer_wait_for_ages():
+    """A stored state owing a billion tokens, or a marketplace announcing
+    one request a century: the pacer never asks for more than MAX_PAUSE."""
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.restore(("seller",), {"getOrder": [-1e9, time.time()]})
+    assert 0 < pacer.delay(("seller", "getOrder"), 0.5, 30) <= pacer_module.MAX_PAUSE
+    pacer.observe_rate("k", 1e-9, RATE, BURST)  # ignored: below 1 per MAX_PAUSE
+    for _ in range(BURST):
+        with contextlib.suppress(RateLimitedError):
+            pacer.acquire("k", RATE, BURST, max_wait=0)
+    assert pacer.delay("k", RATE, BURST) <= STEP
