@@ -17,7 +17,7 @@ changelog, 2023-10-02).
 import urllib.parse
 
 from . import base
-from .errors import PermanentError, RateLimitedError, TransientError
+from .errors import AuthError, PermanentError, RateLimitedError, TransientError
 from .http import (
     DEFAULT_TIMEOUT,
     HttpClient,
@@ -133,6 +133,7 @@ STATUS_LABELS = {
 ORDER_INCLUDED_DATA = ("FULFILLMENT", "PACKAGES")
 CATALOG_INCLUDED_DATA = ("summaries", "dimensions", "images", "identifiers")
 MAX_DOWNLOAD_BYTES = 10 * 1024 * 1024
+MAX_DOWNLOAD_REDIRECTS = 3
 
 
 class AmazonClient(HttpClient):
@@ -299,15 +300,35 @@ class AmazonClient(HttpClient):
 
     def download(self, url, max_bytes=MAX_DOWNLOAD_BYTES):
         """The bytes at ``url`` (e.g. a catalog image), at most ``max_bytes``
-        of them. https (or loopback http) only; no credentials are sent."""
-        check_endpoint_url(url)
-        return self._call(
-            DOWNLOAD_IMAGE.api,
-            DOWNLOAD_IMAGE.name,
-            "GET",
-            url,
-            parse=lambda response: _read_capped(response, max_bytes),
-            stream=True,
+        of them, no credentials sent. Every URL, each redirect's target
+        included (at most :data:`MAX_DOWNLOAD_REDIRECTS` of them), must pass
+        the account's endpoint rule: https, or loopback http for a sandbox
+        account only."""
+        for _hop in range(MAX_DOWNLOAD_REDIRECTS + 1):
+            try:
+                url = check_endpoint_url(url, self.allow_http_loopback)
+            except ValueError as exc:
+                raise PermanentError(f"Image not downloaded: {exc}") from None
+            answer = {}
+            try:
+                return self._call(
+                    DOWNLOAD_IMAGE.api,
+                    DOWNLOAD_IMAGE.name,
+                    "GET",
+                    url,
+                    parse=lambda response: _read_capped(response, max_bytes),
+                    stream=True,
+                    follow_redirects=False,
+                    observe=lambda response, answer=answer: answer.update(
+                        location=response.headers.get("Location") or ""
+                    ),
+                )
+            except AuthError as exc:
+                if exc.code != "redirect" or not answer.get("location"):
+                    raise
+                url = urllib.parse.urljoin(url, answer["location"])
+        raise PermanentError(
+            f"Image not downloaded: more than {MAX_DOWNLOAD_REDIRECTS} redirects"
         )
 
     # -- plumbing ------------------------------------------------------------

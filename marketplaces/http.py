@@ -165,6 +165,7 @@ class HttpClient:
             api_base_url, allow_http_loopback
         ).rstrip("/")
         self.token_url = check_endpoint_url(token_url, allow_http_loopback)
+        self.allow_http_loopback = allow_http_loopback
         self.timeout = normalize_timeout(timeout)
         self.client_id = client_id
         self._client_secret = client_secret

@@ -647,9 +647,6 @@ class EcommerceProductListing(models.Model):
                 self.env._("The main image could not be downloaded: %s", exc)
             )
             return False
-        except ValueError as exc:  # a link that is not https
-            warnings.append(self.env._("The main image link is refused: %s", exc))
-            return False
         product_vals["image_1920"] = base64.b64encode(data)
         return link
 

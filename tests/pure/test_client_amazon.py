@@ -1,7 +1,9 @@
 """AmazonClient against the local sandbox, over real HTTP."""
 
 import datetime
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -534,8 +536,64 @@ def test_unknown_asin_is_permanent(client, journal):
 
 
 def test_download_needs_https_or_loopback(client):
-    with pytest.raises(ValueError):
+    with pytest.raises(PermanentError, match="Image not downloaded"):
         client.download("http://m.media-amazon.com/images/I/x.jpg")
+
+
+@pytest.fixture
+def image_host():
+    """A local host serving /image.png, redirecting /moved to it, /away to a
+    plain-http host elsewhere and /loop to itself."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            targets = {
+                "/moved": "/image.png",
+                "/away": "http://images.example.com/x.png",
+                "/loop": "/loop",
+            }
+            if self.path in targets:
+                self.send_response(302)
+                self.send_header("Location", targets[self.path])
+                self.end_headers()
+                return
+            body = b"\x89PNG image"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_download_follows_a_redirect_only_where_the_account_may_go(
+    make_client, image_host, journal
+):
+    """Each redirect's target must pass the account's endpoint rule, as the
+    first URL does; a production account never downloads from this machine
+    over plain http."""
+    sandbox_client = make_client()
+    assert sandbox_client.download(image_host + "/moved") == b"\x89PNG image"
+    with pytest.raises(PermanentError, match="Image not downloaded"):
+        sandbox_client.download(image_host + "/away")
+    with pytest.raises(PermanentError, match="more than 3 redirects"):
+        sandbox_client.download(image_host + "/loop")
+    production = make_client(
+        api_base_url="https://sellingpartnerapi-na.amazon.com",
+        auth_url="https://api.amazon.com/auth/o2/token",
+        allow_http_loopback=False,
+    )
+    calls = len(journal)
+    with pytest.raises(PermanentError, match="Image not downloaded"):
+        production.download(image_host + "/image.png")
+    assert len(journal) == calls, "nothing was requested"
 
 
 # -- reading answers (no network) -------------------------------------------------
