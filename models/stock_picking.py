@@ -14,7 +14,7 @@ import re
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -37,6 +37,9 @@ REQUEUE_STATES = (
     State.SUCCESS,
     State.FAILED,
 )
+# The longest tracking reference of a marketplace delivery (characters):
+# several numbers fit, and its row always fits the grid's btree index.
+TRACKING_REF_MAX = 600
 # What a write-back that needs a person is about (writeback_issue).
 ISSUE_CANCELLED = "cancelled"
 ISSUE_CREDENTIALS = "credentials"
@@ -381,6 +384,26 @@ class StockPicking(models.Model):
         if self.writeback_error and not self.writeback_next_attempt:
             return ISSUE_FIX
         return False
+
+    @api.constrains("carrier_tracking_ref", "ecommerce_account_id")
+    def _check_writeback_tracking_length(self):
+        """A marketplace delivery's tracking reference has a length limit,
+        checked before anything is stored or sent: no marketplace takes
+        longer numbers, and the grid's index could not hold the row."""
+        for picking in self.filtered("ecommerce_account_id"):
+            reference = picking.carrier_tracking_ref or ""
+            if len(reference) > TRACKING_REF_MAX:
+                raise ValidationError(
+                    self.env._(
+                        "The Tracking Reference of %(delivery)s has %(length)s "
+                        "characters; a marketplace delivery's may have at most "
+                        "%(limit)s (several numbers separated by commas "
+                        "included). Enter the carrier's tracking numbers only.",
+                        delivery=picking.display_name,
+                        length=len(reference),
+                        limit=TRACKING_REF_MAX,
+                    )
+                )
 
     @api.model
     def _writeback_unverified_before(self):

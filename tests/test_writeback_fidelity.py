@@ -443,3 +443,19 @@ class TestWritebackFidelity(WritebackCase):
         self.make_due(picking)
         self.verify()
         self.assertEqual(picking.writeback_state, "success")
+
+    def test_a_tracking_reference_too_long_is_refused_before_it_is_stored(self):
+        """A pasted page instead of a tracking number: a clear message, the
+        delivery keeps its number, nothing is sent; 600 characters (several
+        numbers) are fine."""
+        order = self.make_order(
+            self.amazon, "114-7770001-0000001", [(self.product_a, 1, "77700000000001")]
+        )
+        picking = self.ship(order.picking_ids, "1Z0001")
+        with self.assertRaises(ValidationError) as refused:
+            picking.carrier_tracking_ref = "1Z999AA10123456784 " * 200
+        self.assertIn("at most 600", str(refused.exception))
+        picking.invalidate_recordset()  # what the database holds
+        self.assertEqual(picking.carrier_tracking_ref, "1Z0001")
+        picking.carrier_tracking_ref = ",".join(["1Z999AA10123456784"] * 31)[:600]
+        self.assertFalse(self.requests_of("amazon.confirmShipment"))
