@@ -198,8 +198,6 @@ class WritebackRun:
         self._deferred = []  # (account, calls, picking) not stored yet
         # Seconds until a run that stopped on a rate limit can go on.
         self.resume_in = None
-        # Deliveries read back in this batch whose claim produced a request.
-        self.requested = set()
 
     def client(self, account, kind="writeback"):
         key = (account.id, kind)
@@ -622,7 +620,7 @@ class WritebackEngine(models.AbstractModel):
             by_order.setdefault(key, []).append(picking)
         results = []
         now = fields.Datetime.now()
-        run.requested = self._requested_since_claim(
+        requested = self._requested_since_claim(
             pickings.filtered(lambda p: p.writeback_state == State.SENDING)
         )
         # account -> the client's pause or refused credentials: its other
@@ -667,7 +665,9 @@ class WritebackEngine(models.AbstractModel):
                     api=read_api,
                     readback=readback,
                 )
-                decision = self._verify_decision(run, picking, state, order, error, now)
+                decision = self._verify_decision(
+                    run, picking, state, order, error, now, picking.id in requested
+                )
                 results.append((item, decision))
         return results
 
@@ -695,9 +695,10 @@ class WritebackEngine(models.AbstractModel):
         return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
-    def _verify_decision(self, run, picking, state, order, error, now):
+    def _verify_decision(self, run, picking, state, order, error, now, requested):
         """What the read-back (``order``, or ``error``) means for ``picking``
-        (``state``: submitted, or sending with its lease expired)."""
+        (``state``: submitted, or sending with its lease expired;
+        ``requested``: its claim produced a request, as the journal shows)."""
         retry_policy = run.policy(picking.ecommerce_account_id)
         packages = picking._writeback_sent_package_list()
         if order is not None and state == State.SUBMITTED:
@@ -711,7 +712,7 @@ class WritebackEngine(models.AbstractModel):
                 packages,
                 picking.writeback_attempt_count,
                 retry_policy,
-                requested=picking.id in run.requested,
+                requested=requested,
             )
         return policy.after_readback_failure(
             error,
