@@ -29,12 +29,14 @@ CARRIER_NAME = "carrier_name"
 SHIPPING_METHOD = "shipping_method"
 ORDER_REF = "order_ref"
 ITEM_REF = "item_ref"
+QUANTITY = "quantity"
 
 # Problem.reason values
 CONTROL_CHARACTER = "control_character"
 EMPTY = "empty"
 NOT_ALLOWED_CHARACTER = "not_allowed_character"
 TOO_LONG = "too_long"
+NOT_POSITIVE = "not_positive"  # a quantity below one whole unit
 WRONG_FORMAT = "wrong_format"  # every character allowed, the shape is not
 
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -51,6 +53,7 @@ class Problem:
     position: int = 0  # its 1-based position in value
     limit: int = 0  # the maximum length, when reason == "too_long"
     expected: str = ""  # an example of the accepted shape (wrong_format)
+    item_ref: str = ""  # the line a quantity belongs to (field "quantity")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +187,22 @@ def shipment_problems(shipment, api):
         value = "" if value is None else str(value)
         if (field, value) not in problems:
             problems[(field, value)] = _problem(field, value, rules[field])
+    # Every API takes whole positive quantities: Amazon's
+    # ConfirmShipmentOrderItem.quantity and eBay REST's LineItemReference
+    # ("must be greater than 0"); Trading's CompleteSale sends none, and a
+    # line shipping nothing is not a line of the package.
+    for package in shipment.packages:
+        for item in package.items:
+            quantity = item.quantity
+            if not isinstance(quantity, int) or isinstance(quantity, bool):
+                quantity = None
+            if (quantity is None or quantity < 1) and (
+                QUANTITY,
+                item.item_ref,
+            ) not in problems:
+                problems[(QUANTITY, item.item_ref)] = Problem(
+                    QUANTITY, str(item.quantity), NOT_POSITIVE, item_ref=item.item_ref
+                )
     return [problem for problem in problems.values() if problem is not None]
 
 

@@ -126,6 +126,7 @@ class StockPicking(models.Model):
             validate.SHIPPING_METHOD: self.env._("The service name"),
             validate.ORDER_REF: self.env._("The marketplace order number"),
             validate.ITEM_REF: self.env._("The marketplace line id"),
+            validate.QUANTITY: self.env._("The quantity"),
         }[problem.field]
         value = repr(problem.value)
         character = (
@@ -161,6 +162,16 @@ class StockPicking(models.Model):
                 field=where,
                 value=value,
                 limit=problem.limit,
+                marketplace=marketplace,
+            )
+        elif problem.reason == validate.NOT_POSITIVE:
+            text = self.env._(
+                "The quantity shipped of marketplace line %(line)s is %(qty)s: "
+                "%(marketplace)s takes whole quantities of at least 1. Correct "
+                "the delivery's quantities (a returned or negative move?) so "
+                "it shows what left the warehouse.",
+                line=problem.item_ref,
+                qty=problem.value,
                 marketplace=marketplace,
             )
         elif problem.reason == validate.EMPTY:
@@ -223,6 +234,19 @@ class StockPicking(models.Model):
                     )
                 )
             result[ref] = round(qty)
+        negative = {ref: qty for ref, qty in result.items() if qty < 0}
+        if negative:
+            raise UserError(
+                self.env._(
+                    "Marketplaces take shipped quantities of at least 1, but "
+                    "this delivery adds up to %(items)s: correct its "
+                    "quantities so they show what left the warehouse. Nothing "
+                    "was sent.",
+                    items=", ".join(
+                        f"{qty} x {ref}" for ref, qty in sorted(negative.items())
+                    ),
+                )
+            )
         if not result:
             raise UserError(
                 self.env._(

@@ -459,3 +459,22 @@ class TestWritebackFidelity(WritebackCase):
         self.assertEqual(picking.carrier_tracking_ref, "1Z0001")
         picking.carrier_tracking_ref = ",".join(["1Z999AA10123456784"] * 31)[:600]
         self.assertFalse(self.requests_of("amazon.confirmShipment"))
+
+    def test_a_negative_quantity_is_blocked_before_anything_is_sent(self):
+        """A quantity below zero (written past the ORM by an import or a
+        script) never reaches Amazon: the delivery waits with a message that
+        names the line and the quantity, and no attempt is used."""
+        order = self._amazon_one_line()
+        picking = self.ship(order.picking_ids, "1Z0091")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE stock_move_line SET quantity = -2 WHERE id = ANY(%s)",
+            [picking.move_line_ids.ids],
+        )
+        picking.move_line_ids.invalidate_recordset(["quantity"])
+        self.push()
+        self.assertFalse(self.requests_of("amazon.confirmShipment"))
+        self.assertEqual(picking.writeback_state, "pending")
+        self.assertEqual(picking.writeback_attempt_count, 0)
+        self.assertIn("-2 x 71111111111111", picking.writeback_error)
+        self.assertIn("Nothing was sent", picking.writeback_error)

@@ -314,3 +314,30 @@ def test_problem_is_a_frozen_value():
     assert (problem.character, problem.position, problem.limit) == ("", 0, 0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         problem.value = "y"
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("quantity", [0, -1, -3, 1.5, None])
+def test_quantities_below_one_whole_unit_refused(api, quantity):
+    """A negative, zero or fractional quantity never reaches a marketplace:
+    the problem names the line and the quantity."""
+    shipment = GOOD[api]
+    (package,) = shipment.packages
+    (item,) = package.items
+    bad = dataclasses.replace(
+        shipment,
+        packages=(
+            dataclasses.replace(
+                package, items=(base.ShipmentItem(item.item_ref, quantity),)
+            ),
+        ),
+    )
+    assert validate.shipment_problems(bad, api) == [
+        Problem(
+            validate.QUANTITY,
+            str(quantity),
+            validate.NOT_POSITIVE,
+            item_ref=item.item_ref,
+        )
+    ]
+    assert validate.shipment_problems(shipment, api) == []
