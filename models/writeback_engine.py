@@ -75,6 +75,14 @@ CLAIM_BATCH = 50
 RESUME_AFTER = 5.0
 # Read-backs claimed at a time.
 VERIFY_BATCH = 50
+# While every account waits for its rate limit, the outcomes sent so far are
+# applied once the oldest is this old (or a batch is full): a paced push
+# does its bookkeeping every few seconds, not after every send.
+APPLY_EVERY = 10.0
+# A batch read-back searches the orders updated since the earliest claim of
+# its deliveries, minus this margin (clock skew between Odoo and the
+# marketplace).
+READ_SINCE_MARGIN = datetime.timedelta(minutes=5)
 # What applying an outcome reads of a delivery (read for a batch at once).
 CLAIM_FIELDS = [
     "writeback_state",
@@ -125,6 +133,10 @@ class PushRound:
         self.resolved = set()  # deliveries whose eBay line ids were looked up
         self.again = set()  # accounts with deliveries due again (lines found)
         self.results = []  # (Claimed, Decision) not applied yet
+        self.results_since = None  # when the oldest of them was added
+        # picking id -> (still ours?, when re-checked): the re-check before
+        # each send, read for the next shipments of every queue at once
+        self.rechecked = {}
         self.sent = 0
         self.turn = 0
         self.leases_at = time.monotonic()  # when queued leases were last extended
@@ -173,8 +185,26 @@ class PushRound:
         self.time_up = True
         return True
 
+    def add_result(self, item, decision):
+        if not self.results:
+            self.results_since = time.monotonic()
+        self.results.append((item, decision))
+
+    def bookkeeping_due(self, batch_size):
+        """While waiting: are the outcomes not applied yet worth a batch
+        (a full one, or the oldest is :data:`APPLY_EVERY` seconds old)?"""
+        return bool(self.results) and (
+            len(self.results) >= batch_size
+            or time.monotonic() - self.results_since >= APPLY_EVERY
+        )
+
+    def upcoming(self, per_queue):
+        """The next ``per_queue`` shipments of every queue."""
+        return [item for queue in self.queues.values() for item in queue[:per_queue]]
+
     def take_results(self):
         results, self.results = self.results, []
+        self.results_since = None
         return results
 
     def take_left(self):
@@ -198,6 +228,10 @@ class WritebackRun:
         self._deferred = []  # (account, calls, picking) not stored yet
         # Seconds until a run that stopped on a rate limit can go on.
         self.resume_in = None
+        # account id -> {order ref: (OrderView, read at)}: what the run's
+        # batch read-backs saw, for the run's later batches (a view read
+        # after a delivery was submitted settles it; no second read)
+        self.readbacks = {}
 
     def client(self, account, kind="writeback"):
         key = (account.id, kind)
@@ -472,17 +506,17 @@ class WritebackEngine(models.AbstractModel):
                 push.over = True
                 break
             if wait > 0:
-                if push.results:
+                if push.bookkeeping_due(batch_size):
                     return push.take_results()  # the bookkeeping meanwhile
                 time.sleep(wait)
                 continue
             if time.monotonic() - push.leases_at > LEASE_SECONDS / 4:
                 self._extend_leases(push)
             item = push.next_item([a for a in ready if delays[a] <= 0])
-            if not self._still_ours(item):
+            if not self._still_ours(item, push):
                 continue  # another worker or a user took it: never sent twice
             decision = self._send_claimed(run, item)
-            push.results.append((item, decision))
+            push.add_result(item, decision)
             push.sent += 1
             if decision.throttled or decision.held_back or decision.flag_account:
                 # The account's other claims wait for later (a 429, the
@@ -626,25 +660,23 @@ class WritebackEngine(models.AbstractModel):
         # account -> the client's pause or refused credentials: its other
         # reads in this batch wait (no token exchange per order)
         held_back = {}
+        by_account = {}
         for (account, order_ref), group in by_order.items():
-            order, error = None, held_back.get(account)
+            by_account.setdefault(account, {})[order_ref] = group
+        batch_views = {}
+        for account, groups in by_account.items():
+            batch_views[account] = self._batch_read(run, account, groups, held_back)
+        for (account, order_ref), group in by_order.items():
+            order = batch_views[account].get(order_ref)
+            error = None if order is not None else held_back.get(account)
             journal_picking = group[0] if len(group) == 1 else None
             with run.journal(account, journal_picking, defer=True):
                 try:
-                    if error is None:
+                    if order is None and error is None:
                         order = run.client(account).read_order(order_ref)
                 except errors.MarketplaceError as exc:
                     error = exc
-                    if errors.is_held_back(exc):
-                        held_back[account] = exc
-                    elif isinstance(exc, errors.AuthError):
-                        # its other orders are not read with refused
-                        # credentials: they wait, nothing counted
-                        held_back[account] = errors.RateLimitedError(
-                            str(exc),
-                            code=errors.CLIENT_PACING,
-                            retry_after=run.policy(account).verify_interval,
-                        )
+                    self._hold_back_reads(run, account, exc, held_back)
                 except Exception as exc:
                     _logger.exception(
                         "Reading back order %s failed unexpectedly", order_ref
@@ -670,6 +702,82 @@ class WritebackEngine(models.AbstractModel):
                 )
                 results.append((item, decision))
         return results
+
+    @api.model
+    def _hold_back_reads(self, run, account, error, held_back):
+        """After ``error`` from one of ``account``'s reads: its other reads
+        in this batch wait when it is the client's own pause or refused
+        credentials (nothing counted, no token exchange per order)."""
+        if errors.is_held_back(error):
+            held_back[account] = error
+        elif isinstance(error, errors.AuthError):
+            held_back[account] = errors.RateLimitedError(
+                str(error),
+                code=errors.CLIENT_PACING,
+                retry_after=run.policy(account).verify_interval,
+            )
+
+    @api.model
+    def _batch_read(self, run, account, groups, held_back):
+        """``{order ref: OrderView}`` for the orders of ``groups`` (``{order
+        ref: deliveries}``, one account) that the run already saw after
+        their confirmation or that batch reads settle now (Amazon
+        ``searchOrders``, eBay ``GetOrders`` / ``getOrders`` with many
+        ids; the client picks by volume and may read none). Orders left out
+        are read one by one. A batch read's failure is not a delivery's:
+        the single reads that follow meet the error themselves."""
+        seen = run.readbacks.setdefault(account.id, {})
+        views, wanted, claimed_at = {}, [], []
+        for order_ref, group in groups.items():
+            earlier = seen.get(order_ref)
+            settled = earlier is not None and all(
+                p.writeback_state == State.SUBMITTED
+                and p.writeback_submitted_date
+                and earlier[1] >= p.writeback_submitted_date
+                for p in group
+            )
+            if settled:
+                views[order_ref] = earlier[0]
+                continue
+            wanted.append(order_ref)
+            claimed_at.extend(
+                p.writeback_last_attempt or p.writeback_submitted_date
+                for p in group
+                if p.writeback_last_attempt or p.writeback_submitted_date
+            )
+        if len(wanted) < 2 or account in held_back:
+            return views
+        client = run.client(account)
+        if not hasattr(client, "read_orders"):  # TEMP until the clients have it
+            return views
+        since = (min(claimed_at) if claimed_at else fields.Datetime.now()) - (
+            READ_SINCE_MARGIN
+        )
+        since = since.replace(tzinfo=datetime.UTC)
+        size = max(1, int(getattr(client, "read_batch_size", 1) or 1))
+        while wanted:
+            chunk, wanted = wanted[:size], wanted[size:]
+            read_at = fields.Datetime.now()
+            with run.journal(account, None, defer=True):
+                try:
+                    found = client.read_orders(chunk, since=since)
+                except errors.MarketplaceError as exc:
+                    self._hold_back_reads(run, account, exc, held_back)
+                    break
+                except Exception:
+                    _logger.exception(
+                        "Reading back %s orders at once failed unexpectedly",
+                        len(chunk),
+                    )
+                    break
+            for order_ref, view in found.items():
+                seen[order_ref] = (view, read_at)
+                if order_ref in groups:
+                    views[order_ref] = view
+            if not found:  # the client reads these one by one
+                break
+            wanted = [order_ref for order_ref in wanted if order_ref not in views]
+        return views
 
     @api.model
     def _requested_since_claim(self, pickings):
