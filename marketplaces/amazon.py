@@ -5,8 +5,9 @@ Contracts (copies in ``shared/specs/amazon``):
 
 * Orders v0 ``confirmShipment`` (``ordersV0.json``), still current and not
   deprecated, unlike the v0 reads;
-* Orders 2026-01-01 ``getOrder`` (``orders_2026-01-01.json``), which replaces
-  the deprecated v0 ``getOrder``/``getOrderItems``;
+* Orders 2026-01-01 ``getOrder`` and ``searchOrders``
+  (``orders_2026-01-01.json``), which replace the deprecated v0
+  ``getOrder``/``getOrderItems``/``getOrders``;
 * Catalog Items 2022-04-01 ``getCatalogItem`` (``catalogItems_2022-04-01.json``).
 
 Authentication is a Login with Amazon refresh-token grant; the access token
@@ -14,10 +15,17 @@ goes in ``x-amz-access-token``. SigV4 signing is no longer required (SP-API
 changelog, 2023-10-02).
 """
 
+import datetime
 import urllib.parse
 
 from . import base
-from .errors import AuthError, PermanentError, RateLimitedError, TransientError
+from .errors import (
+    AuthError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    is_held_back,
+)
 from .http import (
     DEFAULT_TIMEOUT,
     HttpClient,
@@ -117,6 +125,7 @@ def _check_region(marketplace_id, region):
 # Default usage plans, from each operation's description in the models.
 CONFIRM_SHIPMENT = Operation("confirmShipment", base.API_AMAZON_WRITEBACK, 2.0, 10)
 GET_ORDER = Operation("getOrder", base.API_AMAZON_ORDERS, 0.5, 30)
+SEARCH_ORDERS = Operation("searchOrders", base.API_AMAZON_ORDERS, 0.0056, 20)
 GET_CATALOG_ITEM = Operation("getCatalogItem", base.API_AMAZON_PRODUCTS, 2.0, 2)
 DOWNLOAD_IMAGE = Operation("downloadImage", base.API_AMAZON_PRODUCTS)
 
@@ -131,6 +140,14 @@ STATUS_LABELS = {
     "UNFULFILLABLE": "Unfulfillable",
 }
 ORDER_INCLUDED_DATA = ("FULFILLMENT", "PACKAGES")
+# searchOrders: "The value must be between 1 and 100. Default: 100".
+SEARCH_PAGE_SIZE = 100
+# Taken off ``since`` for lastUpdatedAfter: Amazon stamps lastUpdatedTime
+# when it records the confirmation, by its own clock.
+SEARCH_SINCE_MARGIN = datetime.timedelta(minutes=5)
+# Only orders a confirmation can have moved: an order still UNSHIPPED shows
+# no package yet, and its ref, left out, is read singly anyway.
+SEARCH_FULFILLMENT_STATUSES = ("PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED")
 CATALOG_INCLUDED_DATA = ("summaries", "dimensions", "images", "identifiers")
 MAX_DOWNLOAD_BYTES = 10 * 1024 * 1024
 MAX_DOWNLOAD_REDIRECTS = 3
@@ -144,6 +161,8 @@ class AmazonClient(HttpClient):
     """
 
     marketplace = "Amazon"
+    read_batch_size = SEARCH_PAGE_SIZE
+    read_operation = GET_ORDER
 
     def __init__(
         self,
@@ -278,6 +297,65 @@ class AmazonClient(HttpClient):
             # Swagger 2.0 arrays without collectionFormat are "csv".
             params={"includedData": ",".join(ORDER_INCLUDED_DATA)},
         )
+
+    def read_orders(self, order_refs, since=None):
+        """Amazon's view of several orders, ``{order_ref: OrderView}``,
+        picked by volume:
+
+        * refs that getOrder's bucket covers now (and any call without
+          ``since``): ``{}``, the engine reads them with :meth:`read_order`;
+        * more: ``searchOrders`` of this marketplace's merchant-fulfilled
+          orders updated since ``since`` (less :data:`SEARCH_SINCE_MARGIN`)
+          that a confirmation can have moved (:data:`SEARCH_FULFILLMENT_STATUSES`),
+          100 a page with getOrder's data (``FULFILLMENT``, ``PACKAGES``),
+          following ``nextToken`` until every ref is found or the pages end.
+          Each page needs a token of the seller's searchOrders bucket (0.0056/s,
+          burst 20) available now: with none, the pages read so far are
+          what it returns, never a wait and never an error. Orders not
+          asked for are dropped.
+        """
+        wanted = list(dict.fromkeys(str(ref) for ref in order_refs if ref))
+        if not wanted or since is None:
+            return {}
+        single = self._pacing_capacity(GET_ORDER, 0)
+        if single is not None and len(wanted) <= single:
+            return {}
+        params = search_params(
+            self.marketplace_id, since - SEARCH_SINCE_MARGIN, utcnow()
+        )
+        found, remaining, token = {}, set(wanted), None
+        while remaining and self._pacing_delay(SEARCH_ORDERS) == 0.0:
+            page_params = dict(params, paginationToken=token) if token else params
+            try:
+                orders, token = self._sp_api(
+                    SEARCH_ORDERS,
+                    "GET",
+                    "/orders/2026-01-01/orders",
+                    parse=lambda response: search_page(_json_object(response)),
+                    not_found="Amazon found no orders to search",
+                    params=page_params,
+                )
+            except RateLimitedError as err:
+                if not is_held_back(err):
+                    raise  # Amazon's own 429: a marketplace error
+                break  # another thread took the token meanwhile
+            for order in orders:
+                ref = str(order.get("orderId") or "")
+                if ref in remaining:
+                    found[ref] = _order_view(ref, order)
+                    remaining.discard(ref)
+            if not token:
+                break
+        return found
+
+    def reads_within(self, seconds):
+        """Orders that could be read within ``seconds`` at this seller's
+        rates: getOrder's bucket (one order a request) plus searchOrders'
+        (at most :data:`SEARCH_PAGE_SIZE` orders a page). Consumes nothing;
+        never raises."""
+        single = self._pacing_capacity(GET_ORDER, seconds) or 0
+        pages = self._pacing_capacity(SEARCH_ORDERS, seconds) or 0
+        return single + pages * SEARCH_PAGE_SIZE
 
     def get_catalog_item(self, asin):
         """Product details of ``asin`` in the account's marketplace, see
@@ -457,11 +535,50 @@ def confirmation_payload(shipment, package, marketplace_id):
     return {"marketplaceId": marketplace_id, "packageDetail": detail}
 
 
+def search_params(marketplace_id, updated_after, now):
+    """The query of a ``searchOrders`` by last update (orders_2026-01-01.json):
+    ``lastUpdatedAfter`` in UTC with Z (never later than ``now``), the
+    account's marketplace, merchant-fulfilled orders in the statuses a
+    confirmation leads to, getOrder's datasets, 100 a page. Swagger 2.0
+    arrays without collectionFormat are csv."""
+    if updated_after.tzinfo is None:
+        updated_after = updated_after.replace(tzinfo=datetime.UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=datetime.UTC)
+    return {
+        "lastUpdatedAfter": base.utc_iso(min(updated_after, now)),
+        "fulfillmentStatuses": ",".join(SEARCH_FULFILLMENT_STATUSES),
+        "marketplaceIds": marketplace_id,
+        "fulfilledBy": "MERCHANT",
+        "maxResultsPerPage": SEARCH_PAGE_SIZE,
+        "includedData": ",".join(ORDER_INCLUDED_DATA),
+    }
+
+
+def search_page(body):
+    """``(orders, nextToken or None)`` of a ``SearchOrdersResponse``
+    (``orders`` required; ``pagination`` absent on the last page)."""
+    orders = body.get("orders")
+    if not isinstance(orders, list):
+        raise TransientError(
+            "Amazon's searchOrders answer has no orders", code="malformed"
+        )
+    pagination = body.get("pagination")
+    token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+    return [o for o in orders if isinstance(o, dict)], (str(token) if token else None)
+
+
 def order_view(order_ref, body):
     """An :class:`~.base.OrderView` from a 2026-01-01 ``GetOrderResponse``."""
     order = body.get("order")
     if not isinstance(order, dict):
         raise TransientError("Amazon's getOrder answer has no order", code="malformed")
+    return _order_view(order_ref, order)
+
+
+def _order_view(order_ref, order):
+    """An :class:`~.base.OrderView` from a 2026-01-01 ``Order`` (getOrder's
+    ``order``, or one of searchOrders' ``orders``)."""
     status = (order.get("fulfillment") or {}).get("fulfillmentStatus") or ""
     packages = [_package_view(p) for p in order.get("packages") or []]
     ship_times = [p.ship_time for p in packages if p.ship_time]

@@ -9,6 +9,8 @@ classified as transient, rate-limited, authentication or permanent) and
 reports each HTTP exchange once to ``on_call``.
 """
 
+import datetime
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from .base import CallObserver, ConfirmResult, OrderView, Shipment
@@ -20,6 +22,11 @@ class MarketplaceClient(Protocol):
 
     #: receives one :class:`~.base.CallRecord` per HTTP exchange
     on_call: CallObserver | None
+    #: the most order refs one batch request of :meth:`read_orders` covers
+    #: (Amazon searchOrders: 100 per page; eBay Trading GetOrders: 100
+    #: OrderIDs; eBay REST getOrders: 50 orderIds; 1: no batch read). The
+    #: engine passes at most this many refs per call.
+    read_batch_size: int
 
     def confirm_shipment(self, shipment: Shipment) -> ConfirmResult:
         """Send ``shipment``; return once the marketplace accepted all of it
@@ -28,6 +35,29 @@ class MarketplaceClient(Protocol):
     def read_order(self, order_ref: str) -> OrderView:
         """The marketplace's own view of the order: status, packages with
         their tracking numbers and lines, and the order's lines."""
+
+    def read_orders(
+        self, order_refs: Iterable[str], since: datetime.datetime | None = None
+    ) -> dict[str, OrderView]:
+        """The marketplace's view of several orders at once, keyed by the
+        requested ref; every value is what :meth:`read_order` would return.
+
+        ``since``: an aware UTC datetime no later than the earliest
+        confirmation among the orders (Amazon can only search by time; the
+        eBay clients ignore it). A ref absent from the answer was not
+        settled by the batch read (unknown to the batch API, not found
+        within the pages read, or the client chose single reads): the engine
+        reads it with :meth:`read_order`. The client picks by volume and
+        never waits on its own pacing: with the batch API's bucket empty it
+        returns what it has (possibly ``{}``) without raising. Marketplace
+        errors raise :mod:`.errors` classes; every HTTP exchange is
+        journaled once (batch calls with an empty ``order_ref``)."""
+
+    def reads_within(self, seconds: float) -> int | None:
+        """How many orders could be read back within ``seconds`` at the
+        rates the marketplace allows this seller, batch and single reads
+        together (None: no per-second limit). Consumes nothing and never
+        raises, like :meth:`sends_within`."""
 
     def probe(self, api: str | None = None) -> None:
         """The cheapest call that proves the connection works, journaled

@@ -53,6 +53,10 @@ STATUS_LABELS = {
     "FULFILLED": "Shipped",
 }
 CANCELLED_STATE = "CANCELED"  # sel:CancelStateEnum
+# getOrders: "A comma-separated list of ... order IDs (maximum 50)".
+MAX_ORDER_IDS = 50
+# LineItemFulfillmentStatusEnum values of a line some fulfillment covers.
+SHIPPED_LINE_STATUSES = frozenset({"IN_PROGRESS", "FULFILLED"})
 
 
 def rest_tracking_number(number):
@@ -78,6 +82,7 @@ class EbayFulfillmentClient(EbayClient):
     #: sell.fulfillment covers createShippingFulfillment and the reads
     #: (sell_fulfillment_v1_oas3.json securitySchemes).
     scopes = (SELL_FULFILLMENT_SCOPE,)
+    read_batch_size = MAX_ORDER_IDS
 
     def __init__(self, **kwargs):
         """Same arguments as :class:`~.ebay_oauth.EbayClient`."""
@@ -177,6 +182,44 @@ class EbayFulfillmentClient(EbayClient):
             order_ref=order_ref,
         )
         return order_view(order_ref, order, self._fulfillments(order_ref))
+
+    def read_orders(self, order_refs, since=None):
+        """eBay's view of several orders, ``{order_ref: OrderView}``.
+
+        One ``getOrders`` (``GET /order?orderIds=…``) per 50 refs, then
+        ``getShippingFulfillments`` only for the orders that show some
+        fulfillment (``fulfillmentHrefs``, or a line IN_PROGRESS or
+        FULFILLED): the Order carries no tracking number. An order without
+        any has no package, as :meth:`read_order` would find. Calls for n
+        refs: ceil(n / 50) + the shipped ones among them (read_order: 2 n).
+
+        Refs eBay does not return (it lists them in ``warnings``) are
+        absent, and so is an order whose fulfillments eBay refuses to list
+        (a PermanentError, journaled under that order): the engine reads
+        those singly, where the error belongs to its order. ``since`` is not
+        needed. eBay meters per day, so nothing is held back; other errors
+        raise, the getOrders calls journaled without an order ref."""
+        wanted = list(dict.fromkeys(str(ref) for ref in order_refs if ref))
+        found = {}
+        for start in range(0, len(wanted), MAX_ORDER_IDS):
+            chunk = wanted[start : start + MAX_ORDER_IDS]
+            query = ",".join(urllib.parse.quote(ref, safe="") for ref in chunk)
+            collection = self._rest(
+                GET_ORDERS, "GET", "/order?orderIds=" + query, parse=_json_object
+            )
+            orders = collection.get("orders")
+            for order in orders if isinstance(orders, list) else []:
+                ref = str(order.get("orderId") or "") if isinstance(order, dict) else ""
+                if ref not in chunk or ref in found:
+                    continue
+                fulfillments = []
+                if shows_fulfillment(order):
+                    try:
+                        fulfillments = self._fulfillments(ref)
+                    except PermanentError:
+                        continue  # read singly: the error is that order's
+                found[ref] = order_view(ref, order, fulfillments)
+        return found
 
     def find_fulfillment(self, order_ref, tracking_number):
         """The order's ``ShippingFulfillment`` (eBay's JSON) carrying
@@ -390,6 +433,22 @@ def raise_for_rest_error(response, operation, order_ref=""):
         message or f"eBay refused {operation.name} (HTTP {status})",
         code=code,
         http_status=status,
+    )
+
+
+def shows_fulfillment(order):
+    """Whether an ``Order`` shows any shipping fulfillment: a
+    ``fulfillmentHrefs`` entry, or a line some fulfillment covers ("Any
+    quantity of a line item assigned to a fulfillment marks that line
+    FULFILLED", OrderFulfillmentStatus)."""
+    if order.get("fulfillmentHrefs") or (
+        order.get("orderFulfillmentStatus") in SHIPPED_LINE_STATUSES
+    ):
+        return True
+    return any(
+        isinstance(line, dict)
+        and line.get("lineItemFulfillmentStatus") in SHIPPED_LINE_STATUSES
+        for line in order.get("lineItems") or []
     )
 
 

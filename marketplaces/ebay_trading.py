@@ -50,6 +50,14 @@ DUPLICATE_CODES = frozenset({"21919089"})
 # a line by it; a REST lineItemId there names no Trading line.
 ORDER_LINE_ITEM_ID = re.compile(r"^\d+-\d+$")
 
+# GetOrders: at most 100 OrderID in OrderIDArray, and 100 entries a page
+# (Pagination.EntriesPerPage; the default is 25).
+MAX_ORDER_IDS = 100
+MAX_ENTRIES_PER_PAGE = 100
+# Pages of one batch read followed at most: 100 OrderIDs fit one page of
+# 100; more pages than that would be an answer gone wrong.
+MAX_BATCH_PAGES = 5
+
 ACCEPTED_ACKS = ("Success", "Warning")
 # CancelStatusCodeType values meaning the cancellation went through.
 CANCELLED_STATES = frozenset(
@@ -89,6 +97,7 @@ class EbayTradingClient(EbayClient):
     #: CompleteSale and GetOrders need the base scope only; a seller who
     #: consented to Trading alone has no other (ebay_oauth).
     scopes = (API_SCOPE,)
+    read_batch_size = MAX_ORDER_IDS
 
     def __init__(self, *, dev_id, **kwargs):
         """Same arguments as :class:`~.ebay_oauth.EbayClient`; the Trading
@@ -152,6 +161,33 @@ class EbayTradingClient(EbayClient):
             order_ref,
             lambda root: order_view(order_ref, _accepted(root)),
         )
+
+    def read_orders(self, order_refs, since=None):
+        """eBay's view of several orders, ``{order_ref: OrderView}``: one
+        ``GetOrders`` per 100 refs (``OrderIDArray``, 100 entries a page,
+        following ``HasMoreOrders``), each order read as :meth:`read_order`
+        reads it. Refs eBay does not return are absent (the engine reads
+        them singly). ``since`` is not needed. Trading has no per-second
+        limit, so nothing is held back; errors raise as for
+        :meth:`read_order`, journaled without an order ref."""
+        wanted = list(dict.fromkeys(str(ref) for ref in order_refs if ref))
+        found = {}
+        for start in range(0, len(wanted), MAX_ORDER_IDS):
+            chunk = wanted[start : start + MAX_ORDER_IDS]
+            for page in range(1, MAX_BATCH_PAGES + 1):
+                request = get_orders_request(
+                    order_ids=chunk,
+                    entries_per_page=MAX_ENTRIES_PER_PAGE,
+                    page_number=page,
+                )
+                root = self._trading(GET_ORDERS, request, "", _accepted)
+                for ref in chunk:
+                    order = _find_order(root, ref)
+                    if order is not None and ref not in found:
+                        found[ref] = _order_view(ref, order)
+                if not _has_more(root, page) or all(r in found for r in chunk):
+                    break
+        return found
 
     def probe(self, api=None):
         """Health check: the smallest useful read (``GetOrders`` of the last
@@ -336,7 +372,9 @@ def _carries_tracking(request):
     return request.find("e:Shipment/e:ShipmentTrackingDetails", NSMAP) is not None
 
 
-def get_orders_request(order_ids=(), number_of_days=None, entries_per_page=None):
+def get_orders_request(
+    order_ids=(), number_of_days=None, entries_per_page=None, page_number=1
+):
     """A ``GetOrdersRequest`` (GetOrdersRequestType sequence: OrderIDArray,
     …, Pagination, …, NumberOfDays)."""
     children = []
@@ -344,7 +382,10 @@ def get_orders_request(order_ids=(), number_of_days=None, entries_per_page=None)
         children.append(_E.OrderIDArray(*(_E.OrderID(str(i)) for i in order_ids)))
     if entries_per_page:
         children.append(
-            _E.Pagination(_E.EntriesPerPage(str(entries_per_page)), _E.PageNumber("1"))
+            _E.Pagination(
+                _E.EntriesPerPage(str(entries_per_page)),
+                _E.PageNumber(str(page_number)),
+            )
         )
     if number_of_days:
         children.append(_E.NumberOfDays(str(number_of_days)))
@@ -486,6 +527,19 @@ def order_view(order_ref, root):
             f"eBay returned no order {order_ref} (order not found)",
             code="OrderNotFound",
         )
+    return _order_view(order_ref, order)
+
+
+def _has_more(root, page):
+    """Whether a GetOrders answer says there is a page after ``page``."""
+    if _text(root, "e:HasMoreOrders") != "true":
+        return False
+    pages = _text(root, "e:PaginationResult/e:TotalNumberOfPages")
+    return not pages.isdigit() or page < int(pages)
+
+
+def _order_view(order_ref, order):
+    """An :class:`~.base.OrderView` from one ``Order`` element."""
     status = _text(order, "e:OrderStatus")
     checkout = _text(order, "e:CheckoutStatus/e:Status")
     cancelled = (

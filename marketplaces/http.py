@@ -140,6 +140,12 @@ class HttpClient:
 
     #: Marketplace name used in messages.
     marketplace = "marketplace"
+    #: Most order refs one :meth:`read_orders` call covers with one batch
+    #: request (1: the client has no batch read).
+    read_batch_size = 1
+    #: The operation :meth:`read_order` is paced by, if it has a usage plan
+    #: (:meth:`reads_within` counts its bucket).
+    read_operation = None
     #: OAuth scopes the token request asks for; a subclass may set them on
     #: the instance at any time (they are part of :attr:`_token_key`).
     scopes = ()
@@ -202,6 +208,22 @@ class HttpClient:
 
     def __exit__(self, *exc_info):
         self.close()
+
+    # -- batch read-back (conservative defaults) -----------------------------
+
+    def read_orders(self, order_refs, since=None):
+        """The marketplace's view of several orders at once,
+        ``{order_ref: OrderView}``. A client without a batch read settles
+        none of them here: every ref is left to :meth:`read_order`."""
+        return {}
+
+    def reads_within(self, seconds):
+        """How many orders :meth:`read_order` could read within ``seconds``
+        at the seller's rate for :attr:`read_operation` (None: no usage
+        plan). Consumes nothing; never raises."""
+        if self.read_operation is None:
+            return None
+        return self._pacing_capacity(self.read_operation, seconds)
 
     # -- one exchange --------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Amazon: Login with Amazon tokens and the three SP-API operations the addon
-uses (confirmShipment v0, getOrder 2026-01-01, getCatalogItem 2022-04-01).
+"""Amazon: Login with Amazon tokens and the SP-API operations the addon uses
+(confirmShipment v0, getOrder and searchOrders 2026-01-01, getCatalogItem
+2022-04-01).
 
 Contracts: shared/specs/amazon/ordersV0.json, orders_2026-01-01.json,
 catalogItems_2022-04-01.json. Behaviour beyond the models is cited inline
@@ -12,7 +13,10 @@ one of :data:`.carriers.AMAZON_CARRIER_CODES`; the tracking number must pass
 :func:`.wire.tracking_number_problem`. LWA is global.
 """
 
+import dataclasses
+import datetime
 import re
+import secrets
 import uuid
 
 from .api import Api, reason_phrase
@@ -56,6 +60,11 @@ ORDER_INCLUDED_DATA = (
     "BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION",
     "FULFILLMENT", "PACKAGES", "TAX", "PAYMENT", "FULFILLMENT_ORDERS",
 )  # fmt: skip
+FULFILLMENT_STATUSES = (
+    "PENDING_AVAILABILITY", "PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED",
+    "SHIPPED", "CANCELLED", "UNFULFILLABLE",
+)  # fmt: skip
+FULFILLED_BY = ("MERCHANT", "AMAZON")
 CATALOG_INCLUDED_DATA = (
     "attributes", "classifications", "dimensions", "identifiers", "images",
     "productTypes", "relationships", "salesRanks", "summaries", "vendorDetails",
@@ -566,6 +575,197 @@ def _package_view(package):
     if not view["shippingService"]:
         del view["shippingService"]
     return view
+
+
+# --------------------------------------------------------------- searchOrders
+
+# searchOrders query parameters (orders_2026-01-01.json).
+SEARCH_DATES = (
+    "createdAfter",
+    "createdBefore",
+    "lastUpdatedAfter",
+    "lastUpdatedBefore",
+)
+# "maxResultsPerPage ... must be between 1 and 100. Default: 100."
+SEARCH_MAX_PAGE = 100
+# marketplaceIds: "maxItems": 50.
+SEARCH_MAX_MARKETPLACES = 50
+# createdBefore / lastUpdatedBefore: "at least two minutes before the time
+# of the request".
+SEARCH_BEFORE_LAG = datetime.timedelta(minutes=2)
+# Pagination: "The token will expire after 24 hours."
+SEARCH_TOKEN_TTL = datetime.timedelta(hours=24)
+# Pagination: "All other parameters must be provided with the same values
+# ... with the exception of maxResultsPerPage and includedData".
+SEARCH_FREE_ON_PAGES = ("maxResultsPerPage", "includedData", "paginationToken")
+
+
+@dataclasses.dataclass
+class SearchCursor:
+    """Where a searchOrders result set stopped, behind its nextToken."""
+
+    criteria: tuple  # the parameters that must come back unchanged
+    after: tuple  # (sort time, orderId) of the last order returned
+    expires_at: datetime.datetime
+
+
+def search_orders(sandbox, request, params):
+    """``GET /orders/2026-01-01/orders`` -> ``SearchOrdersResponse``.
+
+    Exactly one of ``createdAfter`` / ``lastUpdatedAfter`` (RFC 3339
+    date-times; the ``...Before`` bound of the other kind is refused, a
+    ``...Before`` must not precede its ``...After`` and must be at least two
+    minutes old), ``maxResultsPerPage`` 1..100, at most 50
+    ``marketplaceIds`` of the host's region, known enum values, and a
+    ``paginationToken`` this search issued (24 hours) with every other
+    parameter unchanged but ``maxResultsPerPage`` and ``includedData``.
+    Orders come oldest first by the searched time, then by orderId; an
+    order's lastUpdatedTime moves when a package is confirmed.
+    """
+    problem, criteria = _search_criteria(sandbox, request)
+    if problem:
+        return problem
+    size = request.query_one("maxResultsPerPage", str(SEARCH_MAX_PAGE))
+    if not re.fullmatch(r"\d{1,3}", size) or not 1 <= int(size) <= SEARCH_MAX_PAGE:
+        return _bad_request(
+            CANNOT_BE_PARSED,
+            f"maxResultsPerPage must be between 1 and {SEARCH_MAX_PAGE}.",
+        )
+    included = request.query_values("includedData")
+    unknown = [name for name in included if name not in ORDER_INCLUDED_DATA]
+    if unknown:
+        return _bad_request(
+            "Invalid Input", f"Invalid includedData: {', '.join(unknown)}"
+        )
+    after = None
+    token = request.query_one("paginationToken")
+    if token is not None:
+        cursor = sandbox.state.amazon_search_cursors.get(token)
+        if cursor is None or cursor.expires_at <= sandbox.clock.utcnow():
+            return _bad_request(CANNOT_BE_PARSED, "Invalid paginationToken.")
+        if cursor.criteria != criteria:
+            return _bad_request(
+                CANNOT_BE_PARSED,
+                "paginationToken was issued for other search parameters.",
+            )
+        after = cursor.after
+    field, matches = _search_matches(sandbox, request, dict(criteria))
+    rows = sorted(
+        (getattr(order, field), order.order_id, order)
+        for order in sandbox.state.amazon_orders.values()
+        if matches(order)
+    )
+    if after is not None:
+        rows = [row for row in rows if row[:2] > after]
+    page = rows[: int(size)]
+    body = {"orders": [order_view(order, set(included)) for *_key, order in page]}
+    if len(rows) > len(page):
+        next_token = secrets.token_urlsafe(24)
+        sandbox.state.amazon_search_cursors[next_token] = SearchCursor(
+            criteria=criteria,
+            after=page[-1][:2],
+            expires_at=sandbox.clock.utcnow() + SEARCH_TOKEN_TTL,
+        )
+        body["pagination"] = {"nextToken": next_token}
+    for name in ("lastUpdatedBefore", "createdBefore"):
+        if dict(criteria).get(name):
+            body[name] = dict(criteria)[name][0]
+    return Response.json(200, body)
+
+
+def _search_criteria(sandbox, request):
+    """``(problem Response or None, criteria)``: the parameters that define
+    the result set, checked, as a hashable tuple of (name, values)."""
+    criteria = {}
+    for name in request.query:
+        if name not in SEARCH_FREE_ON_PAGES:
+            criteria[name] = tuple(request.query_values(name))
+    dates = {}
+    for name in SEARCH_DATES:
+        values = criteria.get(name, ())
+        if len(values) > 1 or (name in criteria and not values):
+            return _bad_request(CANNOT_BE_PARSED, f"Invalid {name}."), None
+        if values:
+            if not is_rfc3339(values[0]):
+                return _bad_request(
+                    CANNOT_BE_PARSED,
+                    f"{name} must be a date-time in ISO 8601 format.",
+                ), None
+            dates[name] = parse_datetime(values[0])
+    created = "createdAfter" in dates
+    if created == ("lastUpdatedAfter" in dates):
+        return _bad_request(
+            CANNOT_BE_PARSED,
+            "Exactly one of createdAfter and lastUpdatedAfter must be provided.",
+        ), None
+    kind, other = ("created", "lastUpdated") if created else ("lastUpdated", "created")
+    if f"{other}Before" in dates:
+        return _bad_request(
+            CANNOT_BE_PARSED,
+            f"{other}Before cannot be provided with {kind}After.",
+        ), None
+    before = dates.get(f"{kind}Before")
+    if before is not None and (
+        before < dates[f"{kind}After"]
+        or before > sandbox.clock.utcnow() - SEARCH_BEFORE_LAG
+    ):
+        return _bad_request(
+            CANNOT_BE_PARSED,
+            f"{kind}Before must be equal to or after {kind}After and at least "
+            "two minutes before the time of the request.",
+        ), None
+    for name, allowed in (
+        ("fulfillmentStatuses", FULFILLMENT_STATUSES),
+        ("fulfilledBy", FULFILLED_BY),
+    ):
+        wrong = [v for v in criteria.get(name, ()) if v not in allowed]
+        if wrong:
+            return _bad_request(
+                CANNOT_BE_PARSED, f"Invalid {name}: {', '.join(wrong)}"
+            ), None
+    marketplaces = criteria.get("marketplaceIds", ())
+    if len(marketplaces) > SEARCH_MAX_MARKETPLACES:
+        return _bad_request(
+            CANNOT_BE_PARSED,
+            f"marketplaceIds takes at most {SEARCH_MAX_MARKETPLACES} values.",
+        ), None
+    unknown = [mk for mk in marketplaces if region_of(mk) is None]
+    if unknown:
+        return _bad_request(
+            CANNOT_BE_PARSED, f"Invalid marketplaceIds: {', '.join(unknown)}"
+        ), None
+    if any(region_of(mk) != request.amazon_region for mk in marketplaces):
+        # As getCatalogItem: the gateway refuses another region's
+        # marketplaces (MARKETPLACES_NOT_IN_REGION).
+        return Response.json(403, {"errors": [dict(MARKETPLACES_NOT_IN_REGION)]}), None
+    return None, tuple(sorted(criteria.items()))
+
+
+def _search_matches(sandbox, request, criteria):
+    """``(sort field, predicate)`` of the orders a checked search selects."""
+    created = "createdAfter" in criteria
+    field = "created_time" if created else "last_updated_time"
+    kind = "created" if created else "lastUpdated"
+    start = parse_datetime(criteria[f"{kind}After"][0])
+    end = criteria.get(f"{kind}Before")
+    end = parse_datetime(end[0]) if end else None
+    marketplaces = set(criteria.get("marketplaceIds", ()))
+    statuses = set(criteria.get("fulfillmentStatuses", ()))
+    fulfilled_by = set(criteria.get("fulfilledBy", ()))
+
+    def matches(order):
+        moment = getattr(order, field)
+        return (
+            region_of(order.marketplace_id) == request.amazon_region
+            and moment >= start
+            and (end is None or moment <= end)
+            and (not marketplaces or order.marketplace_id in marketplaces)
+            and (not statuses or order.fulfillment_status in statuses)
+            # Every sandbox order is merchant-fulfilled (order_view).
+            and (not fulfilled_by or "MERCHANT" in fulfilled_by)
+        )
+
+    return field, matches
 
 
 # ------------------------------------------------------------- getCatalogItem

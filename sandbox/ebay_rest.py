@@ -392,7 +392,18 @@ def get_orders(sandbox, request, params):
             for i in order_ids
             if i in sandbox.state.ebay_orders
         ]
-        return _page(sandbox, href, orders, limit=50, offset=0, paged=False)
+        # An unknown id fails nothing: it is left out of ``orders`` and
+        # reported in ``warnings`` ("returned if one or more errors or
+        # warnings occur", OrderSearchPagedCollection), with getOrder's
+        # 32100 "Invalid order ID" (the OAS names no getOrders code for it).
+        warnings = [
+            _warning(32100, order_id)
+            for order_id in dict.fromkeys(order_ids)
+            if order_id not in sandbox.state.ebay_orders
+        ]
+        return _page(
+            sandbox, href, orders, limit=50, offset=0, paged=False, warnings=warnings
+        )
     limit, offset = request.query_one("limit", "50"), request.query_one("offset", "0")
     if not limit.isdigit() or not 1 <= int(limit) <= 200:
         return fulfillment_error(31100, limit)
@@ -404,7 +415,21 @@ def get_orders(sandbox, request, params):
     return _page(sandbox, href, selected, limit=int(limit), offset=int(offset))
 
 
-def _page(sandbox, href, orders, *, limit, offset, paged=True):
+def _warning(error_id, *args):
+    """One ``Error`` of :data:`ERRORS` as a ``warnings`` entry."""
+    category, message = ERRORS[error_id]
+    warning = {
+        "errorId": error_id,
+        "domain": "API_FULFILLMENT",
+        "category": category,
+        "message": message.format(*args),
+    }
+    if args:
+        warning["parameters"] = [{"name": "orderId", "value": str(args[0])}]
+    return warning
+
+
+def _page(sandbox, href, orders, *, limit, offset, paged=True, warnings=()):
     page = orders[offset : offset + limit] if paged else orders
     collection = {
         "href": href,
@@ -418,6 +443,8 @@ def _page(sandbox, href, orders, *, limit, offset, paged=True):
         collection["next"] = f"{base}?limit={limit}&offset={offset + limit}"
     if paged and offset > 0:
         collection["prev"] = f"{base}?limit={limit}&offset={max(0, offset - limit)}"
+    if warnings:
+        collection["warnings"] = list(warnings)
     return Response.json(200, collection)
 
 

@@ -73,6 +73,12 @@ GET_ORDERS_REQUEST = _ABSTRACT_REQUEST + _sequence(
 ORDER_ID_ARRAY = _sequence("OrderID*")
 PAGINATION = _sequence("EntriesPerPage PageNumber")
 
+# GetOrders takes at most 100 OrderID in OrderIDArray (eBay's GetOrders
+# reference). The error eBay answers beyond that is not in the stored
+# material; the sandbox refuses the request as eBay refuses any invalid
+# input value (error 37 on the tag), nothing of it answered.
+MAX_ORDER_IDS = 100
+
 # ShippedTime "may be set up to 3 calendar days in the future" (ShipmentType).
 MAX_SHIPPED_AHEAD = datetime.timedelta(days=3)
 
@@ -591,6 +597,15 @@ def _selected_orders(sandbox, root):
     if id_array is not None:
         check_sequence(id_array, ORDER_ID_ARRAY, f"{path}.OrderIDArray")
         wanted = [(e.text or "").strip() for e in _children(id_array, "OrderID")]
+        if len(wanted) > MAX_ORDER_IDS:
+            raise TradingError(
+                37,
+                "Input data is invalid.",
+                f"Input data for tag <{path}.OrderIDArray.OrderID> is invalid or "
+                f"missing: at most {MAX_ORDER_IDS} OrderID may be given.",
+                parameter=f"{path}.OrderIDArray.OrderID",
+            )
+        # Unknown ids are simply not in OrderArray.
         return [
             sandbox.state.ebay_orders[i]
             for i in wanted

@@ -22,11 +22,12 @@ class Limit:
 
 
 # Default usage plans, from each operation's description in the models
-# (ordersV0.json confirmShipment, orders_2026-01-01.json getOrder,
-# catalogItems_2022-04-01.json getCatalogItem).
+# (ordersV0.json confirmShipment, orders_2026-01-01.json getOrder and
+# searchOrders, catalogItems_2022-04-01.json getCatalogItem).
 DEFAULT_LIMITS = {
     "amazon.confirmShipment": Limit(2.0, 10),
     "amazon.getOrder": Limit(0.5, 30),
+    "amazon.searchOrders": Limit(0.0056, 20),
     "amazon.getCatalogItem": Limit(2.0, 2),
 }
 

@@ -99,6 +99,14 @@ def build_routes():
         ),
         Route(
             "GET",
+            r"/orders/2026-01-01/orders",
+            "amazon.searchOrders",
+            amazon.search_orders,
+            sp_api,
+            _no_refs,
+        ),
+        Route(
+            "GET",
             r"/orders/2026-01-01/orders/(?P<orderId>[^/]+)",
             "amazon.getOrder",
             amazon.get_order,

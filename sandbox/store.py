@@ -531,6 +531,8 @@ class State:
         self.catalog = {}  # asin -> {marketplace_id: CatalogEntry}
         self.tokens = TokenStore()
         self.next_fulfillment_id = 1000000001
+        # Amazon searchOrders nextToken -> amazon.SearchCursor
+        self.amazon_search_cursors = {}
 
     def snapshot(self):
         return copy.deepcopy(self.__dict__)

@@ -10,7 +10,16 @@ from marketplaces.ebay_fulfillment import EbayFulfillmentClient
 from marketplaces.ebay_trading import EbayTradingClient
 
 CLIENTS = [AmazonClient, EbayTradingClient, EbayFulfillmentClient]
-METHODS = ["confirm_shipment", "read_order", "probe", "request_count", "send_delay"]
+METHODS = [
+    "confirm_shipment",
+    "read_order",
+    "read_orders",
+    "probe",
+    "request_count",
+    "sends_within",
+    "send_delay",
+    "reads_within",
+]
 
 
 @pytest.mark.parametrize("client_class", CLIENTS)
@@ -36,3 +45,10 @@ def test_client_instances_are_marketplace_clients():
     )
     assert isinstance(client, contract.MarketplaceClient)
     assert not isinstance(object(), contract.MarketplaceClient)
+
+
+@pytest.mark.parametrize("client_class", CLIENTS)
+def test_client_declares_its_read_batch_size(client_class):
+    assert "read_batch_size" in contract.MarketplaceClient.__annotations__
+    size = client_class.read_batch_size
+    assert isinstance(size, int) and size > 1
