@@ -311,8 +311,9 @@ class AmazonClient(HttpClient):
           following ``nextToken`` until every ref is found or the pages end.
           Each page needs a token of the seller's searchOrders bucket (0.0056/s,
           burst 20) available now: with none, the pages read so far are
-          what it returns, never a wait and never an error. Orders not
-          asked for are dropped.
+          what it returns, never a wait and never an error. The other
+          orders the pages carried are returned too (the engine keeps them
+          for its next batches: a page costs up to 3 minutes of the rate).
         """
         wanted = list(dict.fromkeys(str(ref) for ref in order_refs if ref))
         if not wanted or since is None:
@@ -341,7 +342,7 @@ class AmazonClient(HttpClient):
                 break  # another thread took the token meanwhile
             for order in orders:
                 ref = str(order.get("orderId") or "")
-                if ref in remaining:
+                if ref:
                     found[ref] = _order_view(ref, order)
                     remaining.discard(ref)
             if not token:

@@ -39,8 +39,10 @@ class MarketplaceClient(Protocol):
     def read_orders(
         self, order_refs: Iterable[str], since: datetime.datetime | None = None
     ) -> dict[str, OrderView]:
-        """The marketplace's view of several orders at once, keyed by the
-        requested ref; every value is what :meth:`read_order` would return.
+        """The marketplace's view of several orders at once, keyed by order
+        ref; every value is what :meth:`read_order` would return. It may
+        hold orders not asked for that the same answer carried (Amazon's
+        search pages): the engine keeps them for the rest of its run.
 
         ``since``: an aware UTC datetime no later than the earliest
         confirmation among the orders (Amazon can only search by time; the

@@ -748,13 +748,11 @@ class WritebackEngine(models.AbstractModel):
         if len(wanted) < 2 or account in held_back:
             return views
         client = run.client(account)
-        if not hasattr(client, "read_orders"):  # TEMP until the clients have it
-            return views
         since = (min(claimed_at) if claimed_at else fields.Datetime.now()) - (
             READ_SINCE_MARGIN
         )
         since = since.replace(tzinfo=datetime.UTC)
-        size = max(1, int(getattr(client, "read_batch_size", 1) or 1))
+        size = max(1, client.read_batch_size)
         while wanted:
             chunk, wanted = wanted[:size], wanted[size:]
             read_at = fields.Datetime.now()
