@@ -14,7 +14,9 @@
 #    Chromium). A test fails when an ERROR or CRITICAL line is logged while
 #    it runs (tests/pytest_plugins/odoo_error_lines.py), as under Odoo's
 #    own runner, which stays a
-#    local option (README, "Running the tests").
+#    local option (README, "Running the tests"). Then, on that database,
+#    scripts/update_pot.sh --check: the run fails when
+#    i18n/stock_ecommerce_writeback.pot is not what Odoo exports.
 #
 # Environment: ODOO_SRC (Odoo tree), ODOO_VENV (its virtualenv, default
 # /opt/odoo19-venv), PYTHON (pure tier interpreter), KEEP_DB=1 to keep the
@@ -167,8 +169,19 @@ timeout -k 30 "$ODOO_TIMEOUT" "$PY" -m pytest -p no:cacheprovider -p odoo_error_
 rc=${PIPESTATUS[0]}
 set -e
 echo "Odoo tier (pytest-odoo) wall time: $(($(date +%s) - start)) s"
+
+# The translation template is what Odoo exports from this database, where
+# the addon is installed from this checkout (scripts/update_pot.sh).
+say "Translation template (scripts/update_pot.sh --check)"
+set +e
+ODOO_SRC="$ODOO_SRC" ODOO_VENV="$ODOO_VENV" "$REPO/scripts/update_pot.sh" --check -c "$CFG" -d "$DB"
+pot_rc=$?
+set -e
 if grep -E '^SKIPPED|[0-9]+ skipped' "$WORK/pytest-odoo.log"; then
     echo "FAILED: tests were skipped (a browser tour needs Chromium and websocket-client)"; exit 1
 fi
 pytest_ok $rc "Odoo tier"
+if [ "$pot_rc" -ne 0 ]; then
+    echo "FAILED: i18n/$ADDON.pot is out of date (above): run scripts/update_pot.sh"; exit 1
+fi
 echo "All tiers passed."
