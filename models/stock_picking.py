@@ -96,6 +96,10 @@ GRID_M2O_SORT = {
     ),
 }
 
+# The grid sorts the last error by its first characters (an index serves
+# that sort; the whole text has no length limit, a btree row has one).
+GRID_ERROR_SORT_CHARS = 200
+
 
 class StockPicking(models.Model):
     _inherit = "stock.picking"
@@ -261,9 +265,20 @@ class StockPicking(models.Model):
     # The write-back grid (action domain: writeback_state set) over 100,000s of
     # deliveries: its first page must come from an index for the default
     # order, each filter and each column sort, never from sorting every row.
-    # The company (record rule) is included for the count of the rows.
+    # The company (record rule) is included for the count of the rows. A
+    # search walks this index newest first, and stops at the page's 80th
+    # match: the columns the search view searches are included, so that the
+    # walk never visits the table, and a search that matches few deliveries,
+    # all old ones, is not a visit of every delivery (the planner cannot see
+    # where the matches are). The tracking reference has an index of its
+    # own: with the others, a long one would not fit a btree row.
     _writeback_grid_idx = models.Index(
-        f"(writeback_last_attempt DESC, id DESC) INCLUDE (company_id) {GRID_ROWS}"
+        "(writeback_last_attempt DESC, id DESC) INCLUDE (company_id,"
+        f" ecommerce_order_ref, name, partner_id, ecommerce_account_id) {GRID_ROWS}"
+    )
+    _writeback_grid_tracking_search_idx = models.Index(
+        "(writeback_last_attempt DESC, id DESC) INCLUDE (company_id,"
+        f" carrier_tracking_ref) {GRID_ROWS}"
     )
     _writeback_grid_state_idx = models.Index(
         "(writeback_state, writeback_last_attempt DESC, id DESC)"
@@ -272,6 +287,8 @@ class StockPicking(models.Model):
     _writeback_grid_order_ref_idx = models.Index(f"(ecommerce_order_ref) {GRID_ROWS}")
     _writeback_grid_tracking_idx = models.Index(f"(carrier_tracking_ref) {GRID_ROWS}")
     _writeback_grid_date_done_idx = models.Index(f"(date_done) {GRID_ROWS}")
+    # "Confirmed today"
+    _writeback_grid_done_date_idx = models.Index(f"(writeback_done_date) {GRID_ROWS}")
     _writeback_grid_customer_idx = models.Index(
         f"(partner_id) INCLUDE (company_id) {GRID_ROWS}"
     )
@@ -306,11 +323,52 @@ class StockPicking(models.Model):
         "(writeback_sort_carrier_sequence DESC, carrier_id DESC,"
         f" writeback_last_attempt DESC, id DESC) {GRID_ROWS}"
     )
+    # The optional columns, both ways (the last error by its first
+    # GRID_ERROR_SORT_CHARS characters: an error's length has no limit, a
+    # btree row has one).
+    _writeback_grid_shipped_qty_idx = models.Index(
+        f"(writeback_shipped_qty, writeback_last_attempt DESC, id DESC) {GRID_ROWS}"
+    )
+    _writeback_grid_shipped_qty_desc_idx = models.Index(
+        "(writeback_shipped_qty DESC, writeback_last_attempt DESC, id DESC)"
+        f" {GRID_ROWS}"
+    )
+    _writeback_grid_attempts_idx = models.Index(
+        f"(writeback_attempt_count, writeback_last_attempt DESC, id DESC) {GRID_ROWS}"
+    )
+    _writeback_grid_attempts_desc_idx = models.Index(
+        "(writeback_attempt_count DESC, writeback_last_attempt DESC, id DESC)"
+        f" {GRID_ROWS}"
+    )
+    _writeback_grid_next_attempt_idx = models.Index(
+        f"(writeback_next_attempt, writeback_last_attempt DESC, id DESC) {GRID_ROWS}"
+    )
+    _writeback_grid_next_attempt_desc_idx = models.Index(
+        "(writeback_next_attempt DESC, writeback_last_attempt DESC, id DESC)"
+        f" {GRID_ROWS}"
+    )
+    _writeback_grid_error_idx = models.Index(
+        f"(left(writeback_error, {GRID_ERROR_SORT_CHARS}), writeback_last_attempt"
+        f" DESC, id DESC) {GRID_ROWS}"
+    )
+    _writeback_grid_error_desc_idx = models.Index(
+        f"(left(writeback_error, {GRID_ERROR_SORT_CHARS}) DESC, writeback_last_attempt"
+        f" DESC, id DESC) {GRID_ROWS}"
+    )
 
     def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
         """Sort a many2one column of the grid by the stored copies of its
         comodel's order columns (GRID_M2O_SORT): the same order as the join
-        Odoo makes, but one an index serves."""
+        Odoo makes, but one an index serves. The last error sorts by its
+        first GRID_ERROR_SORT_CHARS characters, which an index serves too."""
+        if field_name == "writeback_error" and self.env.context.get("writeback_grid"):
+            sql_field = SQL(
+                "left(%s, %s)",
+                self._field_to_sql(alias, field_name, query),
+                GRID_ERROR_SORT_CHARS,
+            )
+            query._order_groupby.append(sql_field)
+            return SQL("%s %s %s", sql_field, direction, nulls)
         sort = GRID_M2O_SORT.get(field_name)
         field = self._fields.get(field_name)
         if (

@@ -153,3 +153,31 @@ class TestGrid(WritebackCase):
             self._grid([("sale_id", "=", order.id)]).mapped("writeback_shipped_qty"),
             [1, 2],
         )
+
+    def test_last_error_sorts_as_odoo_sorts_it(self):
+        """The grid sorts the last error by its first characters (an index
+        serves that): the same order as the whole text, NULLs included."""
+        pickings = self.env["stock.picking"]
+        for n, error in enumerate(("Map the carrier first.", False, "Invalid")):
+            picking = self._delivery(
+                self.amazon, f"114-7500001-000000{n}", self.customer, f"1Z75{n}"
+            )
+            picking.sudo().writeback_error = error
+            pickings |= picking
+        for direction in ("asc", "desc"):
+            order = f"writeback_error {direction}, {GRID_ORDER}"
+            self.assertEqual(
+                self._grid(order=order).ids,
+                self._sorted_by_odoo(pickings, order).ids,
+                order,
+            )
+
+    def test_the_longest_tracking_reference_fits_the_grid_indexes(self):
+        """600 characters of 4 bytes each: every index of the grid still
+        takes the row (a btree row has a size limit)."""
+        picking = self._delivery(
+            self.amazon, "114-7600001-0000001", self.customer, "1Z7600001"
+        )
+        picking.carrier_tracking_ref = "\U0001f4e6" * 600
+        self.env.flush_all()
+        self.assertEqual(len(picking.carrier_tracking_ref), 600)
