@@ -19,3 +19,4 @@ from . import test_status_tours
 from . import test_queue_job
 from . import test_status_grid
 from . import test_writeback_held_row
+from . import test_carrier_codes
