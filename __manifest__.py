@@ -4,7 +4,7 @@
     "name": "eCommerce Shipment Write-back (Amazon, eBay)",
     "summary": "Write tracking numbers of shipped deliveries back to Amazon "
     "and eBay, verify them, and watch it all on an eCommerce Status screen",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "category": "Inventory/Delivery",
     "author": "stock_ecommerce_writeback contributors",
     "website": "https://github.com/stock-ecommerce-writeback/stock_ecommerce_writeback",
@@ -15,12 +15,14 @@
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
+        "data/ecommerce.carrier.code.csv",
         "data/ir_cron.xml",
         "data/ir_cron_catalog.xml",
         "views/writeback_templates.xml",
         "views/ecommerce_account_views.xml",
         "views/ecommerce_api_call_views.xml",
         "views/ecommerce_api_status_views.xml",
+        "views/ecommerce_carrier_code_views.xml",
         "views/delivery_carrier_views.xml",
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",

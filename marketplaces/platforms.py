@@ -72,7 +72,7 @@ class Platform:
     credential_fields: tuple  # account fields only administrators read
     # Account fields an active account must fill: (field, example).
     required_fields: tuple
-    carrier_code_field: str  # delivery.carrier field of the carrier code
+    carrier_code_field: str  # delivery.carrier Many2one to its ecommerce.carrier.code
     # Every sale.order.line field holding an id of a line on this
     # marketplace; ``line_lookup``: missing ones are looked up on the
     # marketplace's order before a send (the binder).
@@ -184,7 +184,7 @@ AMAZON = Platform(
     api_choice_field=None,
     credential_fields=("lwa_client_id", "lwa_client_secret", "lwa_refresh_token"),
     required_fields=(("amazon_marketplace_id", "ATVPDKIKX0DER for amazon.com"),),
-    carrier_code_field="amazon_carrier_code",
+    carrier_code_field="amazon_carrier_code_id",
     line_id_fields=("amazon_order_item_id",),
     line_lookup=False,
     order_ref_pattern=re.compile(r"^\d{3}-\d{7}-\d{7}$"),
@@ -252,7 +252,7 @@ EBAY = Platform(
         "ebay_refresh_token",
     ),
     required_fields=(),
-    carrier_code_field="ebay_carrier_code",
+    carrier_code_field="ebay_carrier_code_id",
     line_id_fields=("ebay_order_line_item_id", "ebay_line_item_id"),
     line_lookup=True,
     order_ref_pattern=None,

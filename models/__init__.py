@@ -1,6 +1,7 @@
 from . import ecommerce_account
 from . import ecommerce_api_call
 from . import ecommerce_api_status
+from . import ecommerce_carrier_code
 from . import delivery_carrier
 from . import sale_order
 from . import stock_picking

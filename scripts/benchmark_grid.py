@@ -331,7 +331,8 @@ def fill(env, setup, first, count):
                      ELSE lpad(((g * 13) %% 100)::text, 2, '0') || '-'
                        || lpad(((g * 104729) %% 100000)::text, 5, '0') || '-'
                        || lpad((g %% 100000)::text, 5, '0') END,
-          tracking = CASE c.amazon_carrier_code
+          tracking = CASE (SELECT code FROM ecommerce_carrier_code
+                            WHERE id = c.amazon_carrier_code_id)
               WHEN 'UPS' THEN '1Z' || upper(substr(md5(g::text), 1, 6))
                           || lpad(g::text, 10, '0')
               WHEN 'USPS' THEN '9400' || lpad(((g * 7919) %% 1000000)::text, 6, '0')

@@ -20,3 +20,4 @@ from . import test_queue_job
 from . import test_status_grid
 from . import test_writeback_held_row
 from . import test_delivery_access
+from . import test_carrier_codes

@@ -64,7 +64,8 @@ def _ebay_values(url, name):
 
 
 def carrier(env, name="UPS Ground", amazon_code="UPS", ebay_code="UPS"):
-    """A carrier mapped to both marketplaces' codes."""
+    """A carrier mapped to both marketplaces' codes (code strings of
+    data/ecommerce.carrier.code.csv)."""
     shipping = env["product.product"].create(
         {"name": f"Shipping ({name})", "type": "service", "list_price": 0.0}
     )
@@ -73,10 +74,20 @@ def carrier(env, name="UPS Ground", amazon_code="UPS", ebay_code="UPS"):
             "name": name,
             "delivery_type": "fixed",
             "product_id": shipping.id,
-            "amazon_carrier_code": amazon_code,
-            "ebay_carrier_code": ebay_code,
+            "amazon_carrier_code_id": carrier_code(env, "amazon", amazon_code).id,
+            "ebay_carrier_code_id": carrier_code(env, "ebay", ebay_code).id,
         }
     )
+
+
+def carrier_code(env, platform, code):
+    """The ecommerce.carrier.code record of ``code`` (none for a falsy code;
+    an unknown code fails the test)."""
+    if not code:
+        return env["ecommerce.carrier.code"]
+    record = env["ecommerce.carrier.code"]._find(platform, code)
+    assert record, f"{code!r} is not a {platform} carrier code"
+    return record
 
 
 def product(env, name, code, stock=None):

@@ -8,6 +8,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..marketplaces import base, policy
 from ..marketplaces.policy import State
+from . import fixtures
 from .common import WritebackCase
 from .fixtures import AMAZON_MARKETPLACE
 
@@ -116,10 +117,12 @@ class TestWritebackSecurity(WritebackCase):
     def test_only_writeback_administrators_change_the_carrier_mapping(self):
         stock_admin = self._inventory_admin()
         carrier = self.carrier.with_user(stock_admin)
+        fedex = fixtures.carrier_code(self.env, "amazon", "FedEx")
+        ebay_fedex = fixtures.carrier_code(self.env, "ebay", "FedEx")
         for vals in (
-            {"amazon_carrier_code": "FedEx"},
+            {"amazon_carrier_code_id": fedex.id},
             {"amazon_carrier_name": "Someone Else"},
-            {"ebay_carrier_code": "FedEx"},
+            {"ebay_carrier_code_id": ebay_fedex.id},
             {"ecommerce_service_name": "Overnight"},
         ):
             with self.assertRaises(AccessError), self.cr.savepoint():
@@ -129,21 +132,26 @@ class TestWritebackSecurity(WritebackCase):
                 {
                     "name": "Courier",
                     "product_id": self.carrier_product.id,
-                    "ebay_carrier_code": "DHL",
+                    "ebay_carrier_code_id": fixtures.carrier_code(
+                        self.env, "ebay", "DHL"
+                    ).id,
                 }
             )
         self.assertEqual(
-            (self.carrier.amazon_carrier_code, self.carrier.ebay_carrier_code),
+            (
+                self.carrier.amazon_carrier_code_id.code,
+                self.carrier.ebay_carrier_code_id.code,
+            ),
             ("UPS", "UPS"),
         )
         # The rest of the carrier stays the Inventory administrator's.
         carrier.write({"name": "UPS Ground (renamed)"})
         twin = carrier.copy()
-        self.assertFalse(twin.amazon_carrier_code or twin.ebay_carrier_code)
+        self.assertFalse(twin.amazon_carrier_code_id or twin.ebay_carrier_code_id)
         # The form shows them the mapping neither to edit nor to read.
         arch = carrier.get_views([(False, "form")])["views"]["form"]["arch"]
-        self.assertNotIn('name="ebay_carrier_code"', arch)
-        self.assertNotIn('name="amazon_carrier_code"', arch)
+        self.assertNotIn('name="ebay_carrier_code_id"', arch)
+        self.assertNotIn('name="amazon_carrier_code_id"', arch)
         # Write-back administrators do change it, and see it on the form.
         wb_admin = new_test_user(
             self.env,
@@ -152,11 +160,37 @@ class TestWritebackSecurity(WritebackCase):
             "stock_ecommerce_writeback.group_writeback_manager",
         )
         mine = self.carrier.with_user(wb_admin)
-        mine.write({"amazon_carrier_code": "FedEx", "ebay_carrier_code": "FedEx"})
-        self.assertEqual(self.carrier.ebay_carrier_code, "FedEx")
+        mine.write(
+            {"amazon_carrier_code_id": fedex.id, "ebay_carrier_code_id": ebay_fedex.id}
+        )
+        self.assertEqual(self.carrier.ebay_carrier_code_id.code, "FedEx")
         arch = mine.get_views([(False, "form")])["views"]["form"]["arch"]
-        self.assertIn('name="ebay_carrier_code"', arch)
-        self.assertTrue(mine.copy().ebay_carrier_code)
+        self.assertIn('name="ebay_carrier_code_id"', arch)
+        self.assertTrue(mine.copy().ebay_carrier_code_id)
+
+    def test_carrier_codes_are_read_by_users_and_kept_by_administrators(self):
+        Code = self.env["ecommerce.carrier.code"]
+        user = new_test_user(
+            self.env,
+            "wb_code_user",
+            groups="stock_ecommerce_writeback.group_writeback_user",
+        )
+        dpd = Code.with_user(user).name_search("DPD", [("platform", "=", "amazon")])
+        self.assertIn("DPD", [name for _id, name in dpd])
+        with self.assertRaises(AccessError), self.cr.savepoint():
+            Code.with_user(user).create(
+                {"platform": "amazon", "code": "Mine", "name": "Mine"}
+            )
+        admin = new_test_user(
+            self.env,
+            "wb_code_admin",
+            groups="stock_ecommerce_writeback.group_writeback_manager",
+        )
+        code = Code.with_user(admin)._find("amazon", "Yodel")
+        code.active = False
+        self.assertFalse(
+            Code.search([("platform", "=", "amazon"), ("code", "=", "Yodel")])
+        )
 
     # -- README: every model has a multi-company record rule.
     def test_api_journal_and_amazon_listings_stay_in_their_company(self):

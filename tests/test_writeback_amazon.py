@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.tests import tagged
 
+from . import fixtures
 from .common import WritebackCase
 from .fixtures import AMAZON_MARKETPLACE
 
@@ -198,7 +199,12 @@ class TestAmazonWriteback(WritebackCase):
         self.assertFalse(self.requests_of("amazon.confirmShipment"))
 
         carrier.write(
-            {"amazon_carrier_code": "Other", "amazon_carrier_name": "Local Courier Ltd"}
+            {
+                "amazon_carrier_code_id": fixtures.carrier_code(
+                    self.env, "amazon", "Other"
+                ).id,
+                "amazon_carrier_name": "Local Courier Ltd",
+            }
         )
         self.push()
         [confirm] = self.requests_of("amazon.confirmShipment")

@@ -99,7 +99,7 @@ class TestWritebackBatch(WritebackCase):
         pickings = self.ship_amazon_orders(self.amazon, 3, "111")
         odd_carrier = self.carrier.copy()
         pickings[1].carrier_id = odd_carrier
-        odd_carrier.amazon_carrier_code = False
+        odd_carrier.amazon_carrier_code_id = False
         self.push()
         self.assertEqual(pickings[0].writeback_state, "submitted")
         self.assertEqual(pickings[2].writeback_state, "submitted")

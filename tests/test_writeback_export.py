@@ -350,7 +350,10 @@ class TestWritebackExport(WritebackCase):
 
     def test_marketplace_files_neutralise_free_text_only(self):
         self.carrier.ecommerce_service_name = "=Ground"
-        self.carrier.ebay_carrier_code = "@UPS"
+        # A code an administrator added to the list (carrier codes are data).
+        self.carrier.ebay_carrier_code_id = self.env["ecommerce.carrier.code"].create(
+            {"platform": "ebay", "code": "@UPS", "name": "@UPS"}
+        )
         wizard = self._wizard("amazon_flat", export_ids=self.amazon_1.ids)
         lines = self._file(wizard)[0].decode().splitlines()[1:]
         self.assertEqual(

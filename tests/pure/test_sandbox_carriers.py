@@ -1,11 +1,11 @@
-"""Carrier codes: each marketplace takes only its own list (sandbox/carriers.py).
+"""Carrier codes: each marketplace takes only its own list (sandbox/carriers.py,
+which reads data/ecommerce.carrier.code.csv).
 
 Amazon: the CarrierCode values of Seller Central ("must match ... exactly"),
 "Other" with a carrierName; eBay: ShippingCarrierDetails codes, for Trading
 ShippingCarrierUsed and REST shippingCarrierCode.
 """
 
-import ast
 import re
 
 import pytest
@@ -27,6 +27,7 @@ from test_sandbox import (
     trading,
 )
 
+from sandbox import carriers
 from sandbox.carriers import AMAZON_CARRIER_CODES, EBAY_CARRIER_CODES
 
 ORDER = "12-34567-89012"
@@ -142,34 +143,20 @@ def test_ebay_trading_unknown_carrier_is_37(sandbox, ebay_order, flat):
 # ------------------------------------- the codes the project itself uses
 
 
-def _literal_list(path, name):
-    """The list literal assigned to ``name`` in a Python file, or None."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            getattr(target, "id", None) == name for target in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    return None
-
-
-def test_every_amazon_code_the_addon_offers_is_listed():
-    offered = _literal_list(
-        REPO_ROOT / "models" / "delivery_carrier.py", "AMAZON_CARRIER_CODES"
-    )
-    assert offered is not None
-    assert set(offered) <= AMAZON_CARRIER_CODES
+def test_the_addon_keeps_no_list_of_its_own():
+    """One list (data/ecommerce.carrier.code.csv), not a copy in the model."""
+    model = (REPO_ROOT / "models" / "delivery_carrier.py").read_text(encoding="utf-8")
+    assert "AMAZON_CARRIER_CODES" not in model
+    assert "fields.Selection" not in model
 
 
 def test_codes_of_the_demo_and_tests_are_listed():
     demo = (REPO_ROOT / "demo" / "demo.xml").read_text(encoding="utf-8")
-    for platform, codes in (
-        ("amazon", AMAZON_CARRIER_CODES),
-        ("ebay", EBAY_CARRIER_CODES),
-    ):
-        used = re.findall(rf'name="{platform}_carrier_code">([^<]*)<', demo)
+    ids = {row["id"]: row for row in carriers.load_rows()}
+    for platform in ("amazon", "ebay"):
+        used = re.findall(rf'name="{platform}_carrier_code_id" ref="([^"]*)"', demo)
         assert used
-        assert set(used) <= codes
+        assert all(ids[xmlid]["platform"] == platform for xmlid in used)
     # The Odoo tier's carrier (tests/fixtures.py, its defaults).
     fixtures = (REPO_ROOT / "tests" / "fixtures.py").read_text(encoding="utf-8")
     for platform, codes in (
