@@ -29,13 +29,6 @@ from .writeback_engine import (
 
 _logger = logging.getLogger(__name__)
 
-# The re-check before a send reads the claims of the next RECHECK_AHEAD
-# shipments of every queue at once; a verdict read at most RECHECK_WINDOW
-# seconds ago stands (whatever a user does in that second would have come
-# a second later anyway).
-RECHECK_WINDOW = 1.0
-RECHECK_AHEAD = 5
-
 
 class WritebackEngineClaims(models.AbstractModel):
     _inherit = "ecommerce.writeback.engine"
@@ -222,28 +215,13 @@ class WritebackEngineClaims(models.AbstractModel):
         )
 
     @api.model
-    def _still_ours(self, item, push=None):
+    def _still_ours(self, item):
         """Right before its send: is the claim ``item`` still this worker's
         (still *sending* under the same attempt, with the lease this worker
         set, not yet ended)? Read on a connection of its own, so it sees
         what other transactions committed meanwhile (a user's action, the
-        verify cron reconciling an expired lease): never sent twice. With
-        ``push``, one read answers for the next shipments of every queue
-        too, for :data:`RECHECK_WINDOW` seconds: a paced push re-checks
-        without a query per send."""
-        now = time.monotonic()
-        verdict = push.rechecked.pop(item.picking.id, None) if push else None
-        if verdict is None or now - verdict[1] > RECHECK_WINDOW:
-            items = [item] + (push.upcoming(RECHECK_AHEAD) if push else [])
-            verdicts = self._recheck_claims(items)
-            if push is not None:
-                push.rechecked = {pid: (ours, now) for pid, ours in verdicts.items()}
-            ours = verdicts.pop(item.picking.id)
-            if push is not None:
-                push.rechecked.pop(item.picking.id, None)
-        else:
-            ours = verdict[0]
-        # the lease may have ended since the read
+        verify cron reconciling an expired lease): never sent twice."""
+        ours = self._recheck_claims([item])[item.picking.id]
         ours = ours and item.lease > fields.Datetime.now()
         if not ours:
             _logger.info(

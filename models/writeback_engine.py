@@ -134,9 +134,6 @@ class PushRound:
         self.again = set()  # accounts with deliveries due again (lines found)
         self.results = []  # (Claimed, Decision) not applied yet
         self.results_since = None  # when the oldest of them was added
-        # picking id -> (still ours?, when re-checked): the re-check before
-        # each send, read for the next shipments of every queue at once
-        self.rechecked = {}
         self.sent = 0
         self.turn = 0
         self.leases_at = time.monotonic()  # when queued leases were last extended
@@ -197,10 +194,6 @@ class PushRound:
             len(self.results) >= batch_size
             or time.monotonic() - self.results_since >= APPLY_EVERY
         )
-
-    def upcoming(self, per_queue):
-        """The next ``per_queue`` shipments of every queue."""
-        return [item for queue in self.queues.values() for item in queue[:per_queue]]
 
     def take_results(self):
         results, self.results = self.results, []
@@ -513,7 +506,7 @@ class WritebackEngine(models.AbstractModel):
             if time.monotonic() - push.leases_at > LEASE_SECONDS / 4:
                 self._extend_leases(push)
             item = push.next_item([a for a in ready if delays[a] <= 0])
-            if not self._still_ours(item, push):
+            if not self._still_ours(item):
                 continue  # another worker or a user took it: never sent twice
             decision = self._send_claimed(run, item)
             push.add_result(item, decision)
