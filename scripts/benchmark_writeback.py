@@ -17,7 +17,8 @@ template, copy its filestore, ``-i stock_ecommerce_writeback
     (Odoo's ``sql_counter``: every connection of the process) and Odoo CPU
     time (``time.process_time``) per write-back, amortised over the run,
     and the same for the verify run that follows; for each mix of
-    ``--mixes``: the three APIs together (Amazon, eBay Trading, eBay Sell Fulfillment), then each alone.
+    ``--mixes``: the three APIs together (Amazon, eBay Trading, eBay Sell
+    Fulfillment), then each alone.
 ``pacing``
     The sandbox's rate limits on (Amazon confirmShipment: 2 per second,
     burst 10, per seller authorization): 1, 3 and 10 new Amazon sellers with
