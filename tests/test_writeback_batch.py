@@ -319,3 +319,106 @@ class TestWritebackBatch(WritebackCase):
         self.push_killed(on_send=states_at_first_send)  # no limit (threaded)
         self.assertEqual(seen[0].get("pending", 0), 0, "the whole batch is claimed")
         self.assertTrue(rest)
+
+    def test_claims_waiting_their_turn_keep_their_lease(self):
+        """A slow marketplace: the claims queued behind the sends get their
+        leases extended before they end (committed), so the verify cron
+        never takes a claim still waiting in the queue; a claim another
+        worker or a user took meanwhile leaves the queue and is never
+        sent."""
+        from ..models.writeback_engine import LEASE_SECONDS, PushRound, WritebackRun
+
+        first, second, third = self.ship_amazon_orders(self.amazon, 3, "111")
+        ids = [first.id, second.id, third.id]
+        soon = fields.Datetime.now() + datetime.timedelta(seconds=5)
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            # a worker of its own, committing as the crons do
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            engine = env["ecommerce.writeback.engine"]
+            account = env["ecommerce.account"].browse(self.amazon.id)
+            run = WritebackRun(env)
+            push = PushRound([account.id])
+            push.add_claims(
+                [account.id], engine._claim_batch(run, [account.id], 50, push)
+            )
+            queue = push.queues[account.id]
+            self.assertEqual([item.picking.id for item in queue], ids)
+
+            # Time passes behind a slow marketplace: the leases are about to
+            # end, and the third was taken over (its lease moved on by
+            # someone else).
+            cr.execute(
+                "UPDATE stock_picking SET writeback_lease_until = %s"
+                " WHERE id = ANY(%s)",
+                [soon, ids[:2]],
+            )
+            cr.execute(
+                "UPDATE stock_picking SET writeback_lease_until = %s WHERE id = %s",
+                [soon + datetime.timedelta(minutes=30), third.id],
+            )
+            for item in queue:
+                item.lease = soon
+            before = fields.Datetime.now()
+            engine._extend_leases(push)
+            self.assertEqual(
+                [item.picking.id for item in push.queues[account.id]],
+                ids[:2],
+                "the claim taken over left the queue",
+            )
+            env.invalidate_all()
+            for picking in env["stock.picking"].browse(ids[:2]):
+                self.assertGreaterEqual(
+                    picking.writeback_lease_until,
+                    before + datetime.timedelta(seconds=LEASE_SECONDS - 1),
+                    "extended by a whole lease",
+                )
+            # Once the old leases would have ended, the verify cron takes
+            # none of the claims still queued.
+            later = soon + datetime.timedelta(minutes=1)
+            with patch.object(fields.Datetime, "now", return_value=later):
+                due = env["stock.picking"].search(engine._verify_domain())
+            self.assertFalse(set(due.ids) & set(ids[:2]))
+
+            # The queue is sent: the two extended claims, never the third.
+            while push.queues.get(account.id):
+                item = push.queues[account.id].pop(0)
+                if engine._still_ours(item):
+                    push.add_result(item, engine._send_claimed(run, item))
+            engine._apply_batch(run, push.take_results())
+            run.flush_journal()
+        self.env.invalidate_all()
+        self.assertEqual(
+            sorted(r["order_ref"] for r in self.requests_of("amazon.confirmShipment")),
+            sorted([first.ecommerce_order_ref, second.ecommerce_order_ref]),
+        )
+        self.assertEqual((first | second).mapped("writeback_state"), ["submitted"] * 2)
+        self.assertEqual(third.writeback_state, "sending")
+
+    def test_many_read_backs_go_by_search_pages_not_one_read_each(self):
+        """35 Amazon shipments due for their read-back at once, more than
+        getOrder's bucket (burst 30), verified in batches of 10: reads are
+        picked by volume. getOrder while its bucket covers a batch (two
+        batches), then one searchOrders page, which settles the rest (the
+        last batch uses what the page carried). Every one ends Success
+        against what Amazon holds, with 21 requests instead of 35."""
+        pickings = self.ship_amazon_orders(self.amazon, 35, "112")
+        self.push()
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
+        self.make_due(pickings)
+        marketplace_pacer.PACER.reset()
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            # batches of 10: the first reads the page, the others use it
+            env["ecommerce.writeback.engine"]._cron_verify(batch_size=10)
+        self.env.invalidate_all()
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"success"})
+        self.assertEqual(
+            [r["status"] for r in self.requests_of("amazon.searchOrders")], [200]
+        )
+        self.assertEqual(len(self.requests_of("amazon.getOrder")), 20)
+        for picking in pickings:
+            held = self.sandbox.amazon_order(picking.ecommerce_order_ref)
+            self.assertEqual(
+                [p["tracking_number"] for p in held["packages"]],
+                [picking.carrier_tracking_ref],
+            )

@@ -1,5 +1,7 @@
 # Copyright 2026 stock_ecommerce_writeback contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+
 from lxml import etree
 
 from odoo.tests import tagged
@@ -219,3 +221,60 @@ class TestEbayTradingWriteback(WritebackCase):
         self.push()
         self.assertEqual(self.picking.writeback_state, "failed")
         self.assertIn("Invalid ItemID or TransactionID.", self.picking.writeback_error)
+
+
+@tagged("post_install", "-at_install")
+class TestEbayBatchReadBack(WritebackCase):
+    """Several eBay orders due for their read-back at once are read with one
+    batch call (Trading GetOrders with an OrderIDArray; Sell Fulfillment
+    getOrders with orderIds), and each ends Success against what eBay
+    holds."""
+
+    def _ship_three(self, rest=False):
+        pickings = self.env["stock.picking"]
+        for n in range(3):
+            order_id = f"23-45678-9012{n}"
+            # the line id each API writes back with
+            line = f"1000012345678{n}" if rest else f"11001234567{n}-0"
+            self.sandbox.add_ebay_order(
+                order_id,
+                line_items=[
+                    {
+                        "line_item_id": f"1000012345678{n}" if rest else line,
+                        "quantity": 1,
+                        "item_id": f"11001234567{n}",
+                        "transaction_id": "0",
+                    }
+                ],
+                checkout_status="Complete",
+            )
+            order = self.make_order(self.ebay, order_id, [(self.product_a, 1, line)])
+            pickings |= self.ship(order.picking_ids, f"94001118992231000000{n:02d}")
+        self.push()
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
+        self.make_due(pickings)
+        self.verify()
+        self.assertEqual(set(pickings.mapped("writeback_state")), {"success"})
+        for picking in pickings:
+            held = self.sandbox.ebay_order(picking.ecommerce_order_ref)
+            self.assertIn(
+                picking.carrier_tracking_ref,
+                json.dumps(held),
+                "eBay holds the tracking number",
+            )
+        return pickings
+
+    def test_trading_reads_three_orders_with_one_get_orders(self):
+        self._ship_three()
+        [call] = self.requests_of("ebay.GetOrders")
+        ids = etree.fromstring(call["xml"].encode()).findall(
+            "e:OrderIDArray/e:OrderID", namespaces=NS
+        )
+        self.assertEqual(len(ids), 3)
+
+    def test_fulfillment_reads_three_orders_with_one_get_orders(self):
+        self.ebay.ebay_api = "fulfillment"
+        self._ship_three(rest=True)
+        self.assertFalse(self.requests_of("ebay.getOrder"))
+        [call] = self.requests_of("ebay.getOrders")
+        self.assertEqual(len(call["query"]["orderIds"][0].split(",")), 3)
