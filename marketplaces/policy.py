@@ -31,6 +31,11 @@ class State(enum.StrEnum):
     SUCCESS = "success"  # the marketplace shows exactly what shipped
     FAILED = "failed"  # given up: a person must act
     MANUAL = "manual"  # a person confirmed it on the marketplace
+    # The marketplace's own view disagrees with what shipped (the order was
+    # cancelled there after it shipped, or it shows the order shipped under
+    # another tracking number): a person decides; nothing is sent meanwhile.
+    DISAGREES = "disagrees"
+    CANCELLED = "cancelled"  # cancelled on the marketplace, handled by a person
 
     @property
     def label(self):
@@ -44,6 +49,8 @@ LABELS = {
     State.SUCCESS: "Success",
     State.FAILED: "Failed",
     State.MANUAL: "Manually confirmed",
+    State.DISAGREES: "Differs on marketplace",
+    State.CANCELLED: "Cancelled on marketplace",
 }
 # (value, label) pairs for an Odoo Selection field, in lifecycle order.
 SELECTION = [(state.value, LABELS[state]) for state in State]
@@ -58,9 +65,10 @@ TRANSITIONS = {
         State.SENDING,  # read-back failed: reconcile later
         State.PENDING,  # retry later (backoff, rate limit, credentials)
         State.SUBMITTED,  # accepted
-        State.SUCCESS,  # reconciled: the order shows it
+        State.SUCCESS,  # reconciled, or refused as shipped: the order shows it
         State.FAILED,  # refused, or out of attempts
         State.MANUAL,
+        State.DISAGREES,  # refused: cancelled, or shipped under another number
     },
     State.SUBMITTED: {
         State.PENDING,  # not on the order after the verify window: resend
@@ -68,10 +76,18 @@ TRANSITIONS = {
         State.SUCCESS,
         State.FAILED,
         State.MANUAL,
+        State.DISAGREES,  # cancelled on the marketplace meanwhile
     },
     State.SUCCESS: {State.PENDING},  # the tracking number really changed
-    State.FAILED: {State.PENDING, State.MANUAL},
+    # a failed write-back of a cancelled order (before 19.0.1.5.0) is handled
+    State.FAILED: {State.PENDING, State.MANUAL, State.CANCELLED},
     State.MANUAL: set(),
+    State.DISAGREES: {
+        State.CANCELLED,  # Mark as handled (intercepted, returned)
+        State.MANUAL,  # Keep the marketplace's
+        State.PENDING,  # Send ours too (where the API adds a package)
+    },
+    State.CANCELLED: set(),
 }
 # States whose delivery is still the engine's business.
 OPEN_STATES = frozenset({State.PENDING, State.SENDING, State.SUBMITTED})
@@ -132,6 +148,9 @@ class Decision:
     held_back: bool = False
     read_failed: bool = False  # a read-back reached the marketplace and failed
     keep_error: bool = False  # keep the message the shipment already shows
+    # refused as already shipped, and the marketplace shows exactly what
+    # shipped: it was confirmed outside Odoo (the chatter says so)
+    outside: bool = False
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -198,31 +217,47 @@ def failed_attempt(message, attempts, policy):
     )
 
 
-def missing_packages(order, packages):
+def missing_packages(order, packages, carrier=()):
     """What of ``packages`` the marketplace's ``order`` (an
     :class:`~.base.OrderView`) does not show: a list of human-readable
     reasons, empty when every package is there with its tracking number on
-    the lines it holds.
+    the lines it holds, in the quantities sent, by the carrier sent.
 
     ``packages`` is ``[(tracking_number, [(item_ref, quantity), ...]), ...]``
     as sent. Where the marketplace lists a package's lines (Amazon package
     items, eBay fulfillment line items and per-transaction tracking), each
-    line sent in a package must be among them: a tracking number that landed
-    on the wrong line is not a success.
+    line sent in a package must be among them, with the quantity sent where
+    the marketplace reports one: a tracking number that landed on the wrong
+    line, or on fewer units, is not a success. ``carrier``: the names the
+    carrier was sent under (code, name); where the marketplace reports a
+    package's carrier, it must be one of them.
     """
     shown = {}
+    carriers = {}
     for package in order.packages:
         key = normalize_tracking(package.tracking_number)
         if key:
-            shown.setdefault(key, set()).update(
-                str(ref) for ref, _qty in package.items or []
-            )
+            lines = shown.setdefault(key, {})
+            for ref, qty in package.items or []:
+                if isinstance(qty, int) and not isinstance(qty, bool):
+                    lines[str(ref)] = (lines.get(str(ref)) or 0) + qty
+                else:
+                    lines.setdefault(str(ref), None)
+            if package.carrier:
+                carriers.setdefault(key, set()).add(_carrier_key(package.carrier))
+    sent_carriers = {_carrier_key(name) for name in carrier if name}
     reasons = []
     for tracking, items in packages:
         key = normalize_tracking(tracking)
         if key not in shown:
             reasons.append(f"tracking number {tracking} is not on the order")
             continue
+        held = carriers.get(key)
+        if sent_carriers and held and not held & sent_carriers:
+            reasons.append(
+                f"tracking number {tracking} is held with another carrier "
+                f"({', '.join(sorted(held))})"
+            )
         lines = shown[key]
         if not lines:
             continue  # the marketplace does not say which lines it covers
@@ -231,24 +266,106 @@ def missing_packages(order, packages):
             reasons.append(
                 f"tracking number {tracking} is not on line(s) {', '.join(absent)}"
             )
+        fewer = [
+            f"{lines[str(ref)]} of {qty} x {ref}"
+            for ref, qty in items
+            if str(ref) in lines
+            and lines[str(ref)] is not None
+            and qty is not None
+            and lines[str(ref)] < qty
+        ]
+        if fewer:
+            reasons.append(f"tracking number {tracking} holds only {', '.join(fewer)}")
     return reasons
 
 
-def after_verify(order, packages, attempts, submitted_age, policy):
-    """Decision after reading the order back while the shipment is
-    *submitted*. ``order`` is a :class:`~.base.OrderView`; ``packages`` what
-    was sent (see :func:`missing_packages`); ``submitted_age`` the number of
-    seconds since the marketplace accepted the send."""
-    missing = missing_packages(order, packages)
-    if not missing:
-        return Decision(State.SUCCESS)
+def _carrier_key(name):
+    """A carrier's name compared without case, spaces or punctuation
+    ("Royal Mail" == "RoyalMail")."""
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def cancelled(order):
+    """Decision for an order the marketplace shows cancelled after the
+    delivery shipped: never a success; a person intercepts the parcel or
+    arranges its return, then marks it handled."""
+    return Decision(
+        State.DISAGREES,
+        "The order was cancelled on the marketplace after it was shipped "
+        f"(status {order.status_label or order.status}): intercept the parcel "
+        "or arrange its return, then use Mark as handled.",
+        notify=True,
+    )
+
+
+def held_elsewhere(order):
+    """The tracking numbers and carriers ``order`` shows, for a person."""
+    return ", ".join(
+        f"{p.carrier or '?'} {p.tracking_number}"
+        for p in order.packages
+        if p.tracking_number
+    )
+
+
+def after_refusal(error, order, packages, attempts, policy, carrier=()):
+    """Decision after the marketplace refused a confirmation (``error``, a
+    permanent refusal) and the order was read back (``order``; None when it
+    could not be). The marketplace's own view decides, with no attempt spent
+    beyond the one refused:
+
+    * cancelled there: :func:`cancelled`;
+    * it shows exactly what shipped (confirmed by hand first, e.g. in Seller
+      Central, with the same tracking number): *Success*, ``outside``;
+    * it shows the order shipped under other tracking numbers that cover
+      the lines sent (shipped elsewhere): *Differs on marketplace*, naming
+      what it holds, for a person to keep it or add ours;
+    * otherwise the refusal stands (:func:`after_send`).
+    """
+    if order is None:
+        return after_send(error, attempts, policy)
     if order.cancelled:
+        return cancelled(order)
+    if not missing_packages(order, packages, carrier):
         return Decision(
-            State.FAILED,
-            f"The order is cancelled on the marketplace (status {order.status}).",
-            failed_attempt=True,
+            State.SUCCESS,
+            f"The marketplace already showed this shipment ({error}).",
+            outside=True,
+        )
+    covered = {
+        str(ref)
+        for p in order.packages
+        if p.tracking_number
+        for ref, _qty in p.items or []
+    }
+    sent_lines = {str(ref) for _tracking, items in packages for ref, _qty in items}
+    if order.tracking_numbers and (not covered or sent_lines <= covered):
+        return Decision(
+            State.DISAGREES,
+            "The marketplace shows this order already shipped under "
+            f"{held_elsewhere(order)}, not under what this delivery shipped. "
+            f"It refused ours: {error}",
             notify=True,
         )
+    return after_send(error, attempts, policy)
+
+
+def after_verify(
+    order, packages, attempts, submitted_age, policy, carrier=(), order_level=False
+):
+    """Decision after reading the order back while the shipment is
+    *submitted*. ``order`` is a :class:`~.base.OrderView`; ``packages`` what
+    was sent and ``carrier`` under which names (see :func:`missing_packages`);
+    ``order_level``: the send also marked the whole order shipped (eBay
+    Trading), which the order must show; ``submitted_age`` the number of
+    seconds since the marketplace accepted the send. An order cancelled on
+    the marketplace is never a success."""
+    if order.cancelled:
+        return cancelled(order)
+    missing = missing_packages(order, packages, carrier)
+    if order_level and not order.shipped_time:
+        missing.append("the order is not marked shipped")
+    if not missing:
+        return Decision(State.SUCCESS)
     if submitted_age < policy.verify_window:
         return Decision(
             State.SUBMITTED, retry_in=policy.verify_interval, keep_error=True
@@ -268,6 +385,8 @@ def after_interrupted_send(order, packages, attempts, policy, requested=True):
     shipment is sent again (never twice in parallel, never lost), its
     attempt lost, unless the claim never produced a request (``requested``
     False: the journal shows none), which gives the attempt back."""
+    if order.cancelled:
+        return cancelled(order)
     if not missing_packages(order, packages):
         return Decision(State.SUCCESS)
     if not requested:

@@ -19,6 +19,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..marketplaces import policy
+from ..marketplaces.base import API_EBAY_TRADING
 from ..marketplaces.policy import State
 from .sale_order import MARKETPLACE_LINE_ID_FIELDS
 from .writeback import Writeback
@@ -46,8 +47,10 @@ ISSUE_CREDENTIALS = "credentials"
 ISSUE_FIX = "fix"
 ISSUE_FAILED = "failed"
 ISSUE_UNVERIFIED = "unverified"
+ISSUE_OTHER_TRACKING = "other_tracking"
 ISSUE_SELECTION = [
     (ISSUE_CANCELLED, "Order cancelled on the marketplace"),
+    (ISSUE_OTHER_TRACKING, "Shipped there under another tracking number"),
     (ISSUE_CREDENTIALS, "Credentials rejected"),
     (ISSUE_FIX, "Something to fix first"),
     (ISSUE_FAILED, "Failed"),
@@ -56,6 +59,7 @@ ISSUE_SELECTION = [
 MANUAL_REASONS = [
     ("confirmed", "Confirmed by hand"),
     ("cancelled", "Cancelled on the marketplace"),
+    ("kept", "Kept what the marketplace holds"),
 ]
 MAX_REFUSALS_NAMED = 20
 # The fields Custom Group offers on the write-back grid.
@@ -176,6 +180,17 @@ class StockPicking(models.Model):
         readonly=True,
         help="What the last send carried: [[tracking number, [[line id, "
         "quantity], ...]], ...], checked line by line on read-back.",
+    )
+    writeback_adds_packages = fields.Boolean(
+        compute="_compute_writeback_adds_packages",
+        help="The account's API adds a package to an order already shipped.",
+    )
+    writeback_sent_meta = fields.Json(
+        copy=False,
+        readonly=True,
+        help="What else the last send carried: {'carrier': [code, name], "
+        "'order_level': the whole order marked shipped (eBay Trading)}, "
+        "checked on read-back.",
     )
     writeback_throttle_count = fields.Integer(
         copy=False,
@@ -428,6 +443,10 @@ class StockPicking(models.Model):
             if since and since < self._writeback_unverified_before():
                 return ISSUE_UNVERIFIED
             return False
+        if state == State.DISAGREES:
+            if (self.ecommerce_readback or {}).get("cancelled"):
+                return ISSUE_CANCELLED
+            return ISSUE_OTHER_TRACKING
         if state not in (State.FAILED, State.PENDING):
             return False
         if state == State.FAILED and (
@@ -476,7 +495,7 @@ class StockPicking(models.Model):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             return NotImplemented
         domain = (
-            Domain("writeback_state", "=", State.FAILED.value)
+            Domain("writeback_state", "in", [State.FAILED.value, State.DISAGREES.value])
             | (
                 Domain("writeback_state", "=", State.PENDING.value)
                 & (
@@ -660,7 +679,27 @@ class StockPicking(models.Model):
 
     def _writeback_post_outcome(self, decision):
         marketplace = self.ecommerce_account_id.display_name
-        if decision.state == State.SUCCESS:
+        if decision.state == State.SUCCESS and decision.outside:
+            self.message_post(
+                body=Markup("<p>%s</p><p>%s</p>")
+                % (
+                    self.env._(
+                        "Shipment confirmed outside Odoo: %(marketplace)s already "
+                        "showed order %(order)s shipped with tracking number "
+                        "%(tracking)s, exactly what this delivery shipped. Nothing "
+                        "was sent again.",
+                        marketplace=marketplace,
+                        order=self.ecommerce_order_ref,
+                        tracking=self.writeback_sent_tracking,
+                    ),
+                    decision.error,
+                )
+            )
+        elif decision.state == State.DISAGREES:
+            self.message_post(body=Markup("<p>%s</p>") % decision.error)
+            if decision.notify:
+                self._writeback_schedule_activity(decision.error)
+        elif decision.state == State.SUCCESS:
             self.message_post(
                 body=Markup("<p>%s</p>")
                 % self.env._(
@@ -905,8 +944,110 @@ class StockPicking(models.Model):
             )
             for picking in self - todo
         ]
-        todo._writeback_close_by_hand("cancelled")
+        now = fields.Datetime.now()
+        for picking in todo:
+            Writeback(picking, now).set_cancelled(self.env.uid).store(track=True)
+            picking.activity_unlink(["mail.mail_activity_data_todo"])
+            picking.message_post(
+                body=self.env._(
+                    "Marked as handled by %(user)s: the order is cancelled on "
+                    "%(marketplace)s, nothing is sent.",
+                    marketplace=picking.ecommerce_account_id.display_name,
+                    user=self.env.user.name,
+                )
+            )
         return self._writeback_summary(self.env._("Mark as handled"), todo, refused)
+
+    def action_writeback_keep_marketplace(self):
+        """The marketplace shows the order shipped under another tracking
+        number, and that is right: the write-back is closed with what the
+        marketplace holds."""
+        self._writeback_check_accountant()
+        todo = self.filtered(lambda p: p.writeback_issue == ISSUE_OTHER_TRACKING)
+        refused = [
+            (
+                picking,
+                self.env._(
+                    "only write-backs the marketplace shows under another "
+                    "tracking number are kept so."
+                ),
+            )
+            for picking in self - todo
+        ]
+        now = fields.Datetime.now()
+        for picking in todo:
+            held = ", ".join(
+                f"{p.get('carrier') or '?'} {p.get('tracking_number')}"
+                for p in (picking.ecommerce_readback or {}).get("packages") or []
+                if p.get("tracking_number")
+            )
+            Writeback(picking, now).set_manual("kept", self.env.uid).store(track=True)
+            picking.activity_unlink(["mail.mail_activity_data_todo"])
+            picking.message_post(
+                body=self.env._(
+                    "%(user)s kept what %(marketplace)s holds for order %(order)s "
+                    "(%(held)s); this delivery's tracking number is not sent.",
+                    user=self.env.user.name,
+                    marketplace=picking.ecommerce_account_id.display_name,
+                    order=picking.ecommerce_order_ref,
+                    held=held or "-",
+                )
+            )
+        return self._writeback_summary(
+            self.env._("Keep the marketplace's"), todo, refused
+        )
+
+    @api.depends("ecommerce_account_id")
+    def _compute_writeback_adds_packages(self):
+        for picking in self:
+            picking.writeback_adds_packages = bool(
+                picking.ecommerce_account_id and picking._writeback_adds_packages()
+            )
+
+    def _writeback_adds_packages(self):
+        """The account's API adds a package to an order already shipped
+        (eBay Trading CompleteSale adds tracking details; Amazon and eBay
+        Sell Fulfillment refuse quantities already shipped)."""
+        self.ensure_one()
+        return self.ecommerce_account_id._writeback_apis()[0] == API_EBAY_TRADING
+
+    def action_writeback_send_ours_too(self):
+        """The marketplace shows the order shipped under another tracking
+        number, and ours shipped too: send ours as an added package, where
+        the API allows it."""
+        self._writeback_check_accountant()
+        todo = self.filtered(
+            lambda p: (
+                p.writeback_issue == ISSUE_OTHER_TRACKING
+                and p._writeback_adds_packages()
+            )
+        )
+        refused = [
+            (
+                picking,
+                self.env._(
+                    "%s does not add a package to an order already shipped: "
+                    "keep the marketplace's, or correct it there.",
+                    picking.ecommerce_account_id.display_name,
+                )
+                if picking.writeback_issue == ISSUE_OTHER_TRACKING
+                else self.env._(
+                    "only write-backs the marketplace shows under another "
+                    "tracking number are sent so."
+                ),
+            )
+            for picking in self - todo
+        ]
+        for picking in todo:
+            picking._writeback_queue(keep_attempts=True)
+            picking.message_post(
+                body=self.env._(
+                    "%s asked to send this delivery's tracking number as a "
+                    "package of its own.",
+                    self.env.user.name,
+                )
+            )
+        return self._writeback_summary(self.env._("Send ours too"), todo, refused)
 
     def action_writeback_open_account(self):
         """The marketplace account of this delivery (to fix its credentials)."""

@@ -118,6 +118,32 @@ class Writeback:
         )
         return self
 
+    def set_disagrees(self, error):
+        """The marketplace's own view disagrees with what shipped (cancelled
+        there, or shipped under another tracking number): a person decides
+        (``error`` says what the marketplace holds); nothing is sent."""
+        self._go(State.DISAGREES)
+        self.vals.update(
+            writeback_next_attempt=False,
+            writeback_lease_until=False,
+            writeback_error=error or False,
+        )
+        return self
+
+    def set_cancelled(self, user_id):
+        """Cancelled on the marketplace, handled by a person (parcel
+        intercepted or return arranged): closed; the old error goes."""
+        self._go(State.CANCELLED)
+        self.vals.update(
+            writeback_next_attempt=False,
+            writeback_lease_until=False,
+            writeback_done_date=self.now,
+            writeback_manual_user_id=user_id,
+            writeback_manual_reason="cancelled",
+            writeback_error=False,
+        )
+        return self
+
     def set_manual(self, reason, user_id):
         """Closed by a person (``reason``: see stock.picking MANUAL_REASONS)."""
         self._go(State.MANUAL)
@@ -155,6 +181,8 @@ class Writeback:
             self.set_done()
         elif new == State.FAILED:
             self.set_failed(decision.error)
+        elif new == State.DISAGREES:
+            self.set_disagrees(decision.error)
         elif new == State.SUBMITTED and self.state == State.SENDING:
             self.set_submitted(decision.retry_in or 0)
         elif new == self.state:
@@ -168,7 +196,10 @@ class Writeback:
             self.set_pending(due=due)
         else:
             self._go(new)
-        if new != State.FAILED and not decision.keep_error:
+        if new == State.SUCCESS:
+            # a refusal the marketplace's view settled is told in the chatter
+            self.vals["writeback_error"] = False
+        elif new not in (State.FAILED, State.DISAGREES) and not decision.keep_error:
             self.vals["writeback_error"] = decision.error or False
         elif decision.keep_error:
             self.vals.pop("writeback_error", None)

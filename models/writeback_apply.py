@@ -178,7 +178,7 @@ class WritebackEngineApply(models.AbstractModel):
             vals = change.apply(decision, item.readback).vals
             key = tuple(sorted((k, repr(v)) for k, v in vals.items()))
             groups.setdefault(key, (vals, []))[1].append(picking.id)
-            if decision.state in (State.SUCCESS, State.FAILED):
+            if decision.state in (State.SUCCESS, State.FAILED, State.DISAGREES):
                 posts.append((picking, decision))
             effects.note(item, decision, vals)
         for vals, ids in groups.values():

@@ -16,6 +16,7 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL, mute_logger
 
+from ..marketplaces.base import API_EBAY_TRADING
 from ..marketplaces.policy import State
 from . import writeback
 from .writeback import Writeback
@@ -183,12 +184,21 @@ class WritebackEngineClaims(models.AbstractModel):
             # it may wait its turn behind the rest of the batch
             lease = now + datetime.timedelta(seconds=item.lease_seconds + position)
             item.lease = lease
+            shipment = item.shipment
+            meta = {
+                "carrier": [shipment.carrier_code, shipment.carrier_name],
+                # eBay Trading marks the whole order shipped by OrderID
+                "order_level": bool(
+                    shipment.completes_order and item.api == API_EBAY_TRADING
+                ),
+            }
             rows.append(
                 SQL(
-                    "(%s, %s, %s::jsonb, %s::timestamp)",
+                    "(%s, %s, %s::jsonb, %s::jsonb, %s::timestamp)",
                     item.picking.id,
                     ",".join(number for number, _items in packages),
                     json.dumps(packages),
+                    json.dumps(meta),
                     lease,
                 )
             )
@@ -199,8 +209,9 @@ class WritebackEngineClaims(models.AbstractModel):
             UPDATE stock_picking p
                SET writeback_sent_tracking = v.tracking,
                    writeback_sent_packages = v.packages,
+                   writeback_sent_meta = v.meta,
                    writeback_lease_until = v.lease
-              FROM (VALUES %s) AS v(id, tracking, packages, lease)
+              FROM (VALUES %s) AS v(id, tracking, packages, meta, lease)
              WHERE p.id = v.id
                 """,
                 SQL(", ").join(rows),
@@ -210,6 +221,7 @@ class WritebackEngineClaims(models.AbstractModel):
             [
                 "writeback_sent_tracking",
                 "writeback_sent_packages",
+                "writeback_sent_meta",
                 "writeback_lease_until",
             ]
         )

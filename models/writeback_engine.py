@@ -588,12 +588,57 @@ class WritebackEngine(models.AbstractModel):
                         "Unexpected error while sending: %s", exc.__class__.__name__
                     )
                 )
-        decision = policy.after_send(
-            error, item.attempt, run.policy(account), throttled=item.throttled
-        )
+        if isinstance(error, errors.PermanentError) and not isinstance(
+            error, errors.AuthError
+        ):
+            # A refusal: the marketplace's own view of the order decides
+            # (confirmed by hand first, shipped elsewhere, cancelled).
+            decision = self._after_refusal(run, item, error)
+        else:
+            decision = policy.after_send(
+                error, item.attempt, run.policy(account), throttled=item.throttled
+            )
         if decision.throttled or decision.held_back or decision.flag_account:
             run.held_accounts.add(account.id)
         return decision
+
+    @api.model
+    def _after_refusal(self, run, item, error):
+        """Read the order a confirmation was refused for (journaled with the
+        send) and decide from what the marketplace holds; when it cannot be
+        read, the refusal stands."""
+        account = item.account
+        order = None
+        with run.journal(account, item.picking, defer=True):
+            try:
+                order = run.client(account).read_order(item.shipment.order_ref)
+            except errors.MarketplaceError as exc:
+                _logger.info(
+                    "Write-back of %s refused; the order could not be read to "
+                    "compare: %s",
+                    item.picking.display_name,
+                    exc,
+                )
+            except Exception:
+                _logger.exception(
+                    "Reading back refused order %s failed unexpectedly",
+                    item.shipment.order_ref,
+                )
+        if order is not None:
+            item.readback = order.as_dict()
+        shipment = item.shipment
+        packages = [
+            (p.tracking_number, [(i.item_ref, i.quantity) for i in p.items])
+            for p in shipment.packages
+        ]
+        return policy.after_refusal(
+            error,
+            order,
+            packages,
+            item.attempt,
+            run.policy(account),
+            carrier=(shipment.carrier_code, shipment.carrier_name),
+        )
 
     # ------------------------------------------------------------------
     # Verify
@@ -803,7 +848,13 @@ class WritebackEngine(models.AbstractModel):
         if order is not None and state == State.SUBMITTED:
             age = (now - (picking.writeback_submitted_date or now)).total_seconds()
             return policy.after_verify(
-                order, packages, picking.writeback_attempt_count, age, retry_policy
+                order,
+                packages,
+                picking.writeback_attempt_count,
+                age,
+                retry_policy,
+                carrier=picking._writeback_sent_carrier(),
+                order_level=picking._writeback_marks_order_shipped(),
             )
         if order is not None:
             return policy.after_interrupted_send(

@@ -382,6 +382,17 @@ class StockPicking(models.Model):
             sole_shipment=self._writeback_is_sole_shipment(),
         )
 
+    def _writeback_sent_carrier(self):
+        """The names the carrier was last sent under (code, name)."""
+        self.ensure_one()
+        return tuple((self.writeback_sent_meta or {}).get("carrier") or ())
+
+    def _writeback_marks_order_shipped(self):
+        """The last send also marked the whole order shipped (eBay Trading
+        CompleteSale by OrderID): the read-back must show it."""
+        self.ensure_one()
+        return bool((self.writeback_sent_meta or {}).get("order_level"))
+
     def _writeback_sent_package_list(self):
         """``[(tracking number, [(line id, quantity), ...]), ...]`` as last
         sent (deliveries sent before this was stored: tracking only)."""

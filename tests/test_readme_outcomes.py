@@ -167,14 +167,19 @@ class TestReadmeOutcomes(WritebackCase):
         self.assertWait(picking, 1500, jitter=0.2)  # 3000 without the cap
 
     # ------------------------------------------------------------ outcomes
-    def test_cancelled_order_fails_at_once(self):
+    def test_cancelled_order_differs_at_once(self):
+        """Amazon refuses the confirmation of a cancelled order; its own view
+        of the order says why: a person intercepts the parcel (never
+        Failed, never resent)."""
         picking = self.amazon_picking(status="CANCELLED")
         self.ship(picking, TRACKING)
         self.push()
-        self.assertEqual(picking.writeback_state, "failed")
+        self.assertEqual(picking.writeback_state, "disagrees")
+        self.assertEqual(picking.writeback_issue, "cancelled")
         self.assertEqual(picking.writeback_attempt_count, 1)
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
-        self.assertIn("its status is CANCELLED", picking.writeback_error)
+        self.assertEqual(len(self.requests_of("amazon.getOrder")), 1)
+        self.assertIn("intercept the parcel", picking.writeback_error)
         self.assertEqual(picking.activity_ids.user_id, self.responsible)
 
     def _trading_token_error(self, code):

@@ -61,15 +61,18 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
         )
 
     def test_cancelled_order_is_handled_not_retried(self):
-        self.assertRegex(self.cancelled.writeback_error, "CANCELLED")
+        self.assertRegex(
+            self.cancelled.writeback_error, "cancelled on the marketplace after"
+        )
         with self.assertRaisesRegex(UserError, "cancelled on the marketplace"):
             self.cancelled.action_writeback_retry()
         with self.assertRaisesRegex(UserError, "no unconfirmed write-back"):
             self.cancelled.action_writeback_mark_manual()
         self.assertTrue(self.cancelled.activity_ids)
         self.cancelled.action_writeback_mark_handled()
-        self.assertEqual(self.cancelled.writeback_state, State.MANUAL)
-        self.assertEqual(self.cancelled.writeback_manual_reason, "cancelled")
+        # a state of its own, not "Manually confirmed"; the old error goes
+        self.assertEqual(self.cancelled.writeback_state, State.CANCELLED)
+        self.assertFalse(self.cancelled.writeback_error)
         self.assertFalse(self.cancelled.activity_ids)
         self.assertIn("Marked as handled", self.chatter(self.cancelled))
         self.assertNotIn(self.cancelled, self._attention())
@@ -92,7 +95,7 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
         self.assertIn("(this one is Success)", params["message"])
         self.assertIn(f"{CANCELLED}: the order is cancelled", params["message"])
         self.assertEqual(self.bad.writeback_state, State.PENDING)
-        self.assertEqual(self.cancelled.writeback_state, State.FAILED)
+        self.assertEqual(self.cancelled.writeback_state, State.DISAGREES)
         self.assertEqual(self.ok.writeback_state, State.SUCCESS)
 
     def test_bulk_retry_of_nothing_retryable_says_why(self):
@@ -110,7 +113,7 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
         self.assertEqual(self.bad.writeback_state, State.MANUAL)
         self.assertEqual(self.bad.writeback_manual_reason, "confirmed")
         self.assertEqual(self.to_fix.writeback_state, State.MANUAL)
-        self.assertEqual(self.cancelled.writeback_state, State.FAILED)
+        self.assertEqual(self.cancelled.writeback_state, State.DISAGREES)
 
     def test_retry_of_a_failed_delivery_keeps_one_activity(self):
         self.assertEqual(len(self.bad.activity_ids), 1)

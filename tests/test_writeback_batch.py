@@ -396,11 +396,11 @@ class TestWritebackBatch(WritebackCase):
 
     def test_many_read_backs_go_by_search_pages_not_one_read_each(self):
         """35 Amazon shipments due for their read-back at once, more than
-        getOrder's bucket (burst 30), verified in batches of 10: reads are
+        getOrder's bucket (burst 30), verified in batches of 12: reads are
         picked by volume. getOrder while its bucket covers a batch (two
-        batches), then one searchOrders page, which settles the rest (the
-        last batch uses what the page carried). Every one ends Success
-        against what Amazon holds, with 21 requests instead of 35."""
+        batches), then one searchOrders page, which settles the rest. Every
+        one ends Success against what Amazon holds, with 25 requests instead
+        of 35."""
         pickings = self.ship_amazon_orders(self.amazon, 35, "112")
         self.push()
         self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
@@ -408,14 +408,15 @@ class TestWritebackBatch(WritebackCase):
         marketplace_pacer.PACER.reset()
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            # batches of 10: the first reads the page, the others use it
-            env["ecommerce.writeback.engine"]._cron_verify(batch_size=10)
+            # batches of 12: getOrder twice, then the bucket has 5 (and
+            # refills 0.5/s): the third batch goes by one search page
+            env["ecommerce.writeback.engine"]._cron_verify(batch_size=12)
         self.env.invalidate_all()
         self.assertEqual(set(pickings.mapped("writeback_state")), {"success"})
         self.assertEqual(
             [r["status"] for r in self.requests_of("amazon.searchOrders")], [200]
         )
-        self.assertEqual(len(self.requests_of("amazon.getOrder")), 20)
+        self.assertEqual(len(self.requests_of("amazon.getOrder")), 24)
         for picking in pickings:
             held = self.sandbox.amazon_order(picking.ecommerce_order_ref)
             self.assertEqual(

@@ -282,6 +282,8 @@ class TestWritebackEngine(WritebackCase):
                 ("success", "Success"),
                 ("failed", "Failed"),
                 ("manual", "Manually confirmed"),
+                ("disagrees", "Differs on marketplace"),
+                ("cancelled", "Cancelled on marketplace"),
             ],
         )
         self.ship(self.picking, "")  # no tracking number: pending, blocked

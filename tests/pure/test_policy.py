@@ -108,11 +108,84 @@ def test_verify_waits_inside_the_window_then_resends():
     assert last.state == State.FAILED
 
 
-def test_verify_cancelled_order_fails():
-    decision = policy.after_verify(
-        _order(cancelled=True, status="CANCELLED"), _sent("X1"), 1, 0, POLICY
+@pytest.mark.parametrize("shown", [(), ("X1",)])
+def test_verify_cancelled_order_is_never_a_success(shown):
+    """Cancelled on the marketplace, with or without our package: a person
+    must intercept the parcel; never Success, never Failed, never resent."""
+    order = _order(*shown, cancelled=True, status="CANCELLED")
+    for decision in (
+        policy.after_verify(order, _sent("X1"), 1, 0, POLICY),
+        policy.after_interrupted_send(order, _sent("X1"), 1, POLICY),
+        policy.after_refusal(
+            errors.PermanentError("refused"), order, _sent("X1"), 1, POLICY
+        ),
+    ):
+        assert decision.state == State.DISAGREES
+        assert "cancelled on the marketplace after it was shipped" in decision.error
+        assert "intercept the parcel" in decision.error
+        assert decision.notify and not decision.failed_attempt
+
+
+def _package(tracking, items, carrier=""):
+    return base.PackageView(tracking_number=tracking, items=items, carrier=carrier)
+
+
+def test_success_requires_every_quantity_shipped():
+    """eBay holds 1 unit of 3 under our tracking number: not a success."""
+    sent = _sent("T1", items=[("L1", 3)])
+    order = base.OrderView("o", packages=[_package("T1", [("L1", 1)])])
+    decision = policy.after_verify(order, sent, 1, 0, POLICY)
+    assert decision.state == State.SUBMITTED
+    assert policy.missing_packages(order, sent) == [
+        "tracking number T1 holds only 1 of 3 x L1"
+    ]
+    full = base.OrderView("o", packages=[_package("T1", [("L1", 3)])])
+    assert policy.after_verify(full, sent, 1, 0, POLICY).state == State.SUCCESS
+
+
+def test_success_requires_the_carrier_sent():
+    sent = _sent("T1", items=[("L1", 1)])
+    order = base.OrderView("o", packages=[_package("T1", [("L1", 1)], "DHL")])
+    assert policy.missing_packages(order, sent, carrier=("UPS", "UPS Ground")) == [
+        "tracking number T1 is held with another carrier (dhl)"
+    ]
+    # compared without case or spaces; code or name
+    named = base.OrderView("o", packages=[_package("T1", [("L1", 1)], "Royal Mail")])
+    assert not policy.missing_packages(named, sent, carrier=("RoyalMail", ""))
+
+
+def test_trading_order_level_shipped_mark_is_verified():
+    sent = _sent("T1", items=[("L1", 1)])
+    order = base.OrderView("o", packages=[_package("T1", [("L1", 1)])])
+    waiting = policy.after_verify(order, sent, 1, 0, POLICY, order_level=True)
+    assert waiting.state == State.SUBMITTED
+    marked = base.OrderView(
+        "o", shipped_time="2026-12-01T10:00:00Z", packages=order.packages
     )
-    assert decision.state == State.FAILED and "cancelled" in decision.error
+    assert (
+        policy.after_verify(marked, sent, 1, 0, POLICY, order_level=True).state
+        == State.SUCCESS
+    )
+
+
+def test_a_refusal_decided_by_what_the_marketplace_holds():
+    refused = errors.PermanentError("PackageToUpdateNotFound")
+    sent = _sent("1Z1", items=[("L1", 1)])
+    # confirmed by hand first with the same number: Success, outside Odoo
+    same = base.OrderView("o", packages=[_package("1z1", [("L1", 1)], "UPS")])
+    decision = policy.after_refusal(refused, same, sent, 1, POLICY, ("UPS",))
+    assert decision.state == State.SUCCESS and decision.outside
+    # shipped elsewhere: a person decides, told what the marketplace holds
+    other = base.OrderView("o", packages=[_package("9999", [("L1", 1)], "DHL")])
+    decision = policy.after_refusal(refused, other, sent, 1, POLICY, ("UPS",))
+    assert decision.state == State.DISAGREES
+    assert "DHL 9999" in decision.error and "PackageToUpdateNotFound" in decision.error
+    assert not decision.failed_attempt
+    # nothing shipped there: the refusal stands
+    none = base.OrderView("o")
+    assert policy.after_refusal(refused, none, sent, 1, POLICY).state == State.FAILED
+    # the order could not be read: the refusal stands
+    assert policy.after_refusal(refused, None, sent, 1, POLICY).state == State.FAILED
 
 
 def test_interrupted_send_is_success_if_recorded_else_resent():

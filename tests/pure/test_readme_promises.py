@@ -220,14 +220,15 @@ def test_missing_lines_are_all_named():
     )
 
 
-def test_cancelled_order_fails_at_once():
+def test_cancelled_order_differs_at_once():
     decision = policy.after_verify(
         _order(cancelled=True, status="Canceled"), [("1Z1", [])], 1, 0, DEFAULT
     )
     assert decision == policy.Decision(
-        State.FAILED,
-        "The order is cancelled on the marketplace (status Canceled).",
-        failed_attempt=True,
+        State.DISAGREES,
+        "The order was cancelled on the marketplace after it was shipped "
+        "(status Canceled): intercept the parcel or arrange its return, then "
+        "use Mark as handled.",
         notify=True,
     )
 
