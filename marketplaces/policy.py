@@ -151,6 +151,10 @@ class Decision:
     # refused as already shipped, and the marketplace shows exactly what
     # shipped: it was confirmed outside Odoo (the chatter says so)
     outside: bool = False
+    # the send went out but its answer was lost (timeout, cut connection,
+    # 5xx): the marketplace may hold it, so the order is read before any
+    # resend
+    unanswered: bool = False
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -199,7 +203,31 @@ def after_send(error, attempts, policy, throttled=0):
     if isinstance(error, errors.PermanentError):
         return Decision(State.FAILED, str(error), failed_attempt=True, notify=True)
     # Transient, and anything unexpected: retry while attempts remain.
-    return failed_attempt(str(error), attempts, policy)
+    decision = failed_attempt(str(error), attempts, policy)
+    if unanswered(error):
+        decision = dataclasses.replace(decision, unanswered=True)
+    return decision
+
+
+def unanswered(error):
+    """The request may have reached the marketplace's records although no
+    answer came back: a timeout, a cut connection, a server error."""
+    return isinstance(error, errors.TransientError) and (
+        error.code in ("timeout", "connection") or (error.http_status or 0) >= 500
+    )
+
+
+def before_resend(order, packages, carrier=()):
+    """Decision, or None to send, for a shipment whose last send went
+    unanswered, once the order was read back: the marketplace holds
+    exactly what shipped (it recorded the lost send): *Success* without
+    sending again, its attempt given back; cancelled there:
+    :func:`cancelled`; otherwise it is sent."""
+    if order.cancelled:
+        return dataclasses.replace(cancelled(order), refund_attempt=True)
+    if not missing_packages(order, packages, carrier):
+        return Decision(State.SUCCESS, refund_attempt=True)
+    return None
 
 
 def failed_attempt(message, attempts, policy):

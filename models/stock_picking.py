@@ -185,6 +185,13 @@ class StockPicking(models.Model):
         compute="_compute_writeback_adds_packages",
         help="The account's API adds a package to an order already shipped.",
     )
+    writeback_sent_unanswered = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="The last send went out but its answer was lost (timeout, cut "
+        "connection, server error): the order is read back before it is sent "
+        "again.",
+    )
     writeback_sent_meta = fields.Json(
         copy=False,
         readonly=True,

@@ -214,6 +214,12 @@ class Writeback:
             self.vals["writeback_throttle_count"] = (
                 picking.writeback_throttle_count + 1 if decision.throttled else 0
             )
+        # a lost answer: the order is read before the next send (until an
+        # answer settles it)
+        if decision.unanswered:
+            self.vals["writeback_sent_unanswered"] = True
+        elif new in (State.SUBMITTED, State.SUCCESS, State.FAILED, State.DISAGREES):
+            self.vals["writeback_sent_unanswered"] = False
         if decision.read_failed:
             self.vals["writeback_read_failures"] = picking.writeback_read_failures + 1
         elif readback is not None:

@@ -91,6 +91,7 @@ CLAIM_FIELDS = [
     "writeback_error_count",
     "writeback_throttle_count",
     "writeback_read_failures",
+    "writeback_sent_unanswered",
     "ecommerce_account_id",
 ]
 # Blocked shipments (something to fix) rechecked per run, paging by id.
@@ -571,8 +572,18 @@ class WritebackEngine(models.AbstractModel):
 
     @api.model
     def _send_claimed(self, run, item):
-        """Send one claimed shipment; returns the policy's Decision."""
+        """Send one claimed shipment; returns the policy's Decision. A
+        shipment whose last send went unanswered is read first: the
+        marketplace may hold it already."""
         account = item.account
+        retry_policy = run.policy(account)
+        if item.picking.writeback_sent_unanswered:
+            order = self._read_for(run, item)
+            decision = order and policy.before_resend(
+                order, self._sent_packages(item), self._sent_carrier(item)
+            )
+            if decision:
+                return decision
         error = None
         with run.journal(account, item.picking, defer=True):
             try:
@@ -593,20 +604,47 @@ class WritebackEngine(models.AbstractModel):
         ):
             # A refusal: the marketplace's own view of the order decides
             # (confirmed by hand first, shipped elsewhere, cancelled).
-            decision = self._after_refusal(run, item, error)
+            decision = policy.after_refusal(
+                error,
+                self._read_for(run, item),
+                self._sent_packages(item),
+                item.attempt,
+                retry_policy,
+                carrier=self._sent_carrier(item),
+            )
         else:
             decision = policy.after_send(
-                error, item.attempt, run.policy(account), throttled=item.throttled
+                error, item.attempt, retry_policy, throttled=item.throttled
             )
+            if decision.unanswered and decision.state == State.FAILED:
+                # the last attempt's answer was lost: failed only if the
+                # marketplace does not hold it
+                order = self._read_for(run, item)
+                held = order and policy.before_resend(
+                    order, self._sent_packages(item), self._sent_carrier(item)
+                )
+                if held:
+                    decision = dataclasses.replace(held, refund_attempt=False)
         if decision.throttled or decision.held_back or decision.flag_account:
             run.held_accounts.add(account.id)
         return decision
 
+    @staticmethod
+    def _sent_packages(item):
+        return [
+            (p.tracking_number, [(i.item_ref, i.quantity) for i in p.items])
+            for p in item.shipment.packages
+        ]
+
+    @staticmethod
+    def _sent_carrier(item):
+        return (item.shipment.carrier_code, item.shipment.carrier_name)
+
     @api.model
-    def _after_refusal(self, run, item, error):
-        """Read the order a confirmation was refused for (journaled with the
-        send) and decide from what the marketplace holds; when it cannot be
-        read, the refusal stands."""
+    def _read_for(self, run, item):
+        """The marketplace's view of the order of the claimed ``item``
+        (journaled with its send; kept as its read-back), or None when it
+        cannot be read now."""
         account = item.account
         order = None
         with run.journal(account, item.picking, defer=True):
@@ -614,31 +652,18 @@ class WritebackEngine(models.AbstractModel):
                 order = run.client(account).read_order(item.shipment.order_ref)
             except errors.MarketplaceError as exc:
                 _logger.info(
-                    "Write-back of %s refused; the order could not be read to "
-                    "compare: %s",
+                    "Write-back of %s: the order could not be read: %s",
                     item.picking.display_name,
                     exc,
                 )
             except Exception:
                 _logger.exception(
-                    "Reading back refused order %s failed unexpectedly",
+                    "Reading back order %s failed unexpectedly",
                     item.shipment.order_ref,
                 )
         if order is not None:
             item.readback = order.as_dict()
-        shipment = item.shipment
-        packages = [
-            (p.tracking_number, [(i.item_ref, i.quantity) for i in p.items])
-            for p in shipment.packages
-        ]
-        return policy.after_refusal(
-            error,
-            order,
-            packages,
-            item.attempt,
-            run.policy(account),
-            carrier=(shipment.carrier_code, shipment.carrier_name),
-        )
+        return order
 
     # ------------------------------------------------------------------
     # Verify

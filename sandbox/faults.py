@@ -44,6 +44,9 @@ class Fault:
     swallow: bool = False
     trading_error: dict | None = None
     rest_error: dict | None = None
+    # handled and recorded as usual, then the connection is cut before the
+    # answer: a marketplace that recorded the request whose answer was lost
+    answer_lost: bool = False
 
     def __post_init__(self):
         if self.operation not in OPERATIONS:
@@ -52,7 +55,14 @@ class Fault:
             )
         kinds = [
             name
-            for name in ("drop", "malformed", "swallow", "trading_error", "rest_error")
+            for name in (
+                "drop",
+                "malformed",
+                "swallow",
+                "trading_error",
+                "rest_error",
+                "answer_lost",
+            )
             if getattr(self, name)
         ] + (["status"] if self.status is not None else [])
         if len(kinds) > 1:
@@ -69,7 +79,14 @@ class Fault:
     @property
     def kind(self):
         """A short label for the request log."""
-        for name in ("drop", "malformed", "swallow", "trading_error", "rest_error"):
+        for name in (
+            "drop",
+            "malformed",
+            "swallow",
+            "trading_error",
+            "rest_error",
+            "answer_lost",
+        ):
             if getattr(self, name):
                 return name
         if self.status is not None:

@@ -560,6 +560,8 @@ class SandboxServer:
             response = self._answer(route, params, request, operation, fault)
             response = route.api.finish(self, request, operation, response)
             self._record(request, operation, refs, response.status, fault)
+        if fault and fault.answer_lost:
+            return Response(0, drop=True)
         return response
 
     def _answer(self, route, params, request, operation, fault):

@@ -33,7 +33,8 @@ class TestAccountCards(StatusScreenMixin, WritebackCase):
         self.assertEqual(failed["context"].get("search_default_filter_failed"), 1)
 
     def test_account_card_counts(self):
-        self.assertEqual(self.amazon.writeback_failed_count, 2)
+        # the cancelled order differs on the marketplace: not a failure
+        self.assertEqual(self.amazon.writeback_failed_count, 1)
         self.assertEqual(self.amazon.writeback_pending_count, 2)
         self.assertEqual(self.amazon.writeback_success_today_count, 0)
         self.ok.with_context(writeback_engine=True).write(

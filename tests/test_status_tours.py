@@ -27,7 +27,7 @@ class TestStatusScreenTours(StatusScreenMixin, WritebackHttpCase):
         )
         self.env.invalidate_all()
         self.assertEqual(self.bad.writeback_state, State.PENDING, "bulk retry")
-        self.assertEqual(self.cancelled.writeback_state, State.MANUAL)
+        self.assertEqual(self.cancelled.writeback_state, State.CANCELLED)
         self.assertEqual(self.cancelled.writeback_manual_reason, "cancelled")
         self.assertTrue(
             self.env["ir.attachment"].search_count(

@@ -191,3 +191,62 @@ class TestMarketplaceTruth(WritebackCase):
         self.assertEqual(picking.writeback_state, "submitted")
         [package] = picking.ecommerce_readback["packages"]
         self.assertEqual(package["items"], [["10000000000088", 1]])
+
+    def test_upgrade_moves_cancelled_orders_to_their_states(self):
+        """A database as 19.0.1.4.0 left it: a failed write-back of an order
+        the marketplace showed cancelled, and one handled as *Manually
+        confirmed (cancelled)*; the upgrade gives them their own states."""
+        import importlib.util
+        import pathlib
+
+        path = (
+            pathlib.Path(__file__).resolve().parents[1]
+            / "migrations"
+            / "19.0.1.5.0"
+            / "post-migration.py"
+        )
+        spec = importlib.util.spec_from_file_location("post_migration_1_5", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        order = self._amazon_order()
+        failed = self.ship(order.picking_ids, "1Z0000000000000005")
+        handled = failed.copy()
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE stock_picking SET writeback_state = 'failed',"
+            " ecommerce_readback = '{\"cancelled\": true}'::jsonb WHERE id = %s",
+            [failed.id],
+        )
+        self.env.cr.execute(
+            "UPDATE stock_picking SET writeback_state = 'manual',"
+            " writeback_manual_reason = 'cancelled', writeback_error = 'old'"
+            " WHERE id = %s",
+            [handled.id],
+        )
+        migration.migrate(self.env.cr, "19.0.1.4.0")
+        self.env.invalidate_all()
+        self.assertEqual(failed.writeback_state, "disagrees")
+        self.assertEqual(failed.writeback_issue, "cancelled")
+        self.assertEqual(handled.writeback_state, "cancelled")
+        self.assertFalse(handled.writeback_error)
+
+    def test_a_recorded_send_whose_answer_was_lost_is_not_sent_again(self):
+        """Amazon records the confirmation but the connection is cut before
+        its answer (a timeout does the same): the retry reads the order
+        first, finds it there and ends Success without a second
+        confirmation; one attempt counted."""
+        order = self._amazon_order()
+        picking = self.ship(order.picking_ids, "1Z0000000000000006")
+        self.sandbox.inject_fault("amazon.confirmShipment", answer_lost=True)
+        self.push()
+        self.assertEqual(picking.writeback_state, "pending")
+        self.assertTrue(picking.writeback_sent_unanswered)
+        self.assertEqual(picking.writeback_attempt_count, 1)
+        self.make_due(picking)
+        self.push()
+        self.assertEqual(picking.writeback_state, "success")
+        self.assertEqual(picking.writeback_attempt_count, 1)
+        self.assertFalse(picking.writeback_sent_unanswered)
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
+        held = self.sandbox.amazon_order(AMAZON_ORDER)["packages"]
+        self.assertEqual([p["tracking_number"] for p in held], ["1Z0000000000000006"])

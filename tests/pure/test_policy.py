@@ -358,3 +358,27 @@ def test_an_interrupted_claim_without_a_request_gets_its_attempt_back():
     sent = policy.after_interrupted_send(order, packages, 3, POLICY)
     assert sent.state == State.PENDING and sent.failed_attempt
     assert not sent.refund_attempt
+
+
+@pytest.mark.parametrize(
+    "error, lost",
+    [
+        (errors.TransientError("timed out", code="timeout"), True),
+        (errors.TransientError("reset", code="connection"), True),
+        (errors.TransientError("HTTP 503", http_status=503), True),
+        (errors.TransientError("malformed answer", code="malformed"), False),
+    ],
+)
+def test_a_send_whose_answer_was_lost_is_read_before_it_is_resent(error, lost):
+    decision = policy.after_send(error, 1, POLICY)
+    assert decision.state == State.PENDING and decision.unanswered is lost
+
+
+def test_before_resend_the_marketplace_view_decides():
+    sent = _sent("T1", items=[("L1", 1)])
+    held = base.OrderView("o", packages=[_package("T1", [("L1", 1)])])
+    decision = policy.before_resend(held, sent)
+    assert decision.state == State.SUCCESS and decision.refund_attempt
+    assert policy.before_resend(base.OrderView("o"), sent) is None  # send it
+    gone = base.OrderView("o", cancelled=True, status="CANCELLED")
+    assert policy.before_resend(gone, sent).state == State.DISAGREES

@@ -141,8 +141,8 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tou
             run: "click",
         },
         {
-            content: "Failed is a ribbon, not a step after Success",
-            trigger: ".o_form_view .ribbon:contains('Failed')",
+            content: "Differs on marketplace is a ribbon, not a step after Success",
+            trigger: ".o_form_view .ribbon:contains('Differs')",
         },
         {
             trigger:
@@ -161,7 +161,7 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tou
             run: "click",
         },
         {
-            trigger: ".o_form_view .ribbon:contains('Handled')",
+            trigger: ".o_form_view .ribbon:contains('Cancelled')",
         },
         {
             trigger: ".o_breadcrumb .o_back_button a, .o_breadcrumb li:first a",
@@ -236,7 +236,7 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_connection_to
         },
         {
             content: "The failed count opens the failed write-backs",
-            trigger: ".o_kanban_record:contains('Amazon US (sandbox)') a.o_ecommerce_failed:contains('2 failed')",
+            trigger: ".o_kanban_record:contains('Amazon US (sandbox)') a.o_ecommerce_failed:contains('1 failed')",
             run: "click",
         },
         {
