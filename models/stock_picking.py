@@ -182,10 +182,12 @@ class StockPicking(models.Model):
         "quantity], ...]], ...], checked line by line on read-back.",
     )
     writeback_adds_packages = fields.Boolean(
+        string="Adds a Package to a Shipped Order",
         compute="_compute_writeback_adds_packages",
         help="The account's API adds a package to an order already shipped.",
     )
     writeback_sent_unanswered = fields.Boolean(
+        string="Last Send Unanswered",
         copy=False,
         readonly=True,
         help="The last send went out but its answer was lost (timeout, cut "
@@ -193,6 +195,7 @@ class StockPicking(models.Model):
         "again.",
     )
     writeback_sent_meta = fields.Json(
+        string="Carrier and Order Mark Sent",
         copy=False,
         readonly=True,
         help="What else the last send carried: {'carrier': [code, name], "
