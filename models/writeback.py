@@ -203,6 +203,12 @@ class Writeback:
             self.vals["writeback_error"] = decision.error or False
         elif decision.keep_error:
             self.vals.pop("writeback_error", None)
+        self._count(decision, new, readback)
+        return self
+
+    def _count(self, decision, new, readback):
+        """The counters and the read-back ``decision`` (to state ``new``)
+        updates."""
         picking = self.picking
         if decision.refund_attempt:
             self.vals["writeback_attempt_count"] = max(
@@ -231,7 +237,6 @@ class Writeback:
                 ecommerce_readback_date=self.now,
                 ecommerce_readback=readback,
             )
-        return self
 
     def store(self, track=False):
         """Write the transitions made so far; without ``track`` no chatter
