@@ -10,7 +10,7 @@ import datetime
 import time
 
 import pytest
-from test_batch_reads import (  # noqa: F401 (fixtures)
+from test_batch_reads import (  # noqa: F401 (the simulated timeline's fixtures)
     MARKETPLACE,
     add_ebay_orders,
     amazon,
@@ -33,26 +33,39 @@ from marketplaces.ebay_trading import EbayTradingClient
 from marketplaces.errors import PermanentError
 from marketplaces.pacer import Pacer
 
+
+@pytest.fixture
+def clock(timeline):  # noqa: F811
+    """The simulated timeline of ``test_batch_reads``."""
+    return timeline
+
+
+@pytest.fixture
+def seller(amazon):  # noqa: F811
+    """``make(**sandbox limits) -> (sandbox, client)`` on the timeline."""
+    return amazon
+
+
 # -- Amazon -------------------------------------------------------------------
 
 
 @pytest.fixture
-def amazon_now(timeline, monkeypatch):
+def amazon_now(clock, monkeypatch):
     """The client's "now" is the timeline's (naive UTC, as tokens.utcnow)."""
     monkeypatch.setattr(
-        amazon_module, "utcnow", lambda: timeline.utcnow().replace(tzinfo=None)
+        amazon_module, "utcnow", lambda: clock.utcnow().replace(tzinfo=None)
     )
 
 
 def test_amazon_changed_orders_reads_the_window_by_last_update(
-    amazon, timeline, amazon_now, journal
+    seller, clock, amazon_now, journal
 ):
-    sandbox, client = amazon()
-    since = timeline.utcnow()
+    sandbox, client = seller()
+    since = clock.utcnow()
     confirm_amazon(sandbox, client, range(150))
     confirm_amazon(sandbox, client, range(500, 510), ship=False)  # unshipped
     sandbox.cancel_order(amazon_ref(500))
-    timeline.sleep(600)  # Amazon searches up to two minutes ago
+    clock.sleep(600)  # Amazon searches up to two minutes ago
     journal.clear()
 
     result = client.changed_orders(since)
@@ -67,7 +80,7 @@ def test_amazon_changed_orders_reads_the_window_by_last_update(
     assert not views[amazon_ref(501)].shows_shipped
     assert views[amazon_ref(7)].last_updated
     assert result.until == base.window_end(
-        timeline.utcnow() - amazon_module.SEARCH_BEFORE_LAG
+        clock.utcnow() - amazon_module.SEARCH_BEFORE_LAG
     )
     first = sandbox.requests("amazon.searchOrders")[0]["query"]
     assert first == {
@@ -87,25 +100,25 @@ def test_amazon_changed_orders_reads_the_window_by_last_update(
 
 
 def test_amazon_changed_orders_resumes_when_the_bucket_is_empty(
-    amazon, timeline, amazon_now
+    seller, clock, amazon_now
 ):
-    sandbox, client = amazon()
-    since = timeline.utcnow()
+    sandbox, client = seller()
+    since = clock.utcnow()
     confirm_amazon(sandbox, client, range(250))
-    timeline.sleep(600)
-    client._pacer = Pacer(clock=timeline, sleep=timeline.sleep)
+    clock.sleep(600)
+    client._pacer = Pacer(clock=clock, sleep=clock.sleep)
     client.restore_pacing_state({"searchOrders": [1.0, time.time()]})
-    start = timeline.now
+    start = clock.now
 
     first = client.changed_orders(since)
 
     assert not first.complete and first.resume and first.pages == 1
     assert len(first.orders) == 100
-    assert timeline.now == start  # never waited for its pacing
+    assert clock.now == start  # never waited for its pacing
     nothing = client.changed_orders(since, first.until, first.resume)
     assert nothing.orders == [] and not nothing.complete
     assert nothing.resume == first.resume  # no token: nothing read
-    timeline.sleep(3 / SEARCH_ORDERS.rate)  # enough refill for the two pages left
+    clock.sleep(3 / SEARCH_ORDERS.rate)  # enough refill for the two pages left
     rest = client.changed_orders(since, first.until, first.resume)
     assert rest.complete and rest.pages == 2
     refs = [v.order_ref for v in first.orders + rest.orders]
@@ -113,9 +126,9 @@ def test_amazon_changed_orders_resumes_when_the_bucket_is_empty(
     assert statuses(sandbox, "amazon.searchOrders") == [200, 200, 200]
 
 
-def test_amazon_changed_orders_window_bounds(amazon, timeline, amazon_now):
-    sandbox, client = amazon()
-    now = timeline.utcnow()
+def test_amazon_changed_orders_window_bounds(seller, clock, amazon_now):
+    sandbox, client = seller()
+    now = clock.utcnow()
     result = client.changed_orders(now - datetime.timedelta(minutes=1))
     assert result.complete and result.orders == [] and result.pages == 0
     assert statuses(sandbox, "amazon.searchOrders") == []  # nothing to ask
