@@ -567,7 +567,9 @@ class EcommerceAccount(models.Model):
         string="Reconciliation Error", readonly=True, copy=False
     )
     reconcile_issue_ids = fields.One2many(
-        "ecommerce.reconciliation.issue", "account_id"
+        "ecommerce.reconciliation.issue",
+        "account_id",
+        string="Reconciliation Issues",
     )
     reconcile_open_count = fields.Integer(
         string="To Reconcile", compute="_compute_reconcile_open_count"
