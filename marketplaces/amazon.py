@@ -148,6 +148,18 @@ SEARCH_SINCE_MARGIN = datetime.timedelta(minutes=5)
 # Only orders a confirmation can have moved: an order still UNSHIPPED shows
 # no package yet, and its ref, left out, is read singly anyway.
 SEARCH_FULFILLMENT_STATUSES = ("PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED")
+# Reconciliation (changed_orders): every status an order a seller ships can
+# be in once it may be shipped, so that shipments, cancellations and
+# packages removed (the order UNSHIPPED again) all show.
+CHANGED_FULFILLMENT_STATUSES = (
+    "UNSHIPPED",
+    "PARTIALLY_SHIPPED",
+    "SHIPPED",
+    "CANCELLED",
+)
+# lastUpdatedBefore "must be ... at least two minutes before the time of the
+# request"; one more minute for the clocks' difference.
+SEARCH_BEFORE_LAG = datetime.timedelta(minutes=3)
 CATALOG_INCLUDED_DATA = ("summaries", "dimensions", "images", "identifiers")
 MAX_DOWNLOAD_BYTES = 10 * 1024 * 1024
 MAX_DOWNLOAD_REDIRECTS = 3
@@ -349,6 +361,56 @@ class AmazonClient(HttpClient):
                 break
         return found
 
+    def changed_orders(self, since, until=None, resume=""):
+        """The merchant-fulfilled orders of this marketplace that Amazon
+        updated within ``[since, until]`` (:data:`CHANGED_FULFILLMENT_STATUSES`),
+        read with ``searchOrders`` (``lastUpdatedAfter`` /
+        ``lastUpdatedBefore``, 100 a page with getOrder's data) from the
+        page token ``resume``. ``until`` is at most three minutes ago (Amazon
+        takes a ``lastUpdatedBefore`` at least two minutes old). A page
+        goes only when the seller's searchOrders bucket (0.0056/s, burst 20)
+        has a token now: without one it returns the pages read so far,
+        ``complete`` false and the next page's token, never a wait."""
+        now = _aware(utcnow())
+        since, until = _aware(since), _aware(until or now)
+        until = base.window_end(min(until, now - SEARCH_BEFORE_LAG))
+        if until <= since:
+            return base.ChangedOrders([], since, since)
+        params = search_params(
+            self.marketplace_id,
+            since,
+            now,
+            updated_before=until,
+            statuses=CHANGED_FULFILLMENT_STATUSES,
+        )
+        orders, pages, token = [], 0, resume or None
+        while self._pacing_delay(SEARCH_ORDERS) == 0.0:
+            page_params = dict(params, paginationToken=token) if token else params
+            try:
+                page, token = self._sp_api(
+                    SEARCH_ORDERS,
+                    "GET",
+                    "/orders/2026-01-01/orders",
+                    parse=lambda response: search_page(_json_object(response)),
+                    not_found="Amazon found no orders to search",
+                    params=page_params,
+                )
+            except RateLimitedError as err:
+                if not is_held_back(err):
+                    raise
+                break  # another thread took the token meanwhile
+            pages += 1
+            orders.extend(
+                _order_view(str(order.get("orderId") or ""), order)
+                for order in page
+                if order.get("orderId")
+            )
+            if not token:
+                return base.ChangedOrders(orders, since, until, pages=pages)
+        return base.ChangedOrders(
+            orders, since, until, complete=False, resume=token or "", pages=pages
+        )
+
     def reads_within(self, seconds):
         """Orders that could be read within ``seconds`` at this seller's
         rates: getOrder's bucket (one order a request) plus searchOrders'
@@ -536,19 +598,34 @@ def confirmation_payload(shipment, package, marketplace_id):
     return {"marketplaceId": marketplace_id, "packageDetail": detail}
 
 
-def search_params(marketplace_id, updated_after, now):
+def _aware(value):
+    """A datetime as aware UTC (naive = UTC, as Odoo stores them)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC)
+
+
+def search_params(
+    marketplace_id,
+    updated_after,
+    now,
+    updated_before=None,
+    statuses=SEARCH_FULFILLMENT_STATUSES,
+):
     """The query of a ``searchOrders`` by last update (orders_2026-01-01.json):
-    ``lastUpdatedAfter`` in UTC with Z (never later than ``now``), the
-    account's marketplace, merchant-fulfilled orders in the statuses a
-    confirmation leads to, getOrder's datasets, 100 a page. Swagger 2.0
+    ``lastUpdatedAfter`` in UTC with Z (never later than ``now``), and
+    ``lastUpdatedBefore`` when given, the account's marketplace,
+    merchant-fulfilled orders in ``statuses`` (default: those a
+    confirmation leads to), getOrder's datasets, 100 a page. Swagger 2.0
     arrays without collectionFormat are csv."""
-    if updated_after.tzinfo is None:
-        updated_after = updated_after.replace(tzinfo=datetime.UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=datetime.UTC)
-    return {
+    updated_after, now = _aware(updated_after), _aware(now)
+    params = {
         "lastUpdatedAfter": base.utc_iso(min(updated_after, now)),
-        "fulfillmentStatuses": ",".join(SEARCH_FULFILLMENT_STATUSES),
+    }
+    if updated_before is not None:
+        params["lastUpdatedBefore"] = base.utc_iso(_aware(updated_before))
+    return params | {
+        "fulfillmentStatuses": ",".join(statuses),
         "marketplaceIds": marketplace_id,
         "fulfilledBy": "MERCHANT",
         "maxResultsPerPage": SEARCH_PAGE_SIZE,
@@ -589,6 +666,7 @@ def _order_view(order_ref, order):
         status_label=STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
         shipped_time=max(ship_times) if ship_times else "",
         cancelled=status == "CANCELLED",
+        last_updated=str(order.get("lastUpdatedTime") or ""),
         packages=packages,
         # Order.orderItems is required: "items always included" in getOrder.
         lines=[

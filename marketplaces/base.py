@@ -32,6 +32,13 @@ def utc_iso(value):
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def window_end(value):
+    """``value`` (aware) down to the millisecond, as :func:`utc_iso` sends
+    it: a window's end is then exactly what the marketplace was asked for,
+    and the next window starts there."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 @dataclasses.dataclass(frozen=True)
 class ShipmentItem:
     item_ref: str  # Amazon OrderItemId / eBay OrderLineItemID (REST lineItemId)
@@ -184,6 +191,14 @@ def _one(candidates):
     return None, MATCH_AMBIGUOUS if candidates else MATCH_NONE
 
 
+# Order statuses meaning "shipped, in part or in full": Amazon
+# FulfillmentStatus, eBay REST orderFulfillmentStatus /
+# lineItemFulfillmentStatus, eBay Trading OrderStatus.
+SHIPPED_STATUSES = frozenset(
+    {"SHIPPED", "PARTIALLY_SHIPPED", "FULFILLED", "IN_PROGRESS", "Shipped"}
+)
+
+
 @dataclasses.dataclass
 class OrderView:
     """The marketplace's own view of an order, as read back."""
@@ -194,6 +209,12 @@ class OrderView:
     checkout_status: str = ""  # eBay Trading CheckoutStatus/Status
     shipped_time: str = ""
     cancelled: bool = False
+    # The buyer was refunded (eBay REST orderPaymentStatus FULLY_REFUNDED /
+    # PARTIALLY_REFUNDED); Amazon's Orders API shows cancellations only.
+    refunded: bool = False
+    # When the marketplace last changed the order, as it reports it (ISO
+    # 8601; Amazon lastUpdatedTime, eBay LastModifiedTime / lastModifiedDate).
+    last_updated: str = ""
     packages: list = dataclasses.field(default_factory=list)  # [PackageView]
     # item_ref -> the marketplace's status of that line, where it reports one
     # (eBay REST lineItemFulfillmentStatus: NOT_STARTED/IN_PROGRESS/FULFILLED)
@@ -213,8 +234,40 @@ class OrderView:
     def has_tracking(self, number):
         return normalize_tracking(number) in self.tracking_numbers
 
+    @property
+    def shows_shipped(self):
+        """Whether the marketplace shows the order (or part of it) shipped:
+        a package with a tracking number, a ship time, or a shipped status."""
+        if self.cancelled:
+            return False
+        return bool(
+            self.tracking_numbers
+            or self.shipped_time
+            or self.status in SHIPPED_STATUSES
+            or any(s in SHIPPED_STATUSES for s in self.line_status.values())
+        )
+
     def as_dict(self):
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class ChangedOrders:
+    """What one :meth:`~.contract.MarketplaceClient.changed_orders` call read
+    of the orders changed within ``[since, until]``.
+
+    ``complete``: the whole window was read; else ``resume`` (opaque: a
+    page token, page number or offset; "" = the window's first page) is
+    where the next call for the same window goes on. The window the client
+    chose may end before the one asked for (an API's longest window, the
+    latest time it accepts): ``until`` says where it ended."""
+
+    orders: list  # [OrderView]
+    since: datetime.datetime  # aware UTC
+    until: datetime.datetime  # aware UTC
+    complete: bool = True
+    resume: str = ""
+    pages: int = 0  # requests made for the window by this call
 
 
 @dataclasses.dataclass

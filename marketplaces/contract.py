@@ -13,7 +13,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from .base import CallObserver, ConfirmResult, OrderView, Shipment
+from .base import CallObserver, ChangedOrders, ConfirmResult, OrderView, Shipment
 
 
 @runtime_checkable
@@ -54,6 +54,28 @@ class MarketplaceClient(Protocol):
         returns what it has (possibly ``{}``) without raising. Marketplace
         errors raise :mod:`.errors` classes; every HTTP exchange is
         journaled once (batch calls with an empty ``order_ref``)."""
+
+    def changed_orders(
+        self,
+        since: datetime.datetime,
+        until: datetime.datetime | None = None,
+        resume: str = "",
+    ) -> ChangedOrders:
+        """The orders the marketplace changed within ``[since, until]``
+        (aware UTC; ``until`` None: as late as the API allows now), for
+        reconciliation: shipped, cancelled, refunded, tracking changed.
+        Each order as :meth:`read_order` would return it.
+
+        Batch reads only (Amazon ``searchOrders`` by ``lastUpdatedAfter`` /
+        ``lastUpdatedBefore``, eBay Trading ``GetOrders`` by
+        ``ModTimeFrom`` / ``ModTimeTo``, eBay REST ``getOrders`` with
+        ``filter=lastmodifieddate:[…]``), page after page, from ``resume``
+        (what an earlier call for the same window returned; "" = its first
+        page). It never waits on its own pacing and reads a bounded number
+        of pages a call: with the API's bucket empty or the pages used up it
+        returns what it read, ``complete`` false and the ``resume`` to go
+        on from; the caller keeps ``since``/``until`` for that call. Errors
+        raise :mod:`.errors` classes, every exchange journaled once."""
 
     def reads_within(self, seconds: float) -> int | None:
         """How many orders could be read back within ``seconds`` at the

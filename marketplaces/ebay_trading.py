@@ -9,6 +9,7 @@ Request documents are built with lxml, children in schema order.
 """
 
 import dataclasses
+import datetime
 import re
 
 from lxml import etree
@@ -18,6 +19,7 @@ from . import base
 from .ebay_oauth import API_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
 from .http import Operation, TokenRejectedError, error_for_unexpected_status
+from .tokens import utcnow
 
 NS = "urn:ebay:apis:eBLBaseComponents"
 NSMAP = {"e": NS}
@@ -57,6 +59,12 @@ MAX_ENTRIES_PER_PAGE = 100
 # Pages of one batch read followed at most: 100 OrderIDs fit one page of
 # 100; more pages than that would be an answer gone wrong.
 MAX_BATCH_PAGES = 5
+
+# Reconciliation (changed_orders): GetOrders by ModTimeFrom / ModTimeTo in
+# windows of at most 30 days (shared/notes/ebay-api.md §1.4), 100 orders a
+# page, and at most this many pages a call (the rest on the next call).
+MOD_TIME_WINDOW = datetime.timedelta(days=30)
+MAX_CHANGED_PAGES = 50
 
 ACCEPTED_ACKS = ("Success", "Warning")
 # CancelStatusCodeType values meaning the cancellation went through.
@@ -188,6 +196,41 @@ class EbayTradingClient(EbayClient):
                 if not _has_more(root, page) or all(r in found for r in chunk):
                     break
         return found
+
+    def changed_orders(self, since, until=None, resume=""):
+        """The seller's orders eBay modified within ``[since, until]``:
+        ``GetOrders`` by ``ModTimeFrom`` / ``ModTimeTo`` (a window of at
+        most 30 days: a longer one ends 30 days after ``since``), 100 a page
+        from page ``resume`` (default 1), at most
+        :data:`MAX_CHANGED_PAGES` pages a call. Trading is metered per day,
+        not per second: nothing is held back."""
+        since = _aware(since)
+        until = base.window_end(
+            min(_aware(until or _now()), since + MOD_TIME_WINDOW, _now())
+        )
+        if until <= since:
+            return base.ChangedOrders([], since, since)
+        page = int(resume) if str(resume or "").isdigit() and int(resume) > 0 else 1
+        orders, pages = [], 0
+        while pages < MAX_CHANGED_PAGES:
+            request = get_orders_request(
+                entries_per_page=MAX_ENTRIES_PER_PAGE,
+                page_number=page,
+                mod_time=(since, until),
+            )
+            root = self._trading(GET_ORDERS, request, "", _accepted)
+            pages += 1
+            orders.extend(
+                _order_view(_text(order, "e:OrderID"), order)
+                for order in root.iterfind("e:OrderArray/e:Order", NSMAP)
+                if _text(order, "e:OrderID")
+            )
+            if not _has_more(root, page):
+                return base.ChangedOrders(orders, since, until, pages=pages)
+            page += 1
+        return base.ChangedOrders(
+            orders, since, until, complete=False, resume=str(page), pages=pages
+        )
 
     def probe(self, api=None):
         """Health check: the smallest useful read (``GetOrders`` of the last
@@ -372,11 +415,27 @@ def _carries_tracking(request):
     return request.find("e:Shipment/e:ShipmentTrackingDetails", NSMAP) is not None
 
 
+def _now():
+    return _aware(utcnow())
+
+
+def _aware(value):
+    """A datetime as aware UTC (naive = UTC, as Odoo stores them)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC)
+
+
 def get_orders_request(
-    order_ids=(), number_of_days=None, entries_per_page=None, page_number=1
+    order_ids=(),
+    number_of_days=None,
+    entries_per_page=None,
+    page_number=1,
+    mod_time=None,
 ):
     """A ``GetOrdersRequest`` (GetOrdersRequestType sequence: OrderIDArray,
-    …, Pagination, …, NumberOfDays)."""
+    …, Pagination, ModTimeFrom, ModTimeTo, NumberOfDays). ``mod_time``:
+    ``(from, to)`` datetimes."""
     children = []
     if order_ids:
         children.append(_E.OrderIDArray(*(_E.OrderID(str(i)) for i in order_ids)))
@@ -387,6 +446,9 @@ def get_orders_request(
                 _E.PageNumber(str(page_number)),
             )
         )
+    if mod_time:
+        children.append(_E.ModTimeFrom(base.utc_iso(mod_time[0])))
+        children.append(_E.ModTimeTo(base.utc_iso(mod_time[1])))
     if number_of_days:
         children.append(_E.NumberOfDays(str(number_of_days)))
     return _request("GetOrders", *children)
@@ -552,6 +614,7 @@ def _order_view(order_ref, order):
         checkout_status=checkout,
         shipped_time=_text(order, "e:ShippedTime"),
         cancelled=cancelled,
+        last_updated=_text(order, "e:CheckoutStatus/e:LastModifiedTime"),
         packages=_packages(order),
         lines=[_order_line(t) for t in _transactions(order)],
     )

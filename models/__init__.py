@@ -15,3 +15,4 @@ from . import writeback_queue
 from . import res_config_settings
 from . import ecommerce_product_listing
 from . import product
+from . import reconciliation

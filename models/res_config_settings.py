@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from .reconciliation import DEFAULT_UNSENT_HOURS, UNSENT_HOURS_PARAM
 from .writeback_queue import USE_QUEUE_JOB_PARAM
 
 
@@ -15,6 +16,15 @@ class ResConfigSettings(models.TransientModel):
         "marketplace account and batch, on any worker or machine the job "
         "runner reaches, instead of by the push cron alone. Needs the addon "
         "queue_job and its job runner (README, Scaling out).",
+    )
+    writeback_reconcile_unsent_hours = fields.Integer(
+        string="Never written back after (hours)",
+        config_parameter=UNSENT_HOURS_PARAM,
+        default=DEFAULT_UNSENT_HOURS,
+        help="Reconciliation lists the marketplace deliveries validated this "
+        "many hours ago or more that were never written back (their sales "
+        "order lacks the marketplace account or order reference, or they "
+        "wait for a reference to be fixed).",
     )
     writeback_queue_job_available = fields.Boolean(
         compute="_compute_writeback_queue_job_available"

@@ -310,7 +310,13 @@ def order_view(sandbox, order):
         "creationDate": iso_millis(order.created_time),
         "lastModifiedDate": iso_millis(order.last_modified_time),
         "orderFulfillmentStatus": order.fulfillment_status,
-        "orderPaymentStatus": "PAID" if order.paid_time else "PENDING",
+        "orderPaymentStatus": (
+            "FULLY_REFUNDED"
+            if order.refunded
+            else "PAID"
+            if order.paid_time
+            else "PENDING"
+        ),
         "sellerId": "sandbox_seller",
         # "always returned ... NONE_REQUESTED if no cancel request" (OAS)
         "cancelStatus": {"cancelState": order.cancel_state, "cancelRequests": []},

@@ -641,11 +641,25 @@ def _selected_orders(sandbox, root):
     return sorted(selected, key=lambda order: order.created_time, reverse=descending)
 
 
+# ModTimeFrom / ModTimeTo: a window of at most 30 days (shared/notes/
+# ebay-api.md §1.4, where Odoo's connector pages GetOrders in such windows).
+MOD_TIME_MAX_WINDOW = datetime.timedelta(days=30)
+
+
 def _time_range(root, start_name, end_name):
     start = _datetime(root, start_name, "GetOrdersRequest")
     end = _datetime(root, end_name, "GetOrdersRequest")
     if start is None or end is None:
         raise invalid_tag(f"GetOrdersRequest.{end_name if start else start_name}")
+    if end < start:
+        raise invalid_tag(f"GetOrdersRequest.{end_name}")
+    if start_name == "ModTimeFrom" and end - start > MOD_TIME_MAX_WINDOW:
+        raise TradingError(
+            37,
+            "Input data is invalid.",
+            "The ModTimeFrom - ModTimeTo range may not exceed 30 days.",
+            parameter="GetOrdersRequest.ModTimeTo",
+        )
     return start, end
 
 

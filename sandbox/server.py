@@ -35,10 +35,14 @@ from .ratelimit import RateLimiter, merge_limits
 from .regions import REGIONS, check_marketplace, check_region
 from .store import (
     EBAY_SCOPE_BASE,
+    AmazonOrder,
+    AmazonPackage,
+    EbayFulfillment,
     State,
     new_amazon_order,
     new_catalog_entry,
     new_ebay_order,
+    tracking_key,
 )
 from .wire import Request, Response
 
@@ -402,6 +406,112 @@ class SandboxServer:
                     )
             self.state.ebay_orders[order_id] = order
             return order.as_dict()
+
+    # -- what a seller does outside the API (Seller Central, Seller Hub) --
+
+    def _seller_order(self, order_id):
+        """The stored order (Amazon or eBay) and a function marking it
+        changed now (Amazon lastUpdatedTime, eBay last modified time)."""
+        now = self.clock.utcnow()
+        if order_id in self.state.amazon_orders:
+            order = self.state.amazon_orders[order_id]
+
+            def touch():
+                order.last_updated_time = now
+
+            return order, touch
+        order = self.state.ebay_orders[order_id]  # KeyError: unknown
+
+        def touch():
+            order.last_modified_time = now
+
+        return order, touch
+
+    def ship_outside(self, order_id, tracking_number, carrier_code="UPS"):
+        """The seller ships the whole order by hand in Seller Central /
+        Seller Hub: one package with every line, ``tracking_number``."""
+        with self._lock:
+            order, touch = self._seller_order(order_id)
+            now = self.clock.utcnow()
+            if isinstance(order, AmazonOrder):
+                ref = str(len(order.packages) + 9_000_001)
+                order.packages[ref] = AmazonPackage(
+                    package_reference_id=ref,
+                    carrier_code=carrier_code,
+                    carrier_name="",
+                    shipping_method="",
+                    tracking_number=tracking_number,
+                    ship_date=now,
+                    ship_from_supply_source_id="",
+                    items=[
+                        {
+                            "order_item_id": item.order_item_id,
+                            "quantity": item.quantity,
+                            "transparency_codes": [],
+                        }
+                        for item in order.items.values()
+                    ],
+                    created_time=now,
+                )
+            else:
+                order.fulfillments[tracking_number] = EbayFulfillment(
+                    fulfillment_id=tracking_number,
+                    tracking_number=tracking_number,
+                    carrier_code=carrier_code,
+                    shipped_date=now,
+                    line_items=[(lid, ln.quantity) for lid, ln in order.lines.items()],
+                    source="rest",
+                )
+                for line in order.lines.values():
+                    line.shipped_time = line.shipped_time or now
+            touch()
+
+    def cancel_order(self, order_id):
+        """The order is cancelled on the marketplace."""
+        with self._lock:
+            order, touch = self._seller_order(order_id)
+            if isinstance(order, AmazonOrder):
+                order.status = "CANCELLED"
+            else:
+                order.cancel_state = "CANCELED"
+            touch()
+
+    def refund_ebay_order(self, order_id):
+        """The seller refunds the buyer of an eBay order in full."""
+        with self._lock:
+            order, touch = self._seller_order(order_id)
+            order.refunded = True
+            touch()
+
+    def edit_tracking(self, order_id, tracking_number, new_number=None):
+        """The seller removes the package carrying ``tracking_number`` (or
+        gives it ``new_number``) in Seller Central / Seller Hub."""
+        with self._lock:
+            order, touch = self._seller_order(order_id)
+            key = tracking_key(tracking_number)
+            packages = (
+                order.packages if isinstance(order, AmazonOrder) else order.fulfillments
+            )
+            found = [
+                ref
+                for ref, package in packages.items()
+                if tracking_key(package.tracking_number) == key
+            ]
+            if not found:
+                raise KeyError(f"{order_id} has no package {tracking_number}")
+            for ref in found:
+                if new_number:
+                    packages[ref].tracking_number = new_number
+                else:
+                    del packages[ref]
+            if not isinstance(order, AmazonOrder) and not new_number:
+                covered = {
+                    lid for f in order.fulfillments.values() for lid, _q in f.line_items
+                }
+                for lid, line in order.lines.items():
+                    if lid not in covered:
+                        line.shipped_time = None
+            touch()
 
     def add_catalog_item(self, asin, *, marketplace_id="ATVPDKIKX0DER", **details):
         """Create (or replace) an ASIN's data in one marketplace.

@@ -289,6 +289,7 @@ class EbayOrder:
     lines: dict  # line_item_id -> EbayLine, in order
     buyer: str = ""  # the buyer's eBay user id (Trading BuyerUserID)
     shipped_time: datetime.datetime | None = None  # order level (KB 1640)
+    refunded: bool = False  # the seller refunded the buyer (REST payment status)
     fulfillments: dict = dataclasses.field(default_factory=dict)  # id -> record
 
     def find_line(self, trading_id):

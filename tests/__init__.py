@@ -22,3 +22,4 @@ from . import test_writeback_held_row
 from . import test_delivery_access
 from . import test_carrier_codes
 from . import test_writeback_truth
+from . import test_reconciliation

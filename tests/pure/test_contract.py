@@ -19,6 +19,7 @@ METHODS = [
     "sends_within",
     "send_delay",
     "reads_within",
+    "changed_orders",
 ]
 
 
