@@ -54,7 +54,14 @@ from odoo.tools import SQL, config, mute_logger
 
 from odoo.addons.base.models.ir_cron import MIN_TIME_PER_JOB
 
-from ..marketplaces import base, errors, policy
+from ..marketplaces import (
+    amazon,
+    base,
+    ebay_fulfillment,
+    ebay_trading,
+    errors,
+    policy,
+)
 from ..marketplaces.policy import State
 
 _logger = logging.getLogger(__name__)
@@ -79,6 +86,15 @@ VERIFY_BATCH = 50
 # applied once the oldest is this old (or a batch is full): a paced push
 # does its bookkeeping every few seconds, not after every send.
 APPLY_EVERY = 10.0
+# The requests that can record a confirmation (the journal's operation):
+# a claim that made none of them gets its attempt back when reconciled.
+SEND_OPERATIONS = frozenset(
+    {
+        amazon.CONFIRM_SHIPMENT.name,
+        ebay_trading.COMPLETE_SALE.name,
+        ebay_fulfillment.CREATE_SHIPPING_FULFILLMENT.name,
+    }
+)
 # A batch read-back searches the orders updated since the earliest claim of
 # its deliveries, minus this margin (clock skew between Odoo and the
 # marketplace).
@@ -842,8 +858,9 @@ class WritebackEngine(models.AbstractModel):
 
     @api.model
     def _requested_since_claim(self, pickings):
-        """The ids of ``pickings`` whose current claim produced a request to
-        the marketplace, as the journal shows (token exchanges not
+        """The ids of ``pickings`` whose current claim produced a
+        confirmation request to the marketplace, as the journal shows (token
+        exchanges and reads, e.g. an earlier reconciliation's, not
         counted)."""
         if not pickings:
             return set()
@@ -855,10 +872,11 @@ class WritebackEngine(models.AbstractModel):
               FROM ecommerce_api_call c
               JOIN stock_picking p ON p.id = c.picking_id
              WHERE c.picking_id = ANY(%s)
-               AND c.operation <> 'token'
+               AND c.operation = ANY(%s)
                AND c.call_date >= p.writeback_last_attempt
                 """,
                 pickings.ids,
+                list(SEND_OPERATIONS),
             )
         )
         return {row[0] for row in self.env.cr.fetchall()}

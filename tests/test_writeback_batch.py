@@ -227,7 +227,16 @@ class TestWritebackBatch(WritebackCase):
         a fresh set; a shipment with more attempts than a lowered maximum is
         sent with the count at the maximum (its last attempt)."""
         submitted, waiting = self.ship_amazon_orders(self.amazon, 2, "111")
+        # the second is refused at first (nothing recorded on Amazon)
+        self.amazon_error(
+            "amazon.confirmShipment",
+            503,
+            "InternalFailure",
+            "down",
+            order_ref=waiting.ecommerce_order_ref,
+        )
         self.push()
+        self.assertEqual(waiting.writeback_state, "pending")
         engine = {"writeback_engine": True}
         submitted.with_context(**engine).write({"writeback_attempt_count": 5})
         submitted.action_writeback_retry()

@@ -166,6 +166,34 @@ class TestWritebackEngine(WritebackCase):
         self.assertEqual(self.picking.writeback_state, "sending")
         self.assertNotEqual(self.picking.writeback_error, "old news")
 
+    def test_a_claim_without_a_send_gets_its_attempt_back_after_failed_reads(self):
+        """A worker killed before its request went out; the reconciliation's
+        first read of the order fails (its getOrder is journaled against the
+        delivery): a read is not a send, so once the order is read and does
+        not hold the shipment, the claim's attempt is given back and the
+        shipment is sent, as its first attempt."""
+        self.ship(self.picking, "1Z0001")
+        self.push_killed(after_send=False)
+        self.assertEqual(self.picking.writeback_attempt_count, 1)
+        self.amazon_error("amazon.getOrder", 503, "InternalFailure", "down")
+        self.make_due(self.picking)
+        self.verify()
+        self.assertEqual(self.picking.writeback_state, "sending")
+        self.assertTrue(
+            self.picking.writeback_call_ids.filtered(
+                lambda call: call.operation == "getOrder"
+            )
+        )
+        self.make_due(self.picking)
+        self.verify()
+        self.assertEqual(self.picking.writeback_state, "pending")
+        self.assertEqual(self.picking.writeback_attempt_count, 0)
+        self.assertIn("no attempt was used", self.picking.writeback_error)
+        self.push()
+        self.assertEqual(self.picking.writeback_state, "submitted")
+        self.assertEqual(self.picking.writeback_attempt_count, 1)
+        self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 1)
+
     def test_429_without_retry_after_waits_longer_and_skips_the_account(self):
         """A 429 without Retry-After: the shipment waits rate_limit_delay,
         longer on each repeat, and the account's other shipments are not

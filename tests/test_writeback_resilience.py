@@ -184,7 +184,9 @@ class TestWritebackResilience(WritebackCase):
         self.assertEqual(self.picking.writeback_attempt_count, 1)
         self.make_due(self.picking)
         marketplace_tokens.TOKEN_CACHE.clear()  # as in a freshly started worker
-        self.sandbox.inject_fault("amazon.token", malformed=True)
+        # the read before the resend (the answer was lost) and the resend
+        # both meet the malformed token answer
+        self.sandbox.inject_fault("amazon.token", malformed=True, times=2)
         self.push()
         self.assertEqual(self.picking.writeback_state, "pending")
         self.assertEqual(self.picking.writeback_attempt_count, 2)
