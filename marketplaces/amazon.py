@@ -143,8 +143,10 @@ ORDER_INCLUDED_DATA = ("FULFILLMENT", "PACKAGES")
 # searchOrders: "The value must be between 1 and 100. Default: 100".
 SEARCH_PAGE_SIZE = 100
 # Taken off ``since`` for lastUpdatedAfter: Amazon stamps lastUpdatedTime
-# when it records the confirmation, by its own clock.
-SEARCH_SINCE_MARGIN = datetime.timedelta(minutes=5)
+# when it records the confirmation, by its own clock (a synchronised clock
+# is off by far less). Every minute of margin costs pages: at 2
+# confirmations a second, 120 orders already verified.
+SEARCH_SINCE_MARGIN = datetime.timedelta(minutes=1)
 # Only orders a confirmation can have moved: an order still UNSHIPPED shows
 # no package yet, and its ref, left out, is read singly anyway.
 SEARCH_FULFILLMENT_STATUSES = ("PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED")

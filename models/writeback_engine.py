@@ -95,10 +95,6 @@ SEND_OPERATIONS = frozenset(
         ebay_fulfillment.CREATE_SHIPPING_FULFILLMENT.name,
     }
 )
-# A batch read-back searches the orders updated since the earliest claim of
-# its deliveries, minus this margin (clock skew between Odoo and the
-# marketplace).
-READ_SINCE_MARGIN = datetime.timedelta(minutes=5)
 # What applying an outcome reads of a delivery (read for a batch at once).
 CLAIM_FIELDS = [
     "writeback_state",
@@ -827,9 +823,9 @@ class WritebackEngine(models.AbstractModel):
         if len(wanted) < 2 or account in held_back:
             return views
         client = run.client(account)
-        since = (min(claimed_at) if claimed_at else fields.Datetime.now()) - (
-            READ_SINCE_MARGIN
-        )
+        # the earliest claim precedes every send of the batch; the client
+        # allows for the marketplace's clock
+        since = min(claimed_at) if claimed_at else fields.Datetime.now()
         since = since.replace(tzinfo=datetime.UTC)
         size = max(1, client.read_batch_size)
         while wanted:
