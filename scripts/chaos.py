@@ -7,9 +7,11 @@ every shipment and exits non-zero when a goal is not met.
 
 Goals, each printed PASS or FAIL at the end (exit status 1 when one fails):
 in every scenario, no shipment lost, duplicated, resent after the
-marketplace recorded it, left stuck or with a wrong attempt count, and no
-worker crashed. What the marketplace saw and holds comes from the sandbox's
-own request log and store, not from Odoo's journal.
+marketplace recorded it, left stuck, with a wrong attempt count, *Failed*
+although the marketplace holds it (a false failure) or with an attempt
+spent without a request, and no worker crashed. What the marketplace saw
+and holds comes from the sandbox's own request log and store, not from
+Odoo's journal.
 
 Conditions, printed in the first lines of the output: the sandbox's rate
 limits off; the clients' pacing off (``--client-pacing`` turns it on);
@@ -30,7 +32,21 @@ filestore, ``-i stock_ecommerce_writeback --stop-after-init``)::
 
 e.g. ``--shipments 2000 --workers 4`` (about 11 minutes on 2 cores),
 ``--skip-workers-scenario --kills 100 --kill-shipments 500``, or
-``--skip-workers-scenario --faults --fault-kinds invalid_grant``.
+``--skip-workers-scenario --faults --fault-kinds invalid_grant``. The
+scenarios of their own (``--scenario``, repeatable; given, the workers
+scenario runs only when named too)::
+
+    $ODOO_VENV/bin/python scripts/chaos.py -c odoo.cfg -d DB \\
+        --scenario kill-pause [--pause-kills 20] [--pause-shipments 40] \\
+        [--pause-seconds 1800]
+    $ODOO_VENV/bin/python scripts/chaos.py --scenario seller-1000 \\
+        [--seller-shipments 1000] [--template DB] [--server-timeout SEC]
+    $ODOO_VENV/bin/python scripts/chaos.py --scenario prefork-backlog \\
+        [--backlog-sellers 3] [--backlog-per-seller 60] [--cron-time-limit 20]
+
+The server scenarios (seller-1000, prefork-backlog) need no ``-d``: they
+run on a scratch copy of scripts/test.sh's template database, dropped at
+the end.
 
 Chaos mode
 ==========
@@ -70,6 +86,39 @@ fault matrix (``--faults``)
     cure is a new refresh token on the account). Each: inject, run workers,
     clear the fault, make the shipments due, run to completion, check.
     ``--fault-kinds`` runs only the named ones (the names of the table).
+
+``kill-pause`` (``--scenario kill-pause``)
+    ``--pause-kills`` (20) kills of a worker over ``--pause-shipments`` (40)
+    shipments, one worker at a time (push and verify), each killed with
+    SIGKILL 0 to ``--kill-window`` s after it started (confirmations
+    answered after ``--kill-latency`` s meanwhile), each kill followed by a
+    pause of ``--pause-seconds`` (1800), simulated, no worker running: the
+    sandbox's clock (the wall clock plus an offset) moves forward by it, so
+    its buckets refill and its tokens age, and every time the engine keeps
+    about those shipments moves back by as much (next attempt, lease, last
+    attempt, submitted, done and read-back dates, the claim dates of stored
+    outcomes, the dates of their calls in the journal, so a claim and its
+    requests keep their order; the accounts' saved rate-limit buckets are
+    dropped, full after the pause), as ``tests/common.py`` ``make_due``
+    does. Then workers run to completion.
+``seller-1000`` (``--scenario seller-1000``)
+    One Amazon seller validating ``--seller-shipments`` (1000) deliveries at
+    once, on a real prefork Odoo server with its crons, the sandbox's
+    documented rate limits on (a process of its own) and client pacing on:
+    the machinery of ``scripts/benchmark_scaleout.py`` (imported: a scratch
+    copy of the template database, 2 HTTP workers, Odoo's default 2 cron
+    workers and time limits, ``verify_delay`` and ``verify_interval`` 0).
+    The push cron is triggered; the verify cron runs when the engine
+    schedules it and at its interval. It ends when no shipment is open, or
+    after ``--server-timeout`` s (default twice the time the documented
+    limits allow with getOrder reads, plus 600).
+``prefork-backlog`` (``--scenario prefork-backlog``)
+    The same server over a backlog of ``--backlog-sellers`` (3) x
+    ``--backlog-per-seller`` (60) with ``limit_time_real_cron =
+    --cron-time-limit`` (20 s): Odoo kills a cron worker past it; nothing
+    may end *Failed* or stranded, the scheduler runs the cron again. The
+    notes give the cron workers Odoo killed at their limit, the 429s, and
+    the time until every one was *Success*.
 
 "Run to completion" runs W workers until nothing is due, then lets time pass
 the way ``tests/common.py`` ``make_due`` does (SQL: ``writeback_next_attempt``
@@ -113,14 +162,24 @@ stuck
     pending, sending or submitted at the end.
 wrong att (wrong attempt count)
     attempts above the account's max attempts, or a success with 0 attempts.
+false F (false failures)
+    *Failed* although the marketplace holds the confirmation exactly (the
+    package or fulfillment with its tracking number on its lines).
+no req (attempts spent without a request)
+    shipments whose attempt count in Odoo is above the confirmation
+    requests the sandbox logged for their order (any answer): an attempt
+    used although nothing reached the marketplace. The details give the
+    attempts too. Only the fault that points the account at a closed port
+    spends attempts where no request can arrive: those (the attempt counts
+    at the end of its fault phase) are stated, not counted.
 crashes
     workers that ended with a non-zero status (including the script's
     per-worker time limit) or a signal, other than the script's SIGKILL.
 log err
     ERROR/CRITICAL lines in the worker logs (informative).
 
-Exit status: 1 when lost, dup, resent, stuck, wrong att or crashes is
-non-zero anywhere (or no scenario ran), else 0. The database is not
+Exit status: 1 when lost, dup, resent, stuck, wrong att, false F, no req
+or crashes is non-zero anywhere (or no scenario ran), else 0. The database is not
 dropped; worker logs stay in ``--log-dir``.
 """
 
@@ -1720,21 +1779,27 @@ def print_conditions(args):
             f"chaos.py conditions: {datetime.date.today()}, "
             f"{os.cpu_count()} cores, seed {args.seed}"
         ),
-        "  sandbox: in this process, rate limits off",
-        "  client pacing: "
-        + ("on" if args.client_pacing else "off (--client-pacing turns it on)"),
-        (
-            f"  engine: verify_delay 0, verify_interval 0 (set by the script), "
-            f"batch {args.batch_size} (--batch-size; the crons' default is 50), "
-            f"account timeout {ACCOUNT_TIMEOUT} s"
-        ),
-        (
-            f"  workers: {args.workers} at once, forked from a warm fork server; "
-            f"between rounds (at most {args.max_rounds}) retries and leases are "
-            "made due in SQL"
-        ),
-        f"  scenarios: workers: {workers}; kills: {kills}; fault matrix: {faults}",
     ]
+    if args.in_process:
+        lines += [
+            "  in-process scenarios: the sandbox in this process, rate limits off",
+            "  client pacing: "
+            + ("on" if args.client_pacing else "off (--client-pacing turns it on)"),
+            (
+                f"  engine: verify_delay 0, verify_interval 0 (set by the script), "
+                f"batch {args.batch_size} (--batch-size; the crons' default is "
+                f"50), account timeout {ACCOUNT_TIMEOUT} s"
+            ),
+            (
+                f"  workers: {args.workers} at once, forked from a warm fork "
+                f"server; between rounds (at most {args.max_rounds}) retries and "
+                "leases are made due in SQL"
+            ),
+            (
+                f"  scenarios: workers: {workers}; kills: {kills}; fault matrix: "
+                f"{faults}"
+            ),
+        ]
     if "kill-pause" in args.scenarios:
         lines.append(
             f"  kill-pause: {args.pause_kills} kill -9 of a worker (push and "
