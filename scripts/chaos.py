@@ -1262,6 +1262,7 @@ class Chaos:
                     operation, delay=args.kill_latency, times=None
                 )
         landed = missed = 0
+        claims = set()  # the claims a kill left sending
         for _kill in range(kills):
             tag, pid, log = self.forks.spawn(scenario.index, "work")
             kill_at = time.monotonic() + self.rng.uniform(0, args.kill_window)
@@ -1279,33 +1280,38 @@ class Chaos:
             missed += not ours
             scenario.workers.append((tag, pid, log, ours))
             self.sandbox.wait_idle(10)  # the killed worker's send lands or not
-            for picking_id in self.sending_ids(scenario):
-                scenario.interrupted[picking_id] += 1
+            for claim in self.sending_claims(scenario) - claims:
+                claims.add(claim)
+                scenario.interrupted[claim[0]] += 1
             self.pass_time(scenario, pause)
         self.sandbox.faults.clear()
         after = self.state_summary(scenario)
         self.say(
             f"  kill-pause: {landed} kills landed, {missed} worker(s) ended "
-            f"first, {sum(scenario.interrupted.values())} sends cut; then "
+            f"first, {sum(scenario.interrupted.values())} claims left sending "
+            f"by a kill ({len(scenario.interrupted)} shipments); then "
             f"(state/attempts x count): {after}"
         )
         rounds = self.run_to_completion(scenario)
         scenario.run_seconds = time.monotonic() - start
         scenario.note = (
             f"{landed} kills landed, each + {pause:g} s pause; "
-            f"{sum(scenario.interrupted.values())} sends cut; {rounds} round(s)"
+            f"{sum(scenario.interrupted.values())} claims cut; {rounds} round(s)"
         )
         self.check(scenario)
 
-    def sending_ids(self, scenario):
+    def sending_claims(self, scenario):
+        """The claims of the scenario's shipments left *sending*: (id, the
+        claim's time on the sandbox's clock, which pass_time does not move)."""
         cr, env = self.env()
         try:
             env.cr.execute(
-                "SELECT id FROM stock_picking WHERE id IN %s "
-                "AND writeback_state = 'sending'",
-                [tuple(scenario.picking_ids)],
+                """SELECT id, extract(epoch FROM writeback_last_attempt) + %s
+                     FROM stock_picking WHERE id IN %s
+                      AND writeback_state = 'sending'""",
+                [self.clock_offset, tuple(scenario.picking_ids)],
             )
-            return [row[0] for row in env.cr.fetchall()]
+            return {(row[0], round(float(row[1]), 3)) for row in env.cr.fetchall()}
         finally:
             cr.close()
 
