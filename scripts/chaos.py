@@ -111,7 +111,8 @@ fault matrix (``--faults``)
     The push cron is triggered; the verify cron runs when the engine
     schedules it and at its interval. It ends when no shipment is open, or
     after ``--server-timeout`` s (default twice the time the documented
-    limits allow with getOrder reads, plus 600).
+    limits allow with getOrder reads, plus 1200: a claim cut by a killed
+    cron worker waits for its 600 s lease, then for a verify run).
 ``prefork-backlog`` (``--scenario prefork-backlog``)
     The same server over a backlog of ``--backlog-sellers`` (3) x
     ``--backlog-per-seller`` (60) with ``limit_time_real_cron =
@@ -522,7 +523,8 @@ def parse_args(argv=None):
         "--server-timeout",
         type=float,
         help="server scenarios: seconds to wait for every shipment to end "
-        "(default: twice the documented time with getOrder reads, plus 600)",
+        "(default: twice the documented time with getOrder reads, plus 1200: "
+        "a claim cut by a kill waits for its 600 s lease)",
     )
     parser.add_argument("--log-dir")
     parser.add_argument("--verbose", action="store_true", help="Odoo log on stderr")
@@ -1650,7 +1652,9 @@ def server_scenario(args, name):
         sellers, per_seller = args.backlog_sellers, args.backlog_per_seller
         options = {**defaults, "limit_time_real_cron": args.cron_time_limit}
     documented = scaleout.documented_time(sellers, per_seller, verify_delay=0)
-    timeout = args.server_timeout or 2 * documented["get_order_seconds"] + 600
+    # A claim cut by a killed cron worker waits for its lease (600 s), then
+    # for a verify run (every 2 minutes): room for that, and more.
+    timeout = args.server_timeout or 2 * documented["get_order_seconds"] + 1200
     bench = scaleout.Bench(
         argparse.Namespace(
             accounts=sellers,
