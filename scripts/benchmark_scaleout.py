@@ -711,7 +711,9 @@ def run_scenario(args, name):
     print(f"\n== {name}: {sellers} seller(s) x {per_seller}", flush=True)
     for line in documented["lines"]:
         print(line, flush=True)
-    timeout = args.timeout or 1.5 * documented["get_order_seconds"] + 300
+    # room for a claim cut by a killed cron worker: its 600 s lease, then a
+    # verify run
+    timeout = args.timeout or 1.5 * documented["get_order_seconds"] + 1200
     bench = Bench(
         argparse.Namespace(
             accounts=sellers,
@@ -865,7 +867,7 @@ def main():
         "--timeout",
         type=float,
         help="seconds to wait per run (default 600; scenarios: 1.5 x the "
-        "documented time with getOrder reads, plus 300)",
+        "documented time with getOrder reads, plus 1200)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the logs")
     parser.add_argument(
