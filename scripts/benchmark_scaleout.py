@@ -73,6 +73,7 @@ that scripts/test.sh builds, which has queue_job):
 """
 
 import argparse
+import collections
 import contextlib
 import datetime
 import importlib.util
@@ -774,6 +775,10 @@ def run_scenario(args, name):
         f"{summary['held_twice']}, accepted twice {summary['accepted_twice']}, "
         f"unsent {summary['unsent']}"
     )
+    by_op = collections.Counter(
+        e["operation"] for e in raw["entries"] if e["status"] == 429
+    )
+    print(f"  429s per operation: {dict(by_op) or 'none'}")
     print(
         f"  requests: confirmShipment {summary['sends']}, getOrder "
         f"{reads['amazon.getOrder']}, searchOrders {reads['amazon.searchOrders']}; "

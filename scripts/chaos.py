@@ -1707,6 +1707,10 @@ def server_scenario(args, name):
         f"at their time limit: {raw['cron_killed']}"
     )
     scenario.details.extend(figure_details(found))
+    by_op = collections.Counter(
+        e["operation"] for e in raw["entries"] if e["status"] == 429
+    )
+    scenario.details.append(f"429s per operation: {dict(by_op) or 'none'}")
     scenario.details.append(
         "requests: confirmShipment "
         f"{sum(1 for e in raw['entries'] if e['operation'] in WRITE_OPERATIONS)}, "
