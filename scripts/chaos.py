@@ -179,8 +179,12 @@ crashes
 log err
     ERROR/CRITICAL lines in the worker logs (informative).
 
-Exit status: 1 when lost, dup, resent, stuck, wrong att, false F, no req
-or crashes is non-zero anywhere (or no scenario ran), else 0. The database is not
+429
+    requests the sandbox's own rate limits answered 429 (no injected
+    fault; only the server scenarios run with limits on).
+
+Exit status: 1 when lost, dup, resent, stuck, wrong att, false F, no req,
+429 or crashes is non-zero anywhere (or no scenario ran), else 0. The database is not
 dropped; worker logs stay in ``--log-dir``.
 """
 
@@ -237,6 +241,10 @@ FIGURES = {
     "no_request": (
         "attempts spent without a request (Odoo's attempt count above the "
         "confirmation requests the marketplace logged for the order)"
+    ),
+    "throttled": (
+        "429s from the marketplace's own rate limits (requests answered 429 "
+        "with no injected fault)"
     ),
     "crashes": "crashed workers",
 }
@@ -353,10 +361,11 @@ def shipment_figures(pickings, rows, tally, orders, allowance=None, cut=None):
     (a scenario pointing the account at a closed port), said so and not
     counted as attempts without a request; ``cut``: ``{picking id: sends
     cut by a kill}`` (shown, never forgiven). Returns ``({figure: [rows]},
-    number of shipments Success)``."""
+    number of shipments Success)``; the crashes and the 429s are counted
+    elsewhere (:func:`rate_limited`)."""
     allowance = allowance or {}
     cut = cut or {}
-    found = {key: [] for key in FIGURES if key != "crashes"}
+    found = {key: [] for key in FIGURES if key not in ("crashes", "throttled")}
     success = 0
     for picking_id, (state, attempts, max_attempts, error) in sorted(rows.items()):
         platform, ref, item_ref, tracking = pickings[picking_id]
@@ -396,6 +405,15 @@ FIGURE_TITLES = {
     "crashes": "crashed workers (tag, pid, status, log)",
 }
 SENT_COLUMNS = "id, state, attempts, sends, accepted, resent, held, cut"
+
+
+def rate_limited(entries):
+    """The requests of ``entries`` (the sandbox's log) its own rate limits
+    answered 429 (no injected fault), and their count per operation."""
+    counts = collections.Counter(
+        e["operation"] for e in entries if e["status"] == 429 and not e["fault"]
+    )
+    return sum(counts.values()), counts
 
 
 def figure_details(found):
@@ -1509,10 +1527,12 @@ class Chaos:
         )
         crashes, errors, error_lines = self._worker_report(scenario)
         found["crashes"] = crashes
+        throttled, _by_op = rate_limited(self.sandbox.requests()[scenario.log_start :])
         scenario.result = {
             "shipments": len(rows),
             "success": success,
             **{key: len(items) for key, items in found.items()},
+            "throttled": throttled,
             "resent_requests": sum(t.resent for t in tally.values()),
             "log_err": errors,
         }
@@ -1683,16 +1703,18 @@ def server_scenario(args, name):
         picking_id: (platform, ref, tracking)
         for picking_id, (platform, ref, _i, tracking) in bench.pickings.items()
     }
-    tally, throttled = marketplace_tally(shipments, raw["entries"], raw["orders"])
+    tally, _throttled = marketplace_tally(shipments, raw["entries"], raw["orders"])
     found, success = shipment_figures(bench.pickings, raw["rows"], tally, raw["orders"])
     found["crashes"] = (
         [] if raw["server_exit"] is None else [("odoo", raw["server_exit"])]
     )
     scenario.run_seconds = raw["seconds"]
+    limited, by_op = rate_limited(raw["entries"])
     scenario.result = {
         "shipments": len(raw["rows"]),
         "success": success,
         **{key: len(items) for key, items in found.items()},
+        "throttled": limited,
         "resent_requests": sum(t.resent for t in tally.values()),
         "log_err": raw["log_errors"],
     }
@@ -1701,16 +1723,15 @@ def server_scenario(args, name):
     )
     all_success = raw["success_seconds"]
     scenario.note = (
-        f"{throttled} x 429; every one Success after "
+        "every one Success after "
         + (f"{all_success:.0f} s" if all_success is not None else "never")
         + f" (documented {documented['seconds']:.0f} s); cron workers killed "
         f"at their time limit: {raw['cron_killed']}"
     )
     scenario.details.extend(figure_details(found))
-    by_op = collections.Counter(
-        e["operation"] for e in raw["entries"] if e["status"] == 429
+    scenario.details.append(
+        f"429s of the rate limits per operation: {dict(by_op) or 'none'}"
     )
-    scenario.details.append(f"429s per operation: {dict(by_op) or 'none'}")
     scenario.details.append(
         "requests: confirmShipment "
         f"{sum(1 for e in raw['entries'] if e['operation'] in WRITE_OPERATIONS)}, "
@@ -1728,7 +1749,7 @@ def server_scenario(args, name):
 HEADER = (
     f"{'scenario':<26} {'ships':>6} {'success':>7} {'lost':>5} {'dup':>4} "
     f"{'resent':>6} {'stuck':>5} {'wrong att':>9} {'false F':>7} "
-    f"{'no req':>6} {'crashes':>7} {'log err':>7} {'setup s':>7} "
+    f"{'no req':>6} {'429':>5} {'crashes':>7} {'log err':>7} {'setup s':>7} "
     f"{'wall s':>7}  notes"
 )
 
@@ -1739,6 +1760,7 @@ def print_row(scenario):
         f"{scenario.name:<26} {r['shipments']:>6} {r['success']:>7} "
         f"{r['lost']:>5} {r['dup']:>4} {r['resent']:>6} {r['stuck']:>5} "
         f"{r['wrong']:>9} {r['false_fail']:>7} {r['no_request']:>6} "
+        f"{r['throttled']:>5} "
         f"{r['crashes']:>7} {r['log_err']:>7} "
         f"{scenario.setup_seconds:>7.1f} {scenario.run_seconds:>7.1f}  "
         f"{scenario.note}",
