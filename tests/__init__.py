@@ -21,3 +21,4 @@ from . import test_status_grid
 from . import test_writeback_held_row
 from . import test_delivery_access
 from . import test_carrier_codes
+from . import test_status_details
