@@ -368,8 +368,10 @@ class TestWritebackExport(WritebackCase):
         self.assertEqual(
             lines,
             [
-                f"Shipped,{EBAY_1},110000000001,'=Widget A,WA,2000000001,"
-                "'@UPS,9400100001"
+                (
+                    f"Shipped,{EBAY_1},110000000001,'=Widget A,WA,2000000001,"
+                    "'@UPS,9400100001"
+                )
             ],
         )
 
