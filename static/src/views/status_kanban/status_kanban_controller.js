@@ -22,6 +22,7 @@ export class StatusKanbanController extends KanbanController {
         super.setup();
         this.statusState = useState({ updating: false });
         this.notification = useService("notification");
+        this.orm = useService("orm");
         onWillStart(async () => {
             this.refreshSeconds = await this.orm.call(
                 "ecommerce.api.status",
