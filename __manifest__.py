@@ -39,6 +39,10 @@
     "assets": {
         "web.assets_backend": [
             "stock_ecommerce_writeback/static/src/views/writeback_list/*",
+            "stock_ecommerce_writeback/static/src/views/status_kanban/*",
+            "stock_ecommerce_writeback/static/src/fields/*",
+            "stock_ecommerce_writeback/static/src/bulk_result/*",
+            "stock_ecommerce_writeback/static/src/scss/*",
             "stock_ecommerce_writeback/static/src/download/*",
         ],
         "web.assets_tests": [

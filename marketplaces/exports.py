@@ -303,17 +303,31 @@ def _ebay_identifiers(shipment):
         yield "Tracking Number", _ebay_tracking(package.tracking_number)
 
 
-def ebay_tracking_csv(shipments):
+@dataclasses.dataclass(frozen=True)
+class EbayItemDetails:
+    """What Seller Hub's file names an item by, besides its line id: the
+    listing's *Item Number* (a Sell Fulfillment ``lineItemId`` does not
+    hold it), the *Transaction ID* when known, the *Item Title* and the
+    *Custom Label* (the seller's SKU)."""
+
+    item_number: str = ""
+    transaction_id: str = ""
+    title: str = ""
+    custom_label: str = ""
+
+
+def ebay_tracking_csv(shipments, details=None):
     """eBay Seller Hub's tracking upload CSV, from :class:`~.base.Shipment`
     objects: one line per order item per package, *Shipped*.
 
     * *Item Number* and *Transaction ID* come from the item reference when it
       is a Trading ``OrderLineItemID`` (``<ItemID>-<TransactionID>``). A Sell
-      Fulfillment ``lineItemId`` names neither, so both stay blank and eBay
-      matches on the *Order Number*; identical lines are then written once.
-    * *Item Title* and *Custom Label* stay blank: eBay identifies the line by
-      the numbers, and a title that differs from the listing's must not make
-      the upload fail.
+      Fulfillment ``lineItemId`` names neither: they come from ``details``
+      (``{(order_ref, item_ref): EbayItemDetails}``: the listing's item
+      number, eBay REST ``legacyItemId``), else stay blank and eBay matches
+      on the *Order Number*.
+    * *Item Title* and *Custom Label* come from ``details`` (the product's
+      name and SKU), so that every item of the order has its own line.
     * *Tracking Number* keeps only letters and digits, the only characters
       eBay accepts in a tracking number.
     * The identifiers (*Order Number*, *Item Number*, *Transaction ID*,
@@ -329,6 +343,7 @@ def ebay_tracking_csv(shipments):
     :raises ValueError: when a shipment has an identifier a spreadsheet would
         read as a formula (see :func:`ebay_formula_identifiers`).
     """
+    details = details or {}
     lines = [list(EBAY_HEADER)]
     seen = set()
     for shipment in shipments:
@@ -339,12 +354,18 @@ def ebay_tracking_csv(shipments):
             tracking = _ebay_tracking(package.tracking_number)
             for item in package.items:
                 item_number, transaction = _ebay_item(item.item_ref)
+                info = details.get((shipment.order_ref, item.item_ref))
+                info = info or EbayItemDetails()
+                if not item_number and not is_formula(info.item_number):
+                    item_number = info.item_number
+                    if not is_formula(info.transaction_id):
+                        transaction = info.transaction_id
                 line = (
                     EBAY_SHIPPED,
                     _text(shipment.order_ref),
                     item_number,
-                    "",  # Item Title
-                    "",  # Custom Label
+                    neutralise(info.title),
+                    neutralise(info.custom_label),
                     transaction,
                     neutralise(shipment.carrier_code),
                     tracking,

@@ -54,7 +54,7 @@ def _failed(outcome):
 def api_health(stats, now, thresholds=Thresholds()):
     """``(state, message)`` for one API. ``now`` is naive UTC."""
     if stats.auth_problem or stats.last_outcome == "auth":
-        reason = stats.auth_problem or stats.last_error_message
+        reason = (stats.auth_problem or stats.last_error_message).rstrip(". ")
         return RED, (
             f"Authentication failing: {reason}. Re-authorize the account (new "
             "refresh token or credentials in the marketplace account)."

@@ -102,6 +102,18 @@ class Platform:
     def api_keys(self):
         return tuple(key for key, _label in self.apis)
 
+    def account_api_keys(self, account):
+        """The API keys ``account`` calls, in display order: its write-back
+        API, that API's read-back and the catalog. A platform with one
+        write-back API uses all of its APIs; on eBay only the chosen API
+        (a seller who consented to Trading alone is never checked on
+        Fulfillment, and the other way round)."""
+        if not self.api_choice_field:
+            return self.api_keys()
+        chosen = self.writeback_api(account)
+        used = {chosen.key, chosen.read_key, self.catalog_api}
+        return tuple(key for key in self.api_keys() if key in used)
+
     def line_id_field_for(self, value):
         """The line-id field a line id of this shape belongs in: the first
         write-back API whose pattern it matches, else the first one without
@@ -271,6 +283,12 @@ API_SELECTION = [api for platform in PLATFORMS.values() for api in platform.apis
 # Every account field holding a credential, every line-id field.
 CREDENTIAL_FIELDS = tuple(
     f for platform in PLATFORMS.values() for f in platform.credential_fields
+)
+# Account fields choosing which APIs an account uses (its API Status rows).
+API_CHOICE_FIELDS = tuple(
+    platform.api_choice_field
+    for platform in PLATFORMS.values()
+    if platform.api_choice_field
 )
 LINE_ID_FIELDS = tuple(
     f for platform in PLATFORMS.values() for f in platform.line_id_fields

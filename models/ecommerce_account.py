@@ -10,6 +10,7 @@ from ..marketplaces import amazon, errors, platforms, policy
 from ..marketplaces.policy import State
 from ..marketplaces.urls import check_endpoint_url
 from .ecommerce_api_call import API_SELECTION
+from .formatting import user_datetime
 
 _logger = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class EcommerceAccount(models.Model):
                 self.env._("The rate-limit state of an account is not editable.")
             )
         res = super().write(vals)
-        if "platform" in vals:
+        if {"platform", *platforms.API_CHOICE_FIELDS} & set(vals):
             self.env["ecommerce.api.status"].sudo()._ensure_rows(self)
         if set(vals) & set(CONNECTION_FIELDS):
             self._writeback_reset_auth()
@@ -331,6 +332,13 @@ class EcommerceAccount(models.Model):
             self.write(
                 {"auth_error": False, "auth_error_date": False, "auth_error_api": False}
             )
+
+    def _status_api_keys(self):
+        """The APIs this account calls (one API Status row each, probed by
+        the status cron and by Test connection): on eBay, the write-back API
+        it uses, not the other one."""
+        self.ensure_one()
+        return self._platform().account_api_keys(self)
 
     def _writeback_api(self):
         """The registry's :class:`~..marketplaces.platforms.WritebackApi`
@@ -452,7 +460,7 @@ class EcommerceAccount(models.Model):
         Status._ensure_rows(self)
         labels = dict(self.env["ecommerce.api.call"]._fields["api"].selection)
         results = []
-        for api_key in self._platform().api_keys():
+        for api_key in self._status_api_keys():
             journal = []
             try:
                 self._probe_api(api_key, journal.append)
@@ -467,13 +475,15 @@ class EcommerceAccount(models.Model):
                 results.append((api_key, True, self.env._("Connected")))
             self.env["ecommerce.api.call"].sudo()._record(self, journal)
         Status.search([("account_id", "=", self.id)])._recompute()
-        now = fields.Datetime.context_timestamp(self, fields.Datetime.now())
         lines = [
             f"{'✔' if ok else '✘'} {labels.get(api_key, api_key)}: {text}"
             for api_key, ok, text in results
         ]
         self.connection_test_result = "\n".join(
-            [self.env._("Tested at %s", now.strftime("%Y-%m-%d %H:%M:%S")), *lines]
+            [
+                self.env._("Tested at %s", user_datetime(self, fields.Datetime.now())),
+                *lines,
+            ]
         )
         self.connection_test_ok = all(ok for _api, ok, _text in results)
         return True

@@ -95,11 +95,11 @@ class EcommerceApiStatus(models.Model):
         vals = [
             {"account_id": account.id, "api": api, "sequence": seq}
             for account in accounts
-            for seq, api in enumerate(account._platform().api_keys())
+            for seq, api in enumerate(account._status_api_keys())
             if (account.id, api) not in existing
         ]
         stale = self.search([("account_id", "in", accounts.ids)]).filtered(
-            lambda s: s.api not in s.account_id._platform().api_keys()
+            lambda s: s.api not in s.account_id._status_api_keys()
         )
         stale.unlink()
         return self.create(vals)
@@ -136,14 +136,52 @@ class EcommerceApiStatus(models.Model):
     def action_refresh_now(self):
         """The Update button: recompute every status from the journal now
         (no marketplace call in the user's request) and run the status cron
-        (which probes idle APIs) as soon as possible."""
+        (which probes idle APIs) as soon as possible. Returns what changed,
+        one line per status ("Amazon US: Writeback API Red → Green")."""
         accounts = self.env["ecommerce.account"].search([("active", "=", True)])
         self.sudo()._ensure_rows(accounts)
-        self.sudo().search([("account_id", "in", accounts.ids)])._recompute()
+        statuses = self.sudo().search([("account_id", "in", accounts.ids)])
+        before = {status.id: status.state for status in statuses}
+        statuses._recompute()
         self.env.ref(
             "stock_ecommerce_writeback.ir_cron_api_status_refresh"
         ).sudo()._trigger()
-        return True
+        states = dict(self._fields["state"]._description_selection(self.env))
+        apis = dict(self._fields["api"]._description_selection(self.env))
+        return [
+            self.env._(
+                "%(account)s: %(api)s %(old)s → %(new)s",
+                account=status.account_id.display_name,
+                api=status._short_api_label(apis),
+                old=states.get(before.get(status.id), before.get(status.id)),
+                new=states.get(status.state, status.state),
+            )
+            for status in statuses
+            if before.get(status.id) != status.state
+        ]
+
+    def _short_api_label(self, apis):
+        """ "Writeback API" for "Amazon Writeback API": the card names the
+        account, hence the platform."""
+        self.ensure_one()
+        label = apis.get(self.api, self.api or "")
+        platform = self.account_id._platform().label
+        return label.removeprefix(f"{platform} ") if platform else label
+
+    @odoo_api.model
+    def get_refresh_seconds(self):
+        """How often Connection Status reloads its cards while open (system
+        parameter stock_ecommerce_writeback.status_refresh_seconds, default
+        30; 0 turns it off)."""
+        raw = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("stock_ecommerce_writeback.status_refresh_seconds", "30")
+        )
+        try:
+            return max(int(raw), 0)
+        except ValueError:
+            return 30
 
     @odoo_api.model
     def _probe_idle(self, accounts):
@@ -162,9 +200,7 @@ class EcommerceApiStatus(models.Model):
         }
         for account in accounts:
             idle = [
-                a
-                for a in account._platform().api_keys()
-                if (account.id, a) not in recent
+                a for a in account._status_api_keys() if (account.id, a) not in recent
             ]
             if not idle:
                 continue

@@ -29,6 +29,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
 from ..marketplaces import errors
+from .formatting import user_datetime
 
 _logger = logging.getLogger(__name__)
 
@@ -445,7 +446,7 @@ class EcommerceProductListing(models.Model):
                 "Amazon is throttling catalog requests (%(error)s); loaded again "
                 "automatically after %(when)s.",
                 error=error,
-                when=fields.Datetime.to_string(until),
+                when=user_datetime(self, until),
             )
             held[account.id] = ("deferred", message, until)
             self._amazon_set_outcome("deferred", message, until)
@@ -470,7 +471,7 @@ class EcommerceProductListing(models.Model):
                     "Amazon could not answer (%(error)s); loaded again "
                     "automatically after %(when)s.",
                     error=error,
-                    when=fields.Datetime.to_string(until),
+                    when=user_datetime(self, until),
                 ),
                 until,
                 transient=True,

@@ -21,6 +21,7 @@ from odoo.tools import SQL
 from ..marketplaces import policy
 from ..marketplaces.base import API_EBAY_TRADING
 from ..marketplaces.policy import State
+from .formatting import user_datetime
 from .sale_order import MARKETPLACE_LINE_ID_FIELDS
 from .writeback import Writeback
 
@@ -62,6 +63,10 @@ MANUAL_REASONS = [
     ("kept", "Kept what the marketplace holds"),
 ]
 MAX_REFUSALS_NAMED = 20
+# Deliveries named per line of a bulk action's result.
+MAX_NAMED_PER_REASON = 5
+# States the chatter does not hear about (bookkeeping, shown on the form).
+QUIET_STATES = (State.PENDING, State.SENDING, State.SUBMITTED)
 # The fields Custom Group offers on the write-back grid.
 GRID_GROUPABLE = frozenset(
     {
@@ -144,6 +149,10 @@ class StockPicking(models.Model):
     )
     writeback_attempt_count = fields.Integer(
         string="Attempts", copy=False, readonly=True
+    )
+    # "1 of 5" on the screens (the writeback_attempts widget)
+    writeback_max_attempts = fields.Integer(
+        string="Max Attempts", related="ecommerce_account_id.max_attempts"
     )
     writeback_error_count = fields.Integer(
         string="Error Count",
@@ -552,11 +561,7 @@ class StockPicking(models.Model):
             return str(value)
         if moment.tzinfo:
             moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
-        local = fields.Datetime.context_timestamp(self, moment)
-        lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US")
-        if not lang:
-            return local.strftime("%Y-%m-%d %H:%M:%S")
-        return local.strftime(f"{lang.date_format} {lang.time_format}")
+        return user_datetime(self, moment)
 
     def _readback_item_names(self, view):
         """A function giving a readable name for a marketplace line id: the
@@ -583,10 +588,64 @@ class StockPicking(models.Model):
         as the lease."""
         result = super().fields_get(allfields=allfields, attributes=attributes)
         if self.env.context.get("writeback_grid"):
-            for name, description in result.items():
-                if "groupable" in description and name not in GRID_GROUPABLE:
-                    description["groupable"] = False
+            self._writeback_grid_groupable(result)
         return result
+
+    @api.model
+    def _writeback_grid_groupable(self, descriptions):
+        for name, description in descriptions.items():
+            if "groupable" in description and name not in GRID_GROUPABLE:
+                description["groupable"] = False
+
+    @api.model
+    def get_views(self, views, options=None):
+        """The browser loads the grid's fields with get_views, whose context
+        keeps only the language: the grid is known by its search view, and
+        Custom Group then offers only GRID_GROUPABLE (not the lease, the
+        sort keys, the throttle count...)."""
+        result = super().get_views(views, options=options)
+        search = result.get("views", {}).get("search") or {}
+        grid_search = self.env.ref(
+            "stock_ecommerce_writeback.view_writeback_search", raise_if_not_found=False
+        )
+        if grid_search and search.get("id") == grid_search.id:
+            self._writeback_grid_groupable(result["models"][self._name]["fields"])
+        return result
+
+    @api.model
+    def get_empty_list_help(self, help_message):
+        """The write-back grid's own words when it lists nothing (not
+        stock's "No transfer found. Let's create one!")."""
+        if not self.env.context.get("writeback_grid"):
+            return super().get_empty_list_help(help_message)
+        return Markup(
+            '<p class="o_view_nocontent_smiling_face o_writeback_nothing">%s</p>'
+            "<p>%s</p>"
+        ) % (
+            self.env._("Nothing needs attention"),
+            self.env._(
+                "No write-back failed or waits for a fix. Remove the filter to "
+                "see every write-back: deliveries of marketplace orders show up "
+                "here once validated."
+            ),
+        )
+
+    def _mail_track(self, tracked_fields, initial_values):
+        """The chatter hears *Success*, *Failed* and a person's closing, not
+        the bookkeeping states (None → Pending, Failed → Pending on a
+        retry, Sending, Submitted): see README, Changelog."""
+        updated, tracking_values = super()._mail_track(tracked_fields, initial_values)
+        if "writeback_state" in updated and self.writeback_state in QUIET_STATES:
+            field_id = (
+                self.env["ir.model.fields"]._get(self._name, "writeback_state").id
+            )
+            updated = updated - {"writeback_state"}
+            tracking_values = [
+                command
+                for command in tracking_values
+                if command[2].get("field_id") != field_id
+            ]
+        return updated, tracking_values
 
     # ------------------------------------------------------------------
     # Queueing (runs in the user's transaction: never calls a marketplace)
@@ -784,36 +843,86 @@ class StockPicking(models.Model):
             "target": "current",
         }
 
-    def _writeback_summary(self, title, done, refused):
-        """The answer to an action on several write-backs: a notification
-        saying what was done and what was refused and why (then the grid
-        reloads). ``refused`` is ``[(picking, reason)]``. Nothing done at
-        all is an error that lists the reasons."""
-        lines = [
-            f"{picking.ecommerce_order_ref or picking.name}: {reason}"
-            for picking, reason in refused[:MAX_REFUSALS_NAMED]
-        ]
-        if len(refused) > MAX_REFUSALS_NAMED:
-            lines.append(
-                self.env._("... and %s more.", len(refused) - MAX_REFUSALS_NAMED)
+    @staticmethod
+    def _writeback_named(pickings):
+        """ "WH/OUT/00012 (order 114-…), …": deliveries by delivery and
+        order, at most MAX_NAMED_PER_REASON, then how many more."""
+        env = pickings.env
+        names = [
+            env._(
+                "%(delivery)s (order %(order)s)",
+                delivery=p.name,
+                order=p.ecommerce_order_ref,
             )
+            if p.ecommerce_order_ref
+            else p.name
+            for p in pickings[:MAX_NAMED_PER_REASON]
+        ]
+        if len(pickings) > MAX_NAMED_PER_REASON:
+            names.append(env._("and %s more", len(pickings) - MAX_NAMED_PER_REASON))
+        return ", ".join(names)
+
+    def _writeback_summary(self, title, done, refused, done_label=None):
+        """The answer to an action on several write-backs: a short list, one
+        line per outcome with its count and the deliveries named by delivery
+        and order (then the grid reloads). ``refused`` is ``[(picking,
+        reason)]``, grouped by reason. Nothing done at all is an error that
+        lists the reasons."""
+        groups = {}
+        for picking, reason in refused:
+            groups.setdefault(reason, self.browse())
+            groups[reason] |= picking
         if not done:
-            raise UserError("\n".join([title, *lines]))
+            raise UserError(
+                "\n".join(
+                    [title]
+                    + [
+                        f"- {len(p)} × {reason} {self._writeback_named(p)}"
+                        for reason, p in groups.items()
+                    ]
+                )
+            )
         if len(self) == 1:
             return True
-        message = self.env._(
-            "%(done)s of %(total)s write-back(s): done.",
-            done=len(done),
-            total=len(self),
+        items = [
+            (
+                "o_writeback_bulk_done",
+                self.env._(
+                    "%(count)s %(done)s",
+                    count=len(done),
+                    done=done_label or self.env._("done"),
+                ),
+                self._writeback_named(done),
+            )
+        ]
+        items += [
+            (
+                "o_writeback_bulk_refused",
+                self.env._(
+                    "%(count)s refused: %(reason)s", count=len(pickings), reason=reason
+                ),
+                self._writeback_named(pickings),
+            )
+            for reason, pickings in groups.items()
+        ]
+        html = Markup('<ul class="o_writeback_bulk_result mb-0 ps-3">%s</ul>') % Markup(
+            ""
+        ).join(
+            Markup('<li class="%s"><b>%s</b><br/><span class="small">%s</span></li>')
+            % item
+            for item in items
         )
-        if refused:
-            message += " " + self.env._("Refused:") + " " + " ".join(lines)
         return {
             "type": "ir.actions.client",
-            "tag": "display_notification",
+            "tag": "stock_ecommerce_writeback.bulk_result",
             "params": {
-                "title": title,
-                "message": message,
+                "title": self.env._(
+                    "%(action)s: %(done)s of %(total)s done",
+                    action=title,
+                    done=len(done),
+                    total=len(self),
+                ),
+                "html": html,
                 "type": "warning" if refused else "success",
                 "sticky": bool(refused),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
@@ -866,7 +975,9 @@ class StockPicking(models.Model):
                     "Only pending, submitted or failed write-backs can be retried."
                 )
             )
-        return self._writeback_summary(self.env._("Retry now"), done, refused)
+        return self._writeback_summary(
+            self.env._("Retry now"), done, refused, self.env._("queued to send again")
+        )
 
     def _writeback_check_accountant(self):
         if not self.env.user.has_group(ACCOUNTANT_GROUP):
@@ -886,20 +997,19 @@ class StockPicking(models.Model):
         for picking in self:
             picking.activity_unlink(["mail.mail_activity_data_todo"])
             if reason == "cancelled":
+                # No date in the sentence: the chatter dates each entry in
+                # the reader's time zone.
                 body = self.env._(
-                    "Marked as handled by %(user)s on %(date)s: the order is "
-                    "cancelled on %(marketplace)s, nothing is sent.",
+                    "Marked as handled by %(user)s: the order is cancelled on "
+                    "%(marketplace)s, nothing is sent.",
                     marketplace=picking.ecommerce_account_id.display_name,
                     user=self.env.user.name,
-                    date=fields.Datetime.to_string(now),
                 )
             else:
                 body = self.env._(
-                    "Marked as manually confirmed on %(marketplace)s by %(user)s on "
-                    "%(date)s.",
+                    "Marked as manually confirmed on %(marketplace)s by %(user)s.",
                     marketplace=picking.ecommerce_account_id.display_name,
                     user=self.env.user.name,
-                    date=fields.Datetime.to_string(now),
                 )
             picking.message_post(body=body)
 
@@ -939,7 +1049,10 @@ class StockPicking(models.Model):
             raise UserError(self.env._("There is no unconfirmed write-back here."))
         done._writeback_close_by_hand("confirmed")
         return self._writeback_summary(
-            self.env._("Mark as manually confirmed"), done, refused
+            self.env._("Mark as manually confirmed"),
+            done,
+            refused,
+            self.env._("marked as manually confirmed"),
         )
 
     def action_writeback_mark_handled(self):
@@ -966,7 +1079,12 @@ class StockPicking(models.Model):
                     user=self.env.user.name,
                 )
             )
-        return self._writeback_summary(self.env._("Mark as handled"), todo, refused)
+        return self._writeback_summary(
+            self.env._("Mark as handled"),
+            todo,
+            refused,
+            self.env._("closed as handled"),
+        )
 
     def action_writeback_keep_marketplace(self):
         """The marketplace shows the order shipped under another tracking
@@ -1004,7 +1122,10 @@ class StockPicking(models.Model):
                 )
             )
         return self._writeback_summary(
-            self.env._("Keep the marketplace's"), todo, refused
+            self.env._("Keep the marketplace's"),
+            todo,
+            refused,
+            self.env._("closed with what the marketplace holds"),
         )
 
     @api.depends("ecommerce_account_id")
@@ -1057,7 +1178,12 @@ class StockPicking(models.Model):
                     self.env.user.name,
                 )
             )
-        return self._writeback_summary(self.env._("Send ours too"), todo, refused)
+        return self._writeback_summary(
+            self.env._("Send ours too"),
+            todo,
+            refused,
+            self.env._("queued to send"),
+        )
 
     def action_writeback_open_account(self):
         """The marketplace account of this delivery (to fix its credentials)."""

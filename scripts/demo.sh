@@ -60,10 +60,15 @@ pids+=("$install_pid")
 start=$(date +%s)
 while kill -0 "$install_pid" 2>/dev/null; do  # progress every 15 s
     sleep 15
-    # Odoo logs "Loading module <name> (<n>/<total>)" as it installs each one.
-    now=$(grep -oE 'Loading module [a-z0-9_]+ \([0-9]+/[0-9]+\)' "$WORK/install.log" \
-        | tail -1 | sed -E 's/Loading module //' || true)
-    printf '    %4s s: installing %s\n' "$(($(date +%s) - start))" "${now:-the base module}"
+    # Odoo logs "Loading module <name> (<n>/<total>)" once per loading pass
+    # (base alone first, then the graph, which grows as dependencies are
+    # found): its n/total restart and jump. Count the modules instead.
+    names=$(grep -oE 'Loading module [a-z0-9_]+ ' "$WORK/install.log" \
+        | sed -E 's/Loading module //; s/ $//' || true)
+    last=$(printf '%s\n' "$names" | tail -1)
+    count=$(printf '%s\n' "$names" | sed '/^$/d' | sort -u | wc -l)
+    printf '    %4s s: %s modules loaded%s\n' "$(($(date +%s) - start))" "$count" \
+        "${last:+, now $last}"
 done
 if ! wait "$install_pid"; then
     tail -30 "$WORK/install.log"
@@ -72,8 +77,21 @@ if ! wait "$install_pid"; then
 fi
 echo "    database ready in $(($(date +%s) - start)) s (log: $WORK/install.log)"
 
+# The write-back crons start one after the other, not all in the first
+# second (two of them claiming the same deliveries at once end in a
+# serialization error in the log).
+psql -q -d "$DB" -c "
+    UPDATE ir_cron c SET nextcall = now() at time zone 'UTC' + d.delay * interval '1 second'
+      FROM ir_model_data m,
+           (VALUES ('ir_cron_writeback_push', 5), ('ir_cron_writeback_verify', 40),
+                   ('ir_cron_api_status_refresh', 70), ('ir_cron_amazon_catalog_load', 100),
+                   ('ir_cron_amazon_catalog_refresh', 130)) AS d(name, delay)
+     WHERE m.module = '$ADDON' AND m.model = 'ir.cron' AND m.name = d.name
+       AND c.id = m.res_id"
+
 log "Odoo on http://localhost:$PORT (admin / admin): Inventory > eCommerce Status"
+echo "    Odoo log: $WORK/odoo.log (requests and crons; tail -f it to follow)"
 echo "    sandbox log: $WORK/sandbox.log; Ctrl-C stops both servers"
-"$PY" "$ODOO_SRC/setup/odoo" -c "$CFG" -d "$DB" &
+"$PY" "$ODOO_SRC/setup/odoo" -c "$CFG" -d "$DB" --logfile "$WORK/odoo.log" &
 pids+=($!)
 wait "${pids[-1]}"

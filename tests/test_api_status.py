@@ -5,7 +5,7 @@ import datetime
 from odoo import fields
 from odoo.tests import freeze_time, tagged
 
-from ..marketplaces import base, health
+from ..marketplaces import base, ebay_oauth, health, tokens
 from .common import WritebackCase
 from .fixtures import AMAZON_MARKETPLACE
 
@@ -54,9 +54,9 @@ class TestApiStatus(WritebackCase):
                 ]
             ),
         )
+        # eBay: the API the account writes back with (issue 19, point 2)
         self.assertEqual(
-            sorted(self.ebay.api_status_ids.mapped("api")),
-            sorted([base.API_EBAY_TRADING, base.API_EBAY_FULFILLMENT]),
+            self.ebay.api_status_ids.mapped("api"), [base.API_EBAY_TRADING]
         )
         self.assertEqual(set(self.amazon.api_status_ids.mapped("state")), {"none"})
 
@@ -98,11 +98,9 @@ class TestApiStatus(WritebackCase):
         self.assertEqual(len(self.requests_of("amazon.token")), 3)
         [get_orders] = self.requests_of("ebay.GetOrders")
         self.assertIn("EntriesPerPage>1<", get_orders["xml"])
-        self.assertEqual(len(self.requests_of("ebay.getOrders")), 1)
+        self.assertFalse(self.requests_of("ebay.getOrders"), "Fulfillment not used")
         self.assertEqual(self.status(self.ebay, base.API_EBAY_TRADING).state, "green")
-        self.assertEqual(
-            self.status(self.ebay, base.API_EBAY_FULFILLMENT).state, "green"
-        )
+        self.assertFalse(self.status(self.ebay, base.API_EBAY_FULFILLMENT))
         self.assertFalse(self.sandbox.requests("ebay.GeteBayOfficialTime"))
 
     def test_yellow_on_error_rate_and_on_latency(self):
@@ -297,3 +295,63 @@ class TestApiStatus(WritebackCase):
             [("account_id", "=", self.amazon.id), ("operation", "=", "confirmShipment")]
         )
         self.assertEqual(calls, recent | kept | shared_read_back | own)
+
+
+EBAY_REFRESH = "v^1.1#ebay-refresh-token"
+EBAY_ORDER = "19-00002-00002"
+
+
+@tagged("post_install", "-at_install")
+class TestEbayApiStatus(WritebackCase):
+    """An eBay account is checked on the API it writes back with (issue 19,
+    point 2): a Trading-only consent is no Red Fulfillment light, and a
+    revoked consent is Red, with the reason, on the API the account uses."""
+
+    def statuses(self, account):
+        return {s.api: s for s in account.api_status_ids}
+
+    def test_checked_on_the_api_it_uses(self):
+        self.assertEqual(list(self.statuses(self.ebay)), [base.API_EBAY_TRADING])
+        # The seller consented to Trading only (README: that works).
+        self.sandbox.set_ebay_consent(EBAY_REFRESH, [ebay_oauth.API_SCOPE])
+        self.run_cron("ir_cron_api_status_refresh")
+        self.assertEqual(self.statuses(self.ebay)[base.API_EBAY_TRADING].state, "green")
+        self.assertFalse(
+            self.sandbox.requests("ebay.getOrders"), "no Fulfillment probe"
+        )
+        self.ebay.action_test_connection()
+        self.assertTrue(self.ebay.connection_test_ok, self.ebay.connection_test_result)
+        self.assertNotIn("Fulfillment", self.ebay.connection_test_result)
+        self.assertNotIn("choose the write-back API", self.ebay.connection_test_result)
+        # Choosing the other API moves the light with it.
+        self.ebay.ebay_api = "fulfillment"
+        self.assertEqual(list(self.statuses(self.ebay)), [base.API_EBAY_FULFILLMENT])
+
+    def test_revoked_consent_is_red_with_the_reason(self):
+        self.sandbox.add_ebay_order(
+            EBAY_ORDER,
+            line_items=[
+                {
+                    "line_item_id": "110000009002-0",
+                    "quantity": 1,
+                    "item_id": "110000009002",
+                    "transaction_id": "0",
+                }
+            ],
+        )
+        order = self.make_order(
+            self.ebay, EBAY_ORDER, [(self.product_a, 1, "110000009002-0")]
+        )
+        self.run_cron("ir_cron_api_status_refresh")
+        self.assertEqual(self.statuses(self.ebay)[base.API_EBAY_TRADING].state, "green")
+        self.sandbox.revoke_refresh_token(EBAY_REFRESH)
+        tokens.TOKEN_CACHE.clear()  # the access token expired meanwhile
+        self.ship(order.picking_ids, "1Z9002")
+        self.push()
+        self.env["ecommerce.api.status"].action_refresh_now()
+        trading = self.statuses(self.ebay)[base.API_EBAY_TRADING]
+        self.assertEqual(trading.state, "red", trading.message)
+        self.assertIn("invalid_grant", trading.message)
+        self.assertIn("Re-authorize", trading.message)
+        self.assertNotIn("..", trading.message)
+        self.assertEqual(self.ebay.api_status_ids, trading, "no Fulfillment light")

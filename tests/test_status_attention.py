@@ -87,13 +87,24 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
         )
         action = rows.action_writeback_retry()
         params = action["params"]
-        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["tag"], "stock_ecommerce_writeback.bulk_result")
         self.assertEqual(params["next"]["tag"], "soft_reload")
         self.assertEqual(params["type"], "warning")
-        self.assertIn("1 of 3 write-back(s): done.", params["message"])
-        self.assertIn(f"{OK}: only pending, submitted or failed", params["message"])
-        self.assertIn("(this one is Success)", params["message"])
-        self.assertIn(f"{CANCELLED}: the order is cancelled", params["message"])
+        # Issue 19, point 7: a short list, a count per reason, deliveries by
+        # delivery and order; the title says what was done.
+        self.assertEqual(params["title"], "Retry now: 1 of 3 done")
+        html = str(params["html"])
+        self.assertEqual(html.count("<li"), 3)
+        self.assertIn(
+            f'<b>1 queued to send again</b><br/><span class="small">'
+            f"{self.bad.name} (order {BAD})</span>",
+            html,
+        )
+        self.assertIn("<b>1 refused: only pending, submitted or failed", html)
+        self.assertIn("(this one is Success).</b>", html)
+        self.assertIn(f"{self.ok.name} (order {OK})", html)
+        self.assertIn("<b>1 refused: the order is cancelled", html)
+        self.assertIn(f"{self.cancelled.name} (order {CANCELLED})", html)
         self.assertEqual(self.bad.writeback_state, State.PENDING)
         self.assertEqual(self.cancelled.writeback_state, State.DISAGREES)
         self.assertEqual(self.ok.writeback_state, State.SUCCESS)
@@ -106,10 +117,12 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
         action = (
             self.bad | self.to_fix | self.cancelled
         ).action_writeback_mark_manual()
-        self.assertIn("2 of 3 write-back(s): done.", action["params"]["message"])
-        self.assertIn(
-            f"{CANCELLED}: the order is cancelled", action["params"]["message"]
-        )
+        params = action["params"]
+        self.assertEqual(params["title"], "Mark as manually confirmed: 2 of 3 done")
+        html = str(params["html"])
+        self.assertIn("<b>2 marked as manually confirmed</b>", html)
+        self.assertIn("<b>1 refused: the order is cancelled", html)
+        self.assertIn(f"{self.cancelled.name} (order {CANCELLED})", html)
         self.assertEqual(self.bad.writeback_state, State.MANUAL)
         self.assertEqual(self.bad.writeback_manual_reason, "confirmed")
         self.assertEqual(self.to_fix.writeback_state, State.MANUAL)
@@ -167,5 +180,5 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
             self.to_fix.with_context(tz="America/New_York").ecommerce_readback_html
         )
         self.assertNotIn("2026-02-11T01:30:00Z", html)
-        self.assertIn("02/10/2026 08:30:00 PM", html)  # en_US, as the screen
+        self.assertIn("02/10/2026 08:30 PM", html)  # en_US, as the screen
         self.assertIn("Widget A", html)

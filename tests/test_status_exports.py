@@ -8,7 +8,7 @@ import datetime
 
 from ..marketplaces.policy import State
 from .common import WritebackCase
-from .status_common import BAD, OK, StatusScreenMixin
+from .status_common import BAD, CANCELLED, OK, StatusScreenMixin
 
 
 class TestExportsMatchTheScreen(StatusScreenMixin, WritebackCase):
@@ -82,3 +82,71 @@ class TestExportsMatchTheScreen(StatusScreenMixin, WritebackCase):
         row = content.splitlines()[1].split(",")
         self.assertEqual(row[1:3], ["23-45678-90199", "110000000099"])
         self.assertIn("2000000099", row)
+
+    # Issue 19, point 3: the upload files hold only what can be confirmed.
+    def test_amazon_file_leaves_out_the_order_cancelled_on_amazon(self):
+        wizard = self._wizard("amazon_flat", self.cancelled | self.bad)
+        self.assertFalse(wizard.unconfirmed_only)
+        self.assertEqual(wizard.export_count, 1)
+        content = wizard._export_file()[0].decode()
+        self.assertIn(BAD, content)
+        self.assertNotIn(CANCELLED, content)
+        self.assertIn(
+            "1 Amazon deliveries cannot be confirmed, their order is cancelled on "
+            f"Amazon: left out:\n- {self.cancelled.name} ({CANCELLED})",
+            wizard.export_warning,
+        )
+        self.assertNotIn("until fixed", wizard.export_warning)
+
+    def test_confirmed_deliveries_are_not_called_to_fix(self):
+        self.ok.with_context(writeback_engine=True).write(
+            {"writeback_state": State.SUCCESS.value}
+        )
+        wizard = self._wizard(
+            "amazon_flat", self.ok | self.bad, default_unconfirmed_only=True
+        )
+        self.assertEqual(
+            wizard.export_warning,
+            "1 Amazon deliveries are already confirmed: left out (untick 'Not yet "
+            f"confirmed only' to include them):\n- {self.ok.name} ({OK})",
+        )
+
+    def test_ebay_fulfillment_file_has_a_line_per_item(self):
+        self.ebay.ebay_api = "fulfillment"
+        self.product_a.default_code = "SKU-A"
+        self.product_b.default_code = "SKU-B"
+        order = self.make_order(
+            self.ebay,
+            "23-45678-90200",
+            [(self.product_a, 1, "10000000201"), (self.product_b, 2, "10000000202")],
+        )
+        order.order_line[0].ebay_legacy_item_id = "110000000201"
+        order.order_line[1].ebay_legacy_item_id = "110000000202"
+        picking = self.ship(order.picking_ids, "9400100000000200")
+        lines = self._wizard("ebay_csv", picking)._export_file()[0].decode()
+        rows = [line.split(",") for line in lines.splitlines()[1:]]
+        self.assertEqual(
+            rows,
+            [
+                [
+                    "Shipped",
+                    "23-45678-90200",
+                    "110000000201",
+                    self.product_a.name,
+                    "SKU-A",
+                    "",
+                    "UPS",
+                    "9400100000000200",
+                ],
+                [
+                    "Shipped",
+                    "23-45678-90200",
+                    "110000000202",
+                    self.product_b.name,
+                    "SKU-B",
+                    "",
+                    "UPS",
+                    "9400100000000200",
+                ],
+            ],
+        )

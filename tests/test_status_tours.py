@@ -6,6 +6,7 @@ the export checked against the grid, the account cards, Test connection."""
 
 from odoo.tests import tagged
 
+from ..marketplaces import base
 from ..marketplaces.policy import State
 from .common import WritebackHttpCase
 from .status_common import StatusScreenMixin
@@ -13,7 +14,9 @@ from .status_common import StatusScreenMixin
 
 @tagged("post_install", "-at_install")
 class TestStatusScreenTours(StatusScreenMixin, WritebackHttpCase):
-    """The screens in a real browser (headless Chromium)."""
+    """The screens in a real browser (headless Chromium), at 1440 px."""
+
+    browser_size = "1440x900"
 
     def test_needs_attention_tour(self):
         self._status_screen_data()
@@ -40,9 +43,20 @@ class TestStatusScreenTours(StatusScreenMixin, WritebackHttpCase):
 class TestAccountCardsTours(StatusScreenMixin, WritebackHttpCase):
     """The Connection Status cards and Test connection, in their own browser."""
 
+    browser_size = "1440x900"
+
     def test_account_cards_and_test_connection_tour(self):
         self._status_screen_data()
         self.run_cron("ir_cron_api_status_refresh")
+        # The cards reload themselves every 2 s in this test (issue 19.6).
+        self.env["ir.config_parameter"].set_param(
+            "stock_ecommerce_writeback.status_refresh_seconds", "2"
+        )
+        # A status the last check left Red, which the journal says is Green:
+        # Update says so.
+        self.amazon.api_status_ids.filtered(
+            lambda s: s.api == base.API_AMAZON_WRITEBACK
+        ).state = "red"
         self.start_tour(
             "/odoo/action-stock_ecommerce_writeback.action_ecommerce_status_overview",
             "stock_ecommerce_writeback_connection_tour",
@@ -56,3 +70,14 @@ class TestAccountCardsTours(StatusScreenMixin, WritebackHttpCase):
         )
         self.env.invalidate_all()
         self.assertTrue(self.amazon.connection_test_ok)
+        # Issue 19.5: the journal and status lists show names whole.
+        self.start_tour(
+            "/odoo/action-stock_ecommerce_writeback.action_ecommerce_api_call",
+            "stock_ecommerce_writeback_api_calls_tour",
+            login="admin",
+        )
+        self.start_tour(
+            "/odoo/action-stock_ecommerce_writeback.action_ecommerce_api_status",
+            "stock_ecommerce_writeback_api_status_tour",
+            login="admin",
+        )

@@ -28,9 +28,9 @@ DONE = datetime.datetime(2026, 2, 11, 1, 30)  # 2026-02-10 20:30 in New York
 # Without the screen's columns, the export has every column of the grid's
 # view, in its order, with the headings it shows.
 GRID_HEADER = (
-    "Marketplace Order,Marketplace Account,Customer,Carrier,Service,"
-    "Tracking Number,Shipped Qty,Shipment,Ship Date,Write-back,Attempts,"
-    "Last Attempt,Next Attempt,Last Error\r\n"
+    "Marketplace Order,Write-back,Marketplace Account,Customer,Carrier,Service,"
+    "Tracking Number,Shipped Qty,Shipment,Ship Date,Attempts,"
+    "Last Attempt,Next Attempt,Reason\r\n"
 )
 AMAZON_HEADER = (
     "order-id\torder-item-id\tquantity\tship-date\tcarrier-code\tcarrier-name\t"
@@ -80,7 +80,7 @@ class TestWritebackExport(WritebackCase):
             writeback_attempt_count=5,
             writeback_last_attempt=_at(3),
             writeback_next_attempt=False,
-            writeback_error='Amazon: "InvalidInput"\nOrder cancelled',
+            writeback_error='Amazon: "InvalidInput"\nOrder on hold',
         )
         self.ebay_1 = self._delivery(
             self.ebay,
@@ -276,14 +276,14 @@ class TestWritebackExport(WritebackCase):
         expected = (
             "\ufeff"
             + GRID_HEADER
-            + f"{AMAZON_2},Amazon US (sandbox),'=Evil Buyer,UPS Ground,UPS Ground,"
-            f"'+1Z0002,1,{self.amazon_2.name},2026-02-10 20:30:00,Pending,2,"
+            + f"{AMAZON_2},Pending,Amazon US (sandbox),'=Evil Buyer,UPS Ground,"
+            f"UPS Ground,'+1Z0002,1,{self.amazon_2.name},2026-02-10 20:30:00,2,"
             "2026-02-10 23:00:00,2026-02-11 00:00:00,\r\n"
-            f"{AMAZON_1},Amazon US (sandbox),Marketplace Buyer,UPS Ground,UPS Ground,"
-            f"1Z0001,3,{self.amazon_1.name},2026-02-10 20:30:00,Failed,5,"
-            '2026-02-10 22:00:00,,"Amazon: ""InvalidInput""\nOrder cancelled"\r\n'
-            f"{EBAY_1},eBay US (sandbox),Marketplace Buyer,UPS Ground,UPS Ground,"
-            f"9400-1000-01,1,{self.ebay_1.name},2026-02-10 20:30:00,Success,1,"
+            f"{AMAZON_1},Failed,Amazon US (sandbox),Marketplace Buyer,UPS Ground,"
+            f"UPS Ground,1Z0001,3,{self.amazon_1.name},2026-02-10 20:30:00,5,"
+            '2026-02-10 22:00:00,,"Amazon: ""InvalidInput""\nOrder on hold"\r\n'
+            f"{EBAY_1},Success,eBay US (sandbox),Marketplace Buyer,UPS Ground,"
+            f"UPS Ground,9400-1000-01,1,{self.ebay_1.name},2026-02-10 20:30:00,1,"
             "2026-02-10 21:00:00,,\r\n"
         ).encode()
         self.assertEqual(content, expected)
@@ -334,7 +334,8 @@ class TestWritebackExport(WritebackCase):
             content,
             (
                 EBAY_HEADER
-                + f"Shipped,{EBAY_1},110000000001,,,2000000001,UPS,9400100001\r\n"
+                + f"Shipped,{EBAY_1},110000000001,Widget A,WA,2000000001,UPS,"
+                "9400100001\r\n"
             ).encode(),
         )
 
@@ -362,8 +363,16 @@ class TestWritebackExport(WritebackCase):
         )
         wizard = self._wizard("ebay_csv", export_ids=self.ebay_1.ids)
         lines = self._file(wizard)[0].decode().splitlines()[1:]
+        self.product_a.name = "=Widget A"  # the product's name is free text
+        lines = self._file(wizard)[0].decode().splitlines()[1:]
         self.assertEqual(
-            lines, [f"Shipped,{EBAY_1},110000000001,,,2000000001,'@UPS,9400100001"]
+            lines,
+            [
+                (
+                    f"Shipped,{EBAY_1},110000000001,'=Widget A,WA,2000000001,"
+                    "'@UPS,9400100001"
+                )
+            ],
         )
 
     def test_marketplace_file_leaves_out_formula_identifiers(self):

@@ -22,6 +22,7 @@ from odoo.fields import Domain
 
 from ..marketplaces import exports, policy
 from ..marketplaces.policy import State
+from ..models.stock_picking import ISSUE_CANCELLED
 
 # The grid's default_order (views/stock_picking_views.xml, view_writeback_list).
 GRID_ORDER = "writeback_last_attempt desc, id desc"
@@ -281,9 +282,10 @@ class EcommerceWritebackExport(models.TransientModel):
 
     def _export_rows(self, pickings):
         """``(rows, left_out)``: the rows of the chosen format, one per
-        delivery in the order of ``pickings``, and ``[(picking, reason)]`` for
-        the deliveries the marketplace file cannot contain (reason False:
-        another marketplace's delivery)."""
+        delivery in the order of ``pickings``, and ``[(picking, kind,
+        reason)]`` for the deliveries the marketplace file leaves out, kind
+        being one of LEFT_OUT_KINDS ("other": another marketplace's delivery,
+        no reason)."""
         platform = FILES[self.export_format][0]
         if not platform:
             return [self._grid_row(picking) for picking in pickings], []
@@ -292,33 +294,63 @@ class EcommerceWritebackExport(models.TransientModel):
         ours = pickings.filtered_domain([("ecommerce_platform", "=", platform)])
         for picking in pickings:
             if picking not in ours:  # another marketplace's delivery
-                left_out.append((picking, False))
+                left_out.append((picking, "other", False))
+                continue
+            if (
+                picking.writeback_issue == ISSUE_CANCELLED
+                or picking.writeback_manual_reason == "cancelled"
+            ):
+                # Nothing can be confirmed on a cancelled order: the upload
+                # would be refused line by line.
+                left_out.append(
+                    (
+                        picking,
+                        "cancelled",
+                        self.env._("the order is cancelled on the marketplace."),
+                    )
+                )
                 continue
             if self.unconfirmed_only and picking.writeback_state in CONFIRMED_STATES:
                 left_out.append(
                     (
                         picking,
-                        self.env._(
-                            "already confirmed on the marketplace (%s); untick "
-                            "'Not yet confirmed only' to include it.",
-                            dict(policy.SELECTION)[picking.writeback_state],
-                        ),
+                        "confirmed",
+                        dict(policy.SELECTION)[picking.writeback_state],
                     )
                 )
                 continue
             # What the write-back would send: same checks, same Shipment.
             shipment, problem = picking._writeback_checked_shipment()
             if problem:
-                left_out.append((picking, problem))
+                left_out.append((picking, "fix", problem))
                 continue
             if self.export_format == "ebay_csv":
                 shipment = self._ebay_file_shipment(picking, shipment)
             found = formula_identifiers(shipment)
             if found:
-                left_out.append((picking, self._formula_problem(found)))
+                left_out.append((picking, "fix", self._formula_problem(found)))
                 continue
             rows.append(shipment)
         return rows, left_out
+
+    def _ebay_item_details(self, pickings):
+        """``{(order ref, item ref): EbayItemDetails}`` of the items these
+        deliveries send: the listing's item number (REST legacyItemId) for
+        a Sell Fulfillment line, the product's name and SKU (Item Title,
+        Custom Label)."""
+        details = {}
+        for picking in pickings:
+            for line in picking._writeback_shipped_sale_lines():
+                product = line.product_id
+                info = exports.EbayItemDetails(
+                    item_number=line.ebay_legacy_item_id or "",
+                    title=product.name or line.name or "",
+                    custom_label=product.default_code or "",
+                )
+                for ref in (line.ebay_order_line_item_id, line.ebay_line_item_id):
+                    if ref:
+                        details[(picking.ecommerce_order_ref, ref)] = info
+        return details
 
     def _ebay_file_shipment(self, picking, shipment):
         """``shipment`` with the Trading ids (ItemID-TransactionID) Seller
@@ -370,33 +402,50 @@ class EcommerceWritebackExport(models.TransientModel):
             ._fields["platform"]
             ._description_selection(self.env)
         )[platform]
+        kinds = {
+            kind: [(p, reason) for p, k, reason in left_out if k == kind]
+            for kind in ("other", "confirmed", "cancelled", "fix")
+        }
         lines = []
-        others = sum(1 for _picking, problem in left_out if not problem)
-        if others:
+        if kinds["other"]:
             lines.append(
                 self.env._(
                     "%(count)s of the %(total)s deliveries are not %(marketplace)s "
                     "shipments: they are left out of this file.",
-                    count=others,
+                    count=len(kinds["other"]),
                     total=len(pickings),
                     marketplace=marketplace,
                 )
             )
-        problems = [(picking, problem) for picking, problem in left_out if problem]
-        if problems:
-            lines.append(
-                self.env._(
-                    "%(count)s %(marketplace)s deliveries are left out until fixed:",
-                    count=len(problems),
-                    marketplace=marketplace,
-                )
-            )
-            lines += [
-                f"- {picking.name} ({picking.ecommerce_order_ref}): {problem}"
-                for picking, problem in problems[:MAX_NAMED]
-            ]
-            if len(problems) > MAX_NAMED:
-                lines.append(self.env._("- and %s more.", len(problems) - MAX_NAMED))
+        headings = {
+            "confirmed": self.env._(
+                "%(count)s %(marketplace)s deliveries are already confirmed: left "
+                "out (untick 'Not yet confirmed only' to include them):",
+                count=len(kinds["confirmed"]),
+                marketplace=marketplace,
+            ),
+            "cancelled": self.env._(
+                "%(count)s %(marketplace)s deliveries cannot be confirmed, their "
+                "order is cancelled on %(marketplace)s: left out:",
+                count=len(kinds["cancelled"]),
+                marketplace=marketplace,
+            ),
+            "fix": self.env._(
+                "%(count)s %(marketplace)s deliveries are left out until fixed:",
+                count=len(kinds["fix"]),
+                marketplace=marketplace,
+            ),
+        }
+        for kind in ("confirmed", "cancelled", "fix"):
+            named = kinds[kind]
+            if not named:
+                continue
+            lines.append(headings[kind])
+            for picking, reason in named[:MAX_NAMED]:
+                line = f"- {picking.name} ({picking.ecommerce_order_ref})"
+                lines.append(f"{line}: {reason}" if kind == "fix" else line)
+            if len(named) > MAX_NAMED:
+                lines.append(self.env._("- and %s more.", len(named) - MAX_NAMED))
         return "\n".join(lines)
 
     def _grid_row(self, picking):
@@ -482,7 +531,9 @@ class EcommerceWritebackExport(models.TransientModel):
         elif self.export_format == "amazon_flat":
             content = exports.amazon_shipping_confirmation(rows, tz=tz)
         else:
-            content = exports.ebay_tracking_csv(rows)
+            content = exports.ebay_tracking_csv(
+                rows, details=self._ebay_item_details(pickings)
+            )
         _platform, prefix, extension, mimetype = FILES[self.export_format]
         stamp = datetime.datetime.now(tz).strftime("%Y%m%d-%H%M%S")
         return content, f"{prefix}-{stamp}.{extension}", mimetype

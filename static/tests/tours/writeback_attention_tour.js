@@ -90,20 +90,72 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tou
                 const width = this.anchor.getBoundingClientRect().width;
                 assert(width >= 150, `order column is ${width}px`);
                 const tracking = document.querySelector("th[data-name='carrier_tracking_ref']");
-                assert(tracking.getBoundingClientRect().width >= 200, "tracking column");
+                assert(tracking.getBoundingClientRect().width >= 190, "tracking column");
                 assert(
                     !document.querySelector("th[data-name='writeback_next_attempt']"),
                     "Next Attempt is optional and hidden"
                 );
-                assert(
-                    !document.querySelector("th[data-name='writeback_error']"),
-                    "Last Error is optional and hidden"
-                );
             },
         },
         {
-            content: "The tracking number can be copied from the grid",
-            trigger: `${row(BAD)} td[name='carrier_tracking_ref']:has(.o_clipboard_button)`,
+            content: "Issue 19.5: the reason is a wide default column, wrapped, never cut",
+            trigger: `${row(BAD)} td[name='writeback_error']:contains('Invalid tracking number')`,
+            run() {
+                const th = document.querySelector("th[data-name='writeback_error']");
+                const width = th.getBoundingClientRect().width;
+                assert(width >= 280, `reason column is ${width}px`);
+                const cell = this.anchor;
+                assert(
+                    cell.scrollWidth <= cell.clientWidth + 1,
+                    `reason cut: ${cell.scrollWidth} > ${cell.clientWidth}`
+                );
+                const right = cell.getBoundingClientRect().right;
+                assert(right <= window.innerWidth, `reason ends at ${right}px`);
+                const state = document.querySelector("th[data-name='writeback_state']");
+                assert(state.getBoundingClientRect().right <= window.innerWidth, "state");
+            },
+        },
+        {
+            content: "Issue 19.9: tracking numbers start under their heading; copy without hover",
+            trigger: `${row(BAD)} td[name='carrier_tracking_ref'] .o_clipboard_button`,
+            run() {
+                const cell = this.anchor.closest("td");
+                const text = cell.querySelector(".o_field_CopyClipboardChar span");
+                const heading = document.querySelector(
+                    "th[data-name='carrier_tracking_ref'] .o_column_title, th[data-name='carrier_tracking_ref'] span"
+                );
+                const offset = Math.abs(
+                    text.getBoundingClientRect().left - heading.getBoundingClientRect().left
+                );
+                assert(offset <= 2, `tracking number ${offset}px off its heading`);
+                const opacity = getComputedStyle(this.anchor).opacity;
+                assert(opacity === "1", `copy button opacity ${opacity} without hover`);
+            },
+        },
+        {
+            content: "Issue 19.9: Custom Group offers no internal field",
+            trigger: ".o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            trigger: "select.o_add_custom_group_menu",
+            run() {
+                const labels = [...this.anchor.options].map((o) => o.textContent.trim());
+                assert(labels.some((l) => l === "Marketplace Account"), "account offered");
+                for (const internal of ["Lease", "sort key", "Throttle", "Rate-limit"]) {
+                    assert(
+                        !labels.some((l) => l.includes(internal)),
+                        `${internal} offered: ${labels}`
+                    );
+                }
+            },
+        },
+        {
+            trigger: ".o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            trigger: ".o_list_view:not(:has(select.o_add_custom_group_menu))",
         },
         {
             trigger: ".o_control_panel_navigation button.o_writeback_update",
@@ -127,9 +179,13 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tou
             run: "click",
         },
         {
-            content: "A summary of what was done and what was refused and why",
+            content: "Issue 19.7: a short list, a count per reason, by delivery and order",
             trigger:
-                ".o_notification:contains('1 of 2 write-back(s): done'):contains('the order is cancelled')",
+                ".o_notification:contains('Retry now: 1 of 2 done') .o_writeback_bulk_result li.o_writeback_bulk_done:contains('1 queued to send again'):contains('(order 114-7100002-0000002)')",
+        },
+        {
+            trigger:
+                ".o_notification .o_writeback_bulk_result li.o_writeback_bulk_refused:contains('1 refused: the order is cancelled'):contains('(order 114-7100003-0000003)')",
         },
         {
             content: "The retried one left the queue",
@@ -143,6 +199,28 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tou
         {
             content: "Differs on marketplace is a ribbon, not a step after Success",
             trigger: ".o_form_view .ribbon:contains('Differs')",
+        },
+        {
+            content: "Issue 19.9: attempts of the account's maximum",
+            trigger: ".o_form_view .o_field_widget[name='writeback_attempt_count']:contains('1 of 5')",
+        },
+        {
+            trigger: ".o_form_view .o_notebook a:contains('Attempt History')",
+            run: "click",
+        },
+        {
+            content: "Issue 19.5: the Attempt History headings are not cut",
+            trigger: ".o_form_view .o_field_widget[name='writeback_call_ids'] thead th[data-name='outcome']",
+            run() {
+                const table = this.anchor.closest("table");
+                for (const th of table.querySelectorAll("thead th[data-name]")) {
+                    const title = th.querySelector(".o_column_title, span") || th;
+                    assert(
+                        title.scrollWidth <= title.clientWidth + 1,
+                        `heading ${th.dataset.name} cut (${title.scrollWidth} > ${title.clientWidth})`
+                    );
+                }
+            },
         },
         {
             trigger:
@@ -217,6 +295,51 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tou
             trigger: `.o_list_view ${row(OK)}`,
             run: checkExportAgainstGrid,
         },
+        // Issue 19.5: every optional column on, the state stays in view.
+        {
+            trigger: ".o_optional_columns_dropdown_toggle",
+            run: "click",
+        },
+        ...[
+            "ecommerce_service_name",
+            "writeback_shipped_qty",
+            "name",
+            "date_done",
+            "writeback_attempt_count",
+            "writeback_next_attempt",
+        ].flatMap((name) => [
+            {
+                trigger: `.o-dropdown--menu input[name='${name}']:not(:checked)`,
+                run: "click",
+            },
+            {
+                trigger: `.o_list_view th[data-name='${name}']`,
+            },
+        ]),
+        {
+            content: "With every optional column on, the state column is on screen",
+            trigger: ".o_list_view th[data-name='writeback_state']",
+            run() {
+                const right = this.anchor.getBoundingClientRect().right;
+                assert(right <= window.innerWidth, `state column ends at ${right}px`);
+                const attempts = document.querySelector("td[name='writeback_attempt_count']");
+                assert(/\d+ of 5/.test(attempts.textContent), attempts.textContent);
+            },
+        },
+        // Issue 19.9: an empty queue says so in its own words.
+        {
+            trigger: ".o_searchview_input",
+            run: "edit ZZZ-NO-SUCH-ORDER",
+        },
+        {
+            trigger: ".o_searchview_input",
+            run: "press Enter",
+        },
+        {
+            content: "Nothing needs attention, not stock's 'No transfer found'",
+            trigger:
+                ".o_view_nocontent:contains('Nothing needs attention'):not(:contains('No transfer found'))",
+        },
     ],
 });
 
@@ -233,6 +356,48 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_connection_to
         },
         {
             trigger: ".o_kanban_record:contains('Amazon US (sandbox)') .o_ecommerce_success_today:contains('0 confirmed today')",
+        },
+        {
+            content: "Issue 19.2: eBay is checked on the API it writes back with only",
+            trigger:
+                ".o_kanban_record:contains('eBay US (sandbox)') .o_ecommerce_api_badges:contains('Trading'):not(:contains('Fulfillment'))",
+        },
+        {
+            content: "Issue 19.6: Update says what changed",
+            trigger: ".o_control_panel button.o_ecommerce_status_update",
+            run: "click",
+        },
+        {
+            trigger:
+                ".o_notification:contains('Statuses updated at') .o_ecommerce_status_changes li:contains('Amazon US (sandbox): Writeback API Red → Green')",
+        },
+        {
+            trigger: ".o_kanban_record:contains('Amazon US (sandbox)') .o_ecommerce_api_badges:contains('Writeback API: Green')",
+        },
+        {
+            content: "Issue 19.6: the cards refresh themselves while open",
+            trigger: ".o_kanban_record:contains('Amazon US (sandbox)')",
+            async run() {
+                await rpc("/web/dataset/call_kw/ecommerce.api.status/search_read", {
+                    model: "ecommerce.api.status",
+                    method: "search_read",
+                    args: [[["api", "=", "amazon_orders"]]],
+                    kwargs: { fields: ["id"], limit: 1 },
+                }).then(([status]) =>
+                    rpc("/web/dataset/call_kw/ecommerce.api.status/write", {
+                        model: "ecommerce.api.status",
+                        method: "write",
+                        args: [[status.id], { state: "yellow" }],
+                        kwargs: {},
+                    })
+                );
+            },
+        },
+        {
+            content: "No click: the card shows the change by itself",
+            trigger:
+                ".o_kanban_record:contains('Amazon US (sandbox)') .o_ecommerce_api_badges:contains('Orders API: Yellow')",
+            timeout: 15000,
         },
         {
             content: "The failed count opens the failed write-backs",
@@ -259,6 +424,46 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_test_connecti
             content: "Each API's result is shown on the form",
             trigger:
                 ".o_form_view .o_ecommerce_test_ok:contains('Amazon Writeback API: Connected'):contains('Amazon Orders API: Connected')",
+        },
+    ],
+});
+
+/** No cell of these columns cuts its text (names, APIs, orders). */
+function checkNotCut(columns) {
+    for (const name of columns) {
+        const th = document.querySelector(`.o_list_view th[data-name='${name}']`);
+        assert(th, `column ${name} shown`);
+        for (const cell of document.querySelectorAll(`.o_list_view td[name='${name}']`)) {
+            const inner = cell.querySelector("span, a, div") || cell;
+            assert(
+                cell.scrollWidth <= cell.clientWidth + 1 &&
+                    inner.scrollWidth <= inner.clientWidth + 1,
+                `${name} cut in ${cell.textContent.trim()} (${cell.clientWidth}px)`
+            );
+        }
+    }
+}
+
+// Issue 19.5: the API Calls list shows account, API and order names whole.
+registry.category("web_tour.tours").add("stock_ecommerce_writeback_api_calls_tour", {
+    steps: () => [
+        {
+            trigger: ".o_list_view td[name='account_id']:contains('Amazon US (sandbox)')",
+            run() {
+                checkNotCut(["account_id", "api", "operation", "order_ref"]);
+            },
+        },
+    ],
+});
+
+// Issue 19.5: the API Status list shows account and API names whole.
+registry.category("web_tour.tours").add("stock_ecommerce_writeback_api_status_tour", {
+    steps: () => [
+        {
+            trigger: ".o_list_view td[name='api']:contains('Amazon Writeback API')",
+            run() {
+                checkNotCut(["account_id", "api"]);
+            },
         },
     ],
 });

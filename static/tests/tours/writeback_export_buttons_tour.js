@@ -4,6 +4,16 @@ import { registry } from "@web/core/registry";
 // "Export" opens the export wizard on the rows listed.
 registry.category("web_tour.tours").add("stock_ecommerce_writeback_export_buttons", {
     steps: () => [
+        // These deliveries have no order: show the Shipment column (optional,
+        // hidden at first so that the reason gets the room).
+        {
+            trigger: ".o_optional_columns_dropdown_toggle",
+            run: "click",
+        },
+        {
+            trigger: ".o-dropdown--menu input[name='name']:not(:checked)",
+            run: "click",
+        },
         {
             trigger: ".o_list_view .o_data_row td[name='name']:contains('WBX/OUT/0002')",
         },
