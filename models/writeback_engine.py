@@ -44,6 +44,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import os
 import time
 
 import psycopg2.errors
@@ -86,6 +87,14 @@ VERIFY_BATCH = 50
 # applied once the oldest is this old (or a batch is full): a paced push
 # does its bookkeeping every few seconds, not after every send.
 APPLY_EVERY = 10.0
+# pid -> {"started", "deadline", "ended"} (monotonic seconds) of the
+# engine's last job in this cron worker: when Odoo ends the worker's
+# current wake-up (see _time_left)
+_WORKER_DEADLINE = {}
+# A job of the engine that starts within this many seconds of the end of the
+# previous one runs in the same wake-up of the cron worker (due jobs run back
+# to back; a new wake-up comes after Odoo's poll interval, 60 s).
+SAME_WAKE_UP = 5.0
 # The requests that can record a confirmation (the journal's operation):
 # a claim that made none of them gets its attempt back when reconciled.
 SEND_OPERATIONS = frozenset(
@@ -321,6 +330,13 @@ class WritebackEngine(models.AbstractModel):
         loop that ran out of time reports what is left (``remaining()``, a
         domain of deliveries, or a count) so that the scheduler runs the
         cron again at once. Returns False when the time was up."""
+        try:
+            return self._batch_loop_run(next_batch, process, remaining, on_time_up)
+        finally:
+            self._job_ended()
+
+    @api.model
+    def _batch_loop_run(self, next_batch, process, remaining, on_time_up):
         cron = self.env["ir.cron"]
         conflicts, time_up = 0, False
         while conflicts < 3:
@@ -358,7 +374,42 @@ class WritebackEngine(models.AbstractModel):
         if end is None or not config["workers"] or not limit or limit < 0:
             return None
         started = end - MIN_TIME_PER_JOB
-        return max(0.0, (started + limit - time.monotonic()) * TIME_LEFT_SHARE)
+        # A cron worker runs every job that is due, one after the other, in
+        # one wake-up, and Odoo's limit counts from the wake-up: a job of
+        # this engine that started while an earlier one's deadline was
+        # still ahead shares that deadline (a job of another module before
+        # ours is not seen; the margin covers a short one).
+        deadline = started + limit
+        now = time.monotonic()
+        earlier = _WORKER_DEADLINE.get(os.getpid())
+        if (
+            earlier is not None
+            and (
+                earlier["started"] == started
+                or 0 <= started - earlier["ended"] < SAME_WAKE_UP
+            )
+            # past (or close to) that deadline the worker would be gone: it
+            # is a new wake-up (never a run that may claim nothing for ever)
+            and earlier["deadline"] - now > SAME_WAKE_UP * 2
+        ):
+            # a rerun of the same job, or the next job of the same wake-up
+            deadline = min(deadline, earlier["deadline"])
+        _WORKER_DEADLINE[os.getpid()] = {
+            "started": started,
+            "deadline": deadline,
+            "ended": float("inf"),
+        }
+        # a margin of a share of the whole limit, not of what is left: the
+        # last sends of a run, its bookkeeping and the scheduler's rerun
+        # take their time even when little is left
+        return max(0.0, deadline - now - limit * (1 - TIME_LEFT_SHARE))
+
+    @api.model
+    def _job_ended(self):
+        """Note when this worker's job ended (see :meth:`_time_left`)."""
+        record = _WORKER_DEADLINE.get(os.getpid())
+        if record is not None:
+            record["ended"] = time.monotonic()
 
     @api.model
     def _commit(self):

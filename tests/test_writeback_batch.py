@@ -432,3 +432,39 @@ class TestWritebackBatch(WritebackCase):
                 [p["tracking_number"] for p in held["packages"]],
                 [picking.carrier_tracking_ref],
             )
+
+    def test_jobs_of_one_cron_wake_up_share_its_deadline(self):
+        """A cron worker runs the due jobs one after the other and Odoo's
+        limit counts from its wake-up: the verify job, which started 60 s
+        into the wake-up right after the push ended, has 60 s left (less
+        the margin, 20 % of the limit), not a whole limit; a job after a
+        real sleep has its own; and a deadline already gone never leaves a
+        job with nothing."""
+        from ..models import writeback_engine as module
+
+        engine = self.env["ecommerce.writeback.engine"]
+        clock = [1000.0]
+        limits = {"workers": 2, "limit_time_real_cron": 120}
+
+        def time_left(started):
+            end = started + module.MIN_TIME_PER_JOB
+            return engine.with_context(cron_end_time=end)._time_left()
+
+        with (
+            patch.dict(config.options, limits),
+            patch.dict(module._WORKER_DEADLINE, clear=True),
+            patch.object(module.time, "monotonic", lambda: clock[0]),
+        ):
+            margin = 120 * (1 - module.TIME_LEFT_SHARE)
+            self.assertAlmostEqual(time_left(1000.0), 120 - margin)
+            clock[0] = 1060.0
+            engine._job_ended()  # the push ran 60 s
+            clock[0] = 1061.0
+            self.assertAlmostEqual(time_left(1061.0), 59 - margin)
+            engine._job_ended()
+            clock[0] = 1130.0  # 69 s later: a new wake-up
+            self.assertAlmostEqual(time_left(1130.0), 120 - margin)
+            clock[0] = 1245.0
+            engine._job_ended()
+            clock[0] = 1246.0  # at once, but the old deadline is gone
+            self.assertAlmostEqual(time_left(1246.0), 120 - margin)
