@@ -118,6 +118,9 @@ class GridRow:
     customer: str = ""
     carrier: str = ""
     tracking: str = ""
+    # The tracking numbers as the marketplace got them, where they differ
+    # from ``tracking`` (the grid's "Sent As"); "" otherwise.
+    sent_tracking: str = ""
     shipment: str = ""
     service: str = ""
     ship_date: datetime.datetime | None = None

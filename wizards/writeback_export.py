@@ -38,6 +38,7 @@ GRID_FIELD_COLUMNS = {
     "carrier_id": "carrier",
     "ecommerce_service_name": "service",
     "carrier_tracking_ref": "tracking",
+    "writeback_sent_tracking": "sent_tracking",
     "writeback_shipped_qty": "shipped_qty",
     "name": "shipment",
     "date_done": "ship_date",
@@ -417,6 +418,12 @@ class EcommerceWritebackExport(models.TransientModel):
             customer=picking.partner_id.display_name or "",
             carrier=picking.carrier_id.display_name or "",
             tracking=picking.carrier_tracking_ref or "",
+            # as the grid shows it: only where it differs from the one entered
+            sent_tracking=(
+                picking.writeback_sent_tracking or ""
+                if picking.writeback_sent_tracking_differs
+                else ""
+            ),
             shipment=picking.name or "",
             service=picking.ecommerce_service_name or "",
             ship_date=picking.date_done or None,
