@@ -260,9 +260,13 @@ class AmazonClient(HttpClient):
         """
         if not shipment.packages:
             raise PermanentError(f"Shipment for {shipment.order_ref} has no packages")
+        # The order's own marketplace (a pan-European seller's account holds
+        # orders of every marketplace of its region), else the account's.
+        marketplace_id = shipment.marketplace_id or self.marketplace_id
+        self._check_order_marketplace(shipment, marketplace_id)
         # Validate every package before sending the first one.
         payloads = [
-            confirmation_payload(shipment, package, self.marketplace_id)
+            confirmation_payload(shipment, package, marketplace_id)
             for package in shipment.packages
         ]
         path = f"/orders/v0/orders/{_quote(shipment.order_ref)}/shipmentConfirmation"
@@ -279,6 +283,20 @@ class AmazonClient(HttpClient):
             message=f"Amazon accepted {len(payloads)} package(s) "
             f"for {shipment.order_ref}"
         )
+
+    def _check_order_marketplace(self, shipment, marketplace_id):
+        """PermanentError when ``marketplace_id`` is one Amazon lists in
+        another region than this account's: that region's endpoint alone
+        serves it ("SP-API Endpoints"), so this account cannot confirm it."""
+        known = MARKETPLACES.get(marketplace_id)
+        if known and known[2] != self.region:
+            _code, country, served_by = known
+            raise PermanentError(
+                f"Order {shipment.order_ref} was placed on the {country} "
+                f"marketplace ({marketplace_id}), served by Amazon's "
+                f"{REGION_NAMES[served_by]} endpoint: this account is in "
+                f"{REGION_NAMES[self.region]}."
+            )
 
     def request_count(self, shipment):
         """Requests :meth:`confirm_shipment` sends: one ``confirmShipment``
@@ -660,7 +678,12 @@ def _order_view(order_ref, order):
     """An :class:`~.base.OrderView` from a 2026-01-01 ``Order`` (getOrder's
     ``order``, or one of searchOrders' ``orders``)."""
     status = (order.get("fulfillment") or {}).get("fulfillmentStatus") or ""
-    packages = [_package_view(p) for p in order.get("packages") or []]
+    packages = [
+        _package_view(p) for p in order.get("packages") or [] if isinstance(p, dict)
+    ]
+    # Order.salesChannel is required: the marketplace the order was placed on.
+    channel = order.get("salesChannel")
+    channel = channel if isinstance(channel, dict) else {}
     ship_times = [p.ship_time for p in packages if p.ship_time]
     return base.OrderView(
         order_ref=order.get("orderId") or order_ref,
@@ -676,6 +699,7 @@ def _order_view(order_ref, order):
             for item in order.get("orderItems") or []
             if isinstance(item, dict)
         ],
+        marketplace_id=str(channel.get("marketplaceId") or ""),
     )
 
 
@@ -692,6 +716,9 @@ def _order_line(item):
 
 
 def _package_view(package):
+    """A :class:`~.base.PackageView` from an ``OrderPackage``. Only
+    packageReferenceId is required there: a package without ``packageItems``
+    has no items (``[]``: the read-back cannot tell its lines)."""
     return base.PackageView(
         package_ref=str(package.get("packageReferenceId") or ""),
         carrier=package.get("carrier") or "",
@@ -701,6 +728,7 @@ def _package_view(package):
         items=[
             (str(item.get("orderItemId") or ""), item.get("quantity"))
             for item in package.get("packageItems") or []
+            if isinstance(item, dict)
         ],
     )
 

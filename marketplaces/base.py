@@ -69,6 +69,10 @@ class Shipment:
     # sole, order-completing, one-package shipment: eBay applies order-level
     # tracking to every line of the order (ebay_trading.complete_sale_requests).
     sole_shipment: bool = False
+    # The marketplace the order was placed on (Amazon marketplaceId, e.g.
+    # A13V1IB3VIYZZH for an Amazon.fr order of a pan-European seller whose
+    # account is on Amazon.de); "" = the account's own marketplace.
+    marketplace_id: str = ""
 
     @property
     def tracking_numbers(self):
@@ -222,6 +226,9 @@ class OrderView:
     # The order's lines with every id the marketplace reports ([OrderLine]);
     # see match_order_line.
     lines: list = dataclasses.field(default_factory=list)
+    # The marketplace the order was placed on, where the API says (Amazon
+    # getOrder salesChannel.marketplaceId); "" when it does not.
+    marketplace_id: str = ""
 
     @property
     def tracking_numbers(self):

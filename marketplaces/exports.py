@@ -26,6 +26,7 @@ import dataclasses
 import datetime
 import io
 import re
+import zipfile
 
 # Cells starting with one of these are read as formulas (=, +, -, @) or can
 # smuggle one in (tab, CR: Excel drops them and evaluates what follows): OWASP
@@ -117,6 +118,9 @@ class GridRow:
     customer: str = ""
     carrier: str = ""
     tracking: str = ""
+    # The tracking numbers as the marketplace got them, where they differ
+    # from ``tracking`` (the grid's "Sent As"); "" otherwise.
+    sent_tracking: str = ""
     shipment: str = ""
     service: str = ""
     ship_date: datetime.datetime | None = None
@@ -253,6 +257,30 @@ def amazon_shipping_confirmation(shipments, tz=None):
     return _write(lines, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None).encode(
         "utf-8"
     )
+
+
+def by_marketplace(shipments):
+    """``[(marketplace id, [shipment, ...]), ...]``: ``shipments`` grouped by
+    :attr:`~.base.Shipment.marketplace_id`, groups in the order of their first
+    shipment, shipments in their given order. Seller Central uploads a
+    Shipping Confirmation file into the marketplace selected when it is
+    uploaded, so a pan-European seller needs one file per marketplace."""
+    groups = {}
+    for shipment in shipments:
+        groups.setdefault(shipment.marketplace_id or "", []).append(shipment)
+    return list(groups.items())
+
+
+def zip_files(files):
+    """A ZIP archive of ``[(name, bytes), ...]``, in that order, with fixed
+    timestamps (the same files make the same archive)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------

@@ -80,7 +80,8 @@ class Platform:
     line_lookup: bool
     order_ref_pattern: re.Pattern | None  # None: any reference without spaces
     order_ref_example: str
-    order_url: Callable  # (account, order reference) -> the seller's page
+    # (account, order reference, marketplace id or None) -> the seller's page
+    order_url: Callable
     client_kwargs: Callable  # account -> the client's credentials
     catalog_api: str | None = None  # API key of its catalog, if it has one
 
@@ -160,10 +161,57 @@ SELLER_CENTRAL_HOSTS = {
     "eu": "https://sellercentral-europe.amazon.com",
     "fe": "https://sellercentral-japan.amazon.com",
 }
+# Each marketplace's own Seller Central, by country code (amazon.MARKETPLACES):
+# a seller selling on several marketplaces of a region (pan-European) sees an
+# order on the Seller Central of the marketplace it was placed on. The hosts
+# are Amazon's "Seller Central URLs" (developer-docs.amazon.com/sp-api/docs/
+# seller-central-urls) for the marketplaces it gives a host of their own;
+# for those it sends to the unified sellercentral-europe.amazon.com (UK, DE,
+# FR, ES, IT), the country's Seller Central domain, which Amazon's own help
+# pages are served from (e.g. help item G641 on sellercentral.amazon.fr and
+# .co.uk, shared/notes/amazon-sp-api.md §5).
+SELLER_CENTRAL_MARKETPLACE_HOSTS = {
+    "CA": "https://sellercentral.amazon.ca",
+    "US": "https://sellercentral.amazon.com",
+    "MX": "https://sellercentral.amazon.com.mx",
+    "BR": "https://sellercentral.amazon.com.br",
+    "IE": "https://sellercentral.amazon.ie",
+    "ES": "https://sellercentral.amazon.es",
+    "UK": "https://sellercentral.amazon.co.uk",
+    "FR": "https://sellercentral.amazon.fr",
+    "BE": "https://sellercentral.amazon.com.be",
+    "NL": "https://sellercentral.amazon.nl",
+    "DE": "https://sellercentral.amazon.de",
+    "IT": "https://sellercentral.amazon.it",
+    "SE": "https://sellercentral.amazon.se",
+    "ZA": "https://sellercentral.amazon.co.za",
+    "PL": "https://sellercentral.amazon.pl",
+    "EG": "https://sellercentral.amazon.eg",
+    "TR": "https://sellercentral.amazon.com.tr",
+    "SA": "https://sellercentral.amazon.sa",
+    "AE": "https://sellercentral.amazon.ae",
+    "IN": "https://sellercentral.amazon.in",
+    "SG": "https://sellercentral.amazon.sg",
+    "AU": "https://sellercentral.amazon.com.au",
+    "JP": "https://sellercentral-japan.amazon.com",
+}
 
 
-def _amazon_order_url(account, order_ref):
-    host = SELLER_CENTRAL_HOSTS.get(account.amazon_region or "na")
+def seller_central_host(marketplace_id, region=None):
+    """The Seller Central of ``marketplace_id``; for a marketplace Amazon
+    does not list, the region's (North America's without one)."""
+    known = amazon.MARKETPLACES.get((marketplace_id or "").strip())
+    if known and known[0] in SELLER_CENTRAL_MARKETPLACE_HOSTS:
+        return SELLER_CENTRAL_MARKETPLACE_HOSTS[known[0]]
+    return SELLER_CENTRAL_HOSTS.get(region or "na", SELLER_CENTRAL_HOSTS["na"])
+
+
+def _amazon_order_url(account, order_ref, marketplace_id=None):
+    """The order on the Seller Central of the marketplace it was placed on
+    (``marketplace_id``), else of the account's marketplace."""
+    host = seller_central_host(
+        marketplace_id or account.amazon_marketplace_id, account.amazon_region
+    )
     return f"{host}/orders-v3/order/{order_ref}"
 
 
@@ -209,7 +257,7 @@ AMAZON = Platform(
 # -- eBay --------------------------------------------------------------------
 
 
-def _ebay_order_url(account, order_ref):
+def _ebay_order_url(account, order_ref, marketplace_id=None):
     host = (
         "https://www.ebay.com"
         if account.environment == "production"
@@ -245,6 +293,11 @@ EBAY = Platform(
             # ItemID-TransactionID (TransactionID 0 for auctions), e.g.
             # 110551234567-0.
             line_id_pattern=re.compile(r"^\d+-\d+$"),
+            # "The Trading API only supports alphanumeric characters for
+            # shipment tracking numbers, and any other characters are not
+            # supported, including spaces, hyphens, and all other special
+            # characters" (ShipmentTrackingDetailsType.ShipmentTrackingNumber).
+            normalise_tracking=_letters_and_digits,
         ),
         # "Only alphanumeric characters are supported for shipment tracking
         # numbers" (ShippingFulfillmentDetails.trackingNumber).

@@ -123,8 +123,12 @@ RULES = {
         ORDER_REF: dataclasses.replace(_EBAY_ORDER, limit=39),
         # ShipmentTrackingNumber and ShippingCarrierUsed are mutually
         # dependent (ShipmentTrackingDetailsType); the client needs both. No
-        # length is documented for either.
-        TRACKING_NUMBER: Rule(allowed=ASCII_VISIBLE, required=True),
+        # length is documented for either. "The Trading API only supports
+        # alphanumeric characters for shipment tracking numbers, and any
+        # other characters are not supported, including spaces, hyphens, and
+        # all other special characters" (same type): the Odoo layer strips
+        # separators before building the Shipment, as for REST.
+        TRACKING_NUMBER: Rule(allowed=ASCII_ALNUM, required=True),
         CARRIER_CODE: Rule(required=True),
         CARRIER_NAME: NOT_SENT,
         SHIPPING_METHOD: NOT_SENT,

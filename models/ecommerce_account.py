@@ -408,12 +408,14 @@ class EcommerceAccount(models.Model):
         client = self._marketplace_client(on_call, kind=api)
         client.probe(api)
 
-    def _order_url(self, order_ref):
-        """Where the seller sees this order on the marketplace."""
+    def _order_url(self, order_ref, marketplace_id=None):
+        """Where the seller sees this order on the marketplace: for Amazon,
+        the Seller Central of the marketplace the order was placed on
+        (``marketplace_id``), else of the account's."""
         self.ensure_one()
         if not order_ref:
             return False
-        return self._platform().order_url(self, order_ref)
+        return self._platform().order_url(self, order_ref, marketplace_id or None)
 
     # ------------------------------------------------------------------
     # Actions

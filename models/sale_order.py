@@ -38,6 +38,17 @@ class SaleOrder(models.Model):
         tracking=True,
         help="Amazon order id (3-7-7, e.g. 902-1106328-1059050) or eBay OrderID.",
     )
+    ecommerce_marketplace_id = fields.Char(
+        string="Order Marketplace",
+        copy=False,
+        index="btree_not_null",
+        tracking=True,
+        help="Amazon marketplace id of the store the order was placed on, e.g. "
+        "A13V1IB3VIYZZH for an Amazon.fr order of a seller whose account is on "
+        "Amazon.de (pan-European selling). The shipment confirmation names it; "
+        "empty: the account's marketplace. Filled from Amazon's order "
+        "(salesChannel) when it is read back.",
+    )
 
     def write(self, vals):
         res = super().write(vals)
@@ -49,6 +60,28 @@ class SaleOrder(models.Model):
             )._writeback_queue()
         return res
 
+    def _writeback_note_marketplace(self, order_view):
+        """Remember the marketplace the marketplace's own view of the order
+        names (``order_view``: a :class:`~..marketplaces.base.OrderView` or
+        its ``as_dict()``; Amazon getOrder's ``salesChannel.marketplaceId``)
+        on those of these orders that have none yet; a value already there
+        is kept. Returns the orders filled."""
+        if isinstance(order_view, dict):
+            marketplace = order_view.get("marketplace_id")
+        else:
+            marketplace = getattr(order_view, "marketplace_id", "")
+        marketplace = (
+            (marketplace or "").strip() if isinstance(marketplace, str) else ""
+        )
+        if not marketplace:
+            return self.browse()
+        missing = self.filtered(
+            lambda o: o.ecommerce_account_id and not o.ecommerce_marketplace_id
+        )
+        if missing:
+            missing.sudo().write({"ecommerce_marketplace_id": marketplace})
+        return missing
+
     def _writeback_requeue_blocked(self):
         """Line ids changed: the deliveries of these orders that wait for
         something to fix are checked again at once."""
@@ -59,6 +92,27 @@ class SaleOrder(models.Model):
         )
         if blocked:
             blocked._writeback_queue(keep_attempts=True)
+
+    @api.constrains("ecommerce_account_id", "ecommerce_marketplace_id")
+    def _check_ecommerce_marketplace_id(self):
+        """An Amazon order's marketplace is one Amazon documents, of the
+        account's region (the only one its endpoint serves)."""
+        for order in self.filtered("ecommerce_marketplace_id"):
+            account = order.ecommerce_account_id
+            if not account or account.platform != "amazon":
+                continue
+            marketplace = order.ecommerce_marketplace_id.strip()
+            region = platforms.region_of(marketplace)
+            if region is None or region != account.amazon_region:
+                raise ValidationError(
+                    self.env._(
+                        "%(id)s is not an Amazon marketplace of the region of "
+                        "account %(account)s: use the id of the store the order "
+                        "was placed on, e.g. A13V1IB3VIYZZH for amazon.fr.",
+                        id=marketplace,
+                        account=account.display_name,
+                    )
+                )
 
     @api.constrains("ecommerce_account_id", "ecommerce_order_ref")
     def _check_ecommerce_order_ref(self):

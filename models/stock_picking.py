@@ -128,6 +128,9 @@ class StockPicking(models.Model):
         index="trigram",
         string="Marketplace Order",
     )
+    ecommerce_marketplace_id = fields.Char(
+        related="sale_id.ecommerce_marketplace_id", string="Order Marketplace"
+    )
     carrier_tracking_ref = fields.Char(index="trigram")
     ecommerce_service_name = fields.Char(
         related="carrier_id.ecommerce_service_name", string="Service"
@@ -430,13 +433,30 @@ class StockPicking(models.Model):
             moves = picking.move_ids.filtered("sale_line_id")
             picking.writeback_shipped_qty = round(sum(moves.mapped("quantity")))
 
-    @api.depends("ecommerce_account_id", "ecommerce_order_ref")
+    @api.depends(
+        "ecommerce_account_id",
+        "ecommerce_order_ref",
+        "sale_id.ecommerce_marketplace_id",
+    )
     def _compute_ecommerce_order_url(self):
         for picking in self:
             account = picking.ecommerce_account_id
             picking.ecommerce_order_url = (
-                account._order_url(picking.ecommerce_order_ref) if account else False
+                account._order_url(
+                    picking.ecommerce_order_ref,
+                    picking.sale_id.ecommerce_marketplace_id,
+                )
+                if account
+                else False
             )
+
+    def _writeback_note_marketplace(self, order_view):
+        """The marketplace named by the marketplace's view of the order
+        (``order_view``, an OrderView or its ``as_dict()``) goes on these
+        deliveries' sales orders that have none yet (see
+        ``sale.order._writeback_note_marketplace``). Called whenever a
+        read-back is stored on a delivery (:meth:`write`)."""
+        return self.sale_id._writeback_note_marketplace(order_view)
 
     @api.depends(
         "writeback_state",
@@ -669,17 +689,22 @@ class StockPicking(models.Model):
         return res
 
     def write(self, vals):
+        readback = vals.get("ecommerce_readback")
         watched = {"carrier_tracking_ref", "carrier_id"} & set(vals)
         if not watched or self.env.context.get("writeback_engine"):
-            return super().write(vals)
-        before = {
-            picking.id: (picking._writeback_tracking_numbers(), picking.carrier_id)
-            for picking in self
-            if picking.writeback_state in REQUEUE_STATES
-        }
-        res = super().write(vals)
-        for picking in self.filtered(lambda p: p.id in before):
-            picking._writeback_requeue_if_changed(*before[picking.id])
+            res = super().write(vals)
+        else:
+            before = {
+                picking.id: (picking._writeback_tracking_numbers(), picking.carrier_id)
+                for picking in self
+                if picking.writeback_state in REQUEUE_STATES
+            }
+            res = super().write(vals)
+            for picking in self.filtered(lambda p: p.id in before):
+                picking._writeback_requeue_if_changed(*before[picking.id])
+        if isinstance(readback, dict) and readback.get("marketplace_id"):
+            # The marketplace said which of its stores the order belongs to.
+            self._writeback_note_marketplace(readback)
         return res
 
     def _writeback_requeue_if_changed(self, old_numbers, old_carrier):

@@ -10,7 +10,7 @@ what to fix. On the model of OCA connector's mapper."""
 import re
 from collections import defaultdict
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
@@ -25,6 +25,13 @@ TRACKING_SPLIT_RE = re.compile(r"[,;\n]+")
 
 class StockPicking(models.Model):
     _inherit = "stock.picking"
+
+    writeback_sent_tracking_differs = fields.Boolean(
+        string="Sent Otherwise",
+        compute="_compute_writeback_sent_tracking_differs",
+        help="The marketplace got the tracking numbers otherwise than they "
+        "were entered (eBay: letters and digits only).",
+    )
 
     def _writeback_tracking_numbers(self):
         self.ensure_one()
@@ -42,6 +49,19 @@ class StockPicking(models.Model):
         return [
             (number, normalise(number)) for number in self._writeback_tracking_numbers()
         ]
+
+    @api.depends("carrier_tracking_ref", "writeback_sent_tracking")
+    def _compute_writeback_sent_tracking_differs(self):
+        for picking in self:
+            entered = [
+                number.strip()
+                for number in TRACKING_SPLIT_RE.split(
+                    picking.carrier_tracking_ref or ""
+                )
+                if number.strip()
+            ]
+            sent = [n for n in (picking.writeback_sent_tracking or "").split(",") if n]
+            picking.writeback_sent_tracking_differs = bool(sent) and sent != entered
 
     def _writeback_problem(self):
         """What must be fixed before this delivery can be sent, or ''.
@@ -380,6 +400,8 @@ class StockPicking(models.Model):
             packages=packages,
             completes_order=self._writeback_completes_order(),
             sole_shipment=self._writeback_is_sole_shipment(),
+            # The order's marketplace; "" = the account's (the client's).
+            marketplace_id=(self.sale_id.ecommerce_marketplace_id or "").strip(),
         )
 
     def _writeback_sent_carrier(self):

@@ -350,6 +350,12 @@ def _order_problem(order, payload):
     """A 400 when the package does not fit the order, or None."""
     detail = payload["packageDetail"]
     if payload["marketplaceId"] != order.marketplace_id:
+        # An order belongs to the marketplace it was placed on (getOrder
+        # salesChannel.marketplaceId), even when the seller's account sells on
+        # several marketplaces of the region (an Amazon.de account holding an
+        # Amazon.fr order): ConfirmShipmentRequest.marketplaceId is "the
+        # unobfuscated marketplace identifier" of that order. Amazon's text for
+        # another one is not public; the refusal is its InvalidInput 400.
         return _bad_request(
             "The input you have submitted is not valid. Invalid marketplaceId "
             f"{payload['marketplaceId']!r} for this order."
@@ -375,15 +381,27 @@ def _order_problem(order, payload):
         shipped = order.shipped_quantity(item_id, excluding_package=reference)
         ordered = order.items[item_id].quantity
         if shipped + quantity > ordered:
-            # Closest public evidence of the live answer:
-            # selling-partner-api-models #5037 (PackageToUpdateNotFound).
-            return _bad_request(
-                "Failed to create package due to not finding a matching package "
-                "or order already fulfilled",
-                f"orderItemId {item_id}: {shipped} already in other packages, "
-                f"{quantity} in this one, {ordered} ordered.",
-            )
+            return package_to_update_not_found()
     return None
+
+
+# The live answer to a confirmation Amazon cannot apply because the order is
+# already fulfilled by other packages (a new packageReferenceId on a shipped
+# order): 400, message verbatim from selling-partner-api-models #5037
+# (2025-11-11, the only public report; the reporter left the order id out of
+# "order ()"). The error's code is not quoted there: InvalidInput, the code of
+# every other confirmShipment 400 reported (#5094, #492, jlevers #489), with
+# Amazon's own GeneralError / PackageToUpdateNotFound in the message.
+PACKAGE_TO_UPDATE_NOT_FOUND = (
+    "Failed to create package due to not finding a matching package or order "
+    "already fulfilled.  ErrorMessage(errorCode=GeneralError, "
+    "errorDescription=Unable to find package to update for order (), "
+    "errorMetric=PackageToUpdateNotFound, packageIndex=null)"
+)
+
+
+def package_to_update_not_found():
+    return _bad_request(PACKAGE_TO_UPDATE_NOT_FOUND)
 
 
 def _region_problem(request, marketplace_id):
@@ -536,7 +554,9 @@ def order_view(order, included):
         _item_view(order, item, included) for item in order.items.values()
     ]
     if "PACKAGES" in included:
-        view["packages"] = [_package_view(p) for p in order.packages.values()]
+        view["packages"] = [
+            _package_view(p, order.package_items_shown) for p in order.packages.values()
+        ]
     return view
 
 
@@ -556,7 +576,10 @@ def _item_view(order, item, included):
     return view
 
 
-def _package_view(package):
+def _package_view(package, with_items=True):
+    """An ``OrderPackage``; only packageReferenceId is required, so
+    ``packageItems`` is left out when the order's switch says so
+    (``add_amazon_order(package_items=False)``)."""
     view = {
         "packageReferenceId": package.package_reference_id,
         "createdTime": iso_seconds(package.created_time),
@@ -574,6 +597,8 @@ def _package_view(package):
         view["packageItems"].append(item)
     if not view["shippingService"]:
         del view["shippingService"]
+    if not with_items:
+        del view["packageItems"]
     return view
 
 

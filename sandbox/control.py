@@ -4,7 +4,10 @@ and manual use). Bodies are JSON objects with the Python keyword names.
 Served on the main port only (the Amazon region ports serve Amazon paths).
 ``POST /_sandbox/ebay/consent`` ``{"refresh_token": ..., "scopes": [...]}``
 sets what an eBay refresh token was consented to (``"scopes": null``: back
-to every scope the sandbox knows)."""
+to every scope the sandbox knows). ``POST /_sandbox/amazon/orders/update``
+``{"order_id": ..., "status": ..., "package_items": false}`` changes a stored
+Amazon order; ``POST /_sandbox/ebay/orders/cancel`` ``{"order_id": ...,
+"cancel_state": "CANCELED"}`` cancels a stored eBay order, shipped or not."""
 
 import logging
 
@@ -27,6 +30,16 @@ def _add_amazon_order(sandbox, payload, request):
 
 def _add_ebay_order(sandbox, payload, request):
     return sandbox.add_ebay_order(**payload)
+
+
+def _update_amazon_order(sandbox, payload, request):
+    """``{"order_id": ..., "status": ..., "package_items": true | false}``."""
+    return sandbox.update_amazon_order(**payload)
+
+
+def _cancel_ebay_order(sandbox, payload, request):
+    """``{"order_id": ..., "cancel_state": "CANCELED"}`` (the default)."""
+    return sandbox.cancel_ebay_order(**payload)
 
 
 def _add_catalog_item(sandbox, payload, request):
@@ -77,6 +90,8 @@ ENDPOINTS = {
     ("POST", "reset"): _reset,
     ("POST", "amazon/orders"): _add_amazon_order,
     ("POST", "ebay/orders"): _add_ebay_order,
+    ("POST", "amazon/orders/update"): _update_amazon_order,
+    ("POST", "ebay/orders/cancel"): _cancel_ebay_order,
     ("POST", "amazon/catalog"): _add_catalog_item,
     ("POST", "faults"): _inject_fault,
     ("POST", "revoke"): _revoke,

@@ -64,6 +64,9 @@ ERRORS = {
 # shippedDate: "ISO 8601 ... Format: [YYYY]-[MM]-[DD]T[hh]:[mm]:[ss].[sss]Z".
 _SHIPPED_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$")
 _ORDER_ID = re.compile(r"^\d+(-\d+)*$")
+# How far ahead of the sandbox clock a shippedDate may be (clock difference
+# between the seller's machine and eBay's; the sandbox's choice).
+SHIPPED_DATE_SKEW = datetime.timedelta(minutes=5)
 
 
 def fulfillment_error(error_id, *args, status=400, long_message=None):
@@ -319,13 +322,23 @@ def order_view(sandbox, order):
         ),
         "sellerId": "sandbox_seller",
         # "always returned ... NONE_REQUESTED if no cancel request" (OAS)
-        "cancelStatus": {"cancelState": order.cancel_state, "cancelRequests": []},
+        "cancelStatus": _cancel_status(order),
         "fulfillmentHrefs": [
             fulfillment_href(sandbox, order.order_id, fid) for fid in order.fulfillments
         ],
         "buyer": {"username": order.buyer},
         "lineItems": [_line_view(order, line) for line in order.lines.values()],
     }
+
+
+def _cancel_status(order):
+    """``CancelStatus``: cancelState "always returned ... NONE_REQUESTED if
+    there are no cancellation requests" (OAS), cancelledDate "the date and
+    time the order was cancelled, if applicable"."""
+    status = {"cancelState": order.cancel_state, "cancelRequests": []}
+    if order.cancelled_time:
+        status["cancelledDate"] = iso_millis(order.cancelled_time)
+    return status
 
 
 def _line_view(order, line):
@@ -539,7 +552,7 @@ def create_shipping_fulfillment(sandbox, request, params):
     try:
         payload = _json_object(request)
         lines = _requested_lines(order, payload.get("lineItems"))
-        shipped = _shipped_date(sandbox, payload.get("shippedDate"))
+        shipped = _shipped_date(sandbox, order, payload.get("shippedDate"))
         carrier, tracking = _carrier_and_tracking(payload)
         _check_quantities(order, lines)
     except Refused as refusal:
@@ -624,13 +637,39 @@ def _requested_lines(order, line_items):
     return lines
 
 
-def _shipped_date(sandbox, value):
-    """The shipped date; now when the body has none."""
+def _shipped_date(sandbox, order, value):
+    """The shipped date; now when the body has none.
+
+    32500 "Invalid shipped date" (createShippingFulfillment's 400 errors in
+    the OAS) for one that is not in the documented format, lies in the
+    future, or comes before the order was created: shippedDate is "the
+    actual date and time that the fulfillment package was shipped"
+    (ShippingFulfillmentDetails), which is neither. eBay does not publish its
+    bounds; the sandbox allows :data:`SHIPPED_DATE_SKEW` of clock difference
+    ahead and compares the creation time to the second (Odoo stores seconds).
+    """
+    now = sandbox.clock.utcnow()
     if value is None:
-        return sandbox.clock.utcnow()
+        return now
     if not isinstance(value, str) or not _SHIPPED_DATE.match(value):
         raise Refused(fulfillment_error(32500))
-    return parse_datetime(value)
+    shipped = parse_datetime(value)
+    if shipped > now + SHIPPED_DATE_SKEW:
+        raise Refused(
+            fulfillment_error(
+                32500,
+                long_message=f"The shipped date {value} is in the future.",
+            )
+        )
+    if shipped < order.created_time.replace(microsecond=0):
+        raise Refused(
+            fulfillment_error(
+                32500,
+                long_message=f"The shipped date {value} is before the order was "
+                f"created ({iso_millis(order.created_time)}).",
+            )
+        )
+    return shipped
 
 
 def _carrier_and_tracking(payload):

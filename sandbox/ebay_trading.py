@@ -9,7 +9,9 @@ A line is known as OrderLineItemID ``ItemID-TransactionID`` or by the ItemID
 + TransactionID pair, never by the REST lineItemId. OrderID applies to every
 line and sets the order-level ShippedTime (KB 1640). Calls need a token with
 the base scope; ShippingCarrierUsed must be an eBay carrier code
-(:mod:`.carriers`); a tracking number of another buyer's order is 21916964.
+(:mod:`.carriers`); a tracking number holds letters and digits only
+(:data:`TRACKING_CHARACTERS`); a tracking number of another buyer's order is
+21916964.
 """
 
 import dataclasses
@@ -78,6 +80,17 @@ PAGINATION = _sequence("EntriesPerPage PageNumber")
 # material; the sandbox refuses the request as eBay refuses any invalid
 # input value (error 37 on the tag), nothing of it answered.
 MAX_ORDER_IDS = 100
+
+# "The Trading API only supports alphanumeric characters for shipment
+# tracking numbers, and any other characters are not supported, including
+# spaces, hyphens, and all other special characters. Users should not enter
+# spaces even if spaces are shown for the tracking number on the shipping
+# label." (ShipmentTrackingDetailsType, ShipmentTrackingNumber, Trading API
+# reference: developer.ebay.com/Devzone/XML/docs/Reference/eBay/types/
+# ShipmentTrackingDetailsType.html). eBay documents no error code of its own
+# for it: the sandbox answers error 37, eBay's answer to an invalid input
+# value, on the tag.
+TRACKING_CHARACTERS = re.compile(r"^[0-9A-Za-z]+$")
 
 # ShippedTime "may be set up to 3 calendar days in the future" (ShipmentType).
 MAX_SHIPPED_AHEAD = datetime.timedelta(days=3)
@@ -475,9 +488,12 @@ def _shipment(sandbox, element):
             check_sequence(holder, SHIPMENT_TRACKING_DETAILS, holder_path)
         carrier = _text(holder, "ShippingCarrierUsed")
         number = _text(holder, "ShipmentTrackingNumber")
-        if number and tracking_number_problem(number):
+        if number and (
+            tracking_number_problem(number) or not TRACKING_CHARACTERS.match(number)
+        ):
             # Control characters XML lets through (tab, CR, LF inside the
-            # number, DEL, C1) or over-long: an invalid input value, error 37.
+            # number, DEL, C1), over-long, or any character but letters and
+            # digits (TRACKING_CHARACTERS): an invalid input value, error 37.
             raise invalid_tag(f"{holder_path}.ShipmentTrackingNumber")
         if bool(carrier) != bool(number):
             # "mutually dependent" (ShipmentTrackingDetailsType).

@@ -39,6 +39,8 @@ from .store import (
     AmazonPackage,
     EbayFulfillment,
     State,
+    amazon_base_status,
+    check_ebay_cancel_state,
     new_amazon_order,
     new_catalog_entry,
     new_ebay_order,
@@ -342,6 +344,7 @@ class SandboxServer:
         items,
         status="UNSHIPPED",
         created_time=None,
+        package_items=True,
     ):
         """Create (or replace) an Amazon order; returns :meth:`amazon_order`.
 
@@ -350,7 +353,12 @@ class SandboxServer:
         CANCELLED (shipping states follow from confirmed packages).
         ``marketplace_id``: one Amazon documents (:mod:`.regions`); the order
         lives in that marketplace's region and only that region's host
-        (:meth:`amazon_url`) finds it.
+        (:meth:`amazon_url`) finds it, and getOrder names it in
+        ``salesChannel.marketplaceId``. A seller account of the region may
+        hold orders of several of its marketplaces (an Amazon.de account's
+        Amazon.fr order): confirmShipment wants the order's own
+        ``marketplaceId``. ``package_items=False``: getOrder shows this
+        order's packages without ``packageItems`` (the contract allows it).
         """
         check_marketplace(marketplace_id)
         order = new_amazon_order(
@@ -360,9 +368,24 @@ class SandboxServer:
             status=status,
             created_time=created_time,
             now=self.clock.utcnow(),
+            package_items_shown=package_items,
         )
         with self._lock:
             self.state.amazon_orders[order_id] = order
+            return order.as_dict()
+
+    def update_amazon_order(self, order_id, *, status=None, package_items=None):
+        """Change a stored Amazon order, packages kept: ``status`` (UNSHIPPED,
+        PENDING or CANCELLED, e.g. a cancellation after a confirmation) and
+        the ``package_items`` switch of :meth:`add_amazon_order` (None: left
+        as is). Returns :meth:`amazon_order`; KeyError if unknown."""
+        with self._lock:
+            order = self.state.amazon_orders[order_id]
+            if status is not None:
+                order.status = amazon_base_status(status)
+                order.last_updated_time = self.clock.utcnow()
+            if package_items is not None:
+                order.package_items_shown = bool(package_items)
             return order.as_dict()
 
     def add_ebay_order(
@@ -512,6 +535,22 @@ class SandboxServer:
                     if lid not in covered:
                         line.shipped_time = None
             touch()
+
+    def cancel_ebay_order(self, order_id, cancel_state="CANCELED"):
+        """Set the cancellation state of a stored eBay order, whatever was
+        shipped (a buyer's cancellation after the seller's confirmation):
+        Trading shows OrderStatus Cancelled / CancelPending and CancelStatus,
+        REST ``cancelStatus.cancelState`` (and ``cancelledDate`` once
+        CANCELED). ``cancel_state``: NONE_REQUESTED, IN_PROGRESS or CANCELED.
+        Returns :meth:`ebay_order`; KeyError if unknown."""
+        check_ebay_cancel_state(cancel_state)
+        with self._lock:
+            order = self.state.ebay_orders[order_id]
+            now = self.clock.utcnow()
+            order.cancel_state = cancel_state
+            order.cancelled_time = now if cancel_state == "CANCELED" else None
+            order.last_modified_time = now
+            return order.as_dict()
 
     def add_catalog_item(self, asin, *, marketplace_id="ATVPDKIKX0DER", **details):
         """Create (or replace) an ASIN's data in one marketplace.

@@ -83,6 +83,10 @@ class AmazonOrder:
     last_updated_time: datetime.datetime
     items: dict  # order_item_id -> AmazonItem, in order
     packages: dict = dataclasses.field(default_factory=dict)  # ref -> package
+    # getOrder shows each package's packageItems. OrderPackage requires only
+    # packageReferenceId (orders_2026-01-01.json), so Amazon may leave them
+    # out: False reproduces that answer for this order.
+    package_items_shown: bool = True
 
     def shipped_quantity(self, order_item_id, excluding_package=None):
         """Units of an item in recorded packages (one package may be left out,
@@ -113,6 +117,7 @@ class AmazonOrder:
             "order_id": self.order_id,
             "marketplace_id": self.marketplace_id,
             "status": self.fulfillment_status,
+            "package_items_shown": self.package_items_shown,
             "created_time": iso_seconds(self.created_time),
             "last_updated_time": iso_seconds(self.last_updated_time),
             "items": [
@@ -133,15 +138,30 @@ class AmazonOrder:
         }
 
 
-def new_amazon_order(order_id, *, marketplace_id, items, status, created_time, now):
-    """Validate the arguments of ``add_amazon_order`` and build the record."""
-    if not AMAZON_ORDER_ID.match(order_id or ""):
-        raise ValueError(f"Amazon order ids are 3-7-7 digits, got {order_id!r}")
+def amazon_base_status(status):
+    """A status ``add_amazon_order`` accepts, in 2026-01-01 spelling."""
     status = (status or "UNSHIPPED").upper()
     if status == "CANCELED":  # Orders v0 spelling
         status = "CANCELLED"
     if status not in AMAZON_BASE_STATUSES:
         raise ValueError(f"status must be one of {AMAZON_BASE_STATUSES}")
+    return status
+
+
+def new_amazon_order(
+    order_id,
+    *,
+    marketplace_id,
+    items,
+    status,
+    created_time,
+    now,
+    package_items_shown=True,
+):
+    """Validate the arguments of ``add_amazon_order`` and build the record."""
+    if not AMAZON_ORDER_ID.match(order_id or ""):
+        raise ValueError(f"Amazon order ids are 3-7-7 digits, got {order_id!r}")
+    status = amazon_base_status(status)
     if not items:
         raise ValueError("an Amazon order needs at least one item")
     records = {}
@@ -162,6 +182,7 @@ def new_amazon_order(order_id, *, marketplace_id, items, status, created_time, n
         created_time=created,
         last_updated_time=max(created, now),
         items=records,
+        package_items_shown=bool(package_items_shown),
     )
 
 
@@ -290,6 +311,7 @@ class EbayOrder:
     buyer: str = ""  # the buyer's eBay user id (Trading BuyerUserID)
     shipped_time: datetime.datetime | None = None  # order level (KB 1640)
     refunded: bool = False  # the seller refunded the buyer (REST payment status)
+    cancelled_time: datetime.datetime | None = None  # REST cancelledDate
     fulfillments: dict = dataclasses.field(default_factory=dict)  # id -> record
 
     def find_line(self, trading_id):
@@ -354,6 +376,7 @@ class EbayOrder:
             "buyer": self.buyer,
             "checkout_status": self.checkout_status,
             "cancel_state": self.cancel_state,
+            "cancelled_time": when(self.cancelled_time),
             "fulfillment_status": self.fulfillment_status,
             "created_time": when(self.created_time),
             "last_modified_time": when(self.last_modified_time),
@@ -402,6 +425,14 @@ def default_item_id(order_id, number):
     return "11" + _digits(f"item:{order_id}:{number}", 10)
 
 
+def check_ebay_cancel_state(cancel_state):
+    """Raise ValueError unless ``cancel_state`` is a CancelStateEnum value
+    the sandbox holds."""
+    if cancel_state not in EBAY_CANCEL_STATES:
+        raise ValueError(f"cancel_state must be one of {EBAY_CANCEL_STATES}")
+    return cancel_state
+
+
 def new_ebay_order(
     order_id,
     *,
@@ -421,8 +452,7 @@ def new_ebay_order(
         raise ValueError(f"eBay order ids are digits and dashes, got {order_id!r}")
     if checkout_status not in EBAY_CHECKOUT_STATUSES:
         raise ValueError(f"checkout_status must be one of {EBAY_CHECKOUT_STATUSES}")
-    if cancel_state not in EBAY_CANCEL_STATES:
-        raise ValueError(f"cancel_state must be one of {EBAY_CANCEL_STATES}")
+    check_ebay_cancel_state(cancel_state)
     if not line_items:
         raise ValueError("an eBay order needs at least one line item")
     explicit = {str(line.get("line_item_id") or "") for line in line_items}
@@ -453,6 +483,7 @@ def new_ebay_order(
         lines[record.line_item_id] = record
         trading_ids.add(record.order_line_item_id)
     created = as_moment(created_time, now)
+    cancelled = max(created, now) if cancel_state == "CANCELED" else None
     return EbayOrder(
         order_id=order_id,
         checkout_status=checkout_status,
@@ -462,6 +493,7 @@ def new_ebay_order(
         paid_time=created if checkout_status == "Complete" else None,
         lines=lines,
         buyer=buyer or f"buyer_{order_id.replace('-', '')}",
+        cancelled_time=cancelled,
     )
 
 

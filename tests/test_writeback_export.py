@@ -29,7 +29,7 @@ DONE = datetime.datetime(2026, 2, 11, 1, 30)  # 2026-02-10 20:30 in New York
 # view, in its order, with the headings it shows.
 GRID_HEADER = (
     "Marketplace Order,Write-back,Marketplace Account,Customer,Carrier,Service,"
-    "Tracking Number,Shipped Qty,Shipment,Ship Date,Attempts,"
+    "Tracking Number,Sent As,Shipped Qty,Shipment,Ship Date,Attempts,"
     "Last Attempt,Next Attempt,Reason\r\n"
 )
 AMAZON_HEADER = (
@@ -277,13 +277,13 @@ class TestWritebackExport(WritebackCase):
             "\ufeff"
             + GRID_HEADER
             + f"{AMAZON_2},Pending,Amazon US (sandbox),'=Evil Buyer,UPS Ground,"
-            f"UPS Ground,'+1Z0002,1,{self.amazon_2.name},2026-02-10 20:30:00,2,"
+            f"UPS Ground,'+1Z0002,,1,{self.amazon_2.name},2026-02-10 20:30:00,2,"
             "2026-02-10 23:00:00,2026-02-11 00:00:00,\r\n"
             f"{AMAZON_1},Failed,Amazon US (sandbox),Marketplace Buyer,UPS Ground,"
-            f"UPS Ground,1Z0001,3,{self.amazon_1.name},2026-02-10 20:30:00,5,"
+            f"UPS Ground,1Z0001,,3,{self.amazon_1.name},2026-02-10 20:30:00,5,"
             '2026-02-10 22:00:00,,"Amazon: ""InvalidInput""\nOrder on hold"\r\n'
             f"{EBAY_1},Success,eBay US (sandbox),Marketplace Buyer,UPS Ground,"
-            f"UPS Ground,9400-1000-01,1,{self.ebay_1.name},2026-02-10 20:30:00,1,"
+            f"UPS Ground,9400-1000-01,,1,{self.ebay_1.name},2026-02-10 20:30:00,1,"
             "2026-02-10 21:00:00,,\r\n"
         ).encode()
         self.assertEqual(content, expected)

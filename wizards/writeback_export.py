@@ -20,7 +20,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
 
-from ..marketplaces import exports, policy
+from ..marketplaces import amazon, exports, policy
 from ..marketplaces.policy import State
 from ..models.stock_picking import ISSUE_CANCELLED
 
@@ -39,6 +39,7 @@ GRID_FIELD_COLUMNS = {
     "carrier_id": "carrier",
     "ecommerce_service_name": "service",
     "carrier_tracking_ref": "tracking",
+    "writeback_sent_tracking": "sent_tracking",
     "writeback_shipped_qty": "shipped_qty",
     "name": "shipment",
     "date_done": "ship_date",
@@ -83,8 +84,9 @@ class EcommerceWritebackExport(models.TransientModel):
         default="grid_csv",
         help="Grid: the grid's columns, for a spreadsheet. Amazon: the flat file "
         "for Seller Central > Orders > Upload Order Related Files > Shipping "
-        "Confirmation. eBay: the file for Seller Hub > Reports > Uploads "
-        "(tracking upload).",
+        "Confirmation, one per marketplace (a .zip of them when the orders were "
+        "placed on several marketplaces). eBay: the file for Seller Hub > "
+        "Reports > Uploads (tracking upload).",
     )
     picking_ids = fields.Many2many("stock.picking", string="Deliveries")
     picking_order = fields.Char(
@@ -326,6 +328,13 @@ class EcommerceWritebackExport(models.TransientModel):
                 continue
             if self.export_format == "ebay_csv":
                 shipment = self._ebay_file_shipment(picking, shipment)
+            elif self.export_format == "amazon_flat" and not shipment.marketplace_id:
+                # Uploaded into one marketplace: the order's, else the account's.
+                shipment = dataclasses.replace(
+                    shipment,
+                    marketplace_id=picking.ecommerce_account_id.amazon_marketplace_id
+                    or "",
+                )
             found = formula_identifiers(shipment)
             if found:
                 left_out.append((picking, "fix", self._formula_problem(found)))
@@ -458,6 +467,12 @@ class EcommerceWritebackExport(models.TransientModel):
             customer=picking.partner_id.display_name or "",
             carrier=picking.carrier_id.display_name or "",
             tracking=picking.carrier_tracking_ref or "",
+            # as the grid shows it: only where it differs from the one entered
+            sent_tracking=(
+                picking.writeback_sent_tracking or ""
+                if picking.writeback_sent_tracking_differs
+                else ""
+            ),
             shipment=picking.name or "",
             service=picking.ecommerce_service_name or "",
             ship_date=picking.date_done or None,
@@ -526,17 +541,40 @@ class EcommerceWritebackExport(models.TransientModel):
                 or self.env._("There is no delivery to export.")
             )
         tz = self._user_tz()
+        _platform, prefix, extension, mimetype = FILES[self.export_format]
+        stamp = datetime.datetime.now(tz).strftime("%Y%m%d-%H%M%S")
         if self.export_format == "grid_csv":
             content = exports.grid_csv(rows, self._grid_columns(), tz=tz)
         elif self.export_format == "amazon_flat":
+            groups = exports.by_marketplace(rows)
+            if len(groups) > 1:
+                # One file per marketplace: Seller Central takes an upload
+                # into the marketplace selected (pan-European selling).
+                files = [
+                    (
+                        f"{prefix}-{self._marketplace_label(marketplace)}-{stamp}.{extension}",
+                        exports.amazon_shipping_confirmation(shipments, tz=tz),
+                    )
+                    for marketplace, shipments in groups
+                ]
+                return (
+                    exports.zip_files(files),
+                    f"{prefix}-{stamp}.zip",
+                    "application/zip",
+                )
             content = exports.amazon_shipping_confirmation(rows, tz=tz)
         else:
             content = exports.ebay_tracking_csv(
                 rows, details=self._ebay_item_details(pickings)
             )
-        _platform, prefix, extension, mimetype = FILES[self.export_format]
-        stamp = datetime.datetime.now(tz).strftime("%Y%m%d-%H%M%S")
         return content, f"{prefix}-{stamp}.{extension}", mimetype
+
+    @api.model
+    def _marketplace_label(self, marketplace_id):
+        """A file name part for an Amazon marketplace: its country code
+        (DE, FR...), else its id."""
+        known = amazon.MARKETPLACES.get(marketplace_id or "")
+        return known[0] if known else re.sub(r"[^0-9A-Za-z]", "", marketplace_id or "")
 
     def action_export(self):
         """Write the file as an attachment of this wizard (so only its

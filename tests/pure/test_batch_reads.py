@@ -330,6 +330,7 @@ def add_ebay_orders(sandbox, numbers):
     for number in numbers:
         sandbox.add_ebay_order(
             ebay_ref(number),
+            created_time="2026-01-01T00:00:00Z",  # before the ship dates
             line_items=[
                 {
                     "line_item_id": f"5{number:09d}",

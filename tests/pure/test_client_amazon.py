@@ -1,5 +1,6 @@
 """AmazonClient against the local sandbox, over real HTTP."""
 
+import dataclasses
 import datetime
 import threading
 import time
@@ -774,3 +775,90 @@ def test_refused_configuration(options):
             marketplace_id=MARKETPLACE,
             **options,
         )
+
+
+# -- the order's marketplace (pan-European selling) -------------------------------
+
+DE, FR = "A1PA6795UKMFR9", "A13V1IB3VIYZZH"
+
+
+@pytest.fixture
+def fr_order(sandbox):
+    """An Amazon.fr order held by a seller whose account is on Amazon.de."""
+    return sandbox.add_amazon_order(
+        ORDER,
+        marketplace_id=FR,
+        items=[{"order_item_id": "79039765272157", "quantity": 2, "asin": ASIN}],
+    )
+
+
+@pytest.fixture
+def de_client(sandbox, make_client):
+    with make_client(
+        marketplace_id=DE, api_base_url=sandbox.amazon_url("eu")
+    ) as client:
+        yield client
+
+
+def test_confirmation_carries_the_orders_marketplace(sandbox, de_client, fr_order):
+    de_client.confirm_shipment(dataclasses.replace(shipment(), marketplace_id=FR))
+
+    [package] = sandbox.amazon_order(ORDER)["packages"]
+    assert package["tracking_number"] == "112345678"
+    [sent] = [e for e in sandbox.requests() if e["path"].endswith("Confirmation")]
+    assert sent["json"]["marketplaceId"] == FR
+
+
+def test_confirmation_falls_back_to_the_accounts_marketplace(
+    sandbox, de_client, fr_order
+):
+    with pytest.raises(PermanentError) as refused:
+        de_client.confirm_shipment(shipment())
+
+    assert DE in str(refused.value)
+    assert sandbox.amazon_order(ORDER)["packages"] == []
+
+
+def test_marketplace_of_another_region_is_refused_before_any_call(
+    sandbox, de_client, fr_order, journal
+):
+    with pytest.raises(PermanentError) as refused:
+        de_client.confirm_shipment(
+            dataclasses.replace(shipment(), marketplace_id=MARKETPLACE)
+        )
+
+    assert "North America" in str(refused.value)
+    assert not [r for r in journal if r.operation == "confirmShipment"]
+
+
+def test_read_order_names_the_orders_marketplace(sandbox, de_client, fr_order):
+    view = de_client.read_order(ORDER)
+    assert view.marketplace_id == FR
+    assert view.as_dict()["marketplace_id"] == FR
+
+
+def test_packages_without_package_items_are_read(sandbox, client, order):
+    sandbox.update_amazon_order(ORDER, package_items=False)
+    client.confirm_shipment(shipment())
+
+    view = client.read_order(ORDER)
+
+    [package] = view.packages
+    assert package.tracking_number == "112345678"
+    assert package.items == []
+    assert view.status == "PARTIALLY_SHIPPED"
+
+
+def test_package_to_update_not_found_is_permanent_with_amazons_words(
+    sandbox, client, order
+):
+    client.confirm_shipment(shipment())
+    other = base.Package(
+        "2", "1Z999AA10123456784", (base.ShipmentItem("79039765272157", 1),)
+    )
+
+    with pytest.raises(PermanentError) as refused:
+        client.confirm_shipment(shipment(other))
+
+    assert refused.value.http_status == 400
+    assert "PackageToUpdateNotFound" in str(refused.value)

@@ -56,6 +56,9 @@ def make_client(sandbox, journal):
 def order(sandbox):
     return sandbox.add_ebay_order(
         ORDER,
+        # Before the fixed ship dates below: a shipped date before the
+        # order's creation is 32500 (sandbox/ebay_rest.py).
+        created_time="2026-01-01T00:00:00Z",
         line_items=[
             {
                 "line_item_id": "10001",

@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 
+from marketplaces import amazon as amazon_module
 from marketplaces import base, platforms
 from marketplaces.amazon import AmazonClient
 from marketplaces.ebay_fulfillment import EbayFulfillmentClient
@@ -202,8 +203,21 @@ def test_tracking_numbers_as_each_api_takes_them():
     number = "1Z999-AA1 0123456784"
     amazon = platforms.AMAZON.writeback_api(amazon_account())
     rest = platforms.EBAY.writeback_api(ebay_account(ebay_api="fulfillment"))
+    trading = platforms.EBAY.writeback_api(ebay_account(ebay_api="trading"))
     assert amazon.normalise_tracking(number) == number
     assert rest.normalise_tracking(number) == "1Z999AA10123456784"
+    # Trading too: "only supports alphanumeric characters" (issue 18).
+    assert trading.normalise_tracking("1Z999-AA1 01 23456784") == ("1Z999AA10123456784")
+
+
+def test_every_marketplace_has_its_own_seller_central():
+    hosts = {
+        mid: platforms.seller_central_host(mid) for mid in amazon_module.MARKETPLACES
+    }
+    assert len(set(hosts.values())) == len(hosts)
+    assert hosts["A1PA6795UKMFR9"] == "https://sellercentral.amazon.de"
+    assert hosts["A1F83G8C2ARO7P"] == "https://sellercentral.amazon.co.uk"
+    assert hosts["ATVPDKIKX0DER"] == "https://sellercentral.amazon.com"
 
 
 def test_line_ids_go_in_the_field_of_their_api():
@@ -246,7 +260,17 @@ def test_order_references_and_pages():
     assert platforms.AMAZON.order_ref_problem("902-1106328-1059050") == ""
     assert platforms.AMAZON.order_ref_problem("9021106328") == "902-1106328-1059050"
     assert platforms.EBAY.order_ref_problem("12-00001-00001") == ""
+    # The Seller Central of the account's marketplace (Amazon.de) ...
     assert platforms.AMAZON.order_url(amazon_account(), "902-1106328-1059050") == (
+        "https://sellercentral.amazon.de/orders-v3/order/902-1106328-1059050"
+    )
+    # ... or of the one the order was placed on (pan-European selling).
+    assert platforms.AMAZON.order_url(
+        amazon_account(), "902-1106328-1059050", "A13V1IB3VIYZZH"
+    ) == ("https://sellercentral.amazon.fr/orders-v3/order/902-1106328-1059050")
+    # A marketplace Amazon does not list: the region's Seller Central.
+    unlisted = amazon_account(amazon_marketplace_id="AXXXXXXXXXXXX")
+    assert platforms.AMAZON.order_url(unlisted, "902-1106328-1059050") == (
         "https://sellercentral-europe.amazon.com/orders-v3/order/902-1106328-1059050"
     )
     assert platforms.EBAY.order_url(ebay_account(), "12-1") == (
@@ -259,7 +283,7 @@ def test_order_references_and_pages():
         "https://www.ebay.com/sh/ord/details?orderid=12-1"
     )
     for region in (False, "na"):
-        account = amazon_account(amazon_region=region)
+        account = amazon_account(amazon_region=region, amazon_marketplace_id=False)
         assert platforms.AMAZON.order_url(account, "902-1106328-1059050") == (
             "https://sellercentral.amazon.com/orders-v3/order/902-1106328-1059050"
         )

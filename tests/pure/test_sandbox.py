@@ -137,6 +137,7 @@ def ebay_access_token(sandbox):
 
 
 def add_ebay_order(sandbox, order_id=EBAY_ORDER, lines=((EBAY_LINE, 2),), **kwargs):
+    kwargs.setdefault("created_time", "2026-01-01T00:00:00Z")  # before ship dates
     sandbox.add_ebay_order(
         order_id,
         line_items=[
@@ -1071,7 +1072,12 @@ def test_rest_token_checks(sandbox):
 def test_get_orders_by_ids_and_newest_order_probe(sandbox):
     long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=200)
     add_ebay_order(sandbox, created_time=long_ago)
-    add_ebay_order(sandbox, order_id="12-34567-89013", lines=(("220012345678-0", 1),))
+    add_ebay_order(
+        sandbox,
+        order_id="12-34567-89013",
+        lines=(("220012345678-0", 1),),
+        created_time=None,  # now
+    )
     token = ebay_access_token(sandbox)
     page = rest(
         sandbox, "GET", "/order", token, params={"orderIds": f"{EBAY_ORDER},unknown-1"}

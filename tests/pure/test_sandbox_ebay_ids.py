@@ -34,6 +34,7 @@ TRADING_LINE = f"{ITEM}-{TRANSACTION}"  # its Trading OrderLineItemID
 def order(sandbox):
     return sandbox.add_ebay_order(
         ORDER,
+        created_time="2026-01-01T00:00:00Z",  # before the ship dates
         line_items=[
             {
                 "line_item_id": REST_LINE,

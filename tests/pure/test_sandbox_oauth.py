@@ -36,6 +36,7 @@ def order(sandbox):
     sandbox.add_ebay_order(
         ORDER,
         line_items=[{"line_item_id": LINE, "quantity": 1, "item_id": "110012345678"}],
+        created_time="2026-01-01T00:00:00Z",  # before the ship dates
     )
 
 

@@ -172,6 +172,9 @@ def test_invisible_character_refused_in_item_refs_not_sent():
         # no spaces in any tracking number
         (AMAZON, "tracking_number", "1Z999 AA1", " ", 6),
         (TRADING, "tracking_number", "1Z999\u00a0AA1", "\u00a0", 6),
+        # eBay Trading: "only supports alphanumeric characters" too
+        (TRADING, "tracking_number", "1Z999-AA1", "-", 6),
+        (TRADING, "tracking_number", "1Z999 AA1", " ", 6),
         # order ids: digits and hyphens only
         (AMAZON, "order_ref", "902-3159896-139091O", "O", 19),
         (AMAZON, "order_ref", " 902-3159896-1390916", " ", 1),
