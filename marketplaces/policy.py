@@ -335,7 +335,9 @@ def held_elsewhere(order):
     )
 
 
-def after_refusal(error, order, packages, attempts, policy, carrier=()):
+def after_refusal(
+    error, order, packages, attempts, policy, carrier=(), marketplace_to_learn=""
+):
     """Decision after the marketplace refused a confirmation (``error``, a
     permanent refusal) and the order was read back (``order``; None when it
     could not be). The marketplace's own view decides, with no attempt spent
@@ -347,12 +349,29 @@ def after_refusal(error, order, packages, attempts, policy, carrier=()):
     * it shows the order shipped under other tracking numbers that cover
       the lines sent (shipped elsewhere): *Differs on marketplace*, naming
       what it holds, for a person to keep it or add ours;
+    * the order was placed on another marketplace of the region than the
+      confirmation named, which it now learns (``marketplace_to_learn``:
+      the one the confirmation named, when the order's is not stored yet):
+      sent again at once, naming the order's, the attempt given back;
     * otherwise the refusal stands (:func:`after_send`).
     """
     if order is None:
         return after_send(error, attempts, policy)
     if order.cancelled:
         return cancelled(order)
+    if (
+        marketplace_to_learn
+        and order.marketplace_id
+        and order.marketplace_id != marketplace_to_learn
+    ):
+        return Decision(
+            State.PENDING,
+            f"The order was placed on marketplace {order.marketplace_id}, not "
+            f"{marketplace_to_learn}: it is sent again naming its own "
+            "(no attempt was used).",
+            refund_attempt=True,
+            retry_in=0,
+        )
     if not missing_packages(order, packages, carrier):
         return Decision(
             State.SUCCESS,

@@ -667,6 +667,7 @@ class WritebackEngine(models.AbstractModel):
         ):
             # A refusal: the marketplace's own view of the order decides
             # (confirmed by hand first, shipped elsewhere, cancelled).
+            learns = not item.picking.sale_id.ecommerce_marketplace_id
             decision = policy.after_refusal(
                 error,
                 self._read_for(run, item),
@@ -674,6 +675,16 @@ class WritebackEngine(models.AbstractModel):
                 item.attempt,
                 retry_policy,
                 carrier=self._sent_carrier(item),
+                # the read-back fills the order's marketplace when it has
+                # none: a confirmation that named another one goes again
+                marketplace_to_learn=(
+                    learns
+                    and (
+                        item.shipment.marketplace_id
+                        or item.account.amazon_marketplace_id
+                    )
+                )
+                or "",
             )
         else:
             decision = policy.after_send(

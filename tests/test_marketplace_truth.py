@@ -102,8 +102,9 @@ class TestMarketplaceTruth(WritebackCase):
 
     def test_sales_channel_fills_the_missing_marketplace(self):
         """Sent with the account's marketplace, the Amazon.fr order is
-        refused as Amazon refuses it; the order's salesChannel, read back,
-        names Amazon.fr, and the next send carries it."""
+        refused as Amazon refuses it; the engine reads the order, whose
+        salesChannel names Amazon.fr, stores it on the sales order and sends
+        again at once naming it: held by Amazon, one attempt counted."""
         order = self._amazon_order(FR_ORDER, ITEM_FR, FR)
         picking = self.ship(order.picking_ids, "1ZFR0002")
 
@@ -113,20 +114,20 @@ class TestMarketplaceTruth(WritebackCase):
         self.assertEqual(refused["json"]["marketplaceId"], DE)
         self.assertEqual(refused["status"], 400)
         self.assertEqual(self.sandbox.amazon_order(FR_ORDER)["packages"], [])
-        # What the engine calls with the order as read back (getOrder).
-        view = self.germany._marketplace_client(on_call=None).read_order(FR_ORDER)
-        self.assertEqual(view.marketplace_id, FR)
-        self.assertEqual(picking._writeback_note_marketplace(view), order)
-        self.assertEqual(order.ecommerce_marketplace_id, FR)
+        self.assertEqual(order.ecommerce_marketplace_id, FR, "learnt from getOrder")
+        self.assertEqual(picking.writeback_state, "pending")
+        self.assertEqual(picking.writeback_attempt_count, 0)
+        self.assertIn(FR, picking.writeback_error)
         # A value already there is kept.
         self.assertFalse(picking._writeback_note_marketplace({"marketplace_id": DE}))
         self.assertEqual(order.ecommerce_marketplace_id, FR)
 
-        picking.action_writeback_retry()
         self.push()
 
         self.assertEqual(self._confirmations()[-1]["json"]["marketplaceId"], FR)
         self.assertEqual(self._confirmations()[-1]["status"], 204)
+        self.assertEqual(picking.writeback_state, "submitted")
+        self.assertEqual(picking.writeback_attempt_count, 1)
         self.assertEqual(len(self.sandbox.amazon_order(FR_ORDER)["packages"]), 1)
 
     def test_read_back_stores_the_orders_marketplace(self):
