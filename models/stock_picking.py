@@ -86,6 +86,10 @@ GRID_GROUPABLE = frozenset(
     }
 )
 CANCELLED_ERROR_RE = re.compile(r"\bcancel", re.IGNORECASE)
+# A marketplace's refusal of the delivery's own data (Amazon "Invalid
+# tracking number", eBay 21916964 and REST 32100-34300 on tracking or
+# carrier): corrected on the delivery, it is sent again.
+DATA_REFUSED_RE = re.compile(r"tracking|carrier", re.IGNORECASE)
 # The rows of the write-back grid (its action's domain), for partial indexes.
 GRID_ROWS = "WHERE writeback_state IS NOT NULL"
 # The grid's many2one columns: {field: (comodel's _order, [(stored copy on
@@ -192,6 +196,13 @@ class StockPicking(models.Model):
         readonly=True,
         help="What the last send carried: [[tracking number, [[line id, "
         "quantity], ...]], ...], checked line by line on read-back.",
+    )
+    writeback_fixable = fields.Boolean(
+        string="Fixed by Correcting the Delivery",
+        compute="_compute_writeback_fixable",
+        help="What stops this write-back is the delivery's own data (no or a "
+        "refused tracking number, no carrier or carrier code): correcting it "
+        "sends it again; retrying as it is, or confirming by hand, cannot help.",
     )
     writeback_adds_packages = fields.Boolean(
         string="Adds a Package to a Shipped Order",
@@ -1152,6 +1163,15 @@ class StockPicking(models.Model):
             refused,
             self.env._("closed with what the marketplace holds"),
         )
+
+    @api.depends("writeback_issue", "writeback_error")
+    def _compute_writeback_fixable(self):
+        for picking in self:
+            picking.writeback_fixable = picking.writeback_issue == ISSUE_FIX or (
+                picking.writeback_issue == ISSUE_FAILED
+                and bool(DATA_REFUSED_RE.search(picking.writeback_error or ""))
+                and "gave up after" not in (picking.writeback_error or "")
+            )
 
     @api.depends("ecommerce_account_id")
     def _compute_writeback_adds_packages(self):

@@ -51,6 +51,7 @@ import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.fields import Domain
+from odoo.service.server import SLEEP_INTERVAL
 from odoo.tools import SQL, config, mute_logger
 
 from odoo.addons.base.models.ir_cron import MIN_TIME_PER_JOB
@@ -95,6 +96,9 @@ _WORKER_DEADLINE = {}
 # previous one runs in the same wake-up of the cron worker (due jobs run back
 # to back; a new wake-up comes after Odoo's poll interval, 60 s).
 SAME_WAKE_UP = 5.0
+# The longest a cron worker sleeps between two wake-ups (Odoo's
+# SLEEP_INTERVAL + pid % 10), counted in its time limit.
+MAX_CRON_SLEEP = SLEEP_INTERVAL + 9
 # The requests that can record a confirmation (the journal's operation):
 # a claim that made none of them gets its attempt back when reconciled.
 SEND_OPERATIONS = frozenset(
@@ -363,10 +367,18 @@ class WritebackEngine(models.AbstractModel):
     @api.model
     def _time_left(self):
         """Seconds this cron run has before Odoo ends it, minus a margin for
-        the sends already under way, or None when nothing will. In prefork,
-        Odoo kills a cron worker ``limit_time_real_cron`` seconds
-        (``limit_time_real`` when it is -1) after the job started; the
-        threaded server and queue jobs set no such limit here."""
+        the sends already under way, or None when nothing will (the
+        threaded server and queue jobs set no such limit here).
+
+        In prefork, Odoo kills a cron worker ``limit_time_real_cron``
+        seconds (``limit_time_real`` when it is -1) after it last told the
+        master it was alive, which it does before it sleeps: the limit
+        counts the sleep (up to ``SLEEP_INTERVAL`` + 9 s) and every job due
+        in the wake-up, run one after the other. So a job's deadline is the
+        end of the engine's previous job in this worker (its ping came right
+        after) or, without one, the start less a whole sleep; a job that
+        starts right after another one of the engine, in the same wake-up,
+        shares that one's deadline."""
         end = self.env.context.get("cron_end_time")
         limit = config["limit_time_real_cron"]
         if limit == -1:
@@ -374,14 +386,12 @@ class WritebackEngine(models.AbstractModel):
         if end is None or not config["workers"] or not limit or limit < 0:
             return None
         started = end - MIN_TIME_PER_JOB
-        # A cron worker runs every job that is due, one after the other, in
-        # one wake-up, and Odoo's limit counts from the wake-up: a job of
-        # this engine that started while an earlier one's deadline was
-        # still ahead shares that deadline (a job of another module before
-        # ours is not seen; the margin covers a short one).
-        deadline = started + limit
         now = time.monotonic()
         earlier = _WORKER_DEADLINE.get(os.getpid())
+        last_ping = started - MAX_CRON_SLEEP
+        if earlier is not None and earlier["ended"] <= started:
+            last_ping = max(last_ping, earlier["ended"])
+        deadline = last_ping + limit
         if (
             earlier is not None
             and (

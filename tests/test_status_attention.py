@@ -182,3 +182,20 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
         self.assertNotIn("2026-02-11T01:30:00Z", html)
         self.assertIn("02/10/2026 08:30 PM", html)  # en_US, as the screen
         self.assertIn("Widget A", html)
+
+    def test_bulk_mark_handled_for_cancelled_orders(self):
+        """Mark as handled on a selection from the grid: the cancelled
+        order's write-back is closed (Cancelled on marketplace), the other
+        is refused with its reason, named by delivery and order."""
+        view = self.env.ref("stock_ecommerce_writeback.view_writeback_list")
+        arch = self.env["stock.picking"].get_views([(view.id, "list")])["views"][
+            "list"
+        ]["arch"]
+        self.assertIn('name="action_writeback_mark_handled"', arch)
+        action = (self.bad | self.cancelled).action_writeback_mark_handled()
+        message = action["params"]["message"]
+        self.assertIn(CANCELLED, message)
+        self.assertIn(BAD, message)
+        self.assertIn("only write-backs of cancelled orders", message)
+        self.assertEqual(self.cancelled.writeback_state, State.CANCELLED)
+        self.assertEqual(self.bad.writeback_state, State.FAILED)

@@ -81,3 +81,50 @@ class TestAccountCardsTours(StatusScreenMixin, WritebackHttpCase):
             "stock_ecommerce_writeback_api_status_tour",
             login="admin",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestGuidanceTour(StatusScreenMixin, WritebackHttpCase):
+    """Guidance that fits the error (issue 19, point 4)."""
+
+    browser_size = "1440x900"
+
+    def setUp(self):
+        super().setUp()
+        self._status_screen_data()
+
+    def test_guidance_fits_the_error_tour(self):
+        self.assertTrue(self.bad.writeback_fixable)
+        self.assertTrue(self.to_fix.writeback_fixable)
+        self.assertFalse(self.cancelled.writeback_fixable)
+        self.start_tour(
+            "/odoo/action-stock_ecommerce_writeback.action_writeback_grid",
+            "stock_ecommerce_writeback_guidance_tour",
+            login="admin",
+        )
+
+    def test_cancelled_hint_fits_who_reads_it(self):
+        """A warehouse user is not told to use a button they do not have."""
+        view = self.env.ref("stock_ecommerce_writeback.view_writeback_form")
+        warehouse = self.env["res.users"].create(
+            {
+                "name": "Warehouse Wendy",
+                "login": "wendy-guidance",
+                "group_ids": [(6, 0, [self.env.ref("stock.group_stock_user").id])],
+            }
+        )
+        arch = (
+            self.env["stock.picking"]
+            .with_user(warehouse)
+            .get_views([(view.id, "form")])["views"]["form"]["arch"]
+        )
+        self.assertIn("tell whoever confirms orders by hand", arch)
+        self.assertNotIn(
+            "then\n                            use <b>Mark as handled</b>", arch
+        )
+        admin_arch = (
+            self.env["stock.picking"]
+            .with_user(self.env.ref("base.user_admin"))
+            .get_views([(view.id, "form")])["views"]["form"]["arch"]
+        )
+        self.assertNotIn("tell whoever confirms orders by hand", admin_arch)

@@ -434,37 +434,49 @@ class TestWritebackBatch(WritebackCase):
             )
 
     def test_jobs_of_one_cron_wake_up_share_its_deadline(self):
-        """A cron worker runs the due jobs one after the other and Odoo's
-        limit counts from its wake-up: the verify job, which started 60 s
-        into the wake-up right after the push ended, has 60 s left (less
-        the margin, 20 % of the limit), not a whole limit; a job after a
-        real sleep has its own; and a deadline already gone never leaves a
-        job with nothing."""
+        """Odoo kills a cron worker limit_time_real_cron seconds after it
+        last pinged its master, which it does before it sleeps: a job's
+        time counts the sleep before it and the jobs before it in the same
+        wake-up (less a margin of 20 % of the limit). A fresh worker may
+        have slept a whole interval; a job right after another one shares
+        its deadline; a job woken soon after the previous one ended has
+        nearly the whole limit; a deadline already gone never leaves a job
+        with nothing."""
         from ..models import writeback_engine as module
 
         engine = self.env["ecommerce.writeback.engine"]
         clock = [1000.0]
         limits = {"workers": 2, "limit_time_real_cron": 120}
+        margin = 120 * (1 - module.TIME_LEFT_SHARE)
+        sleep = module.MAX_CRON_SLEEP
 
         def time_left(started):
+            clock[0] = started
             end = started + module.MIN_TIME_PER_JOB
             return engine.with_context(cron_end_time=end)._time_left()
+
+        def ended(at):
+            clock[0] = at
+            engine._job_ended()
 
         with (
             patch.dict(config.options, limits),
             patch.dict(module._WORKER_DEADLINE, clear=True),
             patch.object(module.time, "monotonic", lambda: clock[0]),
         ):
-            margin = 120 * (1 - module.TIME_LEFT_SHARE)
-            self.assertAlmostEqual(time_left(1000.0), 120 - margin)
-            clock[0] = 1060.0
-            engine._job_ended()  # the push ran 60 s
-            clock[0] = 1061.0
-            self.assertAlmostEqual(time_left(1061.0), 59 - margin)
-            engine._job_ended()
-            clock[0] = 1130.0  # 69 s later: a new wake-up
-            self.assertAlmostEqual(time_left(1130.0), 120 - margin)
-            clock[0] = 1245.0
-            engine._job_ended()
-            clock[0] = 1246.0  # at once, but the old deadline is gone
-            self.assertAlmostEqual(time_left(1246.0), 120 - margin)
+            # a fresh worker: it may have slept a whole interval already
+            self.assertAlmostEqual(time_left(1000.0), 120 - sleep - margin)
+            ended(1010.0)
+            # the next job of the same wake-up: the same deadline
+            self.assertAlmostEqual(
+                time_left(1011.0), 1000 - sleep + 120 - 1011 - margin
+            )
+            ended(1012.0)
+            # woken 18 s later (a notification): the ping came at 1012
+            self.assertAlmostEqual(time_left(1030.0), 1012 + 120 - 1030 - margin)
+            ended(1100.0)
+            # after a long sleep: the last ping was at most a sleep ago
+            self.assertAlmostEqual(time_left(1300.0), 120 - sleep - margin)
+            ended(1400.0)
+            # at once, but that deadline is gone: a new wake-up
+            self.assertGreater(time_left(1401.0), 0)
