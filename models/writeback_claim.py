@@ -65,6 +65,7 @@ class WritebackEngineClaims(models.AbstractModel):
         for account_id, most in list(limits.items()):
             if most <= 0:  # no time left to send for it in this run
                 push.exhausted.add(account_id)
+                push.out_of_time = True
                 del limits[account_id]
         if not limits:
             return []

@@ -165,6 +165,9 @@ class PushRound:
         self.leases_at = time.monotonic()  # when queued leases were last extended
         self.conflicts = 0
         self.time_up = False  # the cron's time is up: claim nothing more
+        # a seller had due shipments but no time left in this run to send
+        # them: the scheduler must run the push again
+        self.out_of_time = False
         self.over = False  # nothing more to send in this run
 
     def wanting(self, held):
@@ -392,11 +395,17 @@ class WritebackEngine(models.AbstractModel):
         if earlier is not None and earlier["ended"] <= started:
             last_ping = max(last_ping, earlier["ended"])
         deadline = last_ping + limit
+        cron_id = self.env.context.get("cron_id")
         if (
             earlier is not None
             and (
                 earlier["started"] == started
-                or 0 <= started - earlier["ended"] < SAME_WAKE_UP
+                # another job right after ours: the scheduler runs each due
+                # job once per wake-up, so the same job again is a new one
+                or (
+                    earlier["cron_id"] != cron_id
+                    and 0 <= started - earlier["ended"] < SAME_WAKE_UP
+                )
             )
             # past (or close to) that deadline the worker would be gone: it
             # is a new wake-up (never a run that may claim nothing for ever)
@@ -406,6 +415,7 @@ class WritebackEngine(models.AbstractModel):
             deadline = min(deadline, earlier["deadline"])
         _WORKER_DEADLINE[os.getpid()] = {
             "started": started,
+            "cron_id": cron_id,
             "deadline": deadline,
             "ended": float("inf"),
         }
@@ -525,6 +535,11 @@ class WritebackEngine(models.AbstractModel):
                 remaining=self._push_domain,
                 on_time_up=push.stop_claiming,
             )
+            if push.out_of_time:
+                # what is left is due now: the scheduler runs the push again
+                left = self.env["stock.picking"].search_count(self._push_domain())
+                if left:
+                    self.env["ir.cron"]._commit_progress(0, remaining=left)
         finally:
             try:
                 results = push.take_results()  # an error stopped the loop

@@ -193,9 +193,12 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
         ]["arch"]
         self.assertIn('name="action_writeback_mark_handled"', arch)
         action = (self.bad | self.cancelled).action_writeback_mark_handled()
-        message = action["params"]["message"]
-        self.assertIn(CANCELLED, message)
-        self.assertIn(BAD, message)
-        self.assertIn("only write-backs of cancelled orders", message)
+        params = action["params"]
+        self.assertEqual(params["title"], "Mark as handled: 1 of 2 done")
+        html = str(params["html"])
+        self.assertIn("<b>1 closed as handled</b>", html)
+        self.assertIn(f"{self.cancelled.name} (order {CANCELLED})", html)
+        self.assertIn("1 refused: only write-backs of cancelled orders", html)
+        self.assertIn(f"(order {BAD})", html)
         self.assertEqual(self.cancelled.writeback_state, State.CANCELLED)
         self.assertEqual(self.bad.writeback_state, State.FAILED)

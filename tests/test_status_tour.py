@@ -29,7 +29,9 @@ class TestStatusTour(WritebackHttpCase):
             "amazon.confirmShipment",
             400,
             "InvalidInput",
-            "Invalid tracking number.",
+            # a refusal no correction of the delivery cures: the steps to
+            # confirm it by hand are what helps
+            "The order is on hold for review.",
             order_ref="114-7000002-0000002",
         )
         self.ship(ok.picking_ids, "1Z7000001")

@@ -450,10 +450,10 @@ class TestWritebackBatch(WritebackCase):
         margin = 120 * (1 - module.TIME_LEFT_SHARE)
         sleep = module.MAX_CRON_SLEEP
 
-        def time_left(started):
+        def time_left(started, cron_id=1):
             clock[0] = started
             end = started + module.MIN_TIME_PER_JOB
-            return engine.with_context(cron_end_time=end)._time_left()
+            return engine.with_context(cron_end_time=end, cron_id=cron_id)._time_left()
 
         def ended(at):
             clock[0] = at
@@ -469,11 +469,15 @@ class TestWritebackBatch(WritebackCase):
             ended(1010.0)
             # the next job of the same wake-up: the same deadline
             self.assertAlmostEqual(
-                time_left(1011.0), 1000 - sleep + 120 - 1011 - margin
+                time_left(1011.0, cron_id=2), 1000 - sleep + 120 - 1011 - margin
             )
             ended(1012.0)
             # woken 18 s later (a notification): the ping came at 1012
             self.assertAlmostEqual(time_left(1030.0), 1012 + 120 - 1030 - margin)
+            ended(1050.0)
+            # the same job again at once: a new wake-up (each due job runs
+            # once per wake-up), its ping right after the last one ended
+            self.assertAlmostEqual(time_left(1051.0), 1050 + 120 - 1051 - margin)
             ended(1100.0)
             # after a long sleep: the last ping was at most a sleep ago
             self.assertAlmostEqual(time_left(1300.0), 120 - sleep - margin)

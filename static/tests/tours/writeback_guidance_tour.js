@@ -26,12 +26,12 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_guidance_tour
         {
             content: "The highlighted action is the one that helps",
             trigger:
-                ".o_form_view .o_statusbar_buttons button.oe_highlight[name='action_writeback_open_picking']",
+                ".o_form_view .o_statusbar_buttons button.btn-primary[name='action_writeback_open_picking']",
         },
         {
             content: "Retry now is there, but not highlighted",
             trigger:
-                ".o_form_view:not(:has(button.oe_highlight[name='action_writeback_retry'])) button.o_writeback_retry_plain",
+                ".o_form_view:not(:has(button.btn-primary[name='action_writeback_retry'])) button.o_writeback_retry_plain",
         },
         {
             content: "No steps to confirm by hand what would be refused too",
@@ -62,8 +62,8 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_guidance_tour
             run: "click",
         },
         {
-            content: "The delivery opens, where the tracking number is entered",
-            trigger: ".o_form_view .o_field_widget[name='carrier_tracking_ref'] input",
+            content: "The delivery opens (Inventory's form), where the tracking number is entered",
+            trigger: ".o_form_view .o_field_widget[name='picking_type_id']",
         },
     ],
 });
