@@ -47,6 +47,7 @@ import logging
 import os
 import time
 
+import psutil
 import psycopg2.errors
 
 from odoo import api, fields, models
@@ -96,6 +97,18 @@ _WORKER_DEADLINE = {}
 # previous one runs in the same wake-up of the cron worker (due jobs run back
 # to back; a new wake-up comes after Odoo's poll interval, 60 s).
 SAME_WAKE_UP = 5.0
+
+
+def _process_started():
+    """When this process started, on the ``time.monotonic`` clock."""
+    started = _PROCESS_STARTED.get(os.getpid())
+    if started is None:
+        age = time.time() - psutil.Process().create_time()
+        started = _PROCESS_STARTED[os.getpid()] = time.monotonic() - max(age, 0.0)
+    return started
+
+
+_PROCESS_STARTED = {}
 # The longest a cron worker sleeps between two wake-ups (Odoo's
 # SLEEP_INTERVAL + pid % 10), counted in its time limit.
 MAX_CRON_SLEEP = SLEEP_INTERVAL + 9
@@ -391,9 +404,15 @@ class WritebackEngine(models.AbstractModel):
         started = end - MIN_TIME_PER_JOB
         now = time.monotonic()
         earlier = _WORKER_DEADLINE.get(os.getpid())
-        last_ping = started - MAX_CRON_SLEEP
-        if earlier is not None and earlier["ended"] <= started:
-            last_ping = max(last_ping, earlier["ended"])
+        # It pinged at the latest when the engine's previous job here ended
+        # (or when the process started), and it cannot have slept longer
+        # than a whole interval, nor than its limit (it would be gone).
+        last_ping = max(
+            started - min(MAX_CRON_SLEEP, limit),
+            earlier["ended"]
+            if earlier is not None and earlier["ended"] <= started
+            else _process_started(),
+        )
         deadline = last_ping + limit
         cron_id = self.env.context.get("cron_id")
         if (

@@ -6,6 +6,7 @@ up the batch, and the chatter hears only what a user needs. (Its cost per
 write-back is measured by ``scripts/benchmark_writeback.py``, not here.)"""
 
 import datetime
+import os
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, fields
@@ -459,9 +460,11 @@ class TestWritebackBatch(WritebackCase):
             clock[0] = at
             engine._job_ended()
 
+        pid = os.getpid()
         with (
             patch.dict(config.options, limits),
             patch.dict(module._WORKER_DEADLINE, clear=True),
+            patch.dict(module._PROCESS_STARTED, {pid: 0.0}),
             patch.object(module.time, "monotonic", lambda: clock[0]),
         ):
             # a fresh worker: it may have slept a whole interval already
@@ -484,3 +487,13 @@ class TestWritebackBatch(WritebackCase):
             ended(1400.0)
             # at once, but that deadline is gone: a new wake-up
             self.assertGreater(time_left(1401.0), 0)
+
+        # A limit shorter than the sleep (20 s): a worker started 5 s ago
+        # (the previous one was killed) has 15 s, less 4 s of margin.
+        with (
+            patch.dict(config.options, {"workers": 2, "limit_time_real_cron": 20}),
+            patch.dict(module._WORKER_DEADLINE, clear=True),
+            patch.dict(module._PROCESS_STARTED, {pid: 2000.0}),
+            patch.object(module.time, "monotonic", lambda: clock[0]),
+        ):
+            self.assertAlmostEqual(time_left(2005.0), 20 - 5 - 4)
