@@ -552,7 +552,7 @@ class WritebackEngine(models.AbstractModel):
                 lambda: self._push_batch(run, push, batch_size, yield_on_wait),
                 lambda results: self._apply_batch(run, results),
                 remaining=self._push_domain,
-                on_time_up=push.stop_claiming,
+                on_time_up=lambda: self._push_goes_on(push),
             )
             if push.out_of_time:
                 # what is left is due now: the scheduler runs the push again
@@ -572,6 +572,18 @@ class WritebackEngine(models.AbstractModel):
                 _logger.exception("Write-back engine: could not finish the batch")
         self._save_pacing(run, account_ids)
         return push.sent
+
+    @api.model
+    def _push_goes_on(self, push):
+        """The scheduler's share of the run is over (Odoo's 10 s per job):
+        in prefork, where the engine knows when the worker ends, it goes on
+        claiming what the time left allows (``_claim_limits``), each pause
+        between sellers' sends being no time lost to another job; the
+        threaded server has no such end: it sends what it claimed and lets
+        the other jobs run."""
+        if self._time_left() is not None:
+            return True
+        return push.stop_claiming()
 
     @api.model
     def _push_batch(self, run, push, batch_size, yield_on_wait):
