@@ -404,40 +404,40 @@ class WritebackEngine(models.AbstractModel):
         started = end - MIN_TIME_PER_JOB
         now = time.monotonic()
         earlier = _WORKER_DEADLINE.get(os.getpid())
-        # It pinged at the latest when the engine's previous job here ended
-        # (or when the process started), and it cannot have slept longer
-        # than a whole interval, nor than its limit (it would be gone).
-        last_ping = max(
-            started - min(MAX_CRON_SLEEP, limit),
-            earlier["ended"]
-            if earlier is not None and earlier["ended"] <= started
-            else _process_started(),
-        )
-        deadline = last_ping + limit
-        cron_id = self.env.context.get("cron_id")
-        if (
-            earlier is not None
-            and (
-                earlier["started"] == started
+        if earlier is not None and earlier["started"] == started:
+            # the same job (a later claim of it, or the scheduler's rerun):
+            # the deadline computed when it started
+            deadline = earlier["deadline"]
+        else:
+            # It pinged at the latest when the engine's previous job here
+            # ended (or when the process started), and it cannot have slept
+            # longer than a whole interval, nor than its limit (it would be
+            # gone).
+            last_ping = max(
+                started - min(MAX_CRON_SLEEP, limit),
+                earlier["ended"]
+                if earlier is not None and earlier["ended"] <= started
+                else _process_started(),
+            )
+            deadline = last_ping + limit
+            cron_id = self.env.context.get("cron_id")
+            if (
+                earlier is not None
                 # another job right after ours: the scheduler runs each due
                 # job once per wake-up, so the same job again is a new one
-                or (
-                    earlier["cron_id"] != cron_id
-                    and 0 <= started - earlier["ended"] < SAME_WAKE_UP
-                )
-            )
-            # past (or close to) that deadline the worker would be gone: it
-            # is a new wake-up (never a run that may claim nothing for ever)
-            and earlier["deadline"] - now > SAME_WAKE_UP * 2
-        ):
-            # a rerun of the same job, or the next job of the same wake-up
-            deadline = min(deadline, earlier["deadline"])
-        _WORKER_DEADLINE[os.getpid()] = {
-            "started": started,
-            "cron_id": cron_id,
-            "deadline": deadline,
-            "ended": float("inf"),
-        }
+                and earlier["cron_id"] != cron_id
+                and 0 <= started - earlier["ended"] < SAME_WAKE_UP
+                # past (or close to) that deadline the worker would be gone:
+                # a new wake-up (never a run that may claim nothing for ever)
+                and earlier["deadline"] - now > SAME_WAKE_UP * 2
+            ):
+                deadline = min(deadline, earlier["deadline"])
+            _WORKER_DEADLINE[os.getpid()] = {
+                "started": started,
+                "cron_id": cron_id,
+                "deadline": deadline,
+                "ended": float("inf"),
+            }
         # a margin of a share of the whole limit, not of what is left: the
         # last sends of a run, its bookkeeping and the scheduler's rerun
         # take their time even when little is left

@@ -477,6 +477,14 @@ class TestWritebackBatch(WritebackCase):
             ended(1012.0)
             # woken 18 s later (a notification): the ping came at 1012
             self.assertAlmostEqual(time_left(1030.0), 1012 + 120 - 1030 - margin)
+            # a later claim of the same run: the same deadline, less the time
+            # spent (not a fresh worker's)
+            clock[0] = 1040.0
+            end = 1030.0 + module.MIN_TIME_PER_JOB
+            self.assertAlmostEqual(
+                engine.with_context(cron_end_time=end, cron_id=1)._time_left(),
+                1012 + 120 - 1040 - margin,
+            )
             ended(1050.0)
             # the same job again at once: a new wake-up (each due job runs
             # once per wake-up), its ping right after the last one ended
