@@ -368,7 +368,9 @@ class WritebackEngine(models.AbstractModel):
             if not batch:
                 break
             processed = process(batch)
-            if not cron._commit_progress(processed) and not time_up:
+            if not cron._commit_progress(processed):
+                # past the scheduler's share of the job: asked again after
+                # each batch whether to go on
                 time_up = True
                 if on_time_up is None or not on_time_up():
                     break
@@ -835,6 +837,8 @@ class WritebackEngine(models.AbstractModel):
             lambda: self._claim_checks(run, batch_size, seen),
             lambda pickings: self._apply_batch(run, self._read_back(run, pickings)),
             remaining=self._verify_domain,
+            # in prefork, the reads go on while the worker has time left
+            on_time_up=lambda: (self._time_left() or 0) > 0,
         )
 
     @api.model
