@@ -357,21 +357,11 @@ class AmazonClient(HttpClient):
             self.marketplace_id, since - SEARCH_SINCE_MARGIN, utcnow()
         )
         found, remaining, token = {}, set(wanted), None
-        while remaining and self._pacing_delay(SEARCH_ORDERS) == 0.0:
-            page_params = dict(params, paginationToken=token) if token else params
-            try:
-                orders, token = self._sp_api(
-                    SEARCH_ORDERS,
-                    "GET",
-                    "/orders/2026-01-01/orders",
-                    parse=lambda response: search_page(_json_object(response)),
-                    not_found="Amazon found no orders to search",
-                    params=page_params,
-                )
-            except RateLimitedError as err:
-                if not is_held_back(err):
-                    raise  # Amazon's own 429: a marketplace error
-                break  # another thread took the token meanwhile
+        while remaining:
+            page = self._search_page(params, token)
+            if page is None:
+                break
+            orders, token = page
             for order in orders:
                 ref = str(order.get("orderId") or "")
                 if ref:
@@ -380,6 +370,27 @@ class AmazonClient(HttpClient):
             if not token:
                 break
         return found
+
+    def _search_page(self, params, token=None):
+        """One ``searchOrders`` page (``params``, from page ``token``):
+        ``(orders, next page token)``, or None when the seller's bucket has
+        no token now (the client's pacing: never a wait, never an error).
+        Amazon's own 429 raises."""
+        if self._pacing_delay(SEARCH_ORDERS) != 0.0:
+            return None
+        try:
+            return self._sp_api(
+                SEARCH_ORDERS,
+                "GET",
+                "/orders/2026-01-01/orders",
+                parse=lambda response: search_page(_json_object(response)),
+                not_found="Amazon found no orders to search",
+                params=dict(params, paginationToken=token) if token else params,
+            )
+        except RateLimitedError as err:
+            if not is_held_back(err):
+                raise  # Amazon's own 429: a marketplace error
+            return None  # another thread took the token meanwhile
 
     def changed_orders(self, since, until=None, resume=""):
         """The merchant-fulfilled orders of this marketplace that Amazon
@@ -404,21 +415,11 @@ class AmazonClient(HttpClient):
             statuses=CHANGED_FULFILLMENT_STATUSES,
         )
         orders, pages, token = [], 0, resume or None
-        while self._pacing_delay(SEARCH_ORDERS) == 0.0:
-            page_params = dict(params, paginationToken=token) if token else params
-            try:
-                page, token = self._sp_api(
-                    SEARCH_ORDERS,
-                    "GET",
-                    "/orders/2026-01-01/orders",
-                    parse=lambda response: search_page(_json_object(response)),
-                    not_found="Amazon found no orders to search",
-                    params=page_params,
-                )
-            except RateLimitedError as err:
-                if not is_held_back(err):
-                    raise
-                break  # another thread took the token meanwhile
+        while True:
+            read = self._search_page(params, token)
+            if read is None:
+                break
+            page, token = read
             pages += 1
             orders.extend(
                 _order_view(str(order.get("orderId") or ""), order)
