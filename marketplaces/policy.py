@@ -155,6 +155,11 @@ class Decision:
     # 5xx): the marketplace may hold it, so the order is read before any
     # resend
     unanswered: bool = False
+    # the confirmation reached the marketplace, which took it in (accepted
+    # or refused it) or may hold it (answer lost): *Tracking Sent* shows
+    # what it carried; nothing sent (held back, 429, credentials refused,
+    # a check before sending) leaves it as it was
+    sent: bool = False
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -181,7 +186,7 @@ def after_send(error, attempts, policy, throttled=0):
     ``throttled`` counts the 429s in a row this shipment already met.
     """
     if error is None:
-        return Decision(State.SUBMITTED, retry_in=policy.verify_delay)
+        return Decision(State.SUBMITTED, retry_in=policy.verify_delay, sent=True)
     if errors.is_held_back(error):
         return held_back(error, State.PENDING)
     if isinstance(error, errors.RateLimitedError):
@@ -201,11 +206,16 @@ def after_send(error, attempts, policy, throttled=0):
             flag_account=True,
         )
     if isinstance(error, errors.PermanentError):
-        return Decision(State.FAILED, str(error), failed_attempt=True, notify=True)
+        return Decision(
+            State.FAILED, str(error), failed_attempt=True, notify=True, sent=True
+        )
     # Transient, and anything unexpected: retry while attempts remain.
     decision = failed_attempt(str(error), attempts, policy)
     if unanswered(error):
-        decision = dataclasses.replace(decision, unanswered=True)
+        decision = dataclasses.replace(decision, unanswered=True, sent=True)
+    elif getattr(error, "http_status", None):
+        # answered without recording it (e.g. a malformed answer)
+        decision = dataclasses.replace(decision, sent=True)
     return decision
 
 
@@ -226,7 +236,7 @@ def before_resend(order, packages, carrier=()):
     if order.cancelled:
         return dataclasses.replace(cancelled(order), refund_attempt=True)
     if not missing_packages(order, packages, carrier):
-        return Decision(State.SUCCESS, refund_attempt=True)
+        return Decision(State.SUCCESS, refund_attempt=True, sent=True)
     return None
 
 
@@ -354,7 +364,18 @@ def after_refusal(
       the one the confirmation named, when the order's is not stored yet):
       sent again at once, naming the order's, the attempt given back;
     * otherwise the refusal stands (:func:`after_send`).
+
+    The confirmation reached the marketplace in every case (``sent``).
     """
+    decision = _after_refusal(
+        error, order, packages, attempts, policy, carrier, marketplace_to_learn
+    )
+    return dataclasses.replace(decision, sent=True)
+
+
+def _after_refusal(
+    error, order, packages, attempts, policy, carrier, marketplace_to_learn
+):
     if order is None:
         return after_send(error, attempts, policy)
     if order.cancelled:
@@ -435,7 +456,7 @@ def after_interrupted_send(order, packages, attempts, policy, requested=True):
     if order.cancelled:
         return cancelled(order)
     if not missing_packages(order, packages):
-        return Decision(State.SUCCESS)
+        return Decision(State.SUCCESS, sent=True)
     if not requested:
         return Decision(
             State.PENDING,
@@ -448,7 +469,7 @@ def after_interrupted_send(order, packages, attempts, policy, requested=True):
         "The previous send was interrupted before the marketplace answered and "
         "the order does not show the tracking number; sending it again."
     )
-    return failed_attempt(message, attempts, policy)
+    return dataclasses.replace(failed_attempt(message, attempts, policy), sent=True)
 
 
 def held_back(error, state):

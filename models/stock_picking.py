@@ -189,7 +189,8 @@ class StockPicking(models.Model):
         string="Tracking Sent",
         copy=False,
         readonly=True,
-        help="Tracking numbers of the last send, as the marketplace got them.",
+        help="Tracking numbers of the last send that reached the marketplace, "
+        "as it got them. Empty until a send went out.",
     )
     writeback_sent_packages = fields.Json(
         copy=False,

@@ -328,6 +328,26 @@ def release_statement(claims, later=None):
     )
 
 
+def sent_tracking_statement(ids):
+    """*Tracking Sent* of the deliveries ``ids`` whose send reached the
+    marketplace (a decision's ``sent``): the tracking numbers their claim
+    carried, as stored when it was claimed (``writeback_sent_packages``).
+    Until a send goes out it stays empty; a send that does not go out
+    leaves the last one's."""
+    return SQL(
+        """
+        UPDATE stock_picking p
+           SET writeback_sent_tracking = (
+                   SELECT string_agg(pkg ->> 0, ',' ORDER BY n)
+                     FROM jsonb_array_elements(p.writeback_sent_packages)
+                          WITH ORDINALITY AS t(pkg, n))
+         WHERE p.id = ANY(%s)
+           AND jsonb_typeof(p.writeback_sent_packages) = 'array'
+        """,
+        sorted(ids),
+    )
+
+
 def extend_leases_statement(claims):
     """A longer lease for claims still waiting their turn: ``claims`` are
     ``(picking id, attempt, claimed at, lease as set, new lease)``, each

@@ -168,6 +168,7 @@ class WritebackEngineApply(models.AbstractModel):
         effects = AccountEffects(now)
         groups = {}  # frozen vals -> (vals, ids)
         posts = []
+        sent = []  # ids whose send reached the marketplace
         for item, decision in results:
             picking = item.picking
             change = self._claimed_change(
@@ -178,6 +179,8 @@ class WritebackEngineApply(models.AbstractModel):
             vals = change.apply(decision, item.readback).vals
             key = tuple(sorted((k, repr(v)) for k, v in vals.items()))
             groups.setdefault(key, (vals, []))[1].append(picking.id)
+            if decision.sent:
+                sent.append(picking.id)
             if decision.state in (State.SUCCESS, State.FAILED, State.DISAGREES):
                 posts.append((picking, decision))
             effects.note(item, decision, vals)
@@ -185,6 +188,11 @@ class WritebackEngineApply(models.AbstractModel):
             Picking.browse(ids).with_context(
                 writeback_engine=True, mail_notrack=True
             ).write(vals)
+        if sent:
+            # Tracking Sent: what went out, read by the messages below
+            self.env.flush_all()
+            self.env.cr.execute(writeback.sent_tracking_statement(sent))
+            Picking.invalidate_model(["writeback_sent_tracking"])
         for picking, decision in posts:
             picking._writeback_post_outcome(decision)
         self.env.flush_all()

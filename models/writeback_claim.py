@@ -170,8 +170,9 @@ class WritebackEngineClaims(models.AbstractModel):
 
     @api.model
     def _record_sent(self, run, claimed, now):
-        """Store what each claim sends (tracking numbers and packages, read
-        back against the marketplace later) and its lease, sized for its
+        """Store what each claim sends (its packages, read back against the
+        marketplace later; *Tracking Sent* once the send went out) and its
+        lease, sized for its
         requests and its place in the batch, in one statement."""
         if not claimed:
             return
@@ -195,9 +196,8 @@ class WritebackEngineClaims(models.AbstractModel):
             }
             rows.append(
                 SQL(
-                    "(%s, %s, %s::jsonb, %s::jsonb, %s::timestamp)",
+                    "(%s, %s::jsonb, %s::jsonb, %s::timestamp)",
                     item.picking.id,
-                    ",".join(number for number, _items in packages),
                     json.dumps(packages),
                     json.dumps(meta),
                     lease,
@@ -208,11 +208,10 @@ class WritebackEngineClaims(models.AbstractModel):
             SQL(
                 """
             UPDATE stock_picking p
-               SET writeback_sent_tracking = v.tracking,
-                   writeback_sent_packages = v.packages,
+               SET writeback_sent_packages = v.packages,
                    writeback_sent_meta = v.meta,
                    writeback_lease_until = v.lease
-              FROM (VALUES %s) AS v(id, tracking, packages, meta, lease)
+              FROM (VALUES %s) AS v(id, packages, meta, lease)
              WHERE p.id = v.id
                 """,
                 SQL(", ").join(rows),
@@ -220,7 +219,6 @@ class WritebackEngineClaims(models.AbstractModel):
         )
         self.env["stock.picking"].invalidate_model(
             [
-                "writeback_sent_tracking",
                 "writeback_sent_packages",
                 "writeback_sent_meta",
                 "writeback_lease_until",

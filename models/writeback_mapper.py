@@ -444,7 +444,11 @@ class StockPicking(models.Model):
         )
         sent_tracking = ",".join(sent for _entered, sent in wire)
         changed = [(entered, sent) for entered, sent in wire if entered != sent]
-        if changed and sent_tracking != self.writeback_sent_tracking:
+        # told once: the last claim (sent or not) carried the same numbers
+        claimed = ",".join(
+            number for number, _items in self.writeback_sent_packages or []
+        )
+        if changed and sent_tracking != claimed:
             self.message_post(
                 body=self.env._(
                     "%(marketplace)s accepts only letters and digits in tracking "

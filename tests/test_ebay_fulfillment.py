@@ -249,3 +249,49 @@ class TestEbayFulfillmentWriteback(WritebackCase):
                 for c in self.creates()
             )
         )
+
+    def _tracking_sent_as_users_see_it(self):
+        """*Tracking Sent* of the delivery as the user reads it: the list's
+        Export (``export_data``), the API (``read``), and the grid's own
+        export with its *Sent As* column."""
+        picking = self.picking
+        exported = picking.export_data(["name", "writeback_sent_tracking"])["datas"]
+        [read] = picking.read(["writeback_sent_tracking"])
+        wizard = (
+            self.env["ecommerce.writeback.export"]
+            .with_context(active_model="stock.picking", active_ids=picking.ids)
+            .create(
+                {
+                    "export_format": "grid_csv",
+                    "grid_columns": [
+                        ["carrier_tracking_ref", "Tracking Number"],
+                        ["writeback_sent_tracking", "Sent As"],
+                    ],
+                }
+            )
+        )
+        grid = wizard._export_file()[0].decode("utf-8-sig").splitlines()[1]
+        return exported[0][1], read["writeback_sent_tracking"], grid
+
+    def test_tracking_sent_is_empty_until_a_send_went_out(self):
+        """A send that never reached eBay's records (rate-limited) leaves
+        *Tracking Sent* empty everywhere the user reads it; the send that
+        goes out shows the number as eBay got it."""
+        self.ship(self.picking, "LX-123-456-US")
+        self.sandbox.inject_fault(
+            "ebay.createShippingFulfillment", status=429, body={"errors": []}
+        )
+        self.push()
+        self.assertEqual(self.picking.writeback_state, "pending")
+        self.assertEqual(len(self.creates()), 1, "the 429 was the only send")
+        self.assertEqual(
+            self._tracking_sent_as_users_see_it(),
+            ("", False, "LX-123-456-US,"),
+        )
+        self.make_due(self.picking, seconds=3600)
+        self.push()
+        self.assertEqual(self.picking.writeback_state, "submitted")
+        self.assertEqual(
+            self._tracking_sent_as_users_see_it(),
+            ("LX123456US", "LX123456US", "LX-123-456-US,LX123456US"),
+        )

@@ -382,3 +382,40 @@ def test_before_resend_the_marketplace_view_decides():
     assert policy.before_resend(base.OrderView("o"), sent) is None  # send it
     gone = base.OrderView("o", cancelled=True, status="CANCELLED")
     assert policy.before_resend(gone, sent).state == State.DISAGREES
+
+
+@pytest.mark.parametrize(
+    "error, sent",
+    [
+        (None, True),  # accepted
+        (errors.PermanentError("Tracking number is invalid"), True),  # refused
+        (errors.TransientError("timed out", code="timeout"), True),  # answer lost
+        (errors.TransientError("HTTP 503", http_status=503), True),
+        (errors.TransientError("malformed", code="malformed", http_status=200), True),
+        (errors.TransientError("no answer read", code="malformed"), False),
+        (errors.RateLimitedError("429", retry_after=7), False),
+        (errors.RateLimitedError("paced", code=errors.CLIENT_PACING), False),
+        (errors.AuthError("invalid_grant"), False),
+    ],
+)
+def test_tracking_sent_only_when_the_send_reached_the_marketplace(error, sent):
+    """*Tracking Sent* is written only for a send the marketplace took in
+    (accepted, refused) or may hold (answer lost); never for one held back,
+    throttled or stopped by refused credentials."""
+    assert policy.after_send(error, 1, POLICY).sent is sent
+
+
+def test_tracking_sent_after_a_refusal_a_lost_answer_or_an_interrupted_send():
+    packages = _sent("T1", items=[("L1", 1)])
+    refused = errors.PermanentError("refused")
+    held = base.OrderView("o", packages=[_package("T1", [("L1", 1)])])
+    empty = base.OrderView("o")
+    gone = base.OrderView("o", cancelled=True, status="CANCELLED")
+    for order in (None, held, empty, gone):
+        assert policy.after_refusal(refused, order, packages, 1, POLICY).sent
+    assert policy.before_resend(held, packages).sent  # it holds what we sent
+    assert not policy.before_resend(gone, packages).sent
+    assert policy.after_interrupted_send(held, packages, 1, POLICY).sent
+    assert policy.after_interrupted_send(empty, packages, 1, POLICY).sent
+    unsent = policy.after_interrupted_send(empty, packages, 1, POLICY, requested=False)
+    assert not unsent.sent

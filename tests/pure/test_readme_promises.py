@@ -164,6 +164,7 @@ def test_refusal_fails_at_once_with_the_marketplace_message():
         "Order is cancelled (InvalidInput)",
         failed_attempt=True,
         notify=True,
+        sent=True,
     )
 
 
@@ -188,7 +189,7 @@ def _order(*packages, cancelled=False, status="Unshipped"):
 
 def test_first_read_back_after_60_s_then_every_120_s_for_1800_s():
     assert policy.after_send(None, 1, DEFAULT) == policy.Decision(
-        State.SUBMITTED, retry_in=60
+        State.SUBMITTED, retry_in=60, sent=True
     )
     sent = [("1Z1", [("L1", 1)])]
     waiting = policy.after_verify(_order(), sent, 1, 1799, DEFAULT)
@@ -237,7 +238,7 @@ def test_interrupted_send_is_reconciled_or_resent():
     sent = [("1Z1", [])]
     assert policy.after_interrupted_send(
         _order(("1Z1", [])), sent, 1, DEFAULT
-    ) == policy.Decision(State.SUCCESS)
+    ) == policy.Decision(State.SUCCESS, sent=True)
     resend = policy.after_interrupted_send(_order(), sent, 1, DEFAULT)
     assert resend == policy.Decision(
         State.PENDING,
@@ -245,6 +246,7 @@ def test_interrupted_send_is_reconciled_or_resent():
         "the order does not show the tracking number; sending it again.",
         failed_attempt=True,
         retry_in=resend.retry_in,
+        sent=True,
     )
     assert 240 <= resend.retry_in <= 360
 
