@@ -55,6 +55,8 @@ def api_health(stats, now, thresholds=Thresholds()):
     """``(state, message)`` for one API. ``now`` is naive UTC."""
     if stats.auth_problem or stats.last_outcome == "auth":
         reason = (stats.auth_problem or stats.last_error_message).rstrip(". ")
+        if "re-authorize" in reason.lower():  # the reason says what to do
+            return RED, f"Authentication failing: {reason}."
         return RED, (
             f"Authentication failing: {reason}. Re-authorize the account (new "
             "refresh token or credentials in the marketplace account)."

@@ -857,15 +857,23 @@ class WritebackEngine(models.AbstractModel):
         # account -> the client's pause or refused credentials: its other
         # reads in this batch wait (no token exchange per order)
         held_back = {}
+        # account -> credentials refused by a batch read: told by the first
+        # of its orders (the account flagged, red with the reason), the
+        # others held back
+        refused = {}
         by_account = {}
         for (account, order_ref), group in by_order.items():
             by_account.setdefault(account, {})[order_ref] = group
         batch_views = {}
         for account, groups in by_account.items():
-            batch_views[account] = self._batch_read(run, account, groups, held_back)
+            batch_views[account] = self._batch_read(
+                run, account, groups, held_back, refused
+            )
         for (account, order_ref), group in by_order.items():
             order = batch_views[account].get(order_ref)
             error = None if order is not None else held_back.get(account)
+            if order is None and account in refused:
+                error = refused.pop(account)
             journal_picking = group[0] if len(group) == 1 else None
             with run.journal(account, journal_picking, defer=True):
                 try:
@@ -915,14 +923,17 @@ class WritebackEngine(models.AbstractModel):
             )
 
     @api.model
-    def _batch_read(self, run, account, groups, held_back):
+    def _batch_read(self, run, account, groups, held_back, refused=None):
         """``{order ref: OrderView}`` for the orders of ``groups`` (``{order
         ref: deliveries}``, one account) that the run already saw after
         their confirmation or that batch reads settle now (Amazon
         ``searchOrders``, eBay ``GetOrders`` / ``getOrders`` with many
         ids; the client picks by volume and may read none). Orders left out
         are read one by one. A batch read's failure is not a delivery's:
-        the single reads that follow meet the error themselves."""
+        the single reads that follow meet the error themselves, except
+        refused credentials, which hold the account's reads back: the
+        error goes into ``refused`` (``{account: error}``) for the first
+        of its orders to tell."""
         seen = run.readbacks.setdefault(account.id, {})
         views, wanted, claimed_at = {}, [], []
         for order_ref, group in groups.items():
@@ -958,6 +969,8 @@ class WritebackEngine(models.AbstractModel):
                     found = client.read_orders(chunk, since=since)
                 except errors.MarketplaceError as exc:
                     self._hold_back_reads(run, account, exc, held_back)
+                    if isinstance(exc, errors.AuthError) and refused is not None:
+                        refused[account] = exc
                     break
                 except Exception:
                     _logger.exception(

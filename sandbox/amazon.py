@@ -190,6 +190,7 @@ def lwa_token(sandbox, request, params):
     token = sandbox.state.tokens.issue(
         "amazon",
         identity=f"amazon:{form['client_id']}:{refresh_token}",
+        grant=refresh_token,
         ttl=ttl,
         now=sandbox.clock.now(),
     )

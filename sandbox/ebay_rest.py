@@ -263,9 +263,11 @@ def ebay_token(sandbox, request, params):
     if not refresh_token:
         return _oauth_error("invalid_request", "refresh_token is required.")
     if refresh_token in sandbox.state.tokens.revoked:
+        # eBay's answer, word for word (KB 5218, "Why is the seller OAuth
+        # refresh token invalidated unexpectedly?"): HTTP 400.
         return _oauth_error(
             "invalid_grant",
-            "the provided authorization refresh token is invalid or was issued to "
+            "the provided authorization grant code is invalid or was issued to "
             "another client",
         )
     consent = sandbox.state.tokens.consent(refresh_token)
@@ -282,6 +284,7 @@ def ebay_token(sandbox, request, params):
     token = sandbox.state.tokens.issue(
         "ebay",
         identity=f"ebay:{client_id}:{refresh_token}",
+        grant=refresh_token,
         ttl=ttl,
         now=sandbox.clock.now(),
         scopes=scopes,

@@ -517,6 +517,7 @@ class AccessToken:
     identity: str  # who the rate limits count against
     expires_at: float
     scopes: frozenset | None = None  # None = everything the grant allows
+    grant: str = ""  # the refresh token it was minted from
 
 
 class TokenStore:
@@ -533,16 +534,26 @@ class TokenStore:
         sandbox knows)."""
         return self.consents.get(refresh_token, EBAY_SCOPES)
 
-    def issue(self, marketplace, identity, ttl, now, scopes=None):
+    def issue(self, marketplace, identity, ttl, now, scopes=None, grant=""):
         token = TOKEN_PREFIX[marketplace] + secrets.token_urlsafe(32)
-        self.tokens[token] = AccessToken(marketplace, identity, now + ttl, scopes)
+        self.tokens[token] = AccessToken(
+            marketplace, identity, now + ttl, scopes, grant
+        )
         return token
 
     def check(self, token, marketplace, now):
-        """("valid", record), ("expired", record) or ("unknown", None)."""
+        """("valid", record), ("expired", record), ("revoked", record) or
+        ("unknown", None). A revoked consent ends the access tokens minted
+        from it too, not only the refresh grant: eBay's KB 5218 lists the
+        seller revoking the app from My eBay among the reasons a refresh
+        token is refused, and Amazon's 403 reads "The access token you
+        provided is revoked"; a token cached by a client meets it on its
+        next call."""
         record = self.tokens.get(token or "")
         if record is None or record.marketplace != marketplace:
             return "unknown", None
+        if record.grant and record.grant in self.revoked:
+            return "revoked", record
         if now >= record.expires_at:
             return "expired", record
         return "valid", record

@@ -355,3 +355,63 @@ class TestEbayApiStatus(WritebackCase):
         self.assertIn("Re-authorize", trading.message)
         self.assertNotIn("..", trading.message)
         self.assertEqual(self.ebay.api_status_ids, trading, "no Fulfillment light")
+
+    def _shipped_ebay_orders(self, count, first=0):
+        pickings = self.env["stock.picking"]
+        for i in range(first, first + count):
+            ref = f"19-0001{i}-0001{i}"
+            line = f"11000001900{i}"
+            self.sandbox.add_ebay_order(
+                ref,
+                line_items=[
+                    {
+                        "line_item_id": f"{line}-0",
+                        "quantity": 1,
+                        "item_id": line,
+                        "transaction_id": "0",
+                    }
+                ],
+            )
+            order = self.make_order(self.ebay, ref, [(self.product_a, 1, f"{line}-0")])
+            pickings |= self.ship(order.picking_ids, f"1Z91{i}")
+        return pickings
+
+    def test_consent_revoked_between_runs_is_red_on_every_path(self):
+        """The seller revokes the app on eBay while Odoo still holds an
+        access token: the next read-back (two orders read at once), the
+        status cron, *Update* and the next write-back all say Red with
+        eBay's reason; never Yellow, never Green."""
+        submitted = self._shipped_ebay_orders(2)
+        self.push()
+        self.assertEqual(submitted.mapped("writeback_state"), ["submitted"] * 2)
+        self.run_cron("ir_cron_api_status_refresh")
+        trading = self.statuses(self.ebay)[base.API_EBAY_TRADING]
+        self.assertEqual(trading.state, "green")
+        self.sandbox.revoke_refresh_token(EBAY_REFRESH)  # the token stays cached
+
+        self.make_due(submitted)
+        self.verify()
+        [token_call] = self.sandbox.requests("ebay.token")[-1:]
+        self.assertEqual(token_call["status"], 400)
+        self.assertIn("invalid_grant: the provided", self.ebay.auth_error or "")
+        self.assertEqual(submitted.mapped("writeback_state"), ["submitted"] * 2)
+
+        def red_with_reason(path):
+            self.env.invalidate_all()
+            trading = self.statuses(self.ebay)[base.API_EBAY_TRADING]
+            self.assertEqual(trading.state, "red", f"{path}: {trading.message}")
+            self.assertIn("invalid_grant", trading.message, path)
+            self.assertIn("grant code is invalid", trading.message, path)
+            self.assertEqual(trading.message.count("Re-authorize"), 1, path)
+
+        self.run_cron("ir_cron_api_status_refresh")
+        red_with_reason("status cron")
+        self.env["ecommerce.api.status"].action_refresh_now()
+        red_with_reason("Update")
+        later = self._shipped_ebay_orders(1, first=2)
+        self.push()
+        self.assertEqual(later.writeback_state, "pending")
+        self.assertFalse(self.sandbox.requests("ebay.CompleteSale")[2:], "none sent")
+        self.assertFalse(later.writeback_sent_tracking, "nothing was sent")
+        self.env["ecommerce.api.status"].action_refresh_now()
+        red_with_reason("write-back")

@@ -72,6 +72,16 @@ def test_red_on_authentication_says_what_to_do():
     assert state == health.RED and "Re-authorize" in message
     flagged_but_idle = stats(auth_problem="invalid_grant", last_call=None)
     assert health.api_health(flagged_but_idle, NOW)[0] == health.RED
+    # The client's reason already says what to do: said once.
+    client_reason = (
+        "eBay refused the stored authorization (invalid_grant: the provided "
+        "authorization grant code is invalid or was issued to another client). "
+        "Re-authorize the eBay account."
+    )
+    state, message = health.api_health(stats(auth_problem=client_reason), NOW)
+    assert state == health.RED
+    assert message == f"Authentication failing: {client_reason}"
+    assert message.count("Re-authorize") == 1
 
 
 def test_thresholds_configurable():

@@ -130,8 +130,8 @@ def ebay_token(
     )
 
 
-def ebay_access_token(sandbox):
-    response = ebay_token(sandbox)
+def ebay_access_token(sandbox, refresh_token="v^1.1#test-refresh"):
+    response = ebay_token(sandbox, refresh_token=refresh_token)
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
@@ -957,9 +957,28 @@ def test_ebay_token_endpoint(sandbox):
     assert response.status_code == 400
     assert response.json() == {
         "error": "invalid_grant",
-        "error_description": "the provided authorization refresh token is invalid or "
+        "error_description": "the provided authorization grant code is invalid or "
         "was issued to another client",
     }
+
+
+def test_a_revoked_consent_ends_its_access_tokens_too(sandbox):
+    """eBay: a seller who revokes the app from My eBay ends the consent, not
+    only the next refresh (KB 5218): a cached access token is refused on
+    its next call, by both APIs, so the client meets invalid_grant."""
+    add_ebay_order(sandbox, lines=((EBAY_LINE, 1),))
+    other = ebay_access_token(sandbox, refresh_token="v^1.1#other")
+    token = ebay_access_token(sandbox, refresh_token="v^1.1#gone")
+    assert rest(sandbox, "GET", f"/order/{EBAY_ORDER}", token).status_code == 200
+    sandbox.revoke_refresh_token("v^1.1#gone")
+    response = rest(sandbox, "GET", f"/order/{EBAY_ORDER}", token)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == "Invalid access token"
+    _response, root = trading(
+        sandbox, "GetOrders", "<NumberOfDays>1</NumberOfDays>", token
+    )
+    assert error_code(root) == "21916984"
+    assert rest(sandbox, "GET", f"/order/{EBAY_ORDER}", other).status_code == 200
 
 
 def test_create_shipping_fulfillment_then_read_it_back(sandbox):
