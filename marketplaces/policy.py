@@ -399,14 +399,26 @@ def _after_refusal(
             f"The marketplace already showed this shipment ({error}).",
             outside=True,
         )
-    covered = {
-        str(ref)
-        for p in order.packages
-        if p.tracking_number
-        for ref, _qty in p.items or []
-    }
+    # units of each line under the marketplace's packages (None: not said)
+    held = {}
+    for p in order.packages:
+        if not p.tracking_number:
+            continue
+        for ref, qty in p.items or []:
+            known = isinstance(qty, int) and not isinstance(qty, bool)
+            if known and held.get(str(ref), 0) is not None:
+                held[str(ref)] = held.get(str(ref), 0) + qty
+            else:
+                held[str(ref)] = None
     sent_lines = {str(ref) for _tracking, items in packages for ref, _qty in items}
-    if order.tracking_numbers and (not covered or sent_lines <= covered):
+    # A backorder of a partly shipped order: the marketplace holds the first
+    # parcel's units, not the ones refused now; the refusal stands.
+    fewer = any(
+        held.get(str(ref)) is not None and isinstance(qty, int) and held[str(ref)] < qty
+        for _tracking, items in packages
+        for ref, qty in items
+    )
+    if order.tracking_numbers and (not held or sent_lines <= set(held)) and not fewer:
         return Decision(
             State.DISAGREES,
             "The marketplace shows this order already shipped under "

@@ -181,6 +181,17 @@ def test_a_refusal_decided_by_what_the_marketplace_holds():
     assert decision.state == State.DISAGREES
     assert "DHL 9999" in decision.error and "PackageToUpdateNotFound" in decision.error
     assert not decision.failed_attempt
+    # a backorder of a partly shipped order: the marketplace holds the first
+    # parcel's unit, not the two refused now; the refusal stands
+    backorder = _sent("1Z2", items=[("L1", 2)])
+    partial = base.OrderView("o", packages=[_package("9400", [("L1", 1)], "USPS")])
+    invalid = errors.PermanentError("Invalid tracking number: 1Z2")
+    decision = policy.after_refusal(invalid, partial, backorder, 1, POLICY, ("UPS",))
+    assert decision.state == State.FAILED
+    assert decision.error == "Invalid tracking number: 1Z2"
+    more = base.OrderView("o", packages=[_package("9999", [("L1", 2)], "DHL")])
+    decision = policy.after_refusal(invalid, more, backorder, 1, POLICY, ("UPS",))
+    assert decision.state == State.DISAGREES
     # nothing shipped there: the refusal stands
     none = base.OrderView("o")
     assert policy.after_refusal(refused, none, sent, 1, POLICY).state == State.FAILED
