@@ -9,14 +9,17 @@
 #   scripts/demo.sh            # Ctrl-C stops both servers
 #
 # Environment: ODOO_SRC (default /opt/odoo19), ODOO_VENV, DEMO_DB (default
-# stock_ecommerce_writeback_demo; dropped and created anew), DEMO_PORT (8069).
+# stock_ecommerce_writeback_demo; dropped and created anew), DEMO_PORT (8069),
+# DEMO_SANDBOX_PORT (8765; the demo accounts are pointed at it), DEMO_DIR
+# (/tmp/stock_ecommerce_writeback-demo: config and logs). Two demos on one
+# machine need their own DEMO_DB, DEMO_PORT, DEMO_SANDBOX_PORT and DEMO_DIR.
 set -euo pipefail
 
 ADDON=stock_ecommerce_writeback
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DB=${DEMO_DB:-${ADDON}_demo}
 PORT=${DEMO_PORT:-8069}
-SANDBOX_PORT=8765  # the demo accounts point there (demo/demo.xml)
+SANDBOX_PORT=${DEMO_SANDBOX_PORT:-8765}  # demo/demo.xml says 8765: moved below
 # shellcheck source=scripts/setup_env.sh
 source "$REPO/scripts/setup_env.sh"
 # (setup_env.sh fetched Odoo 19, or said what to do)
@@ -76,6 +79,24 @@ if ! wait "$install_pid"; then
     exit 1
 fi
 echo "    database ready in $(($(date +%s) - start)) s (log: $WORK/install.log)"
+
+if [ "$SANDBOX_PORT" != 8765 ]; then  # the demo accounts follow the sandbox
+    psql -q -d "$DB" -c "
+        UPDATE ecommerce_account
+           SET api_base_url = replace(api_base_url, ':8765', ':$SANDBOX_PORT'),
+               auth_url = replace(auth_url, ':8765', ':$SANDBOX_PORT')"
+fi
+
+# Odoo's own procurement scheduler, on its first run over the demo
+# orderpoints, commits a batch of them on a cursor of its own, then flushes
+# older writes to the same rows: a serialization ERROR in the log (Odoo 19,
+# stock_rule.run_scheduler, not this addon). On a real database it runs
+# nightly; here its first run waits a day.
+psql -q -d "$DB" -c "
+    UPDATE ir_cron c SET nextcall = now() at time zone 'UTC' + interval '1 day'
+      FROM ir_model_data m
+     WHERE m.module = 'stock' AND m.name = 'ir_cron_scheduler_action'
+       AND m.model = 'ir.cron' AND c.id = m.res_id"
 
 # The write-back crons start one after the other, not all in the first
 # second (two of them claiming the same deliveries at once end in a
