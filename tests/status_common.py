@@ -36,7 +36,10 @@ class StatusScreenMixin:
             "amazon.confirmShipment",
             400,
             "InvalidInput",
-            "Invalid tracking number.",
+            # as long as Amazon's messages are: it must wrap in the grid
+            "Invalid tracking number. The tracking number 1Z7100002 is not valid "
+            "for carrier UPS: check the number printed on the label and the "
+            "carrier selected, then submit the shipment confirmation again.",
             order_ref=BAD,
         )
         self.ok = self._amazon_delivery(OK, "71000000000001", "1Z7100001")

@@ -111,8 +111,18 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_attention_tou
                 );
                 const right = cell.getBoundingClientRect().right;
                 assert(right <= window.innerWidth, `reason ends at ${right}px`);
+                assert(cell.offsetHeight > 40, "a long reason wraps onto more lines");
                 const state = document.querySelector("th[data-name='writeback_state']");
                 assert(state.getBoundingClientRect().right <= window.innerWidth, "state");
+                // "Differs on marketplace" is read whole, not "Differs on mar…"
+                for (const badge of document.querySelectorAll(
+                    "td[name='writeback_state'] .badge"
+                )) {
+                    assert(
+                        badge.scrollWidth <= badge.clientWidth + 1,
+                        `state cut: ${badge.textContent}`
+                    );
+                }
             },
         },
         {
