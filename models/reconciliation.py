@@ -190,6 +190,12 @@ class EcommerceReconciliationIssue(models.Model):
             "reconcile_date": fields.Datetime.now(),
             "reconcile_error": (str(failure) or failure.__class__.__name__)[:MAX_TEXT],
         }
+        if isinstance(failure, errors.AuthError):
+            # credentials refused here as anywhere: the account says so (Red,
+            # with the reason; its write-backs wait for new credentials)
+            account.sudo()._writeback_flag_auth(
+                str(failure), api=account._writeback_apis()[1]
+            )
         if isinstance(failure, errors.PermanentError) and account.reconcile_resume:
             # e.g. an Amazon page token past its 24 hours: the window again
             vals["reconcile_resume"] = False

@@ -415,3 +415,21 @@ class TestEbayApiStatus(WritebackCase):
         self.assertFalse(later.writeback_sent_tracking, "nothing was sent")
         self.env["ecommerce.api.status"].action_refresh_now()
         red_with_reason("write-back")
+
+    def test_consent_revoked_met_by_the_reconciliation_is_red(self):
+        """The daily reconciliation is the first to meet the revoked consent
+        (nothing to write back that day): the account is flagged and its
+        API is Red with eBay's reason, not left Green until a probe."""
+        self._shipped_ebay_orders(1)
+        self.push()
+        self.run_cron("ir_cron_api_status_refresh")
+        trading = self.statuses(self.ebay)[base.API_EBAY_TRADING]
+        self.assertEqual(trading.state, "green")
+        self.sandbox.revoke_refresh_token(EBAY_REFRESH)  # the token stays cached
+        self.run_cron("ir_cron_reconcile")
+        self.assertIn("invalid_grant", self.ebay.auth_error or "")
+        self.assertIn("invalid_grant", self.ebay.reconcile_error or "")
+        self.run_cron("ir_cron_api_status_refresh")
+        trading = self.statuses(self.ebay)[base.API_EBAY_TRADING]
+        self.assertEqual(trading.state, "red", trading.message)
+        self.assertIn("grant code is invalid", trading.message)
