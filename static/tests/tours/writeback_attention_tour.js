@@ -380,6 +380,16 @@ registry.category("web_tour.tours").add("stock_ecommerce_writeback_connection_to
         {
             trigger:
                 ".o_notification:contains('Statuses updated at') .o_ecommerce_status_changes li:contains('Amazon US (sandbox): Writeback API Red → Green')",
+            run() {
+                // Issue 19.9: one date format: the cards' and the grid's
+                // ("Dec 2, 9:24 PM"), no seconds, no numeric date
+                const title = this.anchor.closest(".o_notification").textContent;
+                const time = title.match(/Statuses updated at ([^.]*)\./)[1];
+                assert(
+                    /^[A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2}\s?[AP]M$/.test(time),
+                    `update time ${time} as the cards show times`
+                );
+            },
         },
         {
             trigger: ".o_kanban_record:contains('Amazon US (sandbox)') .o_ecommerce_api_badges:contains('Writeback API: Green')",

@@ -2,7 +2,7 @@ import { markup, onMounted, onWillStart, onWillUnmount, useState } from "@odoo/o
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
-import { formatDateTime } from "@web/core/l10n/dates";
+import { toLocaleDateTimeString } from "@web/core/l10n/dates";
 import { htmlJoin, htmlSprintf } from "@web/core/utils/html";
 import { useService } from "@web/core/utils/hooks";
 import { KanbanController } from "@web/views/kanban/kanban_controller";
@@ -52,7 +52,7 @@ export class StatusKanbanController extends KanbanController {
         try {
             const changes = await this.orm.call("ecommerce.api.status", "action_refresh_now", []);
             await this.model.load();
-            const time = formatDateTime(luxon.DateTime.local(), { showSeconds: false });
+            const time = toLocaleDateTimeString(luxon.DateTime.local());
             const list = Array.isArray(changes) ? changes : [];
             this.notification.add(
                 list.length

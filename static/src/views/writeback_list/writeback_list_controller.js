@@ -1,6 +1,6 @@
 import { onWillStart, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
-import { formatDateTime } from "@web/core/l10n/dates";
+import { toLocaleDateTimeString } from "@web/core/l10n/dates";
 import { useService } from "@web/core/utils/hooks";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
@@ -35,7 +35,7 @@ export class WritebackListController extends ListController {
             await this.model.load();
             this.notification.add(
                 _t("Marketplace statuses recomputed and grid refreshed at %(time)s.", {
-                    time: formatDateTime(luxon.DateTime.local()),
+                    time: toLocaleDateTimeString(luxon.DateTime.local()),
                 }),
                 { type: "success", className: "o_writeback_update_done" }
             );
