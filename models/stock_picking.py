@@ -981,6 +981,14 @@ class StockPicking(models.Model):
                 "(this one is %s).",
                 label or self.env._("not a marketplace write-back"),
             )
+        if self.writeback_state != State.SUBMITTED:
+            problem = self._writeback_problem()
+            if problem:  # retrying as it is would send nothing
+                return self.env._(
+                    "nothing can be sent until the delivery is corrected (%s); "
+                    "it is sent as soon as it is.",
+                    problem.rstrip(". "),
+                )
         return ""
 
     def action_writeback_retry(self):
@@ -1005,8 +1013,11 @@ class StockPicking(models.Model):
             )
             done |= picking
         if not done and len(self) == 1:
-            if self.writeback_issue == ISSUE_CANCELLED:
-                raise UserError(refused[0][1])
+            if self.writeback_issue == ISSUE_CANCELLED or (
+                self.writeback_state != State.SUBMITTED and self._writeback_problem()
+            ):
+                reason = refused[0][1]
+                raise UserError(reason[:1].upper() + reason[1:])
             raise UserError(
                 self.env._(
                     "Only pending, submitted or failed write-backs can be retried."

@@ -109,6 +109,27 @@ class TestNeedsAttention(StatusScreenMixin, WritebackCase):
         self.assertEqual(self.cancelled.writeback_state, State.DISAGREES)
         self.assertEqual(self.ok.writeback_state, State.SUCCESS)
 
+    def test_bulk_retry_refuses_what_only_a_correction_can_send(self):
+        """Issue 19, point 4: a delivery without a tracking number is not
+        'queued to send again' by Retry now (nothing would be sent): the
+        result says to correct the delivery, and it stays as it was."""
+        rows = self.bad | self.to_fix
+        action = rows.action_writeback_retry()
+        params = action["params"]
+        self.assertEqual(params["title"], "Retry now: 1 of 2 done")
+        html = str(params["html"])
+        self.assertIn(
+            "<b>1 refused: nothing can be sent until the delivery is corrected "
+            "(No tracking number",
+            html,
+        )
+        self.assertIn(f"{self.to_fix.name} (order {TO_FIX})", html)
+        self.assertNotIn("retry requested", self.chatter(self.to_fix))
+        self.assertEqual(self.to_fix.writeback_state, State.PENDING)
+        self.assertIn("No tracking number", self.to_fix.writeback_error)
+        with self.assertRaisesRegex(UserError, "^Nothing can be sent until"):
+            self.to_fix.action_writeback_retry()
+
     def test_bulk_retry_of_nothing_retryable_says_why(self):
         with self.assertRaisesRegex(UserError, "the order is cancelled"):
             (self.cancelled | self.cancelled.copy()).action_writeback_retry()
