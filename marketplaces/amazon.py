@@ -330,11 +330,12 @@ class AmazonClient(HttpClient):
             params={"includedData": ",".join(ORDER_INCLUDED_DATA)},
         )
 
-    def read_orders(self, order_refs, since=None):
+    def read_orders(self, order_refs, since=None, backlog=0):
         """Amazon's view of several orders, ``{order_ref: OrderView}``,
         picked by volume:
 
-        * refs that getOrder's bucket covers now (and any call without
+        * refs that getOrder's bucket covers now, together with the rest of
+          the seller's ``backlog`` of reads due (and any call without
           ``since``): ``{}``, the engine reads them with :meth:`read_order`;
         * more: ``searchOrders`` of this marketplace's merchant-fulfilled
           orders updated since ``since`` (less :data:`SEARCH_SINCE_MARGIN`)
@@ -351,7 +352,7 @@ class AmazonClient(HttpClient):
         if not wanted or since is None:
             return {}
         single = self._pacing_capacity(GET_ORDER, 0)
-        if single is not None and len(wanted) <= single:
+        if single is not None and max(len(wanted), backlog) <= single:
             return {}
         params = search_params(
             self.marketplace_id, since - SEARCH_SINCE_MARGIN, utcnow()

@@ -37,7 +37,10 @@ class MarketplaceClient(Protocol):
         their tracking numbers and lines, and the order's lines."""
 
     def read_orders(
-        self, order_refs: Iterable[str], since: datetime.datetime | None = None
+        self,
+        order_refs: Iterable[str],
+        since: datetime.datetime | None = None,
+        backlog: int = 0,
     ) -> dict[str, OrderView]:
         """The marketplace's view of several orders at once, keyed by order
         ref; every value is what :meth:`read_order` would return. It may
@@ -46,7 +49,10 @@ class MarketplaceClient(Protocol):
 
         ``since``: an aware UTC datetime no later than the earliest
         confirmation among the orders (Amazon can only search by time; the
-        eBay clients ignore it). A ref absent from the answer was not
+        eBay clients ignore it). ``backlog``: how many of this seller's
+        orders are due for reading now, these included (the engine's count
+        for its run): a client that picks between single and batch reads
+        goes by it, not by the size of one batch. A ref absent from the answer was not
         settled by the batch read (unknown to the batch API, not found
         within the pages read, or the client chose single reads): the engine
         reads it with :meth:`read_order`. The client picks by volume and

@@ -211,7 +211,7 @@ class HttpClient:
 
     # -- batch read-back (conservative defaults) -----------------------------
 
-    def read_orders(self, order_refs, since=None):
+    def read_orders(self, order_refs, since=None, backlog=0):
         """The marketplace's view of several orders at once,
         ``{order_ref: OrderView}``. A client without a batch read settles
         none of them here: every ref is left to :meth:`read_order`."""

@@ -206,7 +206,13 @@ class EcommerceReconciliationIssue(models.Model):
             since = account.reconcile_cursor or now - FIRST_LOOKBACK
             until, resume = None, ""
         client = account._marketplace_client(journal.append)
-        result = client.changed_orders(_aware(since), _aware(until), resume)
+        try:
+            result = client.changed_orders(_aware(since), _aware(until), resume)
+        finally:
+            # its search buckets, for the read-backs of any worker
+            self.env["ecommerce.writeback.engine"]._store_pacing(
+                account, client.pacing_state()
+            )
         self._detect_changes(account, result.orders)
         vals = {"reconcile_date": now, "reconcile_error": False}
         if result.complete:

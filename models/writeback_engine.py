@@ -83,6 +83,31 @@ CLAIM_BATCH = 50
 # back after at least this long (Amazon refills a burst of 10 confirmations
 # in 5 s), leaving the worker to other sellers' jobs meanwhile.
 RESUME_AFTER = 5.0
+# Stores a seller's rate-limit buckets ({operation: [tokens, epoch
+# seconds]}) over what is stored, each operation's later state winning.
+PACING_MERGE = """
+    UPDATE ecommerce_account a
+       SET writeback_pacing_state = (
+           SELECT jsonb_object_agg(
+                      op,
+                      CASE
+                          WHEN old.state IS NULL THEN new.state
+                          WHEN new.state IS NULL THEN old.state
+                          WHEN jsonb_typeof(old.state) <> 'array'
+                            OR jsonb_typeof(old.state -> 1) <> 'number'
+                          THEN new.state
+                          WHEN (new.state ->> 1)::float8 >= (old.state ->> 1)::float8
+                          THEN new.state
+                          ELSE old.state
+                      END)
+             FROM jsonb_each(%s::jsonb) AS new(op, state)
+             FULL JOIN jsonb_each(
+                 CASE WHEN jsonb_typeof(a.writeback_pacing_state) = 'object'
+                      THEN a.writeback_pacing_state ELSE '{}'::jsonb END
+             ) AS old(op, state) USING (op)
+       )
+     WHERE a.id = %s
+"""
 # Read-backs claimed at a time.
 VERIFY_BATCH = 50
 # While every account waits for its rate limit, the outcomes sent so far are
@@ -263,6 +288,9 @@ class WritebackRun:
         self._deferred = []  # (account, calls, picking) not stored yet
         # Seconds until a run that stopped on a rate limit can go on.
         self.resume_in = None
+        # account id -> read-backs due when the run started (a hint for the
+        # client's choice between single and batch reads)
+        self.read_backlog = {}
         # account id -> {order ref: (OrderView, read at)}: what the run's
         # batch read-backs saw, for the run's later batches (a view read
         # after a delivery was submitted settles it; no second read)
@@ -378,9 +406,23 @@ class WritebackEngine(models.AbstractModel):
             left = remaining()
             if not isinstance(left, int):
                 left = self.env["stock.picking"].search_count(left)
-            if left:
-                cron._commit_progress(0, remaining=left)
+            self._report_left(left)
         return not time_up
+
+    @api.model
+    def _report_left(self, left):
+        """A run that stopped for lack of time with ``left`` shipments due:
+        the scheduler runs its cron again at once (Odoo's "partially done"),
+        and a trigger wakes a cron worker for it now. Without the trigger,
+        the rerun waits for a worker's next poll, up to 69 s (a worker
+        sleeps ``SLEEP_INTERVAL`` + pid % 10 between polls unless
+        notified), time the sellers' rate limits would have allowed."""
+        if not left:
+            return
+        cron_id = self.env.context.get("cron_id")
+        if cron_id:
+            self.env["ir.cron"].sudo().browse(cron_id)._trigger()
+        self.env["ir.cron"]._commit_progress(0, remaining=left)
 
     @api.model
     def _time_left(self):
@@ -558,9 +600,9 @@ class WritebackEngine(models.AbstractModel):
             )
             if push.out_of_time:
                 # what is left is due now: the scheduler runs the push again
-                left = self.env["stock.picking"].search_count(self._push_domain())
-                if left:
-                    self.env["ir.cron"]._commit_progress(0, remaining=left)
+                self._report_left(
+                    self.env["stock.picking"].search_count(self._push_domain())
+                )
         finally:
             try:
                 results = push.take_results()  # an error stopped the loop
@@ -643,47 +685,55 @@ class WritebackEngine(models.AbstractModel):
 
     @api.model
     def _restore_pacing(self, run, account_ids):
-        """Take over the rate-limit buckets the last run for these sellers
-        left, maybe in another process or on another machine (the client
-        paces in memory): a queue job of a seller right after another one,
-        on another worker, does not start from a full burst the marketplace
-        no longer has."""
+        """Build the clients of the accounts whose last run left rate-limit
+        buckets (the client takes them over: ``_marketplace_client``), so
+        that the first send of this run is paced from them; an account
+        whose client cannot be built is logged and the others go on."""
         for account in self.env["ecommerce.account"].browse(account_ids):
             if not account.writeback_pacing_state:
                 continue
             try:
-                client = run.client(account)
+                run.client(account)
             except Exception:
                 # Its sends will say what is wrong with it; the others go on.
                 _logger.exception(
                     "Write-back engine: no client for %s", account.display_name
                 )
-                continue
-            client.restore_pacing_state(account.writeback_pacing_state)
 
     @api.model
-    def _save_pacing(self, run, account_ids):
-        """Store the accounts' rate-limit buckets for the next run (see
-        :meth:`_restore_pacing`). Best effort: a concurrent update of the
+    def _save_pacing(self, run, account_ids=None):
+        """Store the rate-limit buckets of the accounts this run's clients
+        used (``account_ids``: only those), for the next run of any worker
+        (``_marketplace_client`` takes them over). Merged with what is
+        stored, operation by operation, the later state winning: a push and
+        a read-back of one seller running at once in two workers each keep
+        the buckets they used. Best effort: a concurrent update of the
         account row skips it."""
         Account = self.env["ecommerce.account"]
-        for account in Account.browse(account_ids).exists():
-            if (account.id, "writeback") not in run._clients:
-                continue
-            state = run.client(account).pacing_state()
-            if not state or state == account.writeback_pacing_state:
-                continue
-            try:
-                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                    self.env.cr.execute(
-                        "UPDATE ecommerce_account SET writeback_pacing_state = %s"
-                        " WHERE id = %s",
-                        [json.dumps(state), account.id],
-                    )
-            except CONCURRENCY_ERRORS:
-                continue
+        used = {account_id for account_id, __ in run._clients}
+        if account_ids is not None:
+            used &= set(account_ids)
+        for account in Account.browse(sorted(used)).exists():
+            state = {}
+            for (account_id, __), client in run._clients.items():
+                if account_id == account.id:
+                    state.update(client.pacing_state() or {})
+            self._store_pacing(account, state)
         Account.invalidate_model(["writeback_pacing_state"])
         self._commit()
+
+    @api.model
+    def _store_pacing(self, account, state):
+        """Merge ``state`` (a client's ``pacing_state()``) into what
+        ``account`` stores (see :meth:`_save_pacing`); not committed."""
+        if not state or state == account.writeback_pacing_state:
+            return
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                self.env.cr.execute(PACING_MERGE, [json.dumps(state), account.id])
+        except CONCURRENCY_ERRORS:
+            return
+        account.invalidate_recordset(["writeback_pacing_state"])
 
     @api.model
     def _send_delay(self, run, item):
@@ -832,14 +882,29 @@ class WritebackEngine(models.AbstractModel):
         run = WritebackRun(self.env)
         self._apply_stored_outcomes()
         self._commit()
+        run.read_backlog = self._read_backlog()
         seen = set()
-        self._batch_loop(
-            lambda: self._claim_checks(run, batch_size, seen),
-            lambda pickings: self._apply_batch(run, self._read_back(run, pickings)),
-            remaining=self._verify_domain,
-            # in prefork, the reads go on while the worker has time left
-            on_time_up=lambda: (self._time_left() or 0) > 0,
+        try:
+            self._batch_loop(
+                lambda: self._claim_checks(run, batch_size, seen),
+                lambda pickings: self._apply_batch(run, self._read_back(run, pickings)),
+                remaining=self._verify_domain,
+                # in prefork, the reads go on while the worker has time left
+                on_time_up=lambda: (self._time_left() or 0) > 0,
+            )
+        finally:
+            # the read buckets, for the next read-back in whichever worker
+            self._save_pacing(run)
+
+    @api.model
+    def _read_backlog(self):
+        """``{account id: read-backs due now}``: the client reads an
+        account's orders in batches when single reads would not cover its
+        whole backlog, whatever share of it one claim holds."""
+        groups = self.env["stock.picking"]._read_group(
+            self._verify_domain(), ["ecommerce_account_id"], ["__count"]
         )
+        return {account.id: count for account, count in groups}
 
     @api.model
     def _read_back(self, run, pickings):
@@ -924,6 +989,10 @@ class WritebackEngine(models.AbstractModel):
         are read one by one. A batch read's failure is not a delivery's:
         the single reads that follow meet the error themselves."""
         seen = run.readbacks.setdefault(account.id, {})
+        # what is due for this account, this batch included: the next
+        # batches have that much less to read
+        backlog = max(run.read_backlog.get(account.id, 0), len(groups))
+        run.read_backlog[account.id] = backlog - len(groups)
         views, wanted, claimed_at = {}, [], []
         for order_ref, group in groups.items():
             earlier = seen.get(order_ref)
@@ -942,7 +1011,7 @@ class WritebackEngine(models.AbstractModel):
                 for p in group
                 if p.writeback_last_attempt or p.writeback_submitted_date
             )
-        if len(wanted) < 2 or account in held_back:
+        if (len(wanted) < 2 and backlog < 2) or not wanted or account in held_back:
             return views
         client = run.client(account)
         # the earliest claim precedes every send of the batch; the client
@@ -955,7 +1024,7 @@ class WritebackEngine(models.AbstractModel):
             read_at = fields.Datetime.now()
             with run.journal(account, None, defer=True):
                 try:
-                    found = client.read_orders(chunk, since=since)
+                    found = client.read_orders(chunk, since=since, backlog=backlog)
                 except errors.MarketplaceError as exc:
                     self._hold_back_reads(run, account, exc, held_back)
                     break

@@ -220,6 +220,24 @@ def test_amazon_reads_few_refs_singly(amazon, timeline):
     assert statuses(sandbox, "amazon.searchOrders") == [200]
 
 
+def test_amazon_searches_when_the_sellers_backlog_outgrows_get_order(amazon, timeline):
+    """A batch of 5 refs out of 40 due for the seller: getOrder's bucket
+    (29 now) would cover the 5 but not the 40 the engine has yet to read,
+    so the batch goes by searchOrders, whose page carries the others too."""
+    sandbox, client = amazon()
+    since = timeline.utcnow()
+    confirm_amazon(sandbox, client, range(40))
+    refs = [amazon_ref(n) for n in range(40)]
+
+    assert client.read_orders(refs[:5], since=since, backlog=29) == {}
+    assert statuses(sandbox, "amazon.searchOrders") == []
+
+    found = client.read_orders(refs[:5], since=since, backlog=40)
+    assert set(refs) <= set(found)
+    assert statuses(sandbox, "amazon.searchOrders") == [200]
+    assert statuses(sandbox, "amazon.getOrder") == []
+
+
 def test_amazon_thirty_refs_are_more_than_get_order_allows(amazon, timeline):
     sandbox, client = amazon()
     since = timeline.utcnow()
