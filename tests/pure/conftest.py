@@ -32,6 +32,19 @@ def sandbox(sandbox_server):
     sandbox_server.reset()
 
 
+@pytest.fixture
+def ebay_order(sandbox):
+    """eBay order 12-34567-89012: one line, 110012345678-0, of 3 items of
+    item 110012345678, created before the ship dates the tests send."""
+    sandbox.add_ebay_order(
+        "12-34567-89012",
+        line_items=[
+            {"line_item_id": "110012345678-0", "quantity": 3, "item_id": "110012345678"}
+        ],
+        created_time="2026-01-01T00:00:00Z",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_client_state():
     """The token cache and the pacer are process-wide; the sandbox forgets
