@@ -448,6 +448,15 @@ def tally_summary(tally):
 # ----------------------------------------------------------------------
 # Arguments and Odoo bootstrap
 # ----------------------------------------------------------------------
+def add_option(parser, flag, kind, default, what, unit=""):
+    """A ``kind`` option whose help, ``what``, ends with its default (and
+    ``unit``): "(default 20 s)"."""
+    unit = f" {unit}" if unit else ""
+    parser.add_argument(
+        flag, type=kind, default=default, help=f"{what} (default {default}{unit})"
+    )
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -462,9 +471,7 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=4, metavar="W")
     parser.add_argument("--kills", type=int, default=0, metavar="K")
     parser.add_argument("--kill-shipments", type=int, metavar="M")
-    parser.add_argument(
-        "--kill-window", type=float, default=1.0, help="seconds (default 1.0)"
-    )
+    add_option(parser, "--kill-window", float, 1.0, "seconds")
     parser.add_argument(
         "--kill-latency",
         type=float,
@@ -497,41 +504,34 @@ def parse_args(argv=None):
         help="run this scenario (repeatable); given, the workers scenario runs "
         "only when named too",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--seller-shipments",
-        type=int,
-        default=1000,
-        help="seller-1000: shipments of the one seller (default 1000)",
+        int,
+        1000,
+        "seller-1000: shipments of the one seller",
     )
-    parser.add_argument(
-        "--backlog-sellers", type=int, default=3, help="prefork-backlog (default 3)"
+    add_option(parser, "--backlog-sellers", int, 3, "prefork-backlog")
+    add_option(
+        parser, "--backlog-per-seller", int, 60, "prefork-backlog: shipments per seller"
     )
-    parser.add_argument(
-        "--backlog-per-seller",
-        type=int,
-        default=60,
-        help="prefork-backlog: shipments per seller (default 60)",
-    )
-    parser.add_argument(
+    add_option(
+        parser,
         "--cron-time-limit",
-        type=int,
-        default=20,
-        help="prefork-backlog: limit_time_real_cron (default 20 s)",
+        int,
+        20,
+        "prefork-backlog: limit_time_real_cron",
+        "s",
     )
-    parser.add_argument(
-        "--pause-kills", type=int, default=20, help="kill-pause: kills (default 20)"
-    )
-    parser.add_argument(
-        "--pause-shipments",
-        type=int,
-        default=40,
-        help="kill-pause: shipments (default 40)",
-    )
-    parser.add_argument(
+    add_option(parser, "--pause-kills", int, 20, "kill-pause: kills")
+    add_option(parser, "--pause-shipments", int, 40, "kill-pause: shipments")
+    add_option(
+        parser,
         "--pause-seconds",
-        type=float,
-        default=1800,
-        help="kill-pause: the pause after each kill (default 1800 s)",
+        float,
+        1800,
+        "kill-pause: the pause after each kill",
+        "s",
     )
     parser.add_argument(
         "--template",
