@@ -598,6 +598,39 @@ def import_fixtures():
     return fixtures
 
 
+def shipment_basics(env, label, code):
+    """The product (``code``, "<label> Widget"), buyer ("<label> Buyer") and
+    carrier ("<label> UPS") of a run's shipments (chaos.py's and
+    benchmark_writeback.py's), found by name or made: their ids, for
+    :func:`committed_deliveries`."""
+    fixtures = import_fixtures()
+    product = env["product.product"].search(
+        [("default_code", "=", code)], limit=1
+    ) or fixtures.untracked_product(env, f"{label} Widget", code)
+    carrier = env["delivery.carrier"].search(
+        [("name", "=", f"{label} UPS")], limit=1
+    ) or fixtures.carrier(env, name=f"{label} UPS")
+    partner = env["res.partner"].search([("name", "=", f"{label} Buyer")], limit=1)
+    partner = partner or partner.create({"name": f"{label} Buyer"})
+    return product.id, partner.id, carrier.id
+
+
+def committed_deliveries(env, sandbox, orders, basics):
+    """``tests/fixtures.py``'s committed deliveries of ``orders``, with the
+    product, buyer and carrier ``basics`` of :func:`shipment_basics`: the
+    pickings, chunk by chunk."""
+    product_id, partner_id, carrier_id = basics
+    return import_fixtures().committed_deliveries(
+        env,
+        sandbox,
+        orders,
+        env["product.product"].browse(product_id),
+        env["res.partner"].browse(partner_id),
+        env["delivery.carrier"].browse(carrier_id),
+        chunk=CHUNK,
+    )
+
+
 # ----------------------------------------------------------------------
 # Worker side: the fork server and the workers it forks
 # ----------------------------------------------------------------------
@@ -947,19 +980,7 @@ class Chaos:
                 )
             }
             retired = self._retire(env, list(self.accounts.values()))
-            product = env["product.product"].search(
-                [("default_code", "=", "CHAOS")], limit=1
-            ) or fixtures.untracked_product(env, "Chaos Widget", "CHAOS")
-            carrier = env["delivery.carrier"].search(
-                [("name", "=", "Chaos UPS")], limit=1
-            ) or fixtures.carrier(env, name="Chaos UPS")
-            partner = env["res.partner"].search([("name", "=", "Chaos Buyer")], limit=1)
-            partner = partner or partner.create({"name": "Chaos Buyer"})
-            self.product_id, self.carrier_id, self.partner_id = (
-                product.id,
-                carrier.id,
-                partner.id,
-            )
+            self.basics = shipment_basics(env, "Chaos", "CHAOS")
             others = env["stock.picking"].search_count(
                 [
                     ("writeback_state", "in", OPEN_STATES),
@@ -1012,7 +1033,6 @@ class Chaos:
         """``count`` marketplace orders in the sandbox and as validated
         deliveries in Odoo, round-robin over ``platforms``, committed in
         chunks (``tests/fixtures.py``)."""
-        fixtures = import_fixtures()
         start = time.monotonic()
         s, run = scenario.index, self.run_id
         cr, env = self.env()
@@ -1032,15 +1052,7 @@ class Chaos:
                 )
                 tracking = f"1ZCH{run:07d}{s:03d}{i:06d}"
                 orders.append((account[platform], ref, s * 10**6 + i, tracking))
-            chunks = fixtures.committed_deliveries(
-                env,
-                self.sandbox,
-                orders,
-                env["product.product"].browse(self.product_id),
-                env["res.partner"].browse(self.partner_id),
-                env["delivery.carrier"].browse(self.carrier_id),
-                chunk=CHUNK,
-            )
+            chunks = committed_deliveries(env, self.sandbox, orders, self.basics)
             made = 0
             for pickings in chunks:
                 size = min(CHUNK, count - made)
