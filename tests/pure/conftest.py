@@ -65,6 +65,26 @@ def journal():
 
 
 @pytest.fixture
+def sandbox_client(sandbox, journal):
+    """``make(cls, options, **overrides)``: a ``cls`` client of the sandbox
+    with ``options`` (its credentials), reporting to ``journal``, with a
+    (2, 5) s timeout; ``overrides`` last. The test modules' ``make_client``."""
+
+    def make(cls, options, **overrides):
+        return cls(
+            **{
+                "api_base_url": sandbox.url,
+                "timeout": (2, 5),
+                "on_call": journal.append,
+                **options,
+                **overrides,
+            }
+        )
+
+    return make
+
+
+@pytest.fixture
 def client(make_client):
     """A client made by the test module's own ``make_client`` fixture."""
     with make_client() as client:

@@ -35,19 +35,16 @@ SECRETS = ("PRD-cert-secret-5678", "v^1.1#i^1#refresh-token-secret")
 
 
 @pytest.fixture
-def make_client(sandbox, journal):
+def make_client(sandbox_client):
+    options = {
+        "client_id": CLIENT_ID,
+        "client_secret": SECRETS[0],
+        "dev_id": "dev-id-0001",
+        "refresh_token": SECRETS[1],
+    }
+
     def make(cls=EbayFulfillmentClient, **overrides):
-        options = {
-            "client_id": CLIENT_ID,
-            "client_secret": SECRETS[0],
-            "dev_id": "dev-id-0001",
-            "refresh_token": SECRETS[1],
-            "api_base_url": sandbox.url,
-            "timeout": (2, 5),
-            "on_call": journal.append,
-        }
-        options.update(overrides)
-        return cls(**options)
+        return sandbox_client(cls, options, **overrides)
 
     return make
 

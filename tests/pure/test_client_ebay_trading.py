@@ -7,6 +7,7 @@ client must only ever send and report the Trading id."""
 
 import base64
 import datetime
+import functools
 import time
 
 import pytest
@@ -41,21 +42,14 @@ E = f"{{{NS}}}"
 
 
 @pytest.fixture
-def make_client(sandbox, journal):
-    def make(**overrides):
-        options = {
-            "client_id": CLIENT_ID,
-            "client_secret": SECRETS[0],
-            "dev_id": "dev-id-0001",
-            "refresh_token": SECRETS[1],
-            "api_base_url": sandbox.url,
-            "timeout": (2, 5),
-            "on_call": journal.append,
-        }
-        options.update(overrides)
-        return EbayTradingClient(**options)
-
-    return make
+def make_client(sandbox_client):
+    options = {
+        "client_id": CLIENT_ID,
+        "client_secret": SECRETS[0],
+        "dev_id": "dev-id-0001",
+        "refresh_token": SECRETS[1],
+    }
+    return functools.partial(sandbox_client, EbayTradingClient, options)
 
 
 # (REST lineItemId, ItemID, quantity) of each order's two lines; the
