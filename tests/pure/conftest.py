@@ -10,6 +10,9 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+# The checks the test modules share fail with pytest's detailed messages too.
+pytest.register_assert_rewrite("client_checks")
+
 
 @pytest.fixture(scope="session")
 def sandbox_server():
