@@ -33,6 +33,7 @@ from .http import (
     TokenRejectedError,
     error_for_unexpected_status,
     json_body,
+    json_object,
     parse_retry_after,
 )
 from .pacer import DEFAULT_MAX_WAIT
@@ -798,16 +799,7 @@ def _main_image(images):
 
 
 def _json_object(response):
-    """The JSON object of a 2xx answer; anything else is a malformed answer,
-    worth another try."""
-    body = json_body(response)
-    if not isinstance(body, dict):
-        raise TransientError(
-            "Amazon sent an unreadable answer (expected JSON)",
-            code="malformed",
-            http_status=response.status_code,
-        )
-    return body
+    return json_object(response, "Amazon")
 
 
 def _first_error(response):

@@ -15,7 +15,13 @@ import urllib.parse
 from . import base
 from .ebay_oauth import SELL_FULFILLMENT_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
-from .http import Operation, TokenRejectedError, json_body, parse_retry_after
+from .http import (
+    Operation,
+    TokenRejectedError,
+    json_body,
+    json_object,
+    parse_retry_after,
+)
 from .tokens import utcnow
 
 _logger = logging.getLogger(__name__)
@@ -604,14 +610,7 @@ def _error_id(error):
 
 
 def _json_object(response):
-    body = json_body(response)
-    if not isinstance(body, dict):
-        raise TransientError(
-            "eBay sent an unreadable answer (expected JSON)",
-            code="malformed",
-            http_status=response.status_code,
-        )
-    return body
+    return json_object(response, "eBay")
 
 
 def _fulfillment_list(response):

@@ -104,6 +104,19 @@ def json_body(response):
         return None
 
 
+def json_object(response, marketplace):
+    """The JSON object of a 2xx answer; anything else is a malformed answer,
+    worth another try (a :class:`TransientError` naming ``marketplace``)."""
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise TransientError(
+            f"{marketplace} sent an unreadable answer (expected JSON)",
+            code="malformed",
+            http_status=response.status_code,
+        )
+    return body
+
+
 @dataclasses.dataclass(frozen=True)
 class Operation:
     """One marketplace operation: its journal key and its documented usage

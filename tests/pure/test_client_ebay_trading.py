@@ -7,8 +7,10 @@ client must only ever send and report the Trading id."""
 
 import base64
 import datetime
+import functools
 import time
 
+import client_checks
 import pytest
 import requests
 from lxml import etree
@@ -41,21 +43,14 @@ E = f"{{{NS}}}"
 
 
 @pytest.fixture
-def make_client(sandbox, journal):
-    def make(**overrides):
-        options = {
-            "client_id": CLIENT_ID,
-            "client_secret": SECRETS[0],
-            "dev_id": "dev-id-0001",
-            "refresh_token": SECRETS[1],
-            "api_base_url": sandbox.url,
-            "timeout": (2, 5),
-            "on_call": journal.append,
-        }
-        options.update(overrides)
-        return EbayTradingClient(**options)
-
-    return make
+def make_client(sandbox_client):
+    options = {
+        "client_id": CLIENT_ID,
+        "client_secret": SECRETS[0],
+        "dev_id": "dev-id-0001",
+        "refresh_token": SECRETS[1],
+    }
+    return functools.partial(sandbox_client, EbayTradingClient, options)
 
 
 # (REST lineItemId, ItemID, quantity) of each order's two lines; the
@@ -140,11 +135,7 @@ def outcomes(journal):
     return [(r.api, r.operation, r.outcome, r.error_code) for r in journal]
 
 
-def assert_no_secret(journal, *errors):
-    texts = [repr(r) for r in journal] + [str(e) for e in errors]
-    for text in texts:
-        for secret in SECRETS:
-            assert secret not in text
+assert_no_secret = functools.partial(client_checks.assert_no_secret, SECRETS)
 
 
 # -- accepted ------------------------------------------------------------------
