@@ -648,9 +648,20 @@ def _order_view(order_ref, order):
         checkout_status=checkout,
         shipped_time=_text(order, "e:ShippedTime"),
         cancelled=cancelled,
+        refunded=_refunded(order),
         last_updated=_text(order, "e:CheckoutStatus/e:LastModifiedTime"),
         packages=_packages(order),
         lines=[_order_line(t) for t in _transactions(order)],
+    )
+
+
+def _refunded(order):
+    """Whether the buyer was refunded: a ``MonetaryDetails/Refunds/Refund``
+    (RefundTransactionInfoType) whose RefundStatus
+    (PaymentTransactionStatusCodeType) is Succeeded, or says none."""
+    return any(
+        _text(refund, "e:RefundStatus") in ("Succeeded", "")
+        for refund in order.iterfind("e:MonetaryDetails/e:Refunds/e:Refund", NSMAP)
     )
 
 

@@ -857,6 +857,22 @@ def order_element(order):
         element.append(E.PaidTime(iso_millis(order.paid_time)))
     if order.shipped_time:
         element.append(E.ShippedTime(iso_millis(order.shipped_time)))
+    if order.refunded:
+        # OrderType: MonetaryDetails (PaymentsInformationType: Payments?,
+        # Refunds?) between ShippedTime and SellerUserID; Refunds holds one
+        # Refund (RefundTransactionInfoType: RefundStatus, RefundType,
+        # RefundTo, RefundTime, RefundAmount...) per refund (JAXB classes
+        # of WSDL 1131). The sandbox keeps no prices: no RefundAmount.
+        element.append(
+            E.MonetaryDetails(
+                E.Refunds(
+                    E.Refund(
+                        E.RefundStatus("Succeeded"),
+                        E.RefundTime(iso_millis(order.last_modified_time)),
+                    )
+                )
+            )
+        )
     element.append(E.SellerUserID("sandbox_seller"))
     element.append(E.CancelStatus(_CANCEL_STATUS[order.cancel_state]))
     element.append(E.OrderLineItemCount(str(len(order.lines))))
