@@ -376,6 +376,32 @@ class TestReconciliationRoles(WritebackCase):
         self.push()
         self.assertEqual(picking.writeback_state, State.SUBMITTED)
 
+    def test_inventory_user_finds_the_sales_order_of_a_shipped_order(self):
+        """Shipped, no sales order: a warehouse user finds the typed-in
+        sales order and links it; only an accountant may close it by hand."""
+        self.sandbox.ship_outside(EBAY_REC, "1ZNOORDER0101", "UPS")
+        typed = self.env["sale.order"].create(
+            {"partner_id": self.customer.id, "client_order_ref": EBAY_REC}
+        )
+        self.reconcile()
+        issue = self._issue("shipped_no_order", self.warehouse)
+        self.assertEqual(issue.marketplace_tracking, "1ZNOORDER0101")
+        self.assertIn(
+            'name="action_find_sale_order"', self._buttons(self.warehouse, "list")
+        )
+        with self.assertRaises(UserError), self.cr.savepoint():
+            issue.action_mark_handled()
+        action = issue.action_find_sale_order()
+        found = (
+            self.env["sale.order"].with_user(self.warehouse).search(action["domain"])
+        )
+        self.assertEqual(found, typed)
+        found.write(
+            {"ecommerce_account_id": self.ebay.id, "ecommerce_order_ref": EBAY_REC}
+        )
+        self.reconcile()
+        self.assertEqual(issue.state, "resolved")
+
     def test_accountant_marks_an_issue_handled(self):
         self.make_order(
             self.amazon, AMAZON_REC, [(self.product_a, 1, "79000000000101")]
