@@ -25,3 +25,4 @@ from . import test_writeback_truth
 from . import test_reconciliation
 from . import test_status_details
 from . import test_roles
+from . import test_marketplace_truth
