@@ -4,7 +4,7 @@
     "name": "eCommerce Shipment Write-back (Amazon, eBay)",
     "summary": "Write tracking numbers of shipped deliveries back to Amazon "
     "and eBay, verify them, and watch it all on an eCommerce Status screen",
-    "version": "19.0.1.5.0",
+    "version": "19.0.1.6.0",
     "category": "Inventory/Delivery",
     "author": "stock_ecommerce_writeback contributors",
     "website": "https://github.com/stock-ecommerce-writeback/stock_ecommerce_writeback",

@@ -356,3 +356,41 @@ class TestReconciliation(WritebackCase):
             ebay_trading._accepted,
         )
         return ebay_trading.etree.tostring(root).decode()
+
+    def test_upgrade_keeps_send_again_for_issues_found_before(self):
+        """A database as 19.0.1.5.0 left it: an open *Changed since Success*
+        issue (a tracking number removed on eBay) found before issues knew
+        whether a number was gone. The reconciliation reads only orders
+        changed since its last run, so it would never tell; the upgrade
+        keeps *Send again* for it, not for a cancelled order's."""
+        import importlib.util
+        import pathlib
+
+        path = (
+            pathlib.Path(__file__).resolve().parents[1]
+            / "migrations"
+            / "19.0.1.6.0"
+            / "post-migration.py"
+        )
+        spec = importlib.util.spec_from_file_location("post_migration_1_6", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        picking = self.written_back(self.ebay_order(), "1Z999AA10000000016")
+        self.sandbox.edit_tracking(EBAY_ORDER, "1Z999AA10000000016")
+        self.reconcile()
+        [issue] = self.issues("changed_since_success")
+        issue.write({"tracking_gone": False, "marketplace_cancelled": True})
+        self.env.flush_all()
+        migration.migrate(self.env.cr, "19.0.1.5.0")
+        self.env.invalidate_all()
+        self.assertFalse(issue.tracking_gone, "a cancelled order: nothing to send")
+
+        issue.write({"marketplace_cancelled": False})
+        self.env.flush_all()
+        with self.assertRaises(UserError), self.cr.savepoint():
+            issue.action_requeue()
+        migration.migrate(self.env.cr, "19.0.1.5.0")
+        self.env.invalidate_all()
+        self.assertTrue(issue.tracking_gone)
+        issue.action_requeue()
+        self.assertEqual(picking.writeback_state, "pending")
