@@ -18,6 +18,8 @@ changelog, 2023-10-02).
 import datetime
 import urllib.parse
 
+from dateutil import parser as isoparser
+
 from . import base
 from .errors import (
     AuthError,
@@ -148,6 +150,10 @@ SEARCH_PAGE_SIZE = 100
 # is off by far less). Every minute of margin costs pages: at 2
 # confirmations a second, 120 orders already verified.
 SEARCH_SINCE_MARGIN = datetime.timedelta(minutes=1)
+# Amazon's lastUpdatedTime is given to the second: the next search starts
+# one step after the latest a whole result set showed (an order updated
+# again within that second is read singly, never lost).
+CURSOR_STEP = datetime.timedelta(seconds=1)
 # Only orders a confirmation can have moved: an order still UNSHIPPED shows
 # no package yet, and its ref, left out, is read singly anyway.
 SEARCH_FULFILLMENT_STATUSES = ("PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED")
@@ -220,6 +226,9 @@ class AmazonClient(HttpClient):
         )
         self.marketplace_id = marketplace_id
         self.region = region
+        # the latest lastUpdatedTime of a search read to its last page (see
+        # read_orders)
+        self._search_cursor = None
 
     # -- Login with Amazon -------------------------------------------------
 
@@ -331,7 +340,7 @@ class AmazonClient(HttpClient):
             params={"includedData": ",".join(ORDER_INCLUDED_DATA)},
         )
 
-    def read_orders(self, order_refs, since=None, backlog=0):
+    def read_orders(self, order_refs, since=None, backlog=0, coming=0):
         """Amazon's view of several orders, ``{order_ref: OrderView}``,
         picked by volume:
 
@@ -342,24 +351,35 @@ class AmazonClient(HttpClient):
           orders updated since ``since`` (less :data:`SEARCH_SINCE_MARGIN`)
           that a confirmation can have moved (:data:`SEARCH_FULFILLMENT_STATUSES`),
           100 a page with getOrder's data (``FULFILLMENT``, ``PACKAGES``),
-          following ``nextToken`` until every ref is found or the pages end.
-          Each page needs a token of the seller's searchOrders bucket (0.0056/s,
-          burst 20) available now: with none, the pages read so far are
-          what it returns, never a wait and never an error. The other
-          orders the pages carried are returned too (the engine keeps them
-          for its next batches: a page costs up to 3 minutes of the rate).
+          every page to the last. Each page needs a token of the seller's
+          searchOrders bucket (0.0056/s, burst 20) available now: with none,
+          the pages read so far are what it returns, never a wait and never
+          an error. The other orders the pages carried are returned too
+          (the engine keeps them for its next batches).
+
+        A page refills in 3 minutes: it is spent on fewer than 100 orders
+        only while the pages left would still carry the ``coming`` ones
+        (:meth:`_search_worth_it`); otherwise ``{}`` (getOrder's bucket
+        first, the rest wait for a page's worth). A search read to its last
+        page moves this client's cursor to the latest update it saw (by
+        Amazon's own clock): the next search starts there, not at ``since``
+        less the margin, and carries only orders changed since.
         """
         wanted = list(dict.fromkeys(str(ref) for ref in order_refs if ref))
         if not wanted or since is None:
             return {}
+        due = max(len(wanted), backlog)
         single = self._pacing_capacity(GET_ORDER, 0)
-        if single is not None and max(len(wanted), backlog) <= single:
+        if single is not None and due <= single:
             return {}
-        params = search_params(
-            self.marketplace_id, since - SEARCH_SINCE_MARGIN, utcnow()
-        )
-        found, remaining, token = {}, set(wanted), None
-        while remaining:
+        if not self._search_worth_it(due, coming):
+            return {}
+        after = since - SEARCH_SINCE_MARGIN
+        if self._search_cursor is not None:
+            after = max(after, self._search_cursor)
+        params = search_params(self.marketplace_id, after, utcnow())
+        found, token, latest = {}, None, None
+        while True:
             page = self._search_page(params, token)
             if page is None:
                 break
@@ -368,10 +388,32 @@ class AmazonClient(HttpClient):
                 ref = str(order.get("orderId") or "")
                 if ref:
                     found[ref] = _order_view(ref, order)
-                    remaining.discard(ref)
+                updated = _updated_time(order)
+                if updated is not None and (latest is None or updated > latest):
+                    latest = updated
             if not token:
+                # the whole result set: nothing changed before ``latest``
+                # that it did not carry
+                if latest is not None:
+                    self._search_cursor = max(latest + CURSOR_STEP, after)
                 break
         return found
+
+    def _search_worth_it(self, due, coming):
+        """Whether a searchOrders page may be spent on ``due`` orders now:
+        a full page's worth, or nothing more to come, or pages enough left
+        after this one for the ``coming`` orders (a burst of 20 carries
+        2,000). True without a usage plan for searchOrders."""
+        pages = self._pacing_capacity(SEARCH_ORDERS, 0)
+        if pages is None:
+            return True
+        if pages < 1:
+            return False
+        return (
+            due >= SEARCH_PAGE_SIZE
+            or coming <= 0
+            or (pages - 1) * SEARCH_PAGE_SIZE >= coming
+        )
 
     def _search_page(self, params, token=None):
         """One ``searchOrders`` page (``params``, from page ``token``):
@@ -654,6 +696,20 @@ def search_params(
         "maxResultsPerPage": SEARCH_PAGE_SIZE,
         "includedData": ",".join(ORDER_INCLUDED_DATA),
     }
+
+
+def _updated_time(order):
+    """An Order's ``lastUpdatedTime`` as an aware UTC datetime, or None."""
+    value = order.get("lastUpdatedTime")
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = isoparser.isoparse(value)
+    except (ValueError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(datetime.UTC)
 
 
 def search_page(body):

@@ -41,6 +41,7 @@ class MarketplaceClient(Protocol):
         order_refs: Iterable[str],
         since: datetime.datetime | None = None,
         backlog: int = 0,
+        coming: int = 0,
     ) -> dict[str, OrderView]:
         """The marketplace's view of several orders at once, keyed by order
         ref; every value is what :meth:`read_order` would return. It may
@@ -52,7 +53,11 @@ class MarketplaceClient(Protocol):
         eBay clients ignore it). ``backlog``: how many of this seller's
         orders are due for reading now, these included (the engine's count
         for its run): a client that picks between single and batch reads
-        goes by it, not by the size of one batch. A ref absent from the answer was not
+        goes by it, not by the size of one batch. ``coming``: how many more
+        of the seller's confirmations will need reading later (sent or to
+        be sent, not due yet): a batch read that costs a scarce request is
+        spent on fewer orders than it can carry only while enough such
+        requests remain for them. A ref absent from the answer was not
         settled by the batch read (unknown to the batch API, not found
         within the pages read, or the client chose single reads): the engine
         reads it with :meth:`read_order`. The client picks by volume and
@@ -82,6 +87,10 @@ class MarketplaceClient(Protocol):
         returns what it read, ``complete`` false and the ``resume`` to go
         on from; the caller keeps ``since``/``until`` for that call. Errors
         raise :mod:`.errors` classes, every exchange journaled once."""
+
+    def read_delay(self) -> float:
+        """Seconds before :meth:`read_order` could go without the client
+        pausing for the seller's rate limit (0.0: now). Consumes nothing."""
 
     def reads_within(self, seconds: float) -> int | None:
         """How many orders could be read back within ``seconds`` at the

@@ -197,7 +197,7 @@ class EbayFulfillmentClient(EbayClient):
         )
         return order_view(order_ref, order, self._fulfillments(order_ref))
 
-    def read_orders(self, order_refs, since=None, backlog=0):
+    def read_orders(self, order_refs, since=None, backlog=0, coming=0):
         """eBay's view of several orders, ``{order_ref: OrderView}``.
 
         One ``getOrders`` (``GET /order?orderIds=…``) per 50 refs, then

@@ -170,7 +170,7 @@ class EbayTradingClient(EbayClient):
             lambda root: order_view(order_ref, _accepted(root)),
         )
 
-    def read_orders(self, order_refs, since=None, backlog=0):
+    def read_orders(self, order_refs, since=None, backlog=0, coming=0):
         """eBay's view of several orders, ``{order_ref: OrderView}``: one
         ``GetOrders`` per 100 refs (``OrderIDArray``, 100 entries a page,
         following ``HasMoreOrders``), each order read as :meth:`read_order`

@@ -108,6 +108,10 @@ PACING_MERGE = """
        )
      WHERE a.id = %s
 """
+# A verify run with time left waits for read-backs coming due within this
+# many seconds (the reads the rate limit held back, the confirmations just
+# sent) instead of ending: the cron's next call is a minute or more away.
+VERIFY_WAIT = 10.0
 # Read-backs claimed at a time.
 VERIFY_BATCH = 50
 # While every account waits for its rate limit, the outcomes sent so far are
@@ -288,9 +292,11 @@ class WritebackRun:
         self._deferred = []  # (account, calls, picking) not stored yet
         # Seconds until a run that stopped on a rate limit can go on.
         self.resume_in = None
-        # account id -> read-backs due when the run started (a hint for the
-        # client's choice between single and batch reads)
+        # account id -> read-backs due when the run started, and those to
+        # come later (hints for the client's choice between single and
+        # batch reads)
         self.read_backlog = {}
+        self.reads_coming = {}
         # account id -> {order ref: (OrderView, read at)}: what the run's
         # batch read-backs saw, for the run's later batches (a view read
         # after a delivery was submitted settles it; no second read)
@@ -883,11 +889,33 @@ class WritebackEngine(models.AbstractModel):
         self._apply_stored_outcomes()
         self._commit()
         run.read_backlog = self._read_backlog()
+        run.reads_coming = {
+            account_id: max(0, count - run.read_backlog.get(account_id, 0))
+            for account_id, count in self._reads_coming().items()
+        }
         seen = set()
+
+        def next_batch():
+            batch = self._claim_checks(run, batch_size, seen)
+            if batch is None or batch:
+                return batch
+            wait = self._soon_due(seen)
+            if wait is None:
+                return batch
+            time.sleep(wait)
+            return self._claim_checks(run, batch_size, seen)
+
+        def process(pickings):
+            results = self._read_back(run, pickings)
+            for item, decision in results:
+                if decision.held_back:  # due again once the limit allows
+                    seen.discard(item.picking.id)
+            return self._apply_batch(run, results)
+
         try:
             self._batch_loop(
-                lambda: self._claim_checks(run, batch_size, seen),
-                lambda pickings: self._apply_batch(run, self._read_back(run, pickings)),
+                next_batch,
+                process,
                 remaining=self._verify_domain,
                 # in prefork, the reads go on while the worker has time left
                 on_time_up=lambda: (self._time_left() or 0) > 0,
@@ -897,12 +925,62 @@ class WritebackEngine(models.AbstractModel):
             self._save_pacing(run)
 
     @api.model
+    def _soon_due(self, seen):
+        """Seconds until the next read-back comes due, when it does within
+        :data:`VERIFY_WAIT` and the run has the time (prefork): the run
+        waits for it rather than end and leave it to the cron's next call,
+        a minute or more away. None otherwise (nothing soon, no deadline
+        known: the threaded server and queue jobs do not wait)."""
+        left = self._time_left()
+        if left is None or left <= VERIFY_WAIT:
+            return None
+        now = fields.Datetime.now()
+        soon = self.env["stock.picking"].search(
+            [
+                ("ecommerce_account_id.active", "=", True),
+                ("writeback_outcome_ids", "=", False),
+                ("writeback_state", "=", State.SUBMITTED.value),
+                ("writeback_next_attempt", ">", now),
+                (
+                    "writeback_next_attempt",
+                    "<=",
+                    now + datetime.timedelta(seconds=VERIFY_WAIT),
+                ),
+                ("id", "not in", list(seen)),
+            ],
+            order="writeback_next_attempt",
+            limit=1,
+        )
+        if not soon:
+            return None
+        return max(0.2, (soon.writeback_next_attempt - now).total_seconds())
+
+    @api.model
     def _read_backlog(self):
         """``{account id: read-backs due now}``: the client reads an
         account's orders in batches when single reads would not cover its
         whole backlog, whatever share of it one claim holds."""
         groups = self.env["stock.picking"]._read_group(
             self._verify_domain(), ["ecommerce_account_id"], ["__count"]
+        )
+        return {account.id: count for account, count in groups}
+
+    @api.model
+    def _reads_coming(self):
+        """``{account id: write-backs to read back later}`` (to send, being
+        sent, or sent and not due for their read-back yet): a batch read
+        that costs a scarce request is saved for them (``coming``)."""
+        groups = self.env["stock.picking"]._read_group(
+            [
+                ("ecommerce_account_id.active", "=", True),
+                (
+                    "writeback_state",
+                    "in",
+                    [State.PENDING.value, State.SENDING.value, State.SUBMITTED.value],
+                ),
+            ],
+            ["ecommerce_account_id"],
+            ["__count"],
         )
         return {account.id: count for account, count in groups}
 
@@ -932,6 +1010,8 @@ class WritebackEngine(models.AbstractModel):
             order = batch_views[account].get(order_ref)
             error = None if order is not None else held_back.get(account)
             journal_picking = group[0] if len(group) == 1 else None
+            if order is None and error is None:
+                error = self._read_held_back(run, account, held_back)
             with run.journal(account, journal_picking, defer=True):
                 try:
                     if order is None and error is None:
@@ -964,6 +1044,38 @@ class WritebackEngine(models.AbstractModel):
                 )
                 results.append((item, decision))
         return results
+
+    @api.model
+    def _read_held_back(self, run, account, held_back):
+        """Before a single read of ``account``: the client's pause (a
+        RateLimitedError of its own) when the read would have to wait for
+        the seller's rate limit, or when the run has no time left; the
+        account's other reads in the batch wait too. The worker reads the
+        other sellers' orders meanwhile instead of sleeping on this one's
+        bucket, and a run never outlasts its cron worker."""
+        left = self._time_left()
+        if left is not None and left <= 0:
+            error = errors.RateLimitedError(
+                "No time left in this run: read at the next one",
+                code=errors.CLIENT_PACING,
+                retry_after=1,
+            )
+            held_back[account] = error
+            return error
+        try:
+            delay = run.client(account).read_delay()
+        except Exception:  # noqa: BLE001 - the read itself says what is wrong
+            return None
+        if delay <= 0:
+            return None
+        error = errors.RateLimitedError(
+            f"Holding back the read: the seller's rate limit allows the next "
+            f"one in {delay:.1f} s",
+            code=errors.CLIENT_PACING,
+            retry_after=delay,
+        )
+        held_back[account] = error
+        return error
 
     @api.model
     def _hold_back_reads(self, run, account, error, held_back):
@@ -1024,7 +1136,12 @@ class WritebackEngine(models.AbstractModel):
             read_at = fields.Datetime.now()
             with run.journal(account, None, defer=True):
                 try:
-                    found = client.read_orders(chunk, since=since, backlog=backlog)
+                    found = client.read_orders(
+                        chunk,
+                        since=since,
+                        backlog=backlog,
+                        coming=run.reads_coming.get(account.id, 0),
+                    )
                 except errors.MarketplaceError as exc:
                     self._hold_back_reads(run, account, exc, held_back)
                     break

@@ -7,6 +7,7 @@ write-back is measured by ``scripts/benchmark_writeback.py``, not here.)"""
 
 import datetime
 import os
+import time
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, fields
@@ -490,6 +491,48 @@ class TestWritebackBatch(WritebackCase):
         self.assertNotIn(
             429, [r["status"] for r in self.requests_of("amazon.searchOrders")]
         )
+
+    def test_a_read_the_rate_limit_would_pause_is_held_back_not_slept_on(self):
+        """One seller's getOrder bucket is empty (another worker read just
+        now), the other's is full: the verify reads the second seller's
+        order and holds the first one's back, without a request, a sleep or
+        a failed read counted: due again when the bucket allows. A run
+        without time left holds every read back the same way."""
+        from ..models.writeback_engine import WritebackEngine
+
+        mine = self.ship_amazon_orders(self.amazon, 1, "111")
+        theirs = self.ship_amazon_orders(self.amazon_2, 1, "222")
+        self.push()
+        self.make_due(mine | theirs)
+        marketplace_pacer.PACER.reset()
+        now = time.time()
+        # half a token: the pacer would sleep about a second for it
+        self.amazon.writeback_pacing_state = {"getOrder": [0.5, now]}
+        slept = []
+        with patch.object(time, "sleep", slept.append):
+            self.verify()
+        self.assertEqual(theirs.writeback_state, "success")
+        self.assertEqual(mine.writeback_state, "submitted")
+        self.assertEqual(mine.writeback_read_failures, 0)
+        self.assertEqual(
+            [r["order_ref"] for r in self.requests_of("amazon.getOrder")],
+            [theirs.ecommerce_order_ref],
+        )
+        self.assertFalse([s for s in slept if s >= 1], "no sleep on one seller")
+        due_in = (mine.writeback_next_attempt - fields.Datetime.now()).total_seconds()
+        self.assertLessEqual(due_in, 5, "due again when the bucket has a token")
+
+        self.time_passes()
+        self.make_due(mine)
+        with patch.object(WritebackEngine, "_time_left", return_value=0.0):
+            self.verify()
+        self.assertEqual(mine.writeback_state, "submitted")
+        self.assertEqual(mine.writeback_read_failures, 0)
+        self.assertEqual(len(self.requests_of("amazon.getOrder")), 1)
+
+        self.make_due(mine)
+        self.verify()
+        self.assertEqual(mine.writeback_state, "success")
 
     def test_jobs_of_one_cron_wake_up_share_its_deadline(self):
         """Odoo kills a cron worker limit_time_real_cron seconds after it

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from marketplaces import amazon as amazon_module
 from marketplaces import base, ebay_trading
 from marketplaces.amazon import (
     GET_ORDER,
@@ -187,16 +188,50 @@ def test_amazon_reads_250_confirmed_orders_over_three_pages(amazon, timeline, jo
     assert found[amazon_ref(117)] == client.read_order(amazon_ref(117))
 
 
-def test_amazon_stops_paging_once_every_ref_is_found(amazon, timeline):
+def test_amazon_search_reads_every_page_then_starts_from_its_cursor(
+    amazon, timeline, monkeypatch
+):
+    """A search reads its result set to the last page (the orders it
+    carries are the seller's next read-backs); the next search starts at
+    the latest update Amazon showed, not at ``since`` less the margin, so
+    its pages carry only the orders changed since."""
     sandbox, client = amazon()
+    # Amazon's clock and ours agree (the timeline runs ahead of the wall)
+    monkeypatch.setattr(amazon_module, "utcnow", timeline.utcnow)
     since = timeline.utcnow()
     confirm_amazon(sandbox, client, range(150))
 
     found = client.read_orders([amazon_ref(n) for n in range(40)], since=since)
 
-    assert {amazon_ref(n) for n in range(40)} <= set(found)
-    assert len(found) == 100  # one page, with the other orders it carried
-    assert statuses(sandbox, "amazon.searchOrders") == [200]  # page 2 not needed
+    assert {amazon_ref(n) for n in range(150)} <= set(found)
+    assert statuses(sandbox, "amazon.searchOrders") == [200, 200]
+
+    timeline.sleep(5)  # lastUpdatedTime is to the second
+    confirm_amazon(sandbox, client, range(150, 190))
+    found = client.read_orders([amazon_ref(n) for n in range(150, 190)], since=since)
+    assert set(found) == {amazon_ref(n) for n in range(150, 190)}
+    assert statuses(sandbox, "amazon.searchOrders") == [200, 200, 200]
+
+
+def test_amazon_spends_a_page_on_few_orders_only_while_pages_last(amazon, timeline):
+    """With getOrder's bucket spent, 10 orders due go by a searchOrders page
+    while the pages left carry what is still to come; with 1,900 more to
+    come, a page waits for a page's worth (100 due) or for the last ones."""
+    sandbox, client = amazon()
+    since = timeline.utcnow()
+    confirm_amazon(sandbox, client, range(40))
+    refs = [amazon_ref(n) for n in range(40)]
+    for ref in refs[:29]:
+        client.read_order(ref)  # getOrder's bucket spent
+
+    assert client.read_orders(refs[:10], since=since, coming=1900) == {}
+    assert statuses(sandbox, "amazon.searchOrders") == []
+    found = client.read_orders(refs[:10], since=since, backlog=100, coming=1900)
+    assert set(refs) <= set(found)
+    found = client.read_orders(refs[:10], since=since, coming=0)
+    assert statuses(sandbox, "amazon.searchOrders") == [200, 200]
+    found = client.read_orders(refs[:10], since=since, coming=300)
+    assert statuses(sandbox, "amazon.searchOrders") == [200, 200, 200]
 
 
 def test_amazon_reads_few_refs_singly(amazon, timeline):
