@@ -358,9 +358,9 @@ class AmazonClient(HttpClient):
           (the engine keeps them for its next batches).
 
         A page refills in 3 minutes: it is spent on fewer than 100 orders
-        only while the pages left would still carry the ``coming`` ones
-        (:meth:`_search_worth_it`); otherwise ``{}`` (getOrder's bucket
-        first, the rest wait for a page's worth). A search read to its last
+        only when nothing more is ``coming`` (:meth:`_search_worth_it`);
+        otherwise ``{}`` (getOrder's bucket first, the rest wait for a
+        page's worth). A search read to its last
         page moves this client's cursor to the latest update it saw (by
         Amazon's own clock): the next search starts there, not at ``since``
         less the margin, and carries only orders changed since.
@@ -401,19 +401,16 @@ class AmazonClient(HttpClient):
 
     def _search_worth_it(self, due, coming):
         """Whether a searchOrders page may be spent on ``due`` orders now:
-        a full page's worth, or nothing more to come, or pages enough left
-        after this one for the ``coming`` orders (a burst of 20 carries
-        2,000). True without a usage plan for searchOrders."""
+        a page refills in 3 minutes, so it goes for a page's worth (100),
+        or for the last ones (nothing more ``coming``); in between, getOrder
+        reads what its bucket allows and the rest wait. True without a usage
+        plan for searchOrders."""
         pages = self._pacing_capacity(SEARCH_ORDERS, 0)
         if pages is None:
             return True
         if pages < 1:
             return False
-        return (
-            due >= SEARCH_PAGE_SIZE
-            or coming <= 0
-            or (pages - 1) * SEARCH_PAGE_SIZE >= coming
-        )
+        return due >= SEARCH_PAGE_SIZE or coming <= 0
 
     def _search_page(self, params, token=None):
         """One ``searchOrders`` page (``params``, from page ``token``):

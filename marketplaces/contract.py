@@ -56,8 +56,7 @@ class MarketplaceClient(Protocol):
         goes by it, not by the size of one batch. ``coming``: how many more
         of the seller's confirmations will need reading later (sent or to
         be sent, not due yet): a batch read that costs a scarce request is
-        spent on fewer orders than it can carry only while enough such
-        requests remain for them. A ref absent from the answer was not
+        spent on fewer orders than it can carry only for the last ones. A ref absent from the answer was not
         settled by the batch read (unknown to the batch API, not found
         within the pages read, or the client chose single reads): the engine
         reads it with :meth:`read_order`. The client picks by volume and

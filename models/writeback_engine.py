@@ -112,6 +112,9 @@ PACING_MERGE = """
 # many seconds (the reads the rate limit held back, the confirmations just
 # sent) instead of ending: the cron's next call is a minute or more away.
 VERIFY_WAIT = 10.0
+# Reads the seller's rate limit holds back are due again after at least
+# this long (a few tokens' worth, not a claim per token).
+READ_HOLD = 5.0
 # Read-backs claimed at a time.
 VERIFY_BATCH = 50
 # While every account waits for its rate limit, the outcomes sent so far are
@@ -292,9 +295,9 @@ class WritebackRun:
         self._deferred = []  # (account, calls, picking) not stored yet
         # Seconds until a run that stopped on a rate limit can go on.
         self.resume_in = None
-        # account id -> read-backs due when the run started, and those to
-        # come later (hints for the client's choice between single and
-        # batch reads)
+        # account id -> read-backs due (not claimed), and every write-back
+        # still to read back, counted for each batch (hints for the
+        # client's choice between single and batch reads)
         self.read_backlog = {}
         self.reads_coming = {}
         # account id -> {order ref: (OrderView, read at)}: what the run's
@@ -888,11 +891,6 @@ class WritebackEngine(models.AbstractModel):
         run = WritebackRun(self.env)
         self._apply_stored_outcomes()
         self._commit()
-        run.read_backlog = self._read_backlog()
-        run.reads_coming = {
-            account_id: max(0, count - run.read_backlog.get(account_id, 0))
-            for account_id, count in self._reads_coming().items()
-        }
         seen = set()
 
         def next_batch():
@@ -957,9 +955,9 @@ class WritebackEngine(models.AbstractModel):
 
     @api.model
     def _read_backlog(self):
-        """``{account id: read-backs due now}``: the client reads an
-        account's orders in batches when single reads would not cover its
-        whole backlog, whatever share of it one claim holds."""
+        """``{account id: read-backs due now}`` (not claimed): the client
+        reads an account's orders in batches when single reads would not
+        cover its whole backlog, whatever share of it one claim holds."""
         groups = self.env["stock.picking"]._read_group(
             self._verify_domain(), ["ecommerce_account_id"], ["__count"]
         )
@@ -967,9 +965,9 @@ class WritebackEngine(models.AbstractModel):
 
     @api.model
     def _reads_coming(self):
-        """``{account id: write-backs to read back later}`` (to send, being
-        sent, or sent and not due for their read-back yet): a batch read
-        that costs a scarce request is saved for them (``coming``)."""
+        """``{account id: write-backs to read back}`` (to send, being sent,
+        or sent and not verified yet); less the backlog, those to come: a
+        batch read that costs a scarce request is saved for them."""
         groups = self.env["stock.picking"]._read_group(
             [
                 ("ecommerce_account_id.active", "=", True),
@@ -992,6 +990,9 @@ class WritebackEngine(models.AbstractModel):
         for picking in pickings:
             key = (picking.ecommerce_account_id, picking.ecommerce_order_ref)
             by_order.setdefault(key, []).append(picking)
+        # what each account has due besides this batch, and to read in all
+        run.read_backlog = self._read_backlog()
+        run.reads_coming = self._reads_coming()
         results = []
         now = fields.Datetime.now()
         requested = self._requested_since_claim(
@@ -1072,7 +1073,8 @@ class WritebackEngine(models.AbstractModel):
             f"Holding back the read: the seller's rate limit allows the next "
             f"one in {delay:.1f} s",
             code=errors.CLIENT_PACING,
-            retry_after=delay,
+            # not every token: a few seconds' reads at once, and no churn
+            retry_after=max(delay, READ_HOLD),
         )
         held_back[account] = error
         return error
@@ -1103,8 +1105,8 @@ class WritebackEngine(models.AbstractModel):
         seen = run.readbacks.setdefault(account.id, {})
         # what is due for this account, this batch included: the next
         # batches have that much less to read
-        backlog = max(run.read_backlog.get(account.id, 0), len(groups))
-        run.read_backlog[account.id] = backlog - len(groups)
+        backlog = run.read_backlog.get(account.id, 0) + len(groups)
+        coming = max(0, run.reads_coming.get(account.id, 0) - backlog)
         views, wanted, claimed_at = {}, [], []
         for order_ref, group in groups.items():
             earlier = seen.get(order_ref)
@@ -1140,7 +1142,7 @@ class WritebackEngine(models.AbstractModel):
                         chunk,
                         since=since,
                         backlog=backlog,
-                        coming=run.reads_coming.get(account.id, 0),
+                        coming=coming,
                     )
                 except errors.MarketplaceError as exc:
                     self._hold_back_reads(run, account, exc, held_back)
