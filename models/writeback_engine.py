@@ -893,12 +893,18 @@ class WritebackEngine(models.AbstractModel):
         self._commit()
         seen = set()
 
+        soon = []  # read-backs due soon, that this run had no time for
+
         def next_batch():
             batch = self._claim_checks(run, batch_size, seen)
             if batch is None or batch:
                 return batch
             wait = self._soon_due(seen)
             if wait is None:
+                return batch
+            left = self._time_left()
+            if left is None or left <= wait + VERIFY_WAIT:
+                soon.append(wait)
                 return batch
             time.sleep(wait)
             return self._claim_checks(run, batch_size, seen)
@@ -918,6 +924,9 @@ class WritebackEngine(models.AbstractModel):
                 # in prefork, the reads go on while the worker has time left
                 on_time_up=lambda: (self._time_left() or 0) > 0,
             )
+            if soon:
+                # the next run reads them, in a worker woken for it now
+                self._report_left(len(soon))
         finally:
             # the read buckets, for the next read-back in whichever worker
             self._save_pacing(run)
@@ -925,12 +934,12 @@ class WritebackEngine(models.AbstractModel):
     @api.model
     def _soon_due(self, seen):
         """Seconds until the next read-back comes due, when it does within
-        :data:`VERIFY_WAIT` and the run has the time (prefork): the run
-        waits for it rather than end and leave it to the cron's next call,
-        a minute or more away. None otherwise (nothing soon, no deadline
-        known: the threaded server and queue jobs do not wait)."""
-        left = self._time_left()
-        if left is None or left <= VERIFY_WAIT:
+        :data:`VERIFY_WAIT` in prefork: the run waits for it rather than end
+        and leave it to the cron's next call, a minute or more away (or,
+        without the time, ends and has a worker woken for it). None
+        otherwise (nothing soon, no deadline known: the threaded server and
+        queue jobs do not wait)."""
+        if self._time_left() is None:
             return None
         now = fields.Datetime.now()
         soon = self.env["stock.picking"].search(
