@@ -300,6 +300,9 @@ class WritebackRun:
         # client's choice between single and batch reads)
         self.read_backlog = {}
         self.reads_coming = {}
+        # account id -> when its last batch read started (it carried every
+        # order submitted before)
+        self.batch_read_at = {}
         # account id -> {order ref: (OrderView, read at)}: what the run's
         # batch read-backs saw, for the run's later batches (a view read
         # after a delivery was submitted settles it; no second read)
@@ -963,29 +966,56 @@ class WritebackEngine(models.AbstractModel):
         return max(0.2, (soon.writeback_next_attempt - now).total_seconds())
 
     @api.model
-    def _read_backlog(self):
-        """``{account id: read-backs due now}`` (not claimed): the client
-        reads an account's orders in batches when single reads would not
-        cover its whole backlog, whatever share of it one claim holds."""
-        groups = self.env["stock.picking"]._read_group(
-            self._verify_domain(), ["ecommerce_account_id"], ["__count"]
+    def _read_backlog(self, run):
+        """``{account id: read-backs due now}`` (not claimed, and not
+        carried by the account's last batch read in this run, which settles
+        those submitted before it): the client reads an account's orders
+        in batches when single reads would not cover its whole backlog,
+        whatever share of it one claim holds."""
+        due = self.env["stock.picking"]._search(self._verify_domain())
+        cutoffs = {
+            str(account_id): fields.Datetime.to_string(read_at)
+            for account_id, read_at in run.batch_read_at.items()
+        }
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT p.ecommerce_account_id, count(*)
+              FROM stock_picking p
+             WHERE p.id IN %s
+               AND (p.writeback_submitted_date IS NULL
+                    OR p.writeback_submitted_date > COALESCE(
+                        (%s::jsonb ->> p.ecommerce_account_id::text)::timestamp,
+                        '-infinity'::timestamp))
+             GROUP BY p.ecommerce_account_id
+                """,
+                due.subselect(),
+                json.dumps(cutoffs),
+            )
         )
-        return {account.id: count for account, count in groups}
+        return dict(self.env.cr.fetchall())
 
     @api.model
     def _reads_coming(self):
-        """``{account id: write-backs to read back}`` (to send, being sent,
-        or sent and not verified yet); less the backlog, those to come: a
-        batch read that costs a scarce request is saved for them."""
+        """``{account id: read-backs to come}``: write-backs to send, being
+        sent, or sent and not due for their read-back yet (a batch read
+        that costs a scarce request is saved for them)."""
+        now = fields.Datetime.now()
         groups = self.env["stock.picking"]._read_group(
-            [
-                ("ecommerce_account_id.active", "=", True),
-                (
+            Domain("ecommerce_account_id.active", "=", True)
+            & (
+                Domain(
                     "writeback_state",
                     "in",
-                    [State.PENDING.value, State.SENDING.value, State.SUBMITTED.value],
-                ),
-            ],
+                    [State.PENDING.value, State.SENDING.value],
+                )
+                | Domain(
+                    [
+                        ("writeback_state", "=", State.SUBMITTED.value),
+                        ("writeback_next_attempt", ">", now),
+                    ]
+                )
+            ),
             ["ecommerce_account_id"],
             ["__count"],
         )
@@ -1000,7 +1030,7 @@ class WritebackEngine(models.AbstractModel):
             key = (picking.ecommerce_account_id, picking.ecommerce_order_ref)
             by_order.setdefault(key, []).append(picking)
         # what each account has due besides this batch, and to read in all
-        run.read_backlog = self._read_backlog()
+        run.read_backlog = self._read_backlog(run)
         run.reads_coming = self._reads_coming()
         results = []
         now = fields.Datetime.now()
@@ -1115,7 +1145,8 @@ class WritebackEngine(models.AbstractModel):
         # what is due for this account, this batch included: the next
         # batches have that much less to read
         backlog = run.read_backlog.get(account.id, 0) + len(groups)
-        coming = max(0, run.reads_coming.get(account.id, 0) - backlog)
+        # this batch's claims count as not due (their next check moved on)
+        coming = max(0, run.reads_coming.get(account.id, 0) - len(groups))
         views, wanted, claimed_at = {}, [], []
         for order_ref, group in groups.items():
             earlier = seen.get(order_ref)
@@ -1162,6 +1193,8 @@ class WritebackEngine(models.AbstractModel):
                         len(chunk),
                     )
                     break
+            if found:
+                run.batch_read_at[account.id] = read_at
             for order_ref, view in found.items():
                 seen[order_ref] = (view, read_at)
                 if order_ref in groups:
