@@ -18,6 +18,8 @@ changelog, 2023-10-02).
 import datetime
 import urllib.parse
 
+from dateutil import parser as isoparser
+
 from . import base
 from .errors import (
     AuthError,
@@ -33,6 +35,7 @@ from .http import (
     TokenRejectedError,
     error_for_unexpected_status,
     json_body,
+    json_object,
     parse_retry_after,
 )
 from .pacer import DEFAULT_MAX_WAIT
@@ -147,6 +150,10 @@ SEARCH_PAGE_SIZE = 100
 # is off by far less). Every minute of margin costs pages: at 2
 # confirmations a second, 120 orders already verified.
 SEARCH_SINCE_MARGIN = datetime.timedelta(minutes=1)
+# Amazon's lastUpdatedTime is given to the second: the next search starts
+# one step after the latest a whole result set showed (an order updated
+# again within that second is read singly, never lost).
+CURSOR_STEP = datetime.timedelta(seconds=1)
 # Only orders a confirmation can have moved: an order still UNSHIPPED shows
 # no package yet, and its ref, left out, is read singly anyway.
 SEARCH_FULFILLMENT_STATUSES = ("PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED")
@@ -219,6 +226,9 @@ class AmazonClient(HttpClient):
         )
         self.marketplace_id = marketplace_id
         self.region = region
+        # the latest lastUpdatedTime of a search read to its last page (see
+        # read_orders)
+        self._search_cursor = None
 
     # -- Login with Amazon -------------------------------------------------
 
@@ -330,34 +340,46 @@ class AmazonClient(HttpClient):
             params={"includedData": ",".join(ORDER_INCLUDED_DATA)},
         )
 
-    def read_orders(self, order_refs, since=None):
+    def read_orders(self, order_refs, since=None, backlog=0, coming=0):
         """Amazon's view of several orders, ``{order_ref: OrderView}``,
         picked by volume:
 
-        * refs that getOrder's bucket covers now (and any call without
+        * refs that getOrder's bucket covers now, together with the rest of
+          the seller's ``backlog`` of reads due (and any call without
           ``since``): ``{}``, the engine reads them with :meth:`read_order`;
         * more: ``searchOrders`` of this marketplace's merchant-fulfilled
           orders updated since ``since`` (less :data:`SEARCH_SINCE_MARGIN`)
           that a confirmation can have moved (:data:`SEARCH_FULFILLMENT_STATUSES`),
           100 a page with getOrder's data (``FULFILLMENT``, ``PACKAGES``),
-          following ``nextToken`` until every ref is found or the pages end.
-          Each page needs a token of the seller's searchOrders bucket (0.0056/s,
-          burst 20) available now: with none, the pages read so far are
-          what it returns, never a wait and never an error. The other
-          orders the pages carried are returned too (the engine keeps them
-          for its next batches: a page costs up to 3 minutes of the rate).
+          every page to the last. Each page needs a token of the seller's
+          searchOrders bucket (0.0056/s, burst 20) available now: with none,
+          the pages read so far are what it returns, never a wait and never
+          an error. The other orders the pages carried are returned too
+          (the engine keeps them for its next batches).
+
+        A page refills in 3 minutes: it is spent on fewer than 100 orders
+        only when nothing more is ``coming`` (:meth:`_search_worth_it`);
+        otherwise ``{}`` (getOrder's bucket first, the rest wait for a
+        page's worth). A search read to its last
+        page moves this client's cursor to the latest update it saw (by
+        Amazon's own clock): the next search starts there, not at ``since``
+        less the margin, and carries only orders changed since.
         """
         wanted = list(dict.fromkeys(str(ref) for ref in order_refs if ref))
         if not wanted or since is None:
             return {}
+        due = max(len(wanted), backlog)
         single = self._pacing_capacity(GET_ORDER, 0)
-        if single is not None and len(wanted) <= single:
+        if single is not None and due <= single:
             return {}
-        params = search_params(
-            self.marketplace_id, since - SEARCH_SINCE_MARGIN, utcnow()
-        )
-        found, remaining, token = {}, set(wanted), None
-        while remaining:
+        if not self._search_worth_it(due, coming):
+            return {}
+        after = since - SEARCH_SINCE_MARGIN
+        if self._search_cursor is not None:
+            after = max(after, self._search_cursor)
+        params = search_params(self.marketplace_id, after, utcnow())
+        found, token, latest = {}, None, None
+        while True:
             page = self._search_page(params, token)
             if page is None:
                 break
@@ -366,10 +388,29 @@ class AmazonClient(HttpClient):
                 ref = str(order.get("orderId") or "")
                 if ref:
                     found[ref] = _order_view(ref, order)
-                    remaining.discard(ref)
+                updated = _updated_time(order)
+                if updated is not None and (latest is None or updated > latest):
+                    latest = updated
             if not token:
+                # the whole result set: nothing changed before ``latest``
+                # that it did not carry
+                if latest is not None:
+                    self._search_cursor = max(latest + CURSOR_STEP, after)
                 break
         return found
+
+    def _search_worth_it(self, due, coming):
+        """Whether a searchOrders page may be spent on ``due`` orders now:
+        a page refills in 3 minutes, so it goes for a page's worth (100),
+        or for the last ones (nothing more ``coming``); in between, getOrder
+        reads what its bucket allows and the rest wait. True without a usage
+        plan for searchOrders."""
+        pages = self._pacing_capacity(SEARCH_ORDERS, 0)
+        if pages is None:
+            return True
+        if pages < 1:
+            return False
+        return due >= SEARCH_PAGE_SIZE or coming <= 0
 
     def _search_page(self, params, token=None):
         """One ``searchOrders`` page (``params``, from page ``token``):
@@ -654,6 +695,20 @@ def search_params(
     }
 
 
+def _updated_time(order):
+    """An Order's ``lastUpdatedTime`` as an aware UTC datetime, or None."""
+    value = order.get("lastUpdatedTime")
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = isoparser.isoparse(value)
+    except (ValueError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(datetime.UTC)
+
+
 def search_page(body):
     """``(orders, nextToken or None)`` of a ``SearchOrdersResponse``
     (``orders`` required; ``pagination`` absent on the last page)."""
@@ -797,16 +852,7 @@ def _main_image(images):
 
 
 def _json_object(response):
-    """The JSON object of a 2xx answer; anything else is a malformed answer,
-    worth another try."""
-    body = json_body(response)
-    if not isinstance(body, dict):
-        raise TransientError(
-            "Amazon sent an unreadable answer (expected JSON)",
-            code="malformed",
-            http_status=response.status_code,
-        )
-    return body
+    return json_object(response, "Amazon")
 
 
 def _first_error(response):

@@ -214,7 +214,9 @@ class OrderView:
     shipped_time: str = ""
     cancelled: bool = False
     # The buyer was refunded (eBay REST orderPaymentStatus FULLY_REFUNDED /
-    # PARTIALLY_REFUNDED); Amazon's Orders API shows cancellations only.
+    # PARTIALLY_REFUNDED; eBay Trading MonetaryDetails/Refunds/Refund).
+    # Amazon's Orders API (orders_2026-01-01.json) has no refund field: it
+    # shows cancellations only.
     refunded: bool = False
     # When the marketplace last changed the order, as it reports it (ISO
     # 8601; Amazon lastUpdatedTime, eBay LastModifiedTime / lastModifiedDate).

@@ -37,7 +37,11 @@ class MarketplaceClient(Protocol):
         their tracking numbers and lines, and the order's lines."""
 
     def read_orders(
-        self, order_refs: Iterable[str], since: datetime.datetime | None = None
+        self,
+        order_refs: Iterable[str],
+        since: datetime.datetime | None = None,
+        backlog: int = 0,
+        coming: int = 0,
     ) -> dict[str, OrderView]:
         """The marketplace's view of several orders at once, keyed by order
         ref; every value is what :meth:`read_order` would return. It may
@@ -46,7 +50,13 @@ class MarketplaceClient(Protocol):
 
         ``since``: an aware UTC datetime no later than the earliest
         confirmation among the orders (Amazon can only search by time; the
-        eBay clients ignore it). A ref absent from the answer was not
+        eBay clients ignore it). ``backlog``: how many of this seller's
+        orders are due for reading now, these included (the engine's count
+        for its run): a client that picks between single and batch reads
+        goes by it, not by the size of one batch. ``coming``: how many more
+        of the seller's confirmations will need reading later (sent or to
+        be sent, not due yet): a batch read that costs a scarce request is
+        spent on fewer orders than it can carry only for the last ones. A ref absent from the answer was not
         settled by the batch read (unknown to the batch API, not found
         within the pages read, or the client chose single reads): the engine
         reads it with :meth:`read_order`. The client picks by volume and
@@ -76,6 +86,10 @@ class MarketplaceClient(Protocol):
         returns what it read, ``complete`` false and the ``resume`` to go
         on from; the caller keeps ``since``/``until`` for that call. Errors
         raise :mod:`.errors` classes, every exchange journaled once."""
+
+    def read_delay(self) -> float:
+        """Seconds before :meth:`read_order` could go without the client
+        pausing for the seller's rate limit (0.0: now). Consumes nothing."""
 
     def reads_within(self, seconds: float) -> int | None:
         """How many orders could be read back within ``seconds`` at the

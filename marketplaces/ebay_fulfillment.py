@@ -15,7 +15,13 @@ import urllib.parse
 from . import base
 from .ebay_oauth import SELL_FULFILLMENT_SCOPE, EbayClient
 from .errors import AuthError, PermanentError, RateLimitedError, TransientError
-from .http import Operation, TokenRejectedError, json_body, parse_retry_after
+from .http import (
+    Operation,
+    TokenRejectedError,
+    json_body,
+    json_object,
+    parse_retry_after,
+)
 from .tokens import utcnow
 
 _logger = logging.getLogger(__name__)
@@ -191,7 +197,7 @@ class EbayFulfillmentClient(EbayClient):
         )
         return order_view(order_ref, order, self._fulfillments(order_ref))
 
-    def read_orders(self, order_refs, since=None):
+    def read_orders(self, order_refs, since=None, backlog=0, coming=0):
         """eBay's view of several orders, ``{order_ref: OrderView}``.
 
         One ``getOrders`` (``GET /order?orderIds=…``) per 50 refs, then
@@ -604,14 +610,7 @@ def _error_id(error):
 
 
 def _json_object(response):
-    body = json_body(response)
-    if not isinstance(body, dict):
-        raise TransientError(
-            "eBay sent an unreadable answer (expected JSON)",
-            code="malformed",
-            http_status=response.status_code,
-        )
-    return body
+    return json_object(response, "eBay")
 
 
 def _fulfillment_list(response):

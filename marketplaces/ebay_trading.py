@@ -170,7 +170,7 @@ class EbayTradingClient(EbayClient):
             lambda root: order_view(order_ref, _accepted(root)),
         )
 
-    def read_orders(self, order_refs, since=None):
+    def read_orders(self, order_refs, since=None, backlog=0, coming=0):
         """eBay's view of several orders, ``{order_ref: OrderView}``: one
         ``GetOrders`` per 100 refs (``OrderIDArray``, 100 entries a page,
         following ``HasMoreOrders``), each order read as :meth:`read_order`
@@ -383,6 +383,7 @@ def complete_sale_request(shipment, packages, *, line_item_ref=""):
         _E.ShipmentTrackingDetails(
             _E.ShippingCarrierUsed(shipment.carrier_code),
             _E.ShipmentTrackingNumber(package.tracking_number),
+            *_shipment_line_item(package, line_item_ref),
         )
         for package in packages
     ]
@@ -397,6 +398,39 @@ def complete_sale_request(shipment, packages, *, line_item_ref=""):
         _E.Shipment(_E.ShippedTime(base.utc_iso(shipment.ship_date)), *tracking),
         target,
     )
+
+
+def _shipment_line_item(package, line_item_ref):
+    """``[ShipmentLineItem]`` saying how many units of line ``line_item_ref``
+    (``ItemID-TransactionID``) ``package`` holds, or ``[]`` for a request by
+    OrderID.
+
+    ShipmentTrackingDetailsType ends with ``ShipmentLineItem`` [0..1]: one
+    or more ``LineItem`` ([1..*]), each in LineItemType order ``Quantity``,
+    ``CountryOfOrigin``, ``Description``, ``ItemID``, ``TransactionID``
+    (ItemID and TransactionID required): "the package can contain multiple
+    units of a given order line item" (eBay Trading reference,
+    ShipmentLineItemType / LineItemType; JAXB LineItemType of WSDL 1131).
+    Without it eBay only knows that the line shipped, not how much of it:
+    a line shipped in part (2 of 3) would read as shipped in full.
+    """
+    if not line_item_ref:
+        return []
+    quantity = sum(
+        int(item.quantity)
+        for item in package.items
+        if str(item.item_ref) == str(line_item_ref)
+    )
+    item_id, transaction_id = str(line_item_ref).split("-")
+    return [
+        _E.ShipmentLineItem(
+            _E.LineItem(
+                _E.Quantity(str(quantity)),
+                _E.ItemID(item_id),
+                _E.TransactionID(transaction_id),
+            )
+        )
+    ]
 
 
 def order_shipped_request(shipment):
@@ -614,9 +648,20 @@ def _order_view(order_ref, order):
         checkout_status=checkout,
         shipped_time=_text(order, "e:ShippedTime"),
         cancelled=cancelled,
+        refunded=_refunded(order),
         last_updated=_text(order, "e:CheckoutStatus/e:LastModifiedTime"),
         packages=_packages(order),
         lines=[_order_line(t) for t in _transactions(order)],
+    )
+
+
+def _refunded(order):
+    """Whether the buyer was refunded: a ``MonetaryDetails/Refunds/Refund``
+    (RefundTransactionInfoType) whose RefundStatus
+    (PaymentTransactionStatusCodeType) is Succeeded, or says none."""
+    return any(
+        _text(refund, "e:RefundStatus") in ("Succeeded", "")
+        for refund in order.iterfind("e:MonetaryDetails/e:Refunds/e:Refund", NSMAP)
     )
 
 
@@ -678,21 +723,42 @@ def _order_line(transaction):
 def _packages(order):
     """Tracking details of the order and of each of its line items, one
     :class:`~.base.PackageView` per distinct tracking number, with the lines
-    whose ShippingDetails list it as ``(ItemID-TransactionID,
-    QuantityPurchased)``: Trading reports no per-package quantity. Tracking
-    sent by OrderID shows up on every Transaction, so on every line."""
+    whose ShippingDetails list it as ``(ItemID-TransactionID, quantity)``:
+    the units the package's ``ShipmentLineItem`` names for the line where
+    eBay returns one, else the line's QuantityPurchased. Tracking sent by
+    OrderID shows up on every Transaction, so on every line."""
     packages = {}
     order_shipped = _text(order, "e:ShippedTime")
     for details in order.iterfind("e:ShippingDetails/e:ShipmentTrackingDetails", NSMAP):
         _add_package(packages, details, order_shipped, None)
     for transaction in _transactions(order):
-        item = (_line_ref(transaction), _quantity(transaction))
+        ref = _line_ref(transaction)
         shipped = _text(transaction, "e:ShippedTime") or order_shipped
         for details in transaction.iterfind(
             "e:ShippingDetails/e:ShipmentTrackingDetails", NSMAP
         ):
-            _add_package(packages, details, shipped, item)
+            quantity = _package_quantity(details, transaction)
+            if quantity is None:
+                quantity = _quantity(transaction)
+            _add_package(packages, details, shipped, (ref, quantity))
     return list(packages.values())
+
+
+def _package_quantity(details, transaction):
+    """The units of ``transaction``'s line that a ShipmentTrackingDetails
+    says its package holds (``ShipmentLineItem/LineItem/Quantity`` of the
+    LineItem naming the line's ItemID and TransactionID), or None when it
+    does not say."""
+    item_id = _text(transaction, "e:Item/e:ItemID")
+    transaction_id = _text(transaction, "e:TransactionID")
+    for line in details.iterfind("e:ShipmentLineItem/e:LineItem", NSMAP):
+        if (_text(line, "e:ItemID"), _text(line, "e:TransactionID")) == (
+            item_id,
+            transaction_id,
+        ):
+            quantity = _text(line, "e:Quantity")
+            return int(quantity) if quantity.isdigit() else None
+    return None
 
 
 def _add_package(packages, details, ship_time, item):

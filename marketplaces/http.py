@@ -104,6 +104,19 @@ def json_body(response):
         return None
 
 
+def json_object(response, marketplace):
+    """The JSON object of a 2xx answer; anything else is a malformed answer,
+    worth another try (a :class:`TransientError` naming ``marketplace``)."""
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise TransientError(
+            f"{marketplace} sent an unreadable answer (expected JSON)",
+            code="malformed",
+            http_status=response.status_code,
+        )
+    return body
+
+
 @dataclasses.dataclass(frozen=True)
 class Operation:
     """One marketplace operation: its journal key and its documented usage
@@ -211,11 +224,20 @@ class HttpClient:
 
     # -- batch read-back (conservative defaults) -----------------------------
 
-    def read_orders(self, order_refs, since=None):
+    def read_orders(self, order_refs, since=None, backlog=0, coming=0):
         """The marketplace's view of several orders at once,
         ``{order_ref: OrderView}``. A client without a batch read settles
         none of them here: every ref is left to :meth:`read_order`."""
         return {}
+
+    def read_delay(self):
+        """Seconds before :meth:`read_order` could go without the client
+        pausing for the seller's rate limit (0.0: now, or no usage plan).
+        Consumes nothing: the engine reads another seller's orders, or holds
+        this one's back, instead of sleeping."""
+        if self.read_operation is None:
+            return 0.0
+        return self._pacing_delay(self.read_operation)
 
     def reads_within(self, seconds):
         """How many orders :meth:`read_order` could read within ``seconds``

@@ -140,7 +140,8 @@ class EcommerceAccount(models.Model):
     auth_error_date = fields.Datetime(readonly=True, copy=False)
     # The client's rate-limit buckets as the last push left them
     # ({operation: [tokens, epoch seconds]}), for the next push, maybe in
-    # another process (see ecommerce.writeback.engine._restore_pacing).
+    # another process (see _marketplace_client and
+    # ecommerce.writeback.engine._save_pacing).
     writeback_pacing_state = fields.Json(copy=False, readonly=True)
     auth_error_api = fields.Selection(
         API_SELECTION,
@@ -398,7 +399,15 @@ class EcommerceAccount(models.Model):
         }
         if kind == "products":
             kind = account._platform().catalog_api
-        return account._platform().client_for(account, kind, **common)
+        client = account._platform().client_for(account, kind, **common)
+        if account.writeback_pacing_state:
+            # Take over the rate-limit buckets the last run for this seller
+            # left, maybe in another worker or on another machine (the
+            # client paces in memory): a read-back or a queue job that runs
+            # on another worker than the last one does not start from a
+            # full burst the marketplace no longer has.
+            client.restore_pacing_state(account.writeback_pacing_state)
+        return client
 
     def _probe_api(self, api, on_call):
         """One cheap read-only call to ``api`` for its health status: a

@@ -10,6 +10,8 @@ and lists three kinds of disagreement as ``ecommerce.reconciliation.issue``:
 * **shipped outside Odoo**: the marketplace shows the order shipped
   (tracking numbers no validated delivery of the order holds, or shipped
   while no delivery is validated) and a delivery of the order is still open;
+* **shipped, no sales order**: the marketplace shows the order shipped and
+  no sales order of the account's company carries its reference;
 * **changed since Success**: a write-back the marketplace confirmed whose
   order changed afterwards: a tracking number sent is no longer on the
   order (removed or replaced), the order is cancelled or refunded;
@@ -40,6 +42,7 @@ _logger = logging.getLogger(__name__)
 
 KINDS = [
     ("shipped_outside", "Shipped outside Odoo"),
+    ("shipped_no_order", "Shipped, no sales order"),
     ("changed_since_success", "Changed since Success"),
     ("never_written_back", "Never written back"),
 ]
@@ -105,6 +108,17 @@ class EcommerceReconciliationIssue(models.Model):
     summary = fields.Char(string="Disagreement", readonly=True)
     marketplace_status = fields.Char(readonly=True)
     marketplace_cancelled = fields.Boolean(readonly=True)
+    marketplace_refunded = fields.Boolean(
+        string="Refunded on the Marketplace",
+        readonly=True,
+        help="The marketplace shows the buyer refunded.",
+    )
+    tracking_gone = fields.Boolean(
+        string="Tracking Number Gone",
+        readonly=True,
+        help="A tracking number the write-back sent is no longer on the "
+        "marketplace's order (removed or replaced): sending again puts it back.",
+    )
     marketplace_carrier = fields.Char(readonly=True)
     marketplace_tracking = fields.Char(string="Marketplace Tracking", readonly=True)
     odoo_tracking = fields.Char(string="Odoo Tracking", readonly=True)
@@ -125,6 +139,10 @@ class EcommerceReconciliationIssue(models.Model):
     _one_open_per_delivery = models.UniqueIndex(
         "(kind, picking_id) WHERE state = 'open'",
         "A delivery has one open issue of each kind.",
+    )
+    _one_open_per_order = models.UniqueIndex(
+        "(kind, account_id, order_ref) WHERE state = 'open' AND picking_id IS NULL",
+        "A marketplace order has one open issue of each kind.",
     )
 
     @api.depends("kind", "order_ref", "picking_id")
@@ -212,7 +230,13 @@ class EcommerceReconciliationIssue(models.Model):
             since = account.reconcile_cursor or now - FIRST_LOOKBACK
             until, resume = None, ""
         client = account._marketplace_client(journal.append)
-        result = client.changed_orders(_aware(since), _aware(until), resume)
+        try:
+            result = client.changed_orders(_aware(since), _aware(until), resume)
+        finally:
+            # its search buckets, for the read-backs of any worker
+            self.env["ecommerce.writeback.engine"]._store_pacing(
+                account, client.pacing_state()
+            )
         self._detect_changes(account, result.orders)
         vals = {"reconcile_date": now, "reconcile_error": False}
         if result.complete:
@@ -250,6 +274,7 @@ class EcommerceReconciliationIssue(models.Model):
                 ]
             )
         )
+        self._detect_no_order(account, by_ref)
         for order in orders:
             view = by_ref[order.ecommerce_order_ref]
             deliveries = order.picking_ids.filtered(
@@ -283,9 +308,74 @@ class EcommerceReconciliationIssue(models.Model):
             ):
                 changes = self._changes_since_success(picking, view)
                 if changes:
-                    self._found(
-                        "changed_since_success", picking, view, "; ".join(changes)
+                    gone = not view.cancelled and any(
+                        not view.has_tracking(number)
+                        for number in picking._writeback_tracking_numbers()
                     )
+                    self._found(
+                        "changed_since_success",
+                        picking,
+                        view,
+                        "; ".join(changes),
+                        tracking_gone=gone,
+                    )
+
+    def _detect_no_order(self, account, by_ref):
+        """Shipped, no sales order: orders the marketplace shows shipped
+        whose reference no sales order of the account's company carries
+        (linked to this account, another one or none)."""
+        shipped = {ref: view for ref, view in by_ref.items() if view.shows_shipped}
+        if not shipped:
+            return
+        known = set(
+            self.env["sale.order"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", account.company_id.id),
+                    ("ecommerce_order_ref", "in", list(shipped)),
+                ]
+            )
+            .mapped("ecommerce_order_ref")
+        )
+        for ref, view in shipped.items():
+            if ref not in known:
+                self._found_order(account, view)
+
+    def _found_order(self, account, view):
+        """An issue about a marketplace order Odoo has no delivery of."""
+        vals = dict(
+            self._marketplace_vals(view),
+            account_id=account.id,
+            company_id=account.company_id.id,
+            summary=self.env._(
+                "The marketplace shows the order shipped; no sales order "
+                "carries its reference."
+            ),
+        )
+        now = fields.Datetime.now()
+        existing = self.sudo().search(
+            [
+                ("kind", "=", "shipped_no_order"),
+                ("account_id", "=", account.id),
+                ("order_ref", "=", view.order_ref),
+                ("picking_id", "=", False),
+            ],
+            order="id desc",
+        )
+        fingerprint = self._fingerprint(view)
+        current = existing.filtered(lambda i: i.state == "open")[:1]
+        vals.update(fingerprint=fingerprint, last_seen_date=now)
+        if current:
+            current.write(vals)
+            return current
+        if existing.filtered(
+            lambda i: i.state == "handled" and i.fingerprint == fingerprint
+        ):
+            return self.browse()
+        return self.sudo().create(
+            dict(vals, kind="shipped_no_order", detected_date=now)
+        )
 
     def _changes_since_success(self, picking, view):
         changes = []
@@ -310,32 +400,47 @@ class EcommerceReconciliationIssue(models.Model):
                 )
         return changes
 
-    def _found(self, kind, picking, view, summary):
+    def _marketplace_vals(self, view):
+        """What the marketplace holds of ``view``'s order, as issue fields."""
         carriers = sorted({p.carrier for p in view.packages if p.carrier})
-        tracking = sorted(view.tracking_numbers)
         status = view.status_label or view.status
         if view.cancelled:
             status = self.env._("%s (cancelled)", status)
         if view.refunded:
             status = self.env._("%s (refunded)", status)
-        vals = {
-            "account_id": picking.ecommerce_account_id.id
-            or picking.sale_id.ecommerce_account_id.id,
-            "company_id": picking.company_id.id,
-            "sale_order_id": picking.sale_id.id,
+        return {
             "order_ref": view.order_ref,
-            "summary": summary[:MAX_TEXT],
             "marketplace_status": status,
             "marketplace_cancelled": view.cancelled,
+            "marketplace_refunded": view.refunded,
             "marketplace_carrier": ", ".join(carriers),
-            "marketplace_tracking": ", ".join(tracking),
+            "marketplace_tracking": ", ".join(sorted(view.tracking_numbers)),
             "marketplace_updated": view.last_updated,
-            "odoo_tracking": picking.carrier_tracking_ref or False,
         }
-        fingerprint = "|".join(
-            [view.status, str(view.cancelled), str(view.refunded), *tracking]
+
+    @staticmethod
+    def _fingerprint(view):
+        return "|".join(
+            [
+                view.status,
+                str(view.cancelled),
+                str(view.refunded),
+                *sorted(view.tracking_numbers),
+            ]
         )
-        return self._upsert(kind, picking, vals, fingerprint)
+
+    def _found(self, kind, picking, view, summary, **extra):
+        vals = dict(
+            self._marketplace_vals(view),
+            **extra,
+            account_id=picking.ecommerce_account_id.id
+            or picking.sale_id.ecommerce_account_id.id,
+            company_id=picking.company_id.id,
+            sale_order_id=picking.sale_id.id,
+            summary=summary[:MAX_TEXT],
+            odoo_tracking=picking.carrier_tracking_ref or False,
+        )
+        return self._upsert(kind, picking, vals, self._fingerprint(view))
 
     def _upsert(self, kind, picking, vals, fingerprint):
         """One open issue per kind and delivery: updated when found again;
@@ -447,6 +552,18 @@ class EcommerceReconciliationIssue(models.Model):
 
     def _gone(self):
         self.ensure_one()
+        if self.kind == "shipped_no_order":
+            return bool(
+                self.env["sale.order"]
+                .sudo()
+                .search_count(
+                    [
+                        ("company_id", "=", self.company_id.id),
+                        ("ecommerce_order_ref", "=", self.order_ref),
+                    ],
+                    limit=1,
+                )
+            )
         picking = self.picking_id
         if not picking:
             return True
@@ -481,6 +598,31 @@ class EcommerceReconciliationIssue(models.Model):
             "target": "current",
         }
 
+    def action_find_sale_order(self):
+        """Shipped, no sales order: the sales orders that mention the
+        marketplace order (in their number, customer reference or source),
+        to link the right one (its marketplace account and order
+        reference); the issue is resolved at the next run."""
+        self.ensure_one()
+        ref = self.order_ref or ""
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Sales orders for %s", ref),
+            "res_model": "sale.order",
+            "views": [(False, "list"), (False, "form")],
+            "domain": [
+                "|",
+                "|",
+                "|",
+                ("ecommerce_order_ref", "ilike", ref),
+                ("client_order_ref", "ilike", ref),
+                ("origin", "ilike", ref),
+                ("name", "ilike", ref),
+            ],
+            "context": {"create": False},
+            "target": "current",
+        }
+
     def action_requeue(self):
         """Changed since Success: send the write-back again (a fresh set of
         attempts), as a changed tracking number does."""
@@ -497,6 +639,14 @@ class EcommerceReconciliationIssue(models.Model):
                     self.env._(
                         "The order is cancelled on the marketplace: there is "
                         "nothing to send; use Mark as handled."
+                    )
+                )
+            if not issue.tracking_gone:
+                raise UserError(
+                    self.env._(
+                        "The marketplace still holds every tracking number "
+                        "sent: sending again changes nothing. Check the "
+                        "refund on the marketplace, then use Mark as handled."
                     )
                 )
             if not picking._writeback_queue():

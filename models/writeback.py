@@ -50,6 +50,15 @@ class Writeback:
         self.vals["writeback_state"] = new.value
         return self
 
+    def _settle(self, new, **vals):
+        """Into ``new``, a state that waits for nothing (nothing due, no
+        lease), with ``vals``."""
+        self._go(new)
+        self.vals.update(
+            writeback_next_attempt=False, writeback_lease_until=False, **vals
+        )
+        return self
+
     def _later(self, seconds):
         return self.now + datetime.timedelta(seconds=seconds)
 
@@ -100,61 +109,37 @@ class Writeback:
 
     def set_done(self):
         """The marketplace shows exactly what shipped: *Success*."""
-        self._go(State.SUCCESS)
-        self.vals.update(
-            writeback_next_attempt=False,
-            writeback_lease_until=False,
-            writeback_done_date=self.now,
-        )
-        return self
+        return self._settle(State.SUCCESS, writeback_done_date=self.now)
 
     def set_failed(self, error):
         """Given up: a person must act (``error`` says why)."""
-        self._go(State.FAILED)
-        self.vals.update(
-            writeback_next_attempt=False,
-            writeback_lease_until=False,
-            writeback_error=error or False,
-        )
-        return self
+        return self._settle(State.FAILED, writeback_error=error or False)
 
     def set_disagrees(self, error):
         """The marketplace's own view disagrees with what shipped (cancelled
         there, or shipped under another tracking number): a person decides
         (``error`` says what the marketplace holds); nothing is sent."""
-        self._go(State.DISAGREES)
-        self.vals.update(
-            writeback_next_attempt=False,
-            writeback_lease_until=False,
-            writeback_error=error or False,
-        )
-        return self
+        return self._settle(State.DISAGREES, writeback_error=error or False)
 
     def set_cancelled(self, user_id):
         """Cancelled on the marketplace, handled by a person (parcel
         intercepted or return arranged): closed; the old error goes."""
-        self._go(State.CANCELLED)
-        self.vals.update(
-            writeback_next_attempt=False,
-            writeback_lease_until=False,
+        return self._settle(
+            State.CANCELLED,
             writeback_done_date=self.now,
             writeback_manual_user_id=user_id,
             writeback_manual_reason="cancelled",
             writeback_error=False,
         )
-        return self
 
     def set_manual(self, reason, user_id):
         """Closed by a person (``reason``: see stock.picking MANUAL_REASONS)."""
-        self._go(State.MANUAL)
-        self.vals.update(
-            writeback_next_attempt=False,
-            writeback_lease_until=False,
+        return self._settle(
+            State.MANUAL,
             writeback_done_date=self.now,
             writeback_manual_user_id=user_id,
             writeback_manual_reason=reason,
         )
-        return self
 
     def postpone(self, seconds, error=None):
         """Look again in ``seconds``, in the same state: a *submitted*

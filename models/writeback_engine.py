@@ -83,6 +83,38 @@ CLAIM_BATCH = 50
 # back after at least this long (Amazon refills a burst of 10 confirmations
 # in 5 s), leaving the worker to other sellers' jobs meanwhile.
 RESUME_AFTER = 5.0
+# Stores a seller's rate-limit buckets ({operation: [tokens, epoch
+# seconds]}) over what is stored, each operation's later state winning.
+PACING_MERGE = """
+    UPDATE ecommerce_account a
+       SET writeback_pacing_state = (
+           SELECT jsonb_object_agg(
+                      op,
+                      CASE
+                          WHEN old.state IS NULL THEN new.state
+                          WHEN new.state IS NULL THEN old.state
+                          WHEN jsonb_typeof(old.state) <> 'array'
+                            OR jsonb_typeof(old.state -> 1) <> 'number'
+                          THEN new.state
+                          WHEN (new.state ->> 1)::float8 >= (old.state ->> 1)::float8
+                          THEN new.state
+                          ELSE old.state
+                      END)
+             FROM jsonb_each(%s::jsonb) AS new(op, state)
+             FULL JOIN jsonb_each(
+                 CASE WHEN jsonb_typeof(a.writeback_pacing_state) = 'object'
+                      THEN a.writeback_pacing_state ELSE '{}'::jsonb END
+             ) AS old(op, state) USING (op)
+       )
+     WHERE a.id = %s
+"""
+# A verify run with time left waits for read-backs coming due within this
+# many seconds (the reads the rate limit held back, the confirmations just
+# sent) instead of ending: the cron's next call is a minute or more away.
+VERIFY_WAIT = 10.0
+# Reads the seller's rate limit holds back are due again after at least
+# this long (a few tokens' worth, not a claim per token).
+READ_HOLD = 5.0
 # Read-backs claimed at a time.
 VERIFY_BATCH = 50
 # While every account waits for its rate limit, the outcomes sent so far are
@@ -263,6 +295,14 @@ class WritebackRun:
         self._deferred = []  # (account, calls, picking) not stored yet
         # Seconds until a run that stopped on a rate limit can go on.
         self.resume_in = None
+        # account id -> read-backs due (not claimed), and every write-back
+        # still to read back, counted for each batch (hints for the
+        # client's choice between single and batch reads)
+        self.read_backlog = {}
+        self.reads_coming = {}
+        # account id -> when its last batch read started (it carried every
+        # order submitted before)
+        self.batch_read_at = {}
         # account id -> {order ref: (OrderView, read at)}: what the run's
         # batch read-backs saw, for the run's later batches (a view read
         # after a delivery was submitted settles it; no second read)
@@ -378,9 +418,23 @@ class WritebackEngine(models.AbstractModel):
             left = remaining()
             if not isinstance(left, int):
                 left = self.env["stock.picking"].search_count(left)
-            if left:
-                cron._commit_progress(0, remaining=left)
+            self._report_left(left)
         return not time_up
+
+    @api.model
+    def _report_left(self, left):
+        """A run that stopped for lack of time with ``left`` shipments due:
+        the scheduler runs its cron again at once (Odoo's "partially done"),
+        and a trigger wakes a cron worker for it now. Without the trigger,
+        the rerun waits for a worker's next poll, up to 69 s (a worker
+        sleeps ``SLEEP_INTERVAL`` + pid % 10 between polls unless
+        notified), time the sellers' rate limits would have allowed."""
+        if not left:
+            return
+        cron_id = self.env.context.get("cron_id")
+        if cron_id:
+            self.env["ir.cron"].sudo().browse(cron_id)._trigger()
+        self.env["ir.cron"]._commit_progress(0, remaining=left)
 
     @api.model
     def _time_left(self):
@@ -558,9 +612,9 @@ class WritebackEngine(models.AbstractModel):
             )
             if push.out_of_time:
                 # what is left is due now: the scheduler runs the push again
-                left = self.env["stock.picking"].search_count(self._push_domain())
-                if left:
-                    self.env["ir.cron"]._commit_progress(0, remaining=left)
+                self._report_left(
+                    self.env["stock.picking"].search_count(self._push_domain())
+                )
         finally:
             try:
                 results = push.take_results()  # an error stopped the loop
@@ -643,47 +697,55 @@ class WritebackEngine(models.AbstractModel):
 
     @api.model
     def _restore_pacing(self, run, account_ids):
-        """Take over the rate-limit buckets the last run for these sellers
-        left, maybe in another process or on another machine (the client
-        paces in memory): a queue job of a seller right after another one,
-        on another worker, does not start from a full burst the marketplace
-        no longer has."""
+        """Build the clients of the accounts whose last run left rate-limit
+        buckets (the client takes them over: ``_marketplace_client``), so
+        that the first send of this run is paced from them; an account
+        whose client cannot be built is logged and the others go on."""
         for account in self.env["ecommerce.account"].browse(account_ids):
             if not account.writeback_pacing_state:
                 continue
             try:
-                client = run.client(account)
+                run.client(account)
             except Exception:
                 # Its sends will say what is wrong with it; the others go on.
                 _logger.exception(
                     "Write-back engine: no client for %s", account.display_name
                 )
-                continue
-            client.restore_pacing_state(account.writeback_pacing_state)
 
     @api.model
-    def _save_pacing(self, run, account_ids):
-        """Store the accounts' rate-limit buckets for the next run (see
-        :meth:`_restore_pacing`). Best effort: a concurrent update of the
+    def _save_pacing(self, run, account_ids=None):
+        """Store the rate-limit buckets of the accounts this run's clients
+        used (``account_ids``: only those), for the next run of any worker
+        (``_marketplace_client`` takes them over). Merged with what is
+        stored, operation by operation, the later state winning: a push and
+        a read-back of one seller running at once in two workers each keep
+        the buckets they used. Best effort: a concurrent update of the
         account row skips it."""
         Account = self.env["ecommerce.account"]
-        for account in Account.browse(account_ids).exists():
-            if (account.id, "writeback") not in run._clients:
-                continue
-            state = run.client(account).pacing_state()
-            if not state or state == account.writeback_pacing_state:
-                continue
-            try:
-                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                    self.env.cr.execute(
-                        "UPDATE ecommerce_account SET writeback_pacing_state = %s"
-                        " WHERE id = %s",
-                        [json.dumps(state), account.id],
-                    )
-            except CONCURRENCY_ERRORS:
-                continue
+        used = {account_id for account_id, __ in run._clients}
+        if account_ids is not None:
+            used &= set(account_ids)
+        for account in Account.browse(sorted(used)).exists():
+            state = {}
+            for (account_id, __), client in run._clients.items():
+                if account_id == account.id:
+                    state.update(client.pacing_state() or {})
+            self._store_pacing(account, state)
         Account.invalidate_model(["writeback_pacing_state"])
         self._commit()
+
+    @api.model
+    def _store_pacing(self, account, state):
+        """Merge ``state`` (a client's ``pacing_state()``) into what
+        ``account`` stores (see :meth:`_save_pacing`); not committed."""
+        if not state or state == account.writeback_pacing_state:
+            return
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                self.env.cr.execute(PACING_MERGE, [json.dumps(state), account.id])
+        except CONCURRENCY_ERRORS:
+            return
+        account.invalidate_recordset(["writeback_pacing_state"])
 
     @api.model
     def _send_delay(self, run, item):
@@ -833,13 +895,131 @@ class WritebackEngine(models.AbstractModel):
         self._apply_stored_outcomes()
         self._commit()
         seen = set()
-        self._batch_loop(
-            lambda: self._claim_checks(run, batch_size, seen),
-            lambda pickings: self._apply_batch(run, self._read_back(run, pickings)),
-            remaining=self._verify_domain,
-            # in prefork, the reads go on while the worker has time left
-            on_time_up=lambda: (self._time_left() or 0) > 0,
+
+        soon = []  # read-backs due soon, that this run had no time for
+
+        def next_batch():
+            batch = self._claim_checks(run, batch_size, seen)
+            if batch is None or batch:
+                return batch
+            wait = self._soon_due(seen)
+            if wait is None:
+                return batch
+            left = self._time_left()
+            if left is None or left <= wait + VERIFY_WAIT:
+                soon.append(wait)
+                return batch
+            time.sleep(wait)
+            return self._claim_checks(run, batch_size, seen)
+
+        def process(pickings):
+            results = self._read_back(run, pickings)
+            for item, decision in results:
+                if decision.held_back:  # due again once the limit allows
+                    seen.discard(item.picking.id)
+            return self._apply_batch(run, results)
+
+        try:
+            self._batch_loop(
+                next_batch,
+                process,
+                remaining=self._verify_domain,
+                # in prefork, the reads go on while the worker has time left
+                on_time_up=lambda: (self._time_left() or 0) > 0,
+            )
+            if soon:
+                # the next run reads them, in a worker woken for it now
+                self._report_left(len(soon))
+        finally:
+            # the read buckets, for the next read-back in whichever worker
+            self._save_pacing(run)
+
+    @api.model
+    def _soon_due(self, seen):
+        """Seconds until the next read-back comes due, when it does within
+        :data:`VERIFY_WAIT` in prefork: the run waits for it rather than end
+        and leave it to the cron's next call, a minute or more away (or,
+        without the time, ends and has a worker woken for it). None
+        otherwise (nothing soon, no deadline known: the threaded server and
+        queue jobs do not wait)."""
+        if self._time_left() is None:
+            return None
+        now = fields.Datetime.now()
+        soon = self.env["stock.picking"].search(
+            [
+                ("ecommerce_account_id.active", "=", True),
+                ("writeback_outcome_ids", "=", False),
+                ("writeback_state", "=", State.SUBMITTED.value),
+                ("writeback_next_attempt", ">", now),
+                (
+                    "writeback_next_attempt",
+                    "<=",
+                    now + datetime.timedelta(seconds=VERIFY_WAIT),
+                ),
+                ("id", "not in", list(seen)),
+            ],
+            order="writeback_next_attempt",
+            limit=1,
         )
+        if not soon:
+            return None
+        return max(0.2, (soon.writeback_next_attempt - now).total_seconds())
+
+    @api.model
+    def _read_backlog(self, run):
+        """``{account id: read-backs due now}`` (not claimed, and not
+        carried by the account's last batch read in this run, which settles
+        those submitted before it): the client reads an account's orders
+        in batches when single reads would not cover its whole backlog,
+        whatever share of it one claim holds."""
+        due = self.env["stock.picking"]._search(self._verify_domain())
+        cutoffs = {
+            str(account_id): fields.Datetime.to_string(read_at)
+            for account_id, read_at in run.batch_read_at.items()
+        }
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT p.ecommerce_account_id, count(*)
+              FROM stock_picking p
+             WHERE p.id IN %s
+               AND (p.writeback_submitted_date IS NULL
+                    OR p.writeback_submitted_date > COALESCE(
+                        (%s::jsonb ->> p.ecommerce_account_id::text)::timestamp,
+                        '-infinity'::timestamp))
+             GROUP BY p.ecommerce_account_id
+                """,
+                due.subselect(),
+                json.dumps(cutoffs),
+            )
+        )
+        return dict(self.env.cr.fetchall())
+
+    @api.model
+    def _reads_coming(self):
+        """``{account id: read-backs to come}``: write-backs to send, being
+        sent, or sent and not due for their read-back yet (a batch read
+        that costs a scarce request is saved for them)."""
+        now = fields.Datetime.now()
+        groups = self.env["stock.picking"]._read_group(
+            Domain("ecommerce_account_id.active", "=", True)
+            & (
+                Domain(
+                    "writeback_state",
+                    "in",
+                    [State.PENDING.value, State.SENDING.value],
+                )
+                | Domain(
+                    [
+                        ("writeback_state", "=", State.SUBMITTED.value),
+                        ("writeback_next_attempt", ">", now),
+                    ]
+                )
+            ),
+            ["ecommerce_account_id"],
+            ["__count"],
+        )
+        return {account.id: count for account, count in groups}
 
     @api.model
     def _read_back(self, run, pickings):
@@ -849,6 +1029,9 @@ class WritebackEngine(models.AbstractModel):
         for picking in pickings:
             key = (picking.ecommerce_account_id, picking.ecommerce_order_ref)
             by_order.setdefault(key, []).append(picking)
+        # what each account has due besides this batch, and to read in all
+        run.read_backlog = self._read_backlog(run)
+        run.reads_coming = self._reads_coming()
         results = []
         now = fields.Datetime.now()
         requested = self._requested_since_claim(
@@ -875,6 +1058,8 @@ class WritebackEngine(models.AbstractModel):
             if order is None and account in refused:
                 error = refused.pop(account)
             journal_picking = group[0] if len(group) == 1 else None
+            if order is None and error is None:
+                error = self._read_held_back(run, account, held_back)
             with run.journal(account, journal_picking, defer=True):
                 try:
                     if order is None and error is None:
@@ -909,6 +1094,39 @@ class WritebackEngine(models.AbstractModel):
         return results
 
     @api.model
+    def _read_held_back(self, run, account, held_back):
+        """Before a single read of ``account``: the client's pause (a
+        RateLimitedError of its own) when the read would have to wait for
+        the seller's rate limit, or when the run has no time left; the
+        account's other reads in the batch wait too. The worker reads the
+        other sellers' orders meanwhile instead of sleeping on this one's
+        bucket, and a run never outlasts its cron worker."""
+        left = self._time_left()
+        if left is not None and left <= 0:
+            error = errors.RateLimitedError(
+                "No time left in this run: read at the next one",
+                code=errors.CLIENT_PACING,
+                retry_after=1,
+            )
+            held_back[account] = error
+            return error
+        try:
+            delay = run.client(account).read_delay()
+        except Exception:  # noqa: BLE001 - the read itself says what is wrong
+            return None
+        if delay <= 0:
+            return None
+        error = errors.RateLimitedError(
+            f"Holding back the read: the seller's rate limit allows the next "
+            f"one in {delay:.1f} s",
+            code=errors.CLIENT_PACING,
+            # not every token: a few seconds' reads at once, and no churn
+            retry_after=max(delay, READ_HOLD),
+        )
+        held_back[account] = error
+        return error
+
+    @api.model
     def _hold_back_reads(self, run, account, error, held_back):
         """After ``error`` from one of ``account``'s reads: its other reads
         in this batch wait when it is the client's own pause or refused
@@ -935,6 +1153,11 @@ class WritebackEngine(models.AbstractModel):
         error goes into ``refused`` (``{account: error}``) for the first
         of its orders to tell."""
         seen = run.readbacks.setdefault(account.id, {})
+        # what is due for this account, this batch included: the next
+        # batches have that much less to read
+        backlog = run.read_backlog.get(account.id, 0) + len(groups)
+        # this batch's claims count as not due (their next check moved on)
+        coming = max(0, run.reads_coming.get(account.id, 0) - len(groups))
         views, wanted, claimed_at = {}, [], []
         for order_ref, group in groups.items():
             earlier = seen.get(order_ref)
@@ -953,7 +1176,7 @@ class WritebackEngine(models.AbstractModel):
                 for p in group
                 if p.writeback_last_attempt or p.writeback_submitted_date
             )
-        if len(wanted) < 2 or account in held_back:
+        if (len(wanted) < 2 and backlog < 2) or not wanted or account in held_back:
             return views
         client = run.client(account)
         # the earliest claim precedes every send of the batch; the client
@@ -966,7 +1189,12 @@ class WritebackEngine(models.AbstractModel):
             read_at = fields.Datetime.now()
             with run.journal(account, None, defer=True):
                 try:
-                    found = client.read_orders(chunk, since=since)
+                    found = client.read_orders(
+                        chunk,
+                        since=since,
+                        backlog=backlog,
+                        coming=coming,
+                    )
                 except errors.MarketplaceError as exc:
                     self._hold_back_reads(run, account, exc, held_back)
                     if isinstance(exc, errors.AuthError) and refused is not None:
@@ -978,6 +1206,8 @@ class WritebackEngine(models.AbstractModel):
                         len(chunk),
                     )
                     break
+            if found:
+                run.batch_read_at[account.id] = read_at
             for order_ref, view in found.items():
                 seen[order_ref] = (view, read_at)
                 if order_ref in groups:

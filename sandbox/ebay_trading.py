@@ -68,6 +68,12 @@ SHIPMENT = _sequence(
 SHIPMENT_TRACKING_DETAILS = _sequence(
     "ShippingCarrierUsed ShipmentTrackingNumber ShipmentLineItem"
 )
+# ShipmentLineItemType: LineItem [1..*]; LineItemType: Quantity?,
+# CountryOfOrigin?, Description?, ItemID, TransactionID (JAXB classes of
+# WSDL 1131; eBay's LineItemType page: "one order line item in a package.
+# The package can contain multiple units of a given order line item").
+SHIPMENT_LINE_ITEM = _sequence("LineItem*")
+LINE_ITEM = _sequence("Quantity CountryOfOrigin Description ItemID TransactionID")
 GET_ORDERS_REQUEST = _ABSTRACT_REQUEST + _sequence(
     "OrderIDArray CreateTimeFrom CreateTimeTo OrderRole OrderStatus ListingType "
     "Pagination ModTimeFrom ModTimeTo NumberOfDays IncludeFinalValueFee SortingOrder"
@@ -388,6 +394,9 @@ class Sale:
     paid: bool | None  # <Paid>, None when absent
     shipped_time: datetime.datetime | None  # Shipment/ShippedTime
     tracking: list  # [(ShippingCarrierUsed, ShipmentTrackingNumber)]
+    # ShipmentTrackingNumber -> {line_item_id: units in that package}, for
+    # the packages whose ShipmentLineItem says so
+    units: dict = dataclasses.field(default_factory=dict)
 
 
 def complete_sale(sandbox, request, params):
@@ -411,7 +420,8 @@ def complete_sale(sandbox, request, params):
 def _parse_sale(sandbox, root):
     check_sequence(root, COMPLETE_SALE_REQUEST, "CompleteSaleRequest")
     order, lines, whole_order = _sale_target(sandbox, root)
-    shipped_time, tracking = _shipment(sandbox, _child(root, "Shipment"))
+    shipment = _child(root, "Shipment")
+    shipped_time, tracking = _shipment(sandbox, shipment)
     return Sale(
         order=order,
         lines=lines,
@@ -420,7 +430,67 @@ def _parse_sale(sandbox, root):
         paid=_boolean(root, "Paid", "CompleteSaleRequest"),
         shipped_time=shipped_time,
         tracking=tracking,
+        units=_package_units(order, lines, shipment),
     )
+
+
+def _package_units(order, lines, shipment):
+    """``{tracking number: {line_item_id: units}}`` from the
+    ``ShipmentLineItem`` of each ShipmentTrackingDetails.
+
+    As strict as the schema and the order allow, each an error 37 on the
+    tag (eBay's answer to an invalid input value; it documents no code of
+    its own for these): a LineItem out of LineItemType order or without
+    ItemID / TransactionID; one naming a line the call is not about (the
+    line of OrderLineItemID, or a line of the order by OrderID); a Quantity
+    that is not a whole number from 1 to the units bought; more units of a
+    line in its packages (this one and the others eBay holds under other
+    tracking numbers) than were bought. A LineItem without Quantity holds
+    the whole line."""
+    units = {}
+    if shipment is None:
+        return units
+    path = "CompleteSaleRequest.Shipment.ShipmentTrackingDetails.ShipmentLineItem"
+    by_trading_id = {line.order_line_item_id: line for line in lines}
+    for details in _children(shipment, "ShipmentTrackingDetails"):
+        holder = _child(details, "ShipmentLineItem")
+        if holder is None:
+            continue
+        check_sequence(holder, SHIPMENT_LINE_ITEM, path)
+        items = list(_children(holder, "LineItem"))
+        if not items:
+            raise invalid_tag(f"{path}.LineItem")
+        number = _text(details, "ShipmentTrackingNumber")
+        package = units.setdefault(number, {})
+        for item in items:
+            check_sequence(item, LINE_ITEM, f"{path}.LineItem")
+            item_id = _text(item, "ItemID")
+            transaction_id = _text(item, "TransactionID")
+            if not item_id or not transaction_id:
+                missing = "TransactionID" if item_id else "ItemID"
+                raise invalid_tag(f"{path}.LineItem.{missing}")
+            line = by_trading_id.get(f"{item_id}-{transaction_id}")
+            if line is None:
+                raise invalid_tag(f"{path}.LineItem.ItemID")
+            raw = _text(item, "Quantity")
+            quantity = int(raw) if raw.isdigit() else None
+            if _child(item, "Quantity") is None:
+                quantity = line.quantity
+            if quantity is None or not 1 <= quantity <= line.quantity:
+                raise invalid_tag(f"{path}.LineItem.Quantity")
+            package[line.line_item_id] = package.get(line.line_item_id, 0) + quantity
+    for number, package in units.items():
+        for line_id, quantity in package.items():
+            elsewhere = sum(
+                held
+                for fulfillment in order.tracking_for(line_id)
+                if tracking_key(fulfillment.tracking_number) != tracking_key(number)
+                for held_id, held in fulfillment.line_items
+                if held_id == line_id
+            )
+            if elsewhere + quantity > order.lines[line_id].quantity:
+                raise invalid_tag(f"{path}.LineItem.Quantity")
+    return units
 
 
 def _sale_target(sandbox, root):
@@ -547,13 +617,27 @@ def _apply_sale(sandbox, sale):
     if sale.paid is not None and sale.whole_order:
         sale.order.paid_time = (sale.order.paid_time or now) if sale.paid else None
     for carrier, number in sale.tracking:
-        _record_tracking(sale.order, sale.lines, carrier, number, shipped_time)
+        _record_tracking(
+            sale.order,
+            sale.lines,
+            carrier,
+            number,
+            shipped_time,
+            sale.units.get(number),
+        )
     sale.order.last_modified_time = now
 
 
-def _record_tracking(order, lines, carrier, number, shipped_time):
+def _record_tracking(order, lines, carrier, number, shipped_time, units=None):
     """Store one package; the same number again (as carriers read it) only
-    adds lines to it."""
+    adds lines to it. ``units`` (``{line_item_id: units}``, from the
+    package's ShipmentLineItem) says which lines it holds and how much of
+    each, and replaces what the same package held of them; without it the
+    package holds every line of the call, whole."""
+    if units is None:
+        held = [(line.line_item_id, line.quantity) for line in lines]
+    else:
+        held = list(units.items())
     existing = order.fulfillment_with_tracking(number)
     if existing is None:
         order.fulfillments[number] = EbayFulfillment(
@@ -561,16 +645,23 @@ def _record_tracking(order, lines, carrier, number, shipped_time):
             tracking_number=number,
             carrier_code=carrier,
             shipped_date=shipped_time,
-            line_items=[(line.line_item_id, line.quantity) for line in lines],
+            line_items=held,
             source="trading",
+            line_units=units is not None,
         )
         return
     existing.carrier_code = carrier
+    if units is not None:
+        existing.line_units = True
+    replaced = {line_id for line_id, _ in held if units is not None}
+    existing.line_items = [
+        (line_id, quantity)
+        for line_id, quantity in existing.line_items
+        if line_id not in replaced
+    ]
     covered = {line_id for line_id, _ in existing.line_items}
     existing.line_items += [
-        (line.line_item_id, line.quantity)
-        for line in lines
-        if line.line_item_id not in covered
+        (line_id, quantity) for line_id, quantity in held if line_id not in covered
     ]
 
 
@@ -717,16 +808,32 @@ _CANCEL_STATUS = {
 }
 
 
-def _tracking_details(fulfillments):
-    return E.ShippingDetails(
-        *[
-            E.ShipmentTrackingDetails(
-                E.ShippingCarrierUsed(f.carrier_code),
-                E.ShipmentTrackingNumber(f.tracking_number),
+def _tracking_details(fulfillments, line=None):
+    """``ShippingDetails`` with one ShipmentTrackingDetails per package; on
+    a Transaction (``line``), a package CompleteSale described with a
+    ShipmentLineItem shows it back with the units of that line it holds
+    (eBay returns ShipmentLineItem in GetOrders' ShipmentTrackingDetails:
+    ShipmentTrackingDetailsType, "Required or returned if ... PBI"; the
+    sandbox returns what it was given, whatever the carrier)."""
+    details = []
+    for f in fulfillments:
+        element = E.ShipmentTrackingDetails(
+            E.ShippingCarrierUsed(f.carrier_code),
+            E.ShipmentTrackingNumber(f.tracking_number),
+        )
+        units = [q for lid, q in f.line_items if line and lid == line.line_item_id]
+        if line is not None and f.line_units and units:
+            element.append(
+                E.ShipmentLineItem(
+                    E.LineItem(
+                        E.Quantity(str(sum(units))),
+                        E.ItemID(line.item_id),
+                        E.TransactionID(line.transaction_id),
+                    )
+                )
             )
-            for f in fulfillments
-        ]
-    )
+        details.append(element)
+    return E.ShippingDetails(*details)
 
 
 def order_element(order):
@@ -750,6 +857,22 @@ def order_element(order):
         element.append(E.PaidTime(iso_millis(order.paid_time)))
     if order.shipped_time:
         element.append(E.ShippedTime(iso_millis(order.shipped_time)))
+    if order.refunded:
+        # OrderType: MonetaryDetails (PaymentsInformationType: Payments?,
+        # Refunds?) between ShippedTime and SellerUserID; Refunds holds one
+        # Refund (RefundTransactionInfoType: RefundStatus, RefundType,
+        # RefundTo, RefundTime, RefundAmount...) per refund (JAXB classes
+        # of WSDL 1131). The sandbox keeps no prices: no RefundAmount.
+        element.append(
+            E.MonetaryDetails(
+                E.Refunds(
+                    E.Refund(
+                        E.RefundStatus("Succeeded"),
+                        E.RefundTime(iso_millis(order.last_modified_time)),
+                    )
+                )
+            )
+        )
     element.append(E.SellerUserID("sandbox_seller"))
     element.append(E.CancelStatus(_CANCEL_STATUS[order.cancel_state]))
     element.append(E.OrderLineItemCount(str(len(order.lines))))
@@ -771,7 +894,7 @@ def _transaction(order, line):
     if line.sku and not line.variation_id:
         item.append(E.SKU(line.sku))
     element = E.Transaction(
-        _tracking_details(order.tracking_for(line.line_item_id)),
+        _tracking_details(order.tracking_for(line.line_item_id), line),
         E.CreatedDate(iso_millis(order.created_time)),
         item,
         E.QuantityPurchased(str(line.quantity)),

@@ -297,6 +297,9 @@ class EbayFulfillment:
     shipped_date: datetime.datetime
     line_items: list  # [(line_item_id, quantity)]
     source: str  # "rest" or "trading"
+    # Trading: CompleteSale said how many units of each line the package
+    # holds (ShipmentLineItem), which GetOrders then shows back.
+    line_units: bool = False
 
 
 @dataclasses.dataclass

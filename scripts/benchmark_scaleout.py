@@ -479,6 +479,17 @@ class Bench:
         result.update(log_errors=errors, cron_killed=killed)
         return result
 
+    def trigger_push(self, cr, dbname):
+        """The push cron due now on ``dbname`` (``cr``'s), its cron workers
+        told at once (Odoo's cron_trigger notification)."""
+        cr.execute(
+            "INSERT INTO ir_cron_trigger (cron_id, call_at) "
+            "VALUES (%s, now() at time zone 'utc')",
+            [self.push_cron],
+        )
+        with contextlib.closing(pg("postgres")) as notify, notify.cursor() as ncr:
+            ncr.execute("SELECT pg_notify('cron_trigger', %s)", [dbname])
+
     def wait_done(self, dbname, timeout):
         ids = tuple(self.pickings)
         total = len(ids)
@@ -494,13 +505,7 @@ class Bench:
                 [(self.push_cron, self.verify_cron)],
             )
             start = time.monotonic()
-            cr.execute(
-                "INSERT INTO ir_cron_trigger (cron_id, call_at) "
-                "VALUES (%s, now() at time zone 'utc')",
-                [self.push_cron],
-            )
-            with contextlib.closing(pg("postgres")) as notify, notify.cursor() as ncr:
-                ncr.execute("SELECT pg_notify('cron_trigger', %s)", [dbname])
+            self.trigger_push(cr, dbname)
             success_at, shown = None, start
             while time.monotonic() < start + timeout:
                 cr.execute(
@@ -534,13 +539,7 @@ class Bench:
         with contextlib.closing(pg(dbname)) as conn, conn.cursor() as cr:
             start = time.monotonic()
             triggered = time.time()
-            cr.execute(
-                "INSERT INTO ir_cron_trigger (cron_id, call_at) "
-                "VALUES (%s, now() at time zone 'utc')",
-                [self.push_cron],
-            )
-            with contextlib.closing(pg("postgres")) as notify, notify.cursor() as ncr:
-                ncr.execute("SELECT pg_notify('cron_trigger', %s)", [dbname])
+            self.trigger_push(cr, dbname)
             deadline = start + self.args.timeout
             while time.monotonic() < deadline:
                 cr.execute(

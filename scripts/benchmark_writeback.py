@@ -81,12 +81,18 @@ import time
 
 import requests
 
-# One reading of the sandbox's log and store for every script (chaos.py).
-from chaos import marketplace_tally, tally_summary
+# One reading of the sandbox's log and store for every script (chaos.py),
+# and one set-up of a run's product, buyer, carrier and deliveries.
+from chaos import (
+    committed_deliveries,
+    import_fixtures,
+    marketplace_tally,
+    shipment_basics,
+    tally_summary,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDON = "stock_ecommerce_writeback"
-CHUNK = 100
 
 
 # ---------------------------------------------------------------- sandbox
@@ -183,14 +189,6 @@ def environment(registry):
     return cr, api.Environment(cr, SUPERUSER_ID, {})
 
 
-def import_fixtures():
-    """``tests/fixtures.py``, the one builder of accounts, products, orders
-    and deliveries (importable once Odoo knows the addons path)."""
-    from odoo.addons.stock_ecommerce_writeback.tests import fixtures
-
-    return fixtures
-
-
 class Bench:
     def __init__(self, args, registry, sandbox):
         self.args = args
@@ -204,20 +202,7 @@ class Bench:
         params = env["ir.config_parameter"].sudo()
         for knob in ("verify_delay", "verify_interval"):
             params.set_param(f"{ADDON}.{knob}", "0")
-        fixtures = import_fixtures()
-        product = env["product.product"].search(
-            [("default_code", "=", "BENCH")], limit=1
-        ) or fixtures.untracked_product(env, "Bench Widget", "BENCH")
-        carrier = env["delivery.carrier"].search(
-            [("name", "=", "Bench UPS")], limit=1
-        ) or fixtures.carrier(env, name="Bench UPS")
-        partner = env["res.partner"].search([("name", "=", "Bench Buyer")], limit=1)
-        partner = partner or partner.create({"name": "Bench Buyer"})
-        self.product_id, self.carrier_id, self.partner_id = (
-            product.id,
-            carrier.id,
-            partner.id,
-        )
+        self.basics = shipment_basics(env, "Bench", "BENCH")
         # Nothing of earlier runs may be due: this run measures its own.
         env.cr.execute(
             """UPDATE stock_picking SET writeback_state = 'manual',
@@ -273,7 +258,6 @@ class Bench:
         """``count`` validated deliveries, round-robin over ``accounts``
         ({account id: platform}), committed in chunks (tests/fixtures.py);
         returns their ids."""
-        fixtures = import_fixtures()
         run = self.run_id
         ids = []
         cr, env = environment(self.registry)
@@ -294,14 +278,8 @@ class Bench:
                     else f"{run:07d}-{s:07d}"
                 )
                 orders.append((records[account_id], ref, s, f"1ZBE{run:07d}{s:07d}"))
-            for pickings in fixtures.committed_deliveries(
-                env,
-                self.sandbox,
-                orders,
-                env["product.product"].browse(self.product_id),
-                env["res.partner"].browse(self.partner_id),
-                env["delivery.carrier"].browse(self.carrier_id),
-                chunk=CHUNK,
+            for pickings in committed_deliveries(
+                env, self.sandbox, orders, self.basics
             ):
                 for picking in pickings:
                     self.shipments[picking.id] = (

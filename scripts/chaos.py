@@ -448,6 +448,15 @@ def tally_summary(tally):
 # ----------------------------------------------------------------------
 # Arguments and Odoo bootstrap
 # ----------------------------------------------------------------------
+def add_option(parser, flag, kind, default, what, unit=""):
+    """A ``kind`` option whose help, ``what``, ends with its default (and
+    ``unit``): "(default 20 s)"."""
+    unit = f" {unit}" if unit else ""
+    parser.add_argument(
+        flag, type=kind, default=default, help=f"{what} (default {default}{unit})"
+    )
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -462,9 +471,7 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=4, metavar="W")
     parser.add_argument("--kills", type=int, default=0, metavar="K")
     parser.add_argument("--kill-shipments", type=int, metavar="M")
-    parser.add_argument(
-        "--kill-window", type=float, default=1.0, help="seconds (default 1.0)"
-    )
+    add_option(parser, "--kill-window", float, 1.0, "seconds")
     parser.add_argument(
         "--kill-latency",
         type=float,
@@ -497,41 +504,34 @@ def parse_args(argv=None):
         help="run this scenario (repeatable); given, the workers scenario runs "
         "only when named too",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--seller-shipments",
-        type=int,
-        default=1000,
-        help="seller-1000: shipments of the one seller (default 1000)",
+        int,
+        1000,
+        "seller-1000: shipments of the one seller",
     )
-    parser.add_argument(
-        "--backlog-sellers", type=int, default=3, help="prefork-backlog (default 3)"
+    add_option(parser, "--backlog-sellers", int, 3, "prefork-backlog")
+    add_option(
+        parser, "--backlog-per-seller", int, 60, "prefork-backlog: shipments per seller"
     )
-    parser.add_argument(
-        "--backlog-per-seller",
-        type=int,
-        default=60,
-        help="prefork-backlog: shipments per seller (default 60)",
-    )
-    parser.add_argument(
+    add_option(
+        parser,
         "--cron-time-limit",
-        type=int,
-        default=20,
-        help="prefork-backlog: limit_time_real_cron (default 20 s)",
+        int,
+        20,
+        "prefork-backlog: limit_time_real_cron",
+        "s",
     )
-    parser.add_argument(
-        "--pause-kills", type=int, default=20, help="kill-pause: kills (default 20)"
-    )
-    parser.add_argument(
-        "--pause-shipments",
-        type=int,
-        default=40,
-        help="kill-pause: shipments (default 40)",
-    )
-    parser.add_argument(
+    add_option(parser, "--pause-kills", int, 20, "kill-pause: kills")
+    add_option(parser, "--pause-shipments", int, 40, "kill-pause: shipments")
+    add_option(
+        parser,
         "--pause-seconds",
-        type=float,
-        default=1800,
-        help="kill-pause: the pause after each kill (default 1800 s)",
+        float,
+        1800,
+        "kill-pause: the pause after each kill",
+        "s",
     )
     parser.add_argument(
         "--template",
@@ -596,6 +596,39 @@ def import_fixtures():
     from odoo.addons.stock_ecommerce_writeback.tests import fixtures
 
     return fixtures
+
+
+def shipment_basics(env, label, code):
+    """The product (``code``, "<label> Widget"), buyer ("<label> Buyer") and
+    carrier ("<label> UPS") of a run's shipments (chaos.py's and
+    benchmark_writeback.py's), found by name or made: their ids, for
+    :func:`committed_deliveries`."""
+    fixtures = import_fixtures()
+    product = env["product.product"].search(
+        [("default_code", "=", code)], limit=1
+    ) or fixtures.untracked_product(env, f"{label} Widget", code)
+    carrier = env["delivery.carrier"].search(
+        [("name", "=", f"{label} UPS")], limit=1
+    ) or fixtures.carrier(env, name=f"{label} UPS")
+    partner = env["res.partner"].search([("name", "=", f"{label} Buyer")], limit=1)
+    partner = partner or partner.create({"name": f"{label} Buyer"})
+    return product.id, partner.id, carrier.id
+
+
+def committed_deliveries(env, sandbox, orders, basics):
+    """``tests/fixtures.py``'s committed deliveries of ``orders``, with the
+    product, buyer and carrier ``basics`` of :func:`shipment_basics`: the
+    pickings, chunk by chunk."""
+    product_id, partner_id, carrier_id = basics
+    return import_fixtures().committed_deliveries(
+        env,
+        sandbox,
+        orders,
+        env["product.product"].browse(product_id),
+        env["res.partner"].browse(partner_id),
+        env["delivery.carrier"].browse(carrier_id),
+        chunk=CHUNK,
+    )
 
 
 # ----------------------------------------------------------------------
@@ -947,19 +980,7 @@ class Chaos:
                 )
             }
             retired = self._retire(env, list(self.accounts.values()))
-            product = env["product.product"].search(
-                [("default_code", "=", "CHAOS")], limit=1
-            ) or fixtures.untracked_product(env, "Chaos Widget", "CHAOS")
-            carrier = env["delivery.carrier"].search(
-                [("name", "=", "Chaos UPS")], limit=1
-            ) or fixtures.carrier(env, name="Chaos UPS")
-            partner = env["res.partner"].search([("name", "=", "Chaos Buyer")], limit=1)
-            partner = partner or partner.create({"name": "Chaos Buyer"})
-            self.product_id, self.carrier_id, self.partner_id = (
-                product.id,
-                carrier.id,
-                partner.id,
-            )
+            self.basics = shipment_basics(env, "Chaos", "CHAOS")
             others = env["stock.picking"].search_count(
                 [
                     ("writeback_state", "in", OPEN_STATES),
@@ -1012,7 +1033,6 @@ class Chaos:
         """``count`` marketplace orders in the sandbox and as validated
         deliveries in Odoo, round-robin over ``platforms``, committed in
         chunks (``tests/fixtures.py``)."""
-        fixtures = import_fixtures()
         start = time.monotonic()
         s, run = scenario.index, self.run_id
         cr, env = self.env()
@@ -1032,15 +1052,7 @@ class Chaos:
                 )
                 tracking = f"1ZCH{run:07d}{s:03d}{i:06d}"
                 orders.append((account[platform], ref, s * 10**6 + i, tracking))
-            chunks = fixtures.committed_deliveries(
-                env,
-                self.sandbox,
-                orders,
-                env["product.product"].browse(self.product_id),
-                env["res.partner"].browse(self.partner_id),
-                env["delivery.carrier"].browse(self.carrier_id),
-                chunk=CHUNK,
-            )
+            chunks = committed_deliveries(env, self.sandbox, orders, self.basics)
             made = 0
             for pickings in chunks:
                 size = min(CHUNK, count - made)

@@ -24,3 +24,5 @@ from . import test_carrier_codes
 from . import test_writeback_truth
 from . import test_reconciliation
 from . import test_status_details
+from . import test_roles
+from . import test_marketplace_truth

@@ -55,6 +55,15 @@ class SandboxMixin:
         marketplace_tokens.TOKEN_CACHE.clear()
         marketplace_pacer.PACER.reset()
 
+    def time_passes(self):
+        """The sellers' rate-limit buckets refill: Amazon's, this process's
+        and the ones the last runs stored for the other workers."""
+        self.sandbox.limiter.reset()
+        marketplace_pacer.PACER.reset()
+        self.env["ecommerce.account"].with_context(active_test=False).search(
+            []
+        ).write({"writeback_pacing_state": False})
+
     def requests_of(self, operation):
         return self.sandbox.requests(operation)
 

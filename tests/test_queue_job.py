@@ -280,9 +280,7 @@ class TestPushRunners(WritebackCase):
         self.assertEqual(later.identity_key, job.identity_key)
 
         # Time passes: the seller's buckets (Amazon's, the client's) refill.
-        self.sandbox.limiter.reset()
-        marketplace_pacer.PACER.reset()
-        self.amazon.writeback_pacing_state = False
+        self.time_passes()
         self.run_job(later)
         self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
         self.assertEqual(len(self.requests_of("amazon.confirmShipment")), 14)

@@ -230,3 +230,167 @@ class TestReconciliation(WritebackCase):
             self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
         )
         self.assertEqual(self.sandbox.requests(), [])
+
+    def test_shipped_with_no_sales_order(self):
+        """Amazon shows an order shipped that no sales order carries: listed
+        with what Amazon holds; an order not shipped is not; Find sales
+        order lists the sales orders naming it; linked, it is resolved."""
+        self.sandbox.ship_outside(AMAZON_ORDER, "1ZNOORDER0001", "UPS")
+
+        self.reconcile()
+
+        [issue] = self.issues("shipped_no_order")
+        self.assertEqual(issue.state, "open")
+        self.assertEqual(issue.account_id, self.amazon)
+        self.assertEqual(issue.company_id, self.amazon.company_id)
+        self.assertEqual(issue.order_ref, AMAZON_ORDER)
+        self.assertFalse(issue.picking_id)
+        self.assertFalse(issue.sale_order_id)
+        self.assertEqual(issue.marketplace_tracking, "1ZNOORDER0001")
+        self.assertEqual(issue.marketplace_carrier, "UPS")
+        self.assertIn("no sales order", issue.summary)
+        self.assertEqual(self.amazon.reconcile_open_count, 1)
+        self.assertFalse(
+            self.Issue.search([("order_ref", "=", EBAY_ORDER)]), "not shipped"
+        )
+
+        self.reconcile()  # the same order read again
+        self.assertEqual(self.issues("shipped_no_order"), issue)
+
+        # a sales order typed by hand names it only in its customer reference
+        typed = self.env["sale.order"].create(
+            {"partner_id": self.customer.id, "client_order_ref": AMAZON_ORDER}
+        )
+        action = issue.action_find_sale_order()
+        self.assertEqual(action["res_model"], "sale.order")
+        self.assertEqual(self.env["sale.order"].search(action["domain"]), typed)
+        typed.write(
+            {
+                "ecommerce_account_id": self.amazon.id,
+                "ecommerce_order_ref": AMAZON_ORDER,
+            }
+        )
+        self.reconcile()
+        self.assertEqual(issue.state, "resolved")
+        self.assertEqual(self.issues("shipped_no_order"), issue)
+
+    def test_shipped_with_no_sales_order_handled_once(self):
+        self.sandbox.ship_outside(EBAY_ORDER, "1ZNOORDER0002", "UPS")
+        self.reconcile()
+        [issue] = self.issues("shipped_no_order")
+        self.assertEqual(issue.account_id, self.ebay)
+        issue.action_mark_handled()
+        self.assertEqual(issue.state, "handled")
+
+        self.reconcile()  # the same facts: not listed again
+        self.assertEqual(self.issues("shipped_no_order"), issue)
+        self.assertEqual(self.ebay.reconcile_open_count, 0)
+
+        # another package later: listed again
+        self.sandbox.edit_tracking(EBAY_ORDER, "1ZNOORDER0002", "1ZNOORDER0003")
+        self.reconcile()
+        reopened = self.issues("shipped_no_order", state="open")
+        self.assertEqual(reopened.marketplace_tracking, "1ZNOORDER0003")
+
+    def test_refunded_on_ebay_trading_after_success(self):
+        """The seller refunds the buyer after Success: Trading's GetOrders
+        shows it (MonetaryDetails/Refunds); the issue says so, Send again
+        is refused (eBay still holds the tracking), Mark as handled closes
+        it."""
+        self.assertEqual(self.ebay.ebay_api, "trading")
+        picking = self.written_back(self.ebay_order(), "1Z999AA10000000005")
+        self.sandbox.refund_ebay_order(EBAY_ORDER)
+
+        self.reconcile()
+
+        [issue] = self.issues("changed_since_success")
+        self.assertEqual(issue.picking_id, picking)
+        self.assertIn("refunded", issue.summary)
+        self.assertIn("(refunded)", issue.marketplace_status)
+        self.assertTrue(issue.marketplace_refunded)
+        self.assertFalse(issue.tracking_gone)
+        self.assertIn("MonetaryDetails", self._last_get_orders_answer())
+        with self.assertRaises(UserError):
+            issue.action_requeue()
+        self.assertEqual(picking.writeback_state, "success")
+        issue.action_mark_handled()
+        self.assertEqual(issue.state, "handled")
+        self.reconcile()
+        self.assertEqual(self.issues("changed_since_success"), issue)
+
+    def test_refunded_on_ebay_rest_after_success(self):
+        self.ebay.ebay_api = "fulfillment"
+        rest_order = "23-10001-00006"
+        self.sandbox.add_ebay_order(
+            rest_order,
+            line_items=[
+                {
+                    "line_item_id": "10000000000006",
+                    "quantity": 1,
+                    "item_id": "110000000006",
+                    "transaction_id": "0",
+                }
+            ],
+        )
+        picking = self.written_back(
+            self.make_order(
+                self.ebay, rest_order, [(self.product_a, 1, "10000000000006")]
+            ),
+            "1Z999AA10000000006",
+        )
+        self.sandbox.refund_ebay_order(rest_order)
+        self.reconcile()
+        [issue] = self.issues("changed_since_success")
+        self.assertEqual(issue.picking_id, picking)
+        self.assertTrue(issue.marketplace_refunded)
+        self.assertIn("refunded", issue.summary)
+
+    def _last_get_orders_answer(self):
+        client = self.ebay._marketplace_client(on_call=None)
+        from ..marketplaces import ebay_trading
+
+        root = client._trading(
+            ebay_trading.GET_ORDERS,
+            ebay_trading.get_orders_request(order_ids=[EBAY_ORDER]),
+            EBAY_ORDER,
+            ebay_trading._accepted,
+        )
+        return ebay_trading.etree.tostring(root).decode()
+
+    def test_upgrade_keeps_send_again_for_issues_found_before(self):
+        """A database as 19.0.1.5.0 left it: an open *Changed since Success*
+        issue (a tracking number removed on eBay) found before issues knew
+        whether a number was gone. The reconciliation reads only orders
+        changed since its last run, so it would never tell; the upgrade
+        keeps *Send again* for it, not for a cancelled order's."""
+        import importlib.util
+        import pathlib
+
+        path = (
+            pathlib.Path(__file__).resolve().parents[1]
+            / "migrations"
+            / "19.0.1.6.0"
+            / "post-migration.py"
+        )
+        spec = importlib.util.spec_from_file_location("post_migration_1_6", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        picking = self.written_back(self.ebay_order(), "1Z999AA10000000016")
+        self.sandbox.edit_tracking(EBAY_ORDER, "1Z999AA10000000016")
+        self.reconcile()
+        [issue] = self.issues("changed_since_success")
+        issue.write({"tracking_gone": False, "marketplace_cancelled": True})
+        self.env.flush_all()
+        migration.migrate(self.env.cr, "19.0.1.5.0")
+        self.env.invalidate_all()
+        self.assertFalse(issue.tracking_gone, "a cancelled order: nothing to send")
+
+        issue.write({"marketplace_cancelled": False})
+        self.env.flush_all()
+        with self.assertRaises(UserError), self.cr.savepoint():
+            issue.action_requeue()
+        migration.migrate(self.env.cr, "19.0.1.5.0")
+        self.env.invalidate_all()
+        self.assertTrue(issue.tracking_gone)
+        issue.action_requeue()
+        self.assertEqual(picking.writeback_state, "pending")

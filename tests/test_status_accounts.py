@@ -15,11 +15,6 @@ class TestAccountCards(StatusScreenMixin, WritebackCase):
         super().setUp()
         self._status_screen_data()
 
-    def _attention(self):
-        return self.env["stock.picking"].search(
-            [("writeback_needs_attention", "=", True)]
-        )
-
     def test_account_card_drills_down_to_validated_deliveries_only(self):
         unshipped = self.make_order(
             self.amazon, "114-7100009-0000009", [(self.product_a, 1, "71000000000009")]

@@ -7,6 +7,7 @@ write-back is measured by ``scripts/benchmark_writeback.py``, not here.)"""
 
 import datetime
 import os
+import time
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, fields
@@ -405,12 +406,13 @@ class TestWritebackBatch(WritebackCase):
         self.assertEqual(third.writeback_state, "sending")
 
     def test_many_read_backs_go_by_search_pages_not_one_read_each(self):
-        """35 Amazon shipments due for their read-back at once, more than
-        getOrder's bucket (burst 30), verified in batches of 12: reads are
-        picked by volume. getOrder while its bucket covers a batch (two
-        batches), then one searchOrders page, which settles the rest. Every
-        one ends Success against what Amazon holds, with 25 requests instead
-        of 35."""
+        """Reads are picked by the seller's whole backlog, not by the size
+        of one batch: 35 Amazon shipments due for their read-back at once,
+        more than getOrder's bucket covers (burst 30), verified in batches
+        of 12: the first batch goes by one searchOrders page, which carries
+        the other batches' orders too: one request instead of 35, every one
+        Success against what Amazon holds. 20 due later, which getOrder
+        covers, are read one by one (a search page refills in 3 minutes)."""
         pickings = self.ship_amazon_orders(self.amazon, 35, "112")
         self.push()
         self.assertEqual(set(pickings.mapped("writeback_state")), {"submitted"})
@@ -418,21 +420,119 @@ class TestWritebackBatch(WritebackCase):
         marketplace_pacer.PACER.reset()
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            # batches of 12: getOrder twice, then the bucket has 5 (and
-            # refills 0.5/s): the third batch goes by one search page
             env["ecommerce.writeback.engine"]._cron_verify(batch_size=12)
         self.env.invalidate_all()
         self.assertEqual(set(pickings.mapped("writeback_state")), {"success"})
         self.assertEqual(
             [r["status"] for r in self.requests_of("amazon.searchOrders")], [200]
         )
-        self.assertEqual(len(self.requests_of("amazon.getOrder")), 24)
+        self.assertEqual(self.requests_of("amazon.getOrder"), [])
         for picking in pickings:
             held = self.sandbox.amazon_order(picking.ecommerce_order_ref)
             self.assertEqual(
                 [p["tracking_number"] for p in held["packages"]],
                 [picking.carrier_tracking_ref],
             )
+
+        later = self.ship_amazon_orders(self.amazon, 20, "113")
+        self.push()
+        self.make_due(later)
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["ecommerce.writeback.engine"]._cron_verify(batch_size=12)
+        self.env.invalidate_all()
+        self.assertEqual(set(later.mapped("writeback_state")), {"success"})
+        self.assertEqual(len(self.requests_of("amazon.searchOrders")), 1)
+        self.assertEqual(len(self.requests_of("amazon.getOrder")), 20)
+
+    def test_read_back_buckets_follow_the_seller_across_workers(self):
+        """Two verify runs of one seller in two cron workers, one after the
+        other: the second is paced from the getOrder bucket the first left
+        (stored on the account), not from a full one that Amazon no longer
+        has: no 429. A push saving its confirmShipment bucket meanwhile
+        keeps the read buckets (each operation's later state wins)."""
+        pickings = self.ship_amazon_orders(self.amazon, 24, "114")
+        self.push()
+        self.make_due(pickings)
+        marketplace_pacer.PACER.reset()
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["ecommerce.writeback.engine"]._cron_verify()
+        self.env.invalidate_all()
+        self.assertEqual(len(self.requests_of("amazon.getOrder")), 24)
+        read_state = self.amazon.writeback_pacing_state
+        self.assertIn("getOrder", read_state)
+        # A push in the first worker stores what its process knew earlier:
+        # an older getOrder bucket (a full one) beside its confirmShipment.
+        engine = self.env["ecommerce.writeback.engine"]
+        engine._store_pacing(
+            self.amazon,
+            {
+                "getOrder": [30.0, read_state["getOrder"][1] - 60],
+                "confirmShipment": [3.0, read_state["getOrder"][1] + 1],
+            },
+        )
+        self.amazon.invalidate_recordset()
+        stored = self.amazon.writeback_pacing_state
+        self.assertEqual(stored["getOrder"], read_state["getOrder"])
+        self.assertEqual(stored["confirmShipment"][0], 3.0)
+
+        more = self.ship_amazon_orders(self.amazon, 12, "115")
+        self.push()
+        self.make_due(more)
+        marketplace_pacer.PACER.reset()  # another worker: a process of its own
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["ecommerce.writeback.engine"]._cron_verify()
+        self.env.invalidate_all()
+        self.assertNotIn(
+            429, [r["status"] for r in self.requests_of("amazon.getOrder")]
+        )
+        self.assertNotIn(
+            429, [r["status"] for r in self.requests_of("amazon.searchOrders")]
+        )
+
+    def test_a_read_the_rate_limit_would_pause_is_held_back_not_slept_on(self):
+        """One seller's getOrder bucket is empty (another worker read just
+        now), the other's is full: the verify reads the second seller's
+        order and holds the first one's back, without a request, a sleep or
+        a failed read counted: due again when the bucket allows. A run
+        without time left holds every read back the same way."""
+        from ..models.writeback_engine import WritebackEngine
+
+        mine = self.ship_amazon_orders(self.amazon, 1, "111")
+        theirs = self.ship_amazon_orders(self.amazon_2, 1, "222")
+        self.push()
+        self.make_due(mine | theirs)
+        marketplace_pacer.PACER.reset()
+        now = time.time()
+        # half a token: the pacer would sleep about a second for it
+        self.amazon.writeback_pacing_state = {"getOrder": [0.5, now]}
+        slept = []
+        with patch.object(time, "sleep", slept.append):
+            self.verify()
+        self.assertEqual(theirs.writeback_state, "success")
+        self.assertEqual(mine.writeback_state, "submitted")
+        self.assertEqual(mine.writeback_read_failures, 0)
+        self.assertEqual(
+            [r["order_ref"] for r in self.requests_of("amazon.getOrder")],
+            [theirs.ecommerce_order_ref],
+        )
+        self.assertFalse([s for s in slept if s >= 1], "no sleep on one seller")
+        due_in = (mine.writeback_next_attempt - fields.Datetime.now()).total_seconds()
+        self.assertLessEqual(due_in, 5, "due again when the bucket has a token")
+
+        self.time_passes()
+        self.make_due(mine)
+        with patch.object(WritebackEngine, "_time_left", return_value=0.0):
+            self.verify()
+        self.assertEqual(mine.writeback_state, "submitted")
+        self.assertEqual(mine.writeback_read_failures, 0)
+        self.assertEqual(len(self.requests_of("amazon.getOrder")), 1)
+
+        self.make_due(mine)
+        self.verify()
+        self.assertEqual(mine.writeback_state, "success")
 
     def test_jobs_of_one_cron_wake_up_share_its_deadline(self):
         """Odoo kills a cron worker limit_time_real_cron seconds after it

@@ -78,7 +78,7 @@ class TestWritebackEngine(WritebackCase):
         budget = policy.RetryPolicy().read_budget
         for _read in range(budget + 2):
             self.make_due(self.picking)
-            marketplace_pacer.PACER.reset()  # time passes between reads
+            self.time_passes()  # between reads
             self.verify()
         self.assertEqual(self.picking.writeback_state, "submitted")
         self.assertEqual(self.picking.writeback_read_failures, budget + 3)

@@ -192,6 +192,66 @@ class TestMarketplaceTruth(WritebackCase):
         [package] = picking.ecommerce_readback["packages"]
         self.assertEqual(package["items"], [["10000000000088", 1]])
 
+    def _trading_part_shipped(self):
+        """An eBay Trading order of 3 units on one line; this delivery
+        ships 2 of them (the third is backordered)."""
+        self.ebay.ebay_api = "trading"
+        self.sandbox.add_ebay_order(
+            EBAY_ORDER,
+            line_items=[
+                {
+                    "line_item_id": "10000000000099",
+                    "quantity": 3,
+                    "item_id": "110000000099",
+                    "transaction_id": "0",
+                }
+            ],
+        )
+        order = self.make_order(
+            self.ebay, EBAY_ORDER, [(self.product_a, 3, "110000000099-0")]
+        )
+        picking = self.ship(
+            order.picking_ids, "9400111899223100000099", {self.product_a: 2}
+        )
+        self.push()
+        self.assertEqual(picking.writeback_state, "submitted")
+        [sale] = self.requests_of("ebay.CompleteSale")
+        self.assertIn("<Quantity>2</Quantity>", sale["xml"])
+        return picking
+
+    def _held_units(self):
+        held = self.sandbox.ebay_order(EBAY_ORDER)
+        return [
+            (f["tracking_number"], [i["quantity"] for i in f["line_items"]])
+            for f in held["fulfillments"]
+        ]
+
+    def test_trading_part_shipped_line_is_a_success_holding_what_shipped(self):
+        """2 of 3 units shipped: CompleteSale says the package holds 2,
+        eBay holds exactly 2 under our tracking number: Success."""
+        picking = self._trading_part_shipped()
+        self.assertEqual(self._held_units(), [("9400111899223100000099", [2])])
+        self.make_due(picking)
+        self.verify()
+        self.assertEqual(picking.writeback_state, "success")
+        [package] = picking.ecommerce_readback["packages"]
+        self.assertEqual(package["items"], [["110000000099-0", 2]])
+
+    def test_trading_holding_another_quantity_is_not_a_success(self):
+        """eBay holds 1 unit under our tracking number where 2 shipped: the
+        delivery stays Submitted, never Success."""
+        picking = self._trading_part_shipped()
+        with self.sandbox._lock:
+            (package,) = self.sandbox.state.ebay_orders[
+                EBAY_ORDER
+            ].fulfillments.values()
+            package.line_items = [("10000000000099", 1)]
+        self.make_due(picking)
+        self.verify()
+        self.assertEqual(picking.writeback_state, "submitted")
+        [package] = picking.ecommerce_readback["packages"]
+        self.assertEqual(package["items"], [["110000000099-0", 1]])
+
     def test_upgrade_moves_cancelled_orders_to_their_states(self):
         """A database as 19.0.1.4.0 left it: a failed write-back of an order
         the marketplace showed cancelled, and one handled as *Manually

@@ -10,6 +10,9 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+# The checks the test modules share fail with pytest's detailed messages too.
+pytest.register_assert_rewrite("client_checks")
+
 
 @pytest.fixture(scope="session")
 def sandbox_server():
@@ -32,6 +35,19 @@ def sandbox(sandbox_server):
     sandbox_server.reset()
 
 
+@pytest.fixture
+def ebay_order(sandbox):
+    """eBay order 12-34567-89012: one line, 110012345678-0, of 3 items of
+    item 110012345678, created before the ship dates the tests send."""
+    sandbox.add_ebay_order(
+        "12-34567-89012",
+        line_items=[
+            {"line_item_id": "110012345678-0", "quantity": 3, "item_id": "110012345678"}
+        ],
+        created_time="2026-01-01T00:00:00Z",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_client_state():
     """The token cache and the pacer are process-wide; the sandbox forgets
@@ -49,6 +65,26 @@ def _fresh_client_state():
 def journal():
     """The CallRecords a client reports (its ``on_call``)."""
     return []
+
+
+@pytest.fixture
+def sandbox_client(sandbox, journal):
+    """``make(cls, options, **overrides)``: a ``cls`` client of the sandbox
+    with ``options`` (its credentials), reporting to ``journal``, with a
+    (2, 5) s timeout; ``overrides`` last. The test modules' ``make_client``."""
+
+    def make(cls, options, **overrides):
+        return cls(
+            **{
+                "api_base_url": sandbox.url,
+                "timeout": (2, 5),
+                "on_call": journal.append,
+                **options,
+                **overrides,
+            }
+        )
+
+    return make
 
 
 @pytest.fixture

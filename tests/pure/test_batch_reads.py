@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from marketplaces import amazon as amazon_module
 from marketplaces import base, ebay_trading
 from marketplaces.amazon import (
     GET_ORDER,
@@ -187,16 +188,49 @@ def test_amazon_reads_250_confirmed_orders_over_three_pages(amazon, timeline, jo
     assert found[amazon_ref(117)] == client.read_order(amazon_ref(117))
 
 
-def test_amazon_stops_paging_once_every_ref_is_found(amazon, timeline):
+def test_amazon_search_reads_every_page_then_starts_from_its_cursor(
+    amazon, timeline, monkeypatch
+):
+    """A search reads its result set to the last page (the orders it
+    carries are the seller's next read-backs); the next search starts at
+    the latest update Amazon showed, not at ``since`` less the margin, so
+    its pages carry only the orders changed since."""
     sandbox, client = amazon()
+    # Amazon's clock and ours agree (the timeline runs ahead of the wall)
+    monkeypatch.setattr(amazon_module, "utcnow", timeline.utcnow)
     since = timeline.utcnow()
     confirm_amazon(sandbox, client, range(150))
 
     found = client.read_orders([amazon_ref(n) for n in range(40)], since=since)
 
-    assert {amazon_ref(n) for n in range(40)} <= set(found)
-    assert len(found) == 100  # one page, with the other orders it carried
-    assert statuses(sandbox, "amazon.searchOrders") == [200]  # page 2 not needed
+    assert {amazon_ref(n) for n in range(150)} <= set(found)
+    assert statuses(sandbox, "amazon.searchOrders") == [200, 200]
+
+    timeline.sleep(5)  # lastUpdatedTime is to the second
+    confirm_amazon(sandbox, client, range(150, 190))
+    found = client.read_orders([amazon_ref(n) for n in range(150, 190)], since=since)
+    assert set(found) == {amazon_ref(n) for n in range(150, 190)}
+    assert statuses(sandbox, "amazon.searchOrders") == [200, 200, 200]
+
+
+def test_amazon_spends_a_page_on_a_pages_worth_or_the_last_orders(amazon, timeline):
+    """With getOrder's bucket spent, 10 orders due wait while more are
+    coming (a page refills in 3 minutes); 100 due, or the last 10, go by a
+    searchOrders page."""
+    sandbox, client = amazon()
+    since = timeline.utcnow()
+    confirm_amazon(sandbox, client, range(40))
+    refs = [amazon_ref(n) for n in range(40)]
+    for ref in refs[:29]:
+        client.read_order(ref)  # getOrder's bucket spent
+
+    assert client.read_orders(refs[:10], since=since, coming=5) == {}
+    assert statuses(sandbox, "amazon.searchOrders") == []
+    found = client.read_orders(refs[:10], since=since, backlog=100, coming=1900)
+    assert set(refs) <= set(found)
+    assert statuses(sandbox, "amazon.searchOrders") == [200]
+    found = client.read_orders(refs[:10], since=since, coming=0)
+    assert statuses(sandbox, "amazon.searchOrders") == [200, 200]
 
 
 def test_amazon_reads_few_refs_singly(amazon, timeline):
@@ -218,6 +252,24 @@ def test_amazon_reads_few_refs_singly(amazon, timeline):
     found = client.read_orders(refs[:5], since=since)
     assert set(refs[:5]) <= set(found)
     assert statuses(sandbox, "amazon.searchOrders") == [200]
+
+
+def test_amazon_searches_when_the_sellers_backlog_outgrows_get_order(amazon, timeline):
+    """A batch of 5 refs out of 40 due for the seller: getOrder's bucket
+    (29 now) would cover the 5 but not the 40 the engine has yet to read,
+    so the batch goes by searchOrders, whose page carries the others too."""
+    sandbox, client = amazon()
+    since = timeline.utcnow()
+    confirm_amazon(sandbox, client, range(40))
+    refs = [amazon_ref(n) for n in range(40)]
+
+    assert client.read_orders(refs[:5], since=since, backlog=29) == {}
+    assert statuses(sandbox, "amazon.searchOrders") == []
+
+    found = client.read_orders(refs[:5], since=since, backlog=40)
+    assert set(refs) <= set(found)
+    assert statuses(sandbox, "amazon.searchOrders") == [200]
+    assert statuses(sandbox, "amazon.getOrder") == []
 
 
 def test_amazon_thirty_refs_are_more_than_get_order_allows(amazon, timeline):

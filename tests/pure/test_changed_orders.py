@@ -158,6 +158,7 @@ def test_trading_changed_orders_by_mod_time_in_pages(sandbox, journal, monkeypat
     with ebay_client(EbayTradingClient, sandbox, journal) as client:
         client.confirm_shipment(ebay_shipment(7, f"4{7:09d}-0"))
         sandbox.cancel_order(ebay_ref(8))
+        sandbox.refund_ebay_order(ebay_ref(9))
         time.sleep(0.002)  # a window ends on a millisecond before the call
 
         first = client.changed_orders(since)
@@ -169,6 +170,9 @@ def test_trading_changed_orders_by_mod_time_in_pages(sandbox, journal, monkeypat
     assert sorted(views) == sorted(ebay_ref(n) for n in range(25))
     assert views[ebay_ref(7)].has_tracking("1Z999AA10000000007")
     assert views[ebay_ref(8)].cancelled
+    # MonetaryDetails/Refunds/Refund: the buyer was refunded
+    assert views[ebay_ref(9)].refunded and not views[ebay_ref(9)].cancelled
+    assert not views[ebay_ref(7)].refunded and not views[ebay_ref(8)].refunded
     assert views[ebay_ref(7)].last_updated
     calls = sandbox.requests("ebay.GetOrders")
     for number, call in enumerate(calls, 1):

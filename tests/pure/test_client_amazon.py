@@ -2,10 +2,12 @@
 
 import dataclasses
 import datetime
+import functools
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import client_checks
 import pytest
 
 from marketplaces import base, http, pacer
@@ -29,22 +31,15 @@ SECRETS = ("amzn-client-secret", "Atzr|refresh-token-secret")
 
 
 @pytest.fixture
-def make_client(sandbox, journal):
-    def make(**overrides):
-        options = {
-            "client_id": "amzn1.application-oa2-client.test",
-            "client_secret": SECRETS[0],
-            "refresh_token": SECRETS[1],
-            "marketplace_id": MARKETPLACE,
-            "api_base_url": sandbox.url,
-            "auth_url": sandbox.url + "/auth/o2/token",
-            "timeout": (2, 5),
-            "on_call": journal.append,
-        }
-        options.update(overrides)
-        return AmazonClient(**options)
-
-    return make
+def make_client(sandbox, sandbox_client):
+    options = {
+        "client_id": "amzn1.application-oa2-client.test",
+        "client_secret": SECRETS[0],
+        "refresh_token": SECRETS[1],
+        "marketplace_id": MARKETPLACE,
+        "auth_url": sandbox.url + "/auth/o2/token",
+    }
+    return functools.partial(sandbox_client, AmazonClient, options)
 
 
 @pytest.fixture
@@ -81,11 +76,7 @@ def outcomes(journal):
     return [(r.api, r.operation, r.outcome, r.http_status) for r in journal]
 
 
-def assert_no_secret(journal, *errors):
-    texts = [repr(r) for r in journal] + [str(e) for e in errors]
-    for text in texts:
-        for secret in SECRETS:
-            assert secret not in text
+assert_no_secret = functools.partial(client_checks.assert_no_secret, SECRETS)
 
 
 # -- accepted ------------------------------------------------------------------

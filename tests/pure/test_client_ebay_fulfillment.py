@@ -3,9 +3,11 @@ payload and answer functions, and the line matching of :mod:`base` that
 bridges eBay's two line id schemes."""
 
 import datetime
+import functools
 import json
 import time
 
+import client_checks
 import pytest
 import requests
 
@@ -35,19 +37,16 @@ SECRETS = ("PRD-cert-secret-5678", "v^1.1#i^1#refresh-token-secret")
 
 
 @pytest.fixture
-def make_client(sandbox, journal):
+def make_client(sandbox_client):
+    options = {
+        "client_id": CLIENT_ID,
+        "client_secret": SECRETS[0],
+        "dev_id": "dev-id-0001",
+        "refresh_token": SECRETS[1],
+    }
+
     def make(cls=EbayFulfillmentClient, **overrides):
-        options = {
-            "client_id": CLIENT_ID,
-            "client_secret": SECRETS[0],
-            "dev_id": "dev-id-0001",
-            "refresh_token": SECRETS[1],
-            "api_base_url": sandbox.url,
-            "timeout": (2, 5),
-            "on_call": journal.append,
-        }
-        options.update(overrides)
-        return cls(**options)
+        return sandbox_client(cls, options, **overrides)
 
     return make
 
@@ -99,11 +98,7 @@ def outcomes(journal):
     return [(r.api, r.operation, r.outcome, r.http_status) for r in journal]
 
 
-def assert_no_secret(journal, *errors):
-    texts = [repr(r) for r in journal] + [str(e) for e in errors]
-    for text in texts:
-        for secret in SECRETS:
-            assert secret not in text
+assert_no_secret = functools.partial(client_checks.assert_no_secret, SECRETS)
 
 
 # -- tracking numbers ----------------------------------------------------------

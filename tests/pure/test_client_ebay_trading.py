@@ -7,8 +7,10 @@ client must only ever send and report the Trading id."""
 
 import base64
 import datetime
+import functools
 import time
 
+import client_checks
 import pytest
 import requests
 from lxml import etree
@@ -41,21 +43,14 @@ E = f"{{{NS}}}"
 
 
 @pytest.fixture
-def make_client(sandbox, journal):
-    def make(**overrides):
-        options = {
-            "client_id": CLIENT_ID,
-            "client_secret": SECRETS[0],
-            "dev_id": "dev-id-0001",
-            "refresh_token": SECRETS[1],
-            "api_base_url": sandbox.url,
-            "timeout": (2, 5),
-            "on_call": journal.append,
-        }
-        options.update(overrides)
-        return EbayTradingClient(**options)
-
-    return make
+def make_client(sandbox_client):
+    options = {
+        "client_id": CLIENT_ID,
+        "client_secret": SECRETS[0],
+        "dev_id": "dev-id-0001",
+        "refresh_token": SECRETS[1],
+    }
+    return functools.partial(sandbox_client, EbayTradingClient, options)
 
 
 # (REST lineItemId, ItemID, quantity) of each order's two lines; the
@@ -140,11 +135,7 @@ def outcomes(journal):
     return [(r.api, r.operation, r.outcome, r.error_code) for r in journal]
 
 
-def assert_no_secret(journal, *errors):
-    texts = [repr(r) for r in journal] + [str(e) for e in errors]
-    for text in texts:
-        for secret in SECRETS:
-            assert secret not in text
+assert_no_secret = functools.partial(client_checks.assert_no_secret, SECRETS)
 
 
 # -- accepted ------------------------------------------------------------------
@@ -925,3 +916,63 @@ def test_client_without_secret_is_invalid_client_over_http(make_client, order, j
     assert info.value.code == "invalid_client"
     assert [r.operation for r in journal] == ["token"]
     assert journal[0].http_status == 401
+
+
+def test_part_shipped_line_sends_the_units_of_each_package(sandbox, client, order):
+    """Line 1101-0 bought 2; this delivery ships 1 of them: its package's
+    ShipmentTrackingDetails names the line and the unit it holds
+    (ShipmentLineItem > LineItem: Quantity, ItemID, TransactionID in
+    LineItemType order), and eBay is read back holding exactly 1."""
+    part = shipment(completes_order=False, sole_shipment=False, lines=[[("1101-0", 1)]])
+
+    [request] = complete_sale_requests(part)
+
+    details = request.find(f"{E}Shipment/{E}ShipmentTrackingDetails")
+    assert children(details) == [
+        "ShippingCarrierUsed",
+        "ShipmentTrackingNumber",
+        "ShipmentLineItem",
+    ]
+    [line_item] = details.findall(f"{E}ShipmentLineItem/{E}LineItem")
+    assert [(c.tag.replace(E, ""), c.text) for c in line_item] == [
+        ("Quantity", "1"),
+        ("ItemID", "1101"),
+        ("TransactionID", "0"),
+    ]
+
+    client.confirm_shipment(part)
+
+    [sent] = (xml(r) for r in sandbox.requests("ebay.CompleteSale"))
+    assert (
+        sent.findtext(
+            f"{E}Shipment/{E}ShipmentTrackingDetails/{E}ShipmentLineItem/{E}LineItem/"
+            f"{E}Quantity"
+        )
+        == "1"
+    )
+    [package] = client.read_order(ORDER).packages
+    assert package.items == [("1101-0", 1)]
+
+
+def test_the_units_of_a_line_add_up_over_its_packages():
+    """A line whose units travel in two packages of one delivery: each
+    package names its own units; a request by OrderID names none (eBay
+    applies it to the order as a whole)."""
+    split = shipment(
+        completes_order=False,
+        sole_shipment=False,
+        tracking=("1Z999AA10123456784", "1Z999AA10123456785"),
+        lines=[[("1101-0", 1), ("110-0", 1)], [("1101-0", 1)]],
+    )
+    by_1101, by_110 = complete_sale_requests(split)
+    assert by_1101.findtext(f"{E}OrderLineItemID") == "1101-0"
+    assert [
+        d.findtext(f"{E}ShipmentLineItem/{E}LineItem/{E}Quantity")
+        for d in by_1101.iter(f"{E}ShipmentTrackingDetails")
+    ] == ["1", "1"]
+    assert [
+        d.findtext(f"{E}ShipmentLineItem/{E}LineItem/{E}ItemID")
+        for d in by_110.iter(f"{E}ShipmentTrackingDetails")
+    ] == ["110"]
+    [whole] = complete_sale_requests(shipment())
+    assert whole.find(f".//{E}ShipmentLineItem") is None

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 import requests
+import test_sandbox
 from lxml import etree
 
 TIMEOUT = 5
@@ -23,18 +24,7 @@ def iso(moment):
 
 
 def amazon_token(sandbox, refresh_token="Atzr|search-refresh"):
-    response = requests.post(
-        sandbox.url + "/auth/o2/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": "amzn1.application-oa2-client.test",
-            "client_secret": "secret",
-        },
-        timeout=TIMEOUT,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
+    return test_sandbox.amazon_token(sandbox, refresh_token)
 
 
 def search(sandbox, token, **params):

@@ -30,17 +30,8 @@ from test_sandbox import (
 from sandbox import carriers
 from sandbox.carriers import AMAZON_CARRIER_CODES, EBAY_CARRIER_CODES
 
-ORDER = "12-34567-89012"
-LINE = "110012345678-0"
-
-
-@pytest.fixture
-def ebay_order(sandbox):
-    sandbox.add_ebay_order(
-        ORDER,
-        line_items=[{"line_item_id": LINE, "quantity": 3, "item_id": "110012345678"}],
-        created_time="2026-01-01T00:00:00Z",  # before the ship dates
-    )
+ORDER = "12-34567-89012"  # the conftest ebay_order fixture's order
+LINE = "110012345678-0"  # and its one line
 
 
 # ------------------------------------------------------------------ Amazon

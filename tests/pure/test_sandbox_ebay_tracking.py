@@ -302,3 +302,141 @@ def test_same_number_again_on_the_same_order_is_success(sandbox):
         LINE_A,
         LINE_B,
     ]
+
+
+# ------------------------------- Trading: units of a line in a package
+# ShipmentTrackingDetails > ShipmentLineItem > LineItem (Quantity?,
+# CountryOfOrigin?, Description?, ItemID, TransactionID): how many units of
+# a line one package holds (ShipmentLineItemType / LineItemType).
+
+
+def line_units(line_id, number, *items):
+    """CompleteSale of ``line_id`` whose package ``number`` names ``items``
+    as LineItem bodies."""
+    units = "".join(f"<LineItem>{item}</LineItem>" for item in items)
+    return (
+        "<Shipped>true</Shipped><Shipment><ShipmentTrackingDetails>"
+        "<ShippingCarrierUsed>USPS</ShippingCarrierUsed>"
+        f"<ShipmentTrackingNumber>{number}</ShipmentTrackingNumber>"
+        f"<ShipmentLineItem>{units}</ShipmentLineItem>"
+        f"</ShipmentTrackingDetails></Shipment><OrderLineItemID>{line_id}"
+        "</OrderLineItemID>"
+    )
+
+
+def units_of(line_id, quantity):
+    item_id, transaction_id = line_id.split("-")
+    return (
+        f"<Quantity>{quantity}</Quantity><ItemID>{item_id}</ItemID>"
+        f"<TransactionID>{transaction_id}</TransactionID>"
+    )
+
+
+OUT_OF_ORDER = (
+    "<ItemID>110012345679</ItemID><Quantity>1</Quantity>"
+    "<TransactionID>0</TransactionID>"
+)
+
+
+def transaction_units(order_element):
+    """[[(tracking number, units or None)] per Transaction]."""
+    return [
+        [
+            (
+                d.findtext("e:ShipmentTrackingNumber", namespaces=X),
+                d.findtext("e:ShipmentLineItem/e:LineItem/e:Quantity", namespaces=X),
+            )
+            for d in t.findall("e:ShippingDetails/e:ShipmentTrackingDetails", X)
+        ]
+        for t in order_element.findall("e:TransactionArray/e:Transaction", X)
+    ]
+
+
+def test_a_package_holds_the_units_its_line_item_names(sandbox):
+    add_order(sandbox)  # LINE_B: 2 units bought
+    token = ebay_access_token(sandbox)
+
+    _response, root = trading(
+        sandbox,
+        "CompleteSale",
+        line_units(LINE_B, "9400100011", units_of(LINE_B, 1)),
+        token,
+    )
+
+    assert ack(root) == "Success"
+    order = get_orders(sandbox, token)
+    assert transaction_units(order) == [[], [("9400100011", "1")]]
+    [package] = fulfillments(sandbox, token)
+    assert package["lineItems"] == [{"lineItemId": LINE_B, "quantity": 1}]
+    # the rest in a second package: the line is then shipped in full
+    _response, root = trading(
+        sandbox,
+        "CompleteSale",
+        line_units(LINE_B, "9400100012", units_of(LINE_B, 1)),
+        token,
+    )
+    assert ack(root) == "Success"
+    assert transaction_units(get_orders(sandbox, token))[1] == [
+        ("9400100011", "1"),
+        ("9400100012", "1"),
+    ]
+
+
+def test_the_same_package_again_replaces_its_units(sandbox):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+    for quantity in (1, 2):
+        _response, root = trading(
+            sandbox,
+            "CompleteSale",
+            line_units(LINE_B, "9400100013", units_of(LINE_B, quantity)),
+            token,
+        )
+        assert ack(root) == "Success"
+    assert transaction_units(get_orders(sandbox, token))[1] == [("9400100013", "2")]
+
+
+@pytest.mark.parametrize(
+    "items, tag",
+    [
+        ((units_of(LINE_B, 3),), "LineItem.Quantity"),  # 2 bought
+        ((units_of(LINE_B, 0),), "LineItem.Quantity"),
+        ((units_of(LINE_B, "1.5"),), "LineItem.Quantity"),
+        # another line than the call's OrderLineItemID
+        ((units_of(LINE_A, 1),), "LineItem.ItemID"),
+        # LineItemType order: Quantity comes first
+        (
+            (OUT_OF_ORDER,),
+            "LineItem.Quantity",
+        ),
+        (("<Quantity>1</Quantity><ItemID>110012345679</ItemID>",), "TransactionID"),
+        ((), "ShipmentLineItem.LineItem"),  # LineItem [1..*]
+    ],
+)
+def test_line_units_eBay_cannot_take_are_refused(sandbox, items, tag):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+
+    _response, root = trading(
+        sandbox, "CompleteSale", line_units(LINE_B, "9400100014", *items), token
+    )
+
+    assert ack(root) == "Failure"
+    assert error_code(root) == "37"
+    assert tag in root.findtext("e:Errors/e:LongMessage", namespaces=X)
+    assert sandbox.ebay_order(ORDER)["fulfillments"] == []
+
+
+def test_more_units_than_bought_across_packages_are_refused(sandbox):
+    add_order(sandbox)
+    token = ebay_access_token(sandbox)
+    first = line_units(LINE_B, "9400100015", units_of(LINE_B, 2))
+    assert ack(trading(sandbox, "CompleteSale", first, token)[1]) == "Success"
+
+    second = line_units(LINE_B, "9400100016", units_of(LINE_B, 1))
+    _response, root = trading(sandbox, "CompleteSale", second, token)
+
+    assert (ack(root), error_code(root)) == ("Failure", "37")
+    assert [
+        f["tracking_number"] for f in sandbox.ebay_order(ORDER)["fulfillments"]
+    ] == ["9400100015"]

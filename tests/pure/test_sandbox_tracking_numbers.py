@@ -27,19 +27,10 @@ from test_sandbox import (
 
 from sandbox.wire import MAX_TRACKING_NUMBER
 
-ORDER = "12-34567-89012"
-LINE = "110012345678-0"
+ORDER = "12-34567-89012"  # the conftest ebay_order fixture's order
+LINE = "110012345678-0"  # and its one line
 LONGEST = "9" * MAX_TRACKING_NUMBER
 TOO_LONG = "9" * (MAX_TRACKING_NUMBER + 1)
-
-
-@pytest.fixture
-def ebay_order(sandbox):
-    sandbox.add_ebay_order(
-        ORDER,
-        line_items=[{"line_item_id": LINE, "quantity": 3, "item_id": "110012345678"}],
-        created_time="2026-01-01T00:00:00Z",  # before the ship dates
-    )
 
 
 @pytest.mark.parametrize(
