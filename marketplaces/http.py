@@ -201,13 +201,20 @@ class HttpClient:
     def _token_key(self):
         """This client's :class:`TokenCache` key, computed on use so that it
         covers the scopes a subclass sets after ``__init__``."""
-        return TokenCache.key(
+        material = (
             self.token_url,
             self.client_id,
             self._client_secret,
             self._refresh_token,
             tuple(self.scopes or ()),
         )
+        # one digest per set of credentials (a sha256 per call is most of
+        # what a cached token costs); recomputed when any of them changes
+        cached = getattr(self, "_token_key_cache", None)
+        if cached is None or cached[0] != material:
+            cached = (material, TokenCache.key(*material))
+            self._token_key_cache = cached
+        return cached[1]
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -598,8 +605,16 @@ class HttpClient:
         endpoint and every credential that shapes a token, as one sha256 hex
         digest. Clients (and accounts) that share it are one seller: they
         share the pacer's buckets and, in queue mode, a channel and a lock."""
-        material = json.dumps([self.api_base_url, self._token_key])
-        return hashlib.sha256(material.encode()).hexdigest()
+        token_key = self._token_key
+        cached = getattr(self, "_seller_key_cache", None)
+        if cached is None or cached[0] != (self.api_base_url, token_key):
+            material = json.dumps([self.api_base_url, token_key])
+            cached = (
+                (self.api_base_url, token_key),
+                hashlib.sha256(material.encode()).hexdigest(),
+            )
+            self._seller_key_cache = cached
+        return cached[1]
 
     def _pace_key(self, operation):
         """The operation's bucket of this seller (see :attr:`seller_key`)."""

@@ -17,6 +17,7 @@ one; the source is named next to each rule.
 """
 
 import dataclasses
+import functools
 import re
 import unicodedata
 
@@ -221,16 +222,26 @@ def _rules(shipment, api):
     return rules
 
 
+@functools.cache
+def _only(allowed):
+    """The compiled pattern of a value made only of characters ``allowed``
+    (a one-character pattern) matches."""
+    return re.compile(f"(?:{allowed})*")
+
+
 def _problem(field, value, rule):
     """The first thing wrong with ``value`` under ``rule``, or None."""
-    for position, char in enumerate(value, start=1):
-        if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
-            return Problem(field, value, CONTROL_CHARACTER, char, position)
+    # (printable ASCII has no invisible character: the common case, checked
+    # at once; else character by character, for the first one)
+    if not (value.isascii() and value.isprintable()):
+        for position, char in enumerate(value, start=1):
+            if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+                return Problem(field, value, CONTROL_CHARACTER, char, position)
     if not rule.sent:
         return None
     if not value.strip():
         return Problem(field, value, EMPTY) if rule.required else None
-    if rule.allowed:
+    if rule.allowed and not _only(rule.allowed).fullmatch(value):
         for position, char in enumerate(value, start=1):
             if not re.fullmatch(rule.allowed, char):
                 return Problem(field, value, NOT_ALLOWED_CHARACTER, char, position)

@@ -120,17 +120,16 @@ class EcommerceApiCall(models.Model):
             SQL(
                 "INSERT INTO ecommerce_api_call (%s) VALUES %s RETURNING id",
                 SQL(", ").join(SQL.identifier(column) for column in columns),
+                # a tuple is a row to psycopg2: one parameter per row
                 SQL(", ").join(
                     SQL(
-                        "(%s)",
-                        SQL(", ").join(
-                            [
-                                *(_column_value(row[c]) for c in rows[0]),
-                                uid,
-                                now,
-                                uid,
-                                now,
-                            ]
+                        "%s",
+                        (
+                            *(_column_value(row[c]) for c in rows[0]),
+                            uid,
+                            now,
+                            uid,
+                            now,
                         ),
                     )
                     for row in rows

@@ -6,6 +6,8 @@ Odoo always did, and follows renames; searches find part of a tracking
 number or order reference; the shipped quantity follows the delivery.
 Timings are in scripts/benchmark_grid.py, not here."""
 
+from unittest.mock import patch
+
 from odoo.tests import new_test_user
 
 from .common import WritebackCase
@@ -134,6 +136,53 @@ class TestGrid(WritebackCase):
             self._grid([("ecommerce_order_ref", "ilike", "114-7300001-0000001")]), ups
         )
         self.assertFalse(self._grid([("ecommerce_order_ref", "ilike", "7300009")]))
+
+    def test_search_finds_the_same_rows_by_either_index(self):
+        """Whether the grid's search takes the trigram index or the covering
+        one (the share of rows the trigrams match, estimated from
+        PostgreSQL's statistics), and compares with LIKE or ILIKE, it finds
+        what Odoo's ilike finds: any case, wildcards, other fields."""
+        ups = self._delivery(
+            self.amazon, "114-7700001-0000001", self.customer, "1Z999AA100000000784"
+        )
+        usps = self._delivery(
+            self.ebay, "12-07700-00002", self.customer, "9400111800000000556677"
+        )
+        searches = [
+            ("carrier_tracking_ref", "00000000"),
+            ("carrier_tracking_ref", "1z999aa1"),
+            ("carrier_tracking_ref", "1Z999AA1"),
+            ("carrier_tracking_ref", "0000000078"),
+            ("carrier_tracking_ref", "00%784"),
+            ("carrier_tracking_ref", "9400_118"),
+            ("carrier_tracking_ref", "000000009"),
+            ("ecommerce_order_ref", "07700-0"),
+            ("ecommerce_order_ref", "114-77"),
+            ("ecommerce_order_ref", "0000"),
+        ]
+        expected = {
+            search: self.env["stock.picking"].search(
+                [("id", "in", (ups | usps).ids), (search[0], "ilike", search[1])]
+            )
+            for search in searches
+        }
+        self.assertEqual(expected["carrier_tracking_ref", "00000000"], ups | usps)
+        self.assertEqual(expected["carrier_tracking_ref", "1z999aa1"], ups)
+        self.assertFalse(expected["carrier_tracking_ref", "000000009"])
+        target = "odoo.addons.stock_ecommerce_writeback.models.grid_search"
+        for share in (None, 0.0, 1.0):
+            with patch(f"{target}.trigram_share", return_value=share):
+                for (field_name, text), found in expected.items():
+                    self.env.cr.cache.clear()
+                    self.assertEqual(
+                        self._grid([(field_name, "ilike", text)]),
+                        found,
+                        f"{field_name} ilike {text!r}, share {share}",
+                    )
+                    self.assertEqual(
+                        self._grid([(field_name, "not ilike", text)]) & (ups | usps),
+                        (ups | usps) - found,
+                    )
 
     def test_shipped_quantity_follows_what_the_delivery_ships(self):
         order = self.make_order(
