@@ -154,6 +154,11 @@ SEARCH_SINCE_MARGIN = datetime.timedelta(minutes=1)
 # one step after the latest a whole result set showed (an order updated
 # again within that second is read singly, never lost).
 CURSOR_STEP = datetime.timedelta(seconds=1)
+# (seller key, marketplace id) -> where the seller's next read-back search
+# starts (see AmazonClient.read_orders): kept by the process, like the
+# pacer's buckets, so that every run of a worker goes on from the last one;
+# the engine keeps the views the searches carried as long.
+SEARCH_CURSORS = {}
 # Only orders a confirmation can have moved: an order still UNSHIPPED shows
 # no package yet, and its ref, left out, is read singly anyway.
 SEARCH_FULFILLMENT_STATUSES = ("PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED")
@@ -226,9 +231,6 @@ class AmazonClient(HttpClient):
         )
         self.marketplace_id = marketplace_id
         self.region = region
-        # the latest lastUpdatedTime of a search read to its last page (see
-        # read_orders)
-        self._search_cursor = None
 
     # -- Login with Amazon -------------------------------------------------
 
@@ -361,7 +363,8 @@ class AmazonClient(HttpClient):
         only when nothing more is ``coming`` (:meth:`_search_worth_it`);
         otherwise ``{}`` (getOrder's bucket first, the rest wait for a
         page's worth). A search read to its last
-        page moves this client's cursor to the latest update it saw (by
+        page moves the seller's cursor (kept by the process) to the latest
+        update it saw (by
         Amazon's own clock): the next search starts there, not at ``since``
         less the margin, and carries only orders changed since.
         """
@@ -375,8 +378,9 @@ class AmazonClient(HttpClient):
         if not self._search_worth_it(due, coming):
             return {}
         after = since - SEARCH_SINCE_MARGIN
-        if self._search_cursor is not None:
-            after = max(after, self._search_cursor)
+        cursor = SEARCH_CURSORS.get(self._cursor_key())
+        if cursor is not None:
+            after = max(after, cursor)
         params = search_params(self.marketplace_id, after, utcnow())
         found, token, latest = {}, None, None
         while True:
@@ -395,9 +399,14 @@ class AmazonClient(HttpClient):
                 # the whole result set: nothing changed before ``latest``
                 # that it did not carry
                 if latest is not None:
-                    self._search_cursor = max(latest + CURSOR_STEP, after)
+                    SEARCH_CURSORS[self._cursor_key()] = max(
+                        latest + CURSOR_STEP, after
+                    )
                 break
         return found
+
+    def _cursor_key(self):
+        return (self.seller_key, self.marketplace_id)
 
     def _search_worth_it(self, due, coming):
         """Whether a searchOrders page may be spent on ``due`` orders now:

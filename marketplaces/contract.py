@@ -56,10 +56,12 @@ class MarketplaceClient(Protocol):
         goes by it, not by the size of one batch. ``coming``: how many more
         of the seller's confirmations will need reading later (sent or to
         be sent, not due yet): a batch read that costs a scarce request is
-        spent on fewer orders than it can carry only for the last ones. A ref absent from the answer was not
-        settled by the batch read (unknown to the batch API, not found
-        within the pages read, or the client chose single reads): the engine
-        reads it with :meth:`read_order`. The client picks by volume and
+        spent on fewer orders than it can carry only for the last ones.
+
+        A ref absent from the answer was not settled by the batch read
+        (unknown to the batch API, not found within the pages read, or the
+        client chose single reads): the engine reads it with
+        :meth:`read_order`. The client picks by volume and
         never waits on its own pacing: with the batch API's bucket empty it
         returns what it has (possibly ``{}``) without raising. Marketplace
         errors raise :mod:`.errors` classes; every HTTP exchange is

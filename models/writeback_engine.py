@@ -280,6 +280,29 @@ class PushRound:
         return left
 
 
+# The batch read-backs' views of this process, shared by its runs: a
+# search's cursor (marketplaces.amazon.SEARCH_CURSORS) goes on from the
+# last one, so the orders it carried must stay at hand. Views older than
+# READBACK_KEEP are dropped.
+_READBACKS = {}
+_BATCH_READ_AT = {}
+READBACK_KEEP = datetime.timedelta(minutes=15)
+
+
+def _recent_readbacks():
+    """``(views, batch read times)`` of this process, less what is older
+    than :data:`READBACK_KEEP`."""
+    oldest = fields.Datetime.now() - READBACK_KEEP
+    for views in list(_READBACKS.values()):
+        for order_ref, (__, read_at) in list(views.items()):
+            if read_at < oldest:
+                del views[order_ref]
+    for account_id, read_at in list(_BATCH_READ_AT.items()):
+        if read_at < oldest:
+            del _BATCH_READ_AT[account_id]
+    return _READBACKS, _BATCH_READ_AT
+
+
 class WritebackRun:
     """One cron run: its marketplace clients (one per account and API kind,
     each a :class:`~..marketplaces.contract.MarketplaceClient`) and the
@@ -300,13 +323,11 @@ class WritebackRun:
         # client's choice between single and batch reads)
         self.read_backlog = {}
         self.reads_coming = {}
-        # account id -> when its last batch read started (it carried every
-        # order submitted before)
-        self.batch_read_at = {}
-        # account id -> {order ref: (OrderView, read at)}: what the run's
-        # batch read-backs saw, for the run's later batches (a view read
-        # after a delivery was submitted settles it; no second read)
-        self.readbacks = {}
+        # account id -> {order ref: (OrderView, read at)}: what the batch
+        # read-backs of this process saw, for its later batches and runs (a
+        # view read after a delivery was submitted settles it; no second
+        # read), and when each account's last batch read started
+        self.readbacks, self.batch_read_at = _recent_readbacks()
 
     def client(self, account, kind="writeback"):
         key = (account.id, kind)
@@ -1178,6 +1199,9 @@ class WritebackEngine(models.AbstractModel):
             )
         if (len(wanted) < 2 and backlog < 2) or not wanted or account in held_back:
             return views
+        left = self._time_left()
+        if left is not None and left <= 0:
+            return views  # the single reads are held back for the next run
         client = run.client(account)
         # the earliest claim precedes every send of the batch; the client
         # allows for the marketplace's clock

@@ -13,6 +13,7 @@ from odoo import fields
 from odoo.tests import HttpCase, TransactionCase
 from odoo.tests.common import BlockedRequest, _super_send
 
+from ..marketplaces import amazon as marketplace_amazon
 from ..marketplaces import pacer as marketplace_pacer
 from ..marketplaces import tokens as marketplace_tokens
 from ..sandbox.server import SandboxServer
@@ -54,6 +55,16 @@ class SandboxMixin:
         # Tokens and pacing are per process, like in production.
         marketplace_tokens.TOKEN_CACHE.clear()
         marketplace_pacer.PACER.reset()
+        self.forget_readbacks()
+
+    def forget_readbacks(self):
+        """A process of its own: no search cursor, no views kept from the
+        earlier read-backs (they are per process, like the pacer)."""
+        from ..models import writeback_engine
+
+        marketplace_amazon.SEARCH_CURSORS.clear()
+        writeback_engine._READBACKS.clear()
+        writeback_engine._BATCH_READ_AT.clear()
 
     def time_passes(self):
         """The sellers' rate-limit buckets refill: Amazon's, this process's

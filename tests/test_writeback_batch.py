@@ -481,6 +481,7 @@ class TestWritebackBatch(WritebackCase):
         self.push()
         self.make_due(more)
         marketplace_pacer.PACER.reset()  # another worker: a process of its own
+        self.forget_readbacks()
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["ecommerce.writeback.engine"]._cron_verify()

@@ -50,15 +50,18 @@ def ebay_order(sandbox):
 
 @pytest.fixture(autouse=True)
 def _fresh_client_state():
-    """The token cache and the pacer are process-wide; the sandbox forgets
-    its tokens and buckets between tests, so must they."""
-    from marketplaces import pacer, tokens
+    """The token cache, the pacer and the search cursors are process-wide;
+    the sandbox forgets its tokens, buckets and orders between tests, so
+    must they."""
+    from marketplaces import amazon, pacer, tokens
 
     tokens.TOKEN_CACHE.clear()
     pacer.PACER.reset()
+    amazon.SEARCH_CURSORS.clear()
     yield
     tokens.TOKEN_CACHE.clear()
     pacer.PACER.reset()
+    amazon.SEARCH_CURSORS.clear()
 
 
 @pytest.fixture
