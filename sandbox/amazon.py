@@ -474,6 +474,8 @@ def confirm_shipment(sandbox, request, params):
     if problem:
         return problem
     _record_package(sandbox, order, payload["packageDetail"])
+    if order.seller is None:
+        order.seller = request.identity
     return Response.empty(204)
 
 
@@ -787,6 +789,8 @@ def _search_matches(sandbox, request, criteria):
             and (end is None or moment <= end)
             and (not marketplaces or order.marketplace_id in marketplaces)
             and (not statuses or order.fulfillment_status in statuses)
+            # the requesting seller's orders only (AmazonOrder.seller)
+            and order.seller in (None, request.identity)
             # Every sandbox order is merchant-fulfilled (order_view).
             and (not fulfilled_by or "MERCHANT" in fulfilled_by)
         )

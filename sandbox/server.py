@@ -722,6 +722,7 @@ class SandboxServer:
         identity = api.authenticate(self, request, operation)
         if isinstance(identity, Response):
             return identity
+        request.identity = identity
         if not self.limiter.allow(operation, identity):
             return api.throttled(self, request, operation)
         snapshot = self.state.snapshot() if fault and fault.swallow else None

@@ -87,6 +87,11 @@ class AmazonOrder:
     # packageReferenceId (orders_2026-01-01.json), so Amazon may leave them
     # out: False reproduces that answer for this order.
     package_items_shown: bool = True
+    # The selling partner (token identity) whose confirmation first recorded
+    # a package: Amazon scopes every call to the selling partner, so a
+    # seller's searchOrders shows its own orders (and those no seller
+    # confirmed yet), never another seller's.
+    seller: str | None = None
 
     def shipped_quantity(self, order_item_id, excluding_package=None):
         """Units of an item in recorded packages (one package may be left out,

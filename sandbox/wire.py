@@ -47,6 +47,9 @@ class Request:
     headers: dict  # lower-case name -> value
     body: bytes = b""
     region: str | None = None  # Amazon region port it came in on; None = main
+    # who the access token stands for (an application and selling partner),
+    # once the API authenticated it
+    identity: str | None = None
 
     @property
     def amazon_region(self):

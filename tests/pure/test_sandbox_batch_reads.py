@@ -111,6 +111,22 @@ def test_last_updated_after_finds_orders_once_confirmed(sandbox):
     assert ids(search(sandbox, token, createdAfter=iso(week_ago))) == [old]
 
 
+def test_a_seller_searches_its_own_orders_only(sandbox):
+    """Amazon scopes every call to the selling partner: a seller's search
+    never shows an order another seller confirmed (one seller would page
+    through every seller's orders otherwise)."""
+    mine, theirs = amazon_token(sandbox), amazon_token(sandbox, "Atzr|other-seller")
+    sandbox.clock.freeze()
+    since = sandbox.clock.utcnow()
+    sandbox.clock.advance(1)
+    first, second = add_order(sandbox, 1), add_order(sandbox, 2)
+    confirm(sandbox, mine, first, 1)
+    confirm(sandbox, theirs, second, 2)
+
+    assert ids(search(sandbox, mine, lastUpdatedAfter=iso(since))) == [first]
+    assert ids(search(sandbox, theirs, lastUpdatedAfter=iso(since))) == [second]
+
+
 def test_filters_marketplace_status_and_fulfilled_by(sandbox):
     token = amazon_token(sandbox)
     start = iso(sandbox.clock.utcnow() - datetime.timedelta(minutes=1))
