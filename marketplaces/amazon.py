@@ -347,7 +347,7 @@ class AmazonClient(HttpClient):
         picked by volume:
 
         * refs that getOrder's bucket covers now, together with the rest of
-          the seller's ``backlog`` of reads due (and any call without
+          the seller's ``backlog`` of reads waiting (and any call without
           ``since``): ``{}``, the engine reads them with :meth:`read_order`;
         * more: ``searchOrders`` of this marketplace's merchant-fulfilled
           orders updated since ``since`` (less :data:`SEARCH_SINCE_MARGIN`)

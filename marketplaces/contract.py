@@ -51,12 +51,12 @@ class MarketplaceClient(Protocol):
         ``since``: an aware UTC datetime no later than the earliest
         confirmation among the orders (Amazon can only search by time; the
         eBay clients ignore it). ``backlog``: how many of this seller's
-        orders are due for reading now, these included (the engine's count
-        for its run): a client that picks between single and batch reads
-        goes by it, not by the size of one batch. ``coming``: how many more
-        of the seller's confirmations will need reading later (sent or to
-        be sent, not due yet): a batch read that costs a scarce request is
-        spent on fewer orders than it can carry only for the last ones.
+        orders wait to be read (submitted and not carried by an earlier
+        batch read, these included; the engine's count): a client that
+        picks between single and batch reads goes by it, not by the size of
+        one batch. ``coming``: how many of the seller's confirmations are
+        still to be sent: a batch read that costs a scarce request is spent
+        on fewer orders than it can carry only for the last ones.
 
         A ref absent from the answer was not settled by the batch read
         (unknown to the batch API, not found within the pages read, or the

@@ -318,9 +318,9 @@ class WritebackRun:
         self._deferred = []  # (account, calls, picking) not stored yet
         # Seconds until a run that stopped on a rate limit can go on.
         self.resume_in = None
-        # account id -> read-backs due (not claimed), and every write-back
-        # still to read back, counted for each batch (hints for the
-        # client's choice between single and batch reads)
+        # account id -> write-backs submitted and not carried by a batch
+        # read, and those not sent yet, counted for each batch (hints for
+        # the client's choice between single and batch reads)
         self.read_backlog = {}
         self.reads_coming = {}
         # account id -> {order ref: (OrderView, read at)}: what the batch
@@ -988,12 +988,11 @@ class WritebackEngine(models.AbstractModel):
 
     @api.model
     def _read_backlog(self, run):
-        """``{account id: read-backs due now}`` (not claimed, and not
-        carried by the account's last batch read in this run, which settles
-        those submitted before it): the client reads an account's orders
-        in batches when single reads would not cover its whole backlog,
-        whatever share of it one claim holds."""
-        due = self.env["stock.picking"]._search(self._verify_domain())
+        """``{account id: write-backs to read back now or soon}``: submitted
+        and not carried by the account's last batch read in this process
+        (which settles those submitted before it), due or not. The client
+        reads an account's orders in batches when single reads would not
+        cover its whole backlog, whatever share of it one claim holds."""
         cutoffs = {
             str(account_id): fields.Datetime.to_string(read_at)
             for account_id, read_at in run.batch_read_at.items()
@@ -1003,14 +1002,15 @@ class WritebackEngine(models.AbstractModel):
                 """
             SELECT p.ecommerce_account_id, count(*)
               FROM stock_picking p
-             WHERE p.id IN %s
+             WHERE p.writeback_state = %s
+               AND p.ecommerce_account_id IS NOT NULL
                AND (p.writeback_submitted_date IS NULL
                     OR p.writeback_submitted_date > COALESCE(
                         (%s::jsonb ->> p.ecommerce_account_id::text)::timestamp,
                         '-infinity'::timestamp))
              GROUP BY p.ecommerce_account_id
                 """,
-                due.subselect(),
+                State.SUBMITTED.value,
                 json.dumps(cutoffs),
             )
         )
@@ -1018,25 +1018,18 @@ class WritebackEngine(models.AbstractModel):
 
     @api.model
     def _reads_coming(self):
-        """``{account id: read-backs to come}``: write-backs to send, being
-        sent, or sent and not due for their read-back yet (a batch read
-        that costs a scarce request is saved for them)."""
-        now = fields.Datetime.now()
+        """``{account id: write-backs not sent yet}`` (pending or being
+        sent): a batch read that costs a scarce request is saved for them
+        while there are any."""
         groups = self.env["stock.picking"]._read_group(
-            Domain("ecommerce_account_id.active", "=", True)
-            & (
-                Domain(
+            [
+                ("ecommerce_account_id.active", "=", True),
+                (
                     "writeback_state",
                     "in",
                     [State.PENDING.value, State.SENDING.value],
-                )
-                | Domain(
-                    [
-                        ("writeback_state", "=", State.SUBMITTED.value),
-                        ("writeback_next_attempt", ">", now),
-                    ]
-                )
-            ),
+                ),
+            ],
             ["ecommerce_account_id"],
             ["__count"],
         )
@@ -1176,9 +1169,8 @@ class WritebackEngine(models.AbstractModel):
         seen = run.readbacks.setdefault(account.id, {})
         # what is due for this account, this batch included: the next
         # batches have that much less to read
-        backlog = run.read_backlog.get(account.id, 0) + len(groups)
-        # this batch's claims count as not due (their next check moved on)
-        coming = max(0, run.reads_coming.get(account.id, 0) - len(groups))
+        backlog = max(run.read_backlog.get(account.id, 0), len(groups))
+        coming = run.reads_coming.get(account.id, 0)
         views, wanted, claimed_at = {}, [], []
         for order_ref, group in groups.items():
             earlier = seen.get(order_ref)
