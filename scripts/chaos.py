@@ -1692,7 +1692,8 @@ def server_scenario(args, name):
             accounts=sellers,
             per_account=per_seller,
             template=args.template or scaleout.find_template(),
-            keep=False,
+            # the server's and the sandbox's logs, with --log-dir
+            keep=bool(args.log_dir),
             timeout=timeout,
         )
     )
