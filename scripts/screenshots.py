@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Drive the running demo in headless Chromium, as its users do, and take
 the README's screenshots at 1440 x 900.
 
