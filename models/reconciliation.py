@@ -353,7 +353,6 @@ class EcommerceReconciliationIssue(models.Model):
                 "carries its reference."
             ),
         )
-        now = fields.Datetime.now()
         existing = self.sudo().search(
             [
                 ("kind", "=", "shipped_no_order"),
@@ -363,18 +362,8 @@ class EcommerceReconciliationIssue(models.Model):
             ],
             order="id desc",
         )
-        fingerprint = self._fingerprint(view)
-        current = existing.filtered(lambda i: i.state == "open")[:1]
-        vals.update(fingerprint=fingerprint, last_seen_date=now)
-        if current:
-            current.write(vals)
-            return current
-        if existing.filtered(
-            lambda i: i.state == "handled" and i.fingerprint == fingerprint
-        ):
-            return self.browse()
-        return self.sudo().create(
-            dict(vals, kind="shipped_no_order", detected_date=now)
+        return self._keep(
+            existing, vals, self._fingerprint(view), {"kind": "shipped_no_order"}
         )
 
     def _changes_since_success(self, picking, view):
@@ -445,12 +434,20 @@ class EcommerceReconciliationIssue(models.Model):
     def _upsert(self, kind, picking, vals, fingerprint):
         """One open issue per kind and delivery: updated when found again;
         not created again when a person handled the same facts."""
-        now = fields.Datetime.now()
         existing = self.sudo().search(
             [("kind", "=", kind), ("picking_id", "=", picking.id)], order="id desc"
         )
-        current = existing.filtered(lambda i: i.state == "open")[:1]
+        return self._keep(
+            existing, vals, fingerprint, {"kind": kind, "picking_id": picking.id}
+        )
+
+    def _keep(self, existing, vals, fingerprint, new_vals):
+        """Of the issues ``existing`` (newest first) about the same thing:
+        the open one updated with ``vals``; none when a person handled the
+        same facts (``fingerprint``); else a new one (``new_vals`` too)."""
+        now = fields.Datetime.now()
         vals = dict(vals, fingerprint=fingerprint, last_seen_date=now)
+        current = existing.filtered(lambda i: i.state == "open")[:1]
         if current:
             current.write(vals)
             return current
@@ -458,9 +455,7 @@ class EcommerceReconciliationIssue(models.Model):
             lambda i: i.state == "handled" and i.fingerprint == fingerprint
         ):
             return self.browse()
-        return self.sudo().create(
-            dict(vals, kind=kind, picking_id=picking.id, detected_date=now)
-        )
+        return self.sudo().create(dict(vals, **new_vals, detected_date=now))
 
     @api.model
     def _unsent_hours(self):

@@ -6,6 +6,8 @@ crons the way users and the scheduler do."""
 
 import contextlib
 import datetime
+import importlib.util
+import pathlib
 from unittest.mock import patch
 from urllib.parse import urlsplit
 
@@ -18,6 +20,22 @@ from ..marketplaces import pacer as marketplace_pacer
 from ..marketplaces import tokens as marketplace_tokens
 from ..sandbox.server import SandboxServer
 from . import fixtures
+
+
+def load_migration(version):
+    """The module ``migrations/<version>/post-migration.py`` of this addon,
+    loaded from its file (its name is not a Python identifier)."""
+    path = (
+        pathlib.Path(__file__).resolve().parents[1]
+        / "migrations"
+        / version
+        / "post-migration.py"
+    )
+    name = "post_migration_" + version.replace(".", "_")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class WorkerKilled(BaseException):
@@ -71,9 +89,9 @@ class SandboxMixin:
         and the ones the last runs stored for the other workers."""
         self.sandbox.limiter.reset()
         marketplace_pacer.PACER.reset()
-        self.env["ecommerce.account"].with_context(active_test=False).search(
-            []
-        ).write({"writeback_pacing_state": False})
+        self.env["ecommerce.account"].with_context(active_test=False).search([]).write(
+            {"writeback_pacing_state": False}
+        )
 
     def requests_of(self, operation):
         return self.sandbox.requests(operation)

@@ -5,24 +5,15 @@ Amazon), searchable by code and name; a carrier maps to one per marketplace.
 The migration of 19.0.1.4.0 turns the former selection / text values into
 those links."""
 
-import importlib.util
-import pathlib
-
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from . import fixtures
-from .common import WritebackCase
+from .common import WritebackCase, load_migration
 from .fixtures import AMAZON_MARKETPLACE
 
 ORDER = "302-1106328-1059051"
-MIGRATION = (
-    pathlib.Path(__file__).resolve().parents[1]
-    / "migrations"
-    / "19.0.1.4.0"
-    / "post-migration.py"
-)
 
 
 @tagged("post_install", "-at_install")
@@ -165,10 +156,7 @@ class TestCarrierCodes(WritebackCase):
             " ebay_carrier_code = 'JapanPost' WHERE id = %s",
             [old.id],
         )
-        spec = importlib.util.spec_from_file_location("post_migration", MIGRATION)
-        script = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(script)
-        script.migrate(self.env.cr, "19.0.1.3.0")
+        load_migration("19.0.1.4.0").migrate(self.env.cr, "19.0.1.3.0")
         self.assertEqual(old.amazon_carrier_code_id.code, "YamatoTransport")
         self.assertEqual(old.ebay_carrier_code_id.code, "JapanPost")
         # The carrier set up as before keeps its codes.

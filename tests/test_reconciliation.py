@@ -13,7 +13,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..marketplaces import amazon as amazon_client
-from .common import WritebackCase
+from .common import WritebackCase, load_migration
 from .fixtures import AMAZON_MARKETPLACE
 
 AMAZON_ORDER = "902-3300001-1000001"
@@ -363,18 +363,7 @@ class TestReconciliation(WritebackCase):
         whether a number was gone. The reconciliation reads only orders
         changed since its last run, so it would never tell; the upgrade
         keeps *Send again* for it, not for a cancelled order's."""
-        import importlib.util
-        import pathlib
-
-        path = (
-            pathlib.Path(__file__).resolve().parents[1]
-            / "migrations"
-            / "19.0.1.6.0"
-            / "post-migration.py"
-        )
-        spec = importlib.util.spec_from_file_location("post_migration_1_6", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
+        migration = load_migration("19.0.1.6.0")
         picking = self.written_back(self.ebay_order(), "1Z999AA10000000016")
         self.sandbox.edit_tracking(EBAY_ORDER, "1Z999AA10000000016")
         self.reconcile()

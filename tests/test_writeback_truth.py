@@ -9,7 +9,7 @@ import datetime
 from odoo.tests import tagged
 
 from ..marketplaces import base
-from .common import WritebackCase
+from .common import WritebackCase, load_migration
 from .fixtures import AMAZON_MARKETPLACE
 
 AMAZON_ORDER = "905-1106328-1059051"
@@ -256,18 +256,7 @@ class TestMarketplaceTruth(WritebackCase):
         """A database as 19.0.1.4.0 left it: a failed write-back of an order
         the marketplace showed cancelled, and one handled as *Manually
         confirmed (cancelled)*; the upgrade gives them their own states."""
-        import importlib.util
-        import pathlib
-
-        path = (
-            pathlib.Path(__file__).resolve().parents[1]
-            / "migrations"
-            / "19.0.1.5.0"
-            / "post-migration.py"
-        )
-        spec = importlib.util.spec_from_file_location("post_migration_1_5", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
+        migration = load_migration("19.0.1.5.0")
         order = self._amazon_order()
         failed = self.ship(order.picking_ids, "1Z0000000000000005")
         handled = failed.copy()
