@@ -12,7 +12,7 @@ from unittest.mock import patch
 from urllib.parse import urlsplit
 
 from odoo import fields
-from odoo.tests import HttpCase, TransactionCase
+from odoo.tests import HttpCase, TransactionCase, new_test_user
 from odoo.tests.common import BlockedRequest, _super_send
 
 from ..marketplaces import amazon as marketplace_amazon
@@ -20,6 +20,25 @@ from ..marketplaces import pacer as marketplace_pacer
 from ..marketplaces import tokens as marketplace_tokens
 from ..sandbox.server import SandboxServer
 from . import fixtures
+
+
+def writeback_users(env, prefix):
+    """``(warehouse user, accountant, write-back administrator)``: an
+    Inventory / User (the write-back User level), the accountant group
+    (manual confirmation and export) and the write-back Administrator."""
+    return (
+        new_test_user(env, f"{prefix}_warehouse", groups="stock.group_stock_user"),
+        new_test_user(
+            env,
+            f"{prefix}_accountant",
+            groups="stock_ecommerce_writeback.group_writeback_accountant",
+        ),
+        new_test_user(
+            env,
+            f"{prefix}_admin",
+            groups="stock_ecommerce_writeback.group_writeback_manager",
+        ),
+    )
 
 
 def load_migration(version):
@@ -83,6 +102,16 @@ class SandboxMixin:
         marketplace_amazon.SEARCH_CURSORS.clear()
         writeback_engine._READBACKS.clear()
         writeback_engine._BATCH_READ_AT.clear()
+
+    def grid_export_lines(self, pickings, columns):
+        """The lines of the grid's CSV export of ``pickings`` with
+        ``columns`` (``[[field, heading], ...]``), heading line first."""
+        wizard = (
+            self.env["ecommerce.writeback.export"]
+            .with_context(active_model="stock.picking", active_ids=pickings.ids)
+            .create({"export_format": "grid_csv", "grid_columns": columns})
+        )
+        return wizard._export_file()[0].decode("utf-8-sig").splitlines()
 
     def time_passes(self):
         """The sellers' rate-limit buckets refill: Amazon's, this process's

@@ -257,20 +257,13 @@ class TestEbayFulfillmentWriteback(WritebackCase):
         picking = self.picking
         exported = picking.export_data(["name", "writeback_sent_tracking"])["datas"]
         [read] = picking.read(["writeback_sent_tracking"])
-        wizard = (
-            self.env["ecommerce.writeback.export"]
-            .with_context(active_model="stock.picking", active_ids=picking.ids)
-            .create(
-                {
-                    "export_format": "grid_csv",
-                    "grid_columns": [
-                        ["carrier_tracking_ref", "Tracking Number"],
-                        ["writeback_sent_tracking", "Sent As"],
-                    ],
-                }
-            )
-        )
-        grid = wizard._export_file()[0].decode("utf-8-sig").splitlines()[1]
+        grid = self.grid_export_lines(
+            picking,
+            [
+                ["carrier_tracking_ref", "Tracking Number"],
+                ["writeback_sent_tracking", "Sent As"],
+            ],
+        )[1]
         return exported[0][1], read["writeback_sent_tracking"], grid
 
     def test_tracking_sent_is_empty_until_a_send_went_out(self):

@@ -224,21 +224,14 @@ class TestMarketplaceTruth(WritebackCase):
         tracking = etree.fromstring(form).xpath("//div[@name='tracking']")[0]
         self.assertTrue(tracking.xpath(".//field[@name='writeback_sent_tracking']"))
         # The grid's export shows both too.
-        wizard = (
-            self.env["ecommerce.writeback.export"]
-            .with_context(active_model="stock.picking", active_ids=picking.ids)
-            .create(
-                {
-                    "export_format": "grid_csv",
-                    "grid_columns": [
-                        ["carrier_tracking_ref", "Tracking Number"],
-                        ["writeback_sent_tracking", "Sent As"],
-                    ],
-                }
-            )
-        )
         self.assertEqual(
-            wizard._export_file()[0].decode("utf-8-sig").splitlines(),
+            self.grid_export_lines(
+                picking,
+                [
+                    ["carrier_tracking_ref", "Tracking Number"],
+                    ["writeback_sent_tracking", "Sent As"],
+                ],
+            ),
             ["Tracking Number,Sent As", "1Z999-AA1 01 23456784,1Z999AA10123456784"],
         )
         self.make_due(picking)

@@ -15,7 +15,7 @@ from odoo.tests import new_test_user, tagged
 from ..marketplaces import base
 from ..marketplaces.policy import State
 from . import test_reconciliation as reconciliation_tests
-from .common import WritebackCase
+from .common import WritebackCase, writeback_users
 from .fixtures import AMAZON_MARKETPLACE
 
 AMAZON_ORDER = "905-1106328-1059077"
@@ -39,18 +39,8 @@ class TestRoles(WritebackCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.warehouse = new_test_user(
-            cls.env, "wb_role_warehouse", groups="stock.group_stock_user"
-        )
-        cls.accountant = new_test_user(
-            cls.env,
-            "wb_role_accountant",
-            groups="stock_ecommerce_writeback.group_writeback_accountant",
-        )
-        cls.wb_admin = new_test_user(
-            cls.env,
-            "wb_role_admin",
-            groups="stock_ecommerce_writeback.group_writeback_manager",
+        cls.warehouse, cls.accountant, cls.wb_admin = writeback_users(
+            cls.env, "wb_role"
         )
 
     # ------------------------------------------------------------------
@@ -269,19 +259,7 @@ class TestReconciliationRoles(WritebackCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.warehouse = new_test_user(
-            cls.env, "wb_rec_warehouse", groups="stock.group_stock_user"
-        )
-        cls.accountant = new_test_user(
-            cls.env,
-            "wb_rec_accountant",
-            groups="stock_ecommerce_writeback.group_writeback_accountant",
-        )
-        cls.wb_admin = new_test_user(
-            cls.env,
-            "wb_rec_admin",
-            groups="stock_ecommerce_writeback.group_writeback_manager",
-        )
+        cls.warehouse, cls.accountant, cls.wb_admin = writeback_users(cls.env, "wb_rec")
         cls.outsider = new_test_user(
             cls.env, "wb_rec_outsider", groups="base.group_user"
         )

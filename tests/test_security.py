@@ -9,7 +9,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from ..marketplaces import base, policy
 from ..marketplaces.policy import State
 from . import fixtures
-from .common import WritebackCase
+from .common import WritebackCase, writeback_users
 from .fixtures import AMAZON_MARKETPLACE
 
 ORDER = "114-0000009-0000009"
@@ -20,14 +20,7 @@ class TestWritebackSecurity(WritebackCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.warehouse_user = new_test_user(
-            cls.env, "wb_warehouse", groups="stock.group_stock_user"
-        )
-        cls.accountant = new_test_user(
-            cls.env,
-            "wb_accountant",
-            groups="stock_ecommerce_writeback.group_writeback_accountant",
-        )
+        cls.warehouse_user, cls.accountant, __ = writeback_users(cls.env, "wb_sec")
         cls.other_company = cls.env["res.company"].create({"name": "Other Seller Ltd"})
         cls.other_account = cls.env["ecommerce.account"].create(
             {
