@@ -154,10 +154,11 @@ SEARCH_SINCE_MARGIN = datetime.timedelta(minutes=1)
 # one step after the latest a whole result set showed (an order updated
 # again within that second is read singly, never lost).
 CURSOR_STEP = datetime.timedelta(seconds=1)
-# (seller key, marketplace id) -> where the seller's next read-back search
-# starts (see AmazonClient.read_orders): kept by the process, like the
-# pacer's buckets, so that every run of a worker goes on from the last one;
-# the engine keeps the views the searches carried as long.
+# (seller key, marketplace id, search scope) -> where the seller's next
+# read-back search starts (see AmazonClient.read_orders): kept by the
+# process, like the pacer's buckets, so that every run of a worker goes on
+# from the last one; the engine keeps the views the searches carried as
+# long.
 SEARCH_CURSORS = {}
 # Only orders a confirmation can have moved: an order still UNSHIPPED shows
 # no package yet, and its ref, left out, is read singly anyway.
@@ -189,6 +190,10 @@ class AmazonClient(HttpClient):
     marketplace = "Amazon"
     read_batch_size = SEARCH_PAGE_SIZE
     read_operation = GET_ORDER
+    # Whose search cursor this client moves (SEARCH_CURSORS): the caller
+    # that keeps the orders the searches carried (the engine: its
+    # database), so that two such callers never skip each other's orders.
+    search_scope = None
 
     def __init__(
         self,
@@ -406,7 +411,7 @@ class AmazonClient(HttpClient):
         return found
 
     def _cursor_key(self):
-        return (self.seller_key, self.marketplace_id)
+        return (self.seller_key, self.marketplace_id, self.search_scope)
 
     def _search_worth_it(self, due, coming):
         """Whether a searchOrders page may be spent on ``due`` orders now:

@@ -400,6 +400,9 @@ class EcommerceAccount(models.Model):
         if kind == "products":
             kind = account._platform().catalog_api
         client = account._platform().client_for(account, kind, **common)
+        if hasattr(client, "search_scope"):
+            # its search cursor goes with the read-backs this database keeps
+            client.search_scope = self.env.cr.dbname
         if account.writeback_pacing_state:
             # Take over the rate-limit buckets the last run for this seller
             # left, maybe in another worker or on another machine (the

@@ -282,25 +282,30 @@ class PushRound:
 
 # The batch read-backs' views of this process, shared by its runs: a
 # search's cursor (marketplaces.amazon.SEARCH_CURSORS) goes on from the
-# last one, so the orders it carried must stay at hand. Views older than
+# last one, so the orders it carried must stay at hand. Per database (a
+# cron worker serves every database), then per account. Views older than
 # READBACK_KEEP are dropped.
 _READBACKS = {}
 _BATCH_READ_AT = {}
 READBACK_KEEP = datetime.timedelta(minutes=15)
 
 
-def _recent_readbacks():
-    """``(views, batch read times)`` of this process, less what is older
-    than :data:`READBACK_KEEP`."""
+def _recent_readbacks(dbname):
+    """``(views, batch read times)`` of this process for ``dbname``, less
+    what is older than :data:`READBACK_KEEP`."""
     oldest = fields.Datetime.now() - READBACK_KEEP
-    for views in list(_READBACKS.values()):
+    views_of, read_at_of = (
+        _READBACKS.setdefault(dbname, {}),
+        _BATCH_READ_AT.setdefault(dbname, {}),
+    )
+    for views in list(views_of.values()):
         for order_ref, (__, read_at) in list(views.items()):
             if read_at < oldest:
                 del views[order_ref]
-    for account_id, read_at in list(_BATCH_READ_AT.items()):
+    for account_id, read_at in list(read_at_of.items()):
         if read_at < oldest:
-            del _BATCH_READ_AT[account_id]
-    return _READBACKS, _BATCH_READ_AT
+            del read_at_of[account_id]
+    return views_of, read_at_of
 
 
 class WritebackRun:
@@ -327,7 +332,7 @@ class WritebackRun:
         # read-backs of this process saw, for its later batches and runs (a
         # view read after a delivery was submitted settles it; no second
         # read), and when each account's last batch read started
-        self.readbacks, self.batch_read_at = _recent_readbacks()
+        self.readbacks, self.batch_read_at = _recent_readbacks(env.cr.dbname)
 
     def client(self, account, kind="writeback"):
         key = (account.id, kind)

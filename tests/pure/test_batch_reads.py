@@ -213,6 +213,25 @@ def test_amazon_search_reads_every_page_then_starts_from_its_cursor(
     assert statuses(sandbox, "amazon.searchOrders") == [200, 200, 200]
 
 
+def test_amazon_search_cursor_belongs_to_its_scope(amazon, timeline, monkeypatch):
+    """Two callers that keep their own views (the engine of two databases
+    in one worker) read one seller: the second's search does not start
+    where the first's ended, so it misses none of the orders."""
+    sandbox, client = amazon()
+    monkeypatch.setattr(amazon_module, "utcnow", timeline.utcnow)
+    since = timeline.utcnow()
+    confirm_amazon(sandbox, client, range(40))
+    refs = [amazon_ref(n) for n in range(40)]
+    client.search_scope = "db_a"
+    assert set(refs) <= set(client.read_orders(refs, since=since))
+
+    timeline.sleep(5)
+    client.search_scope = "db_b"
+    assert set(refs) <= set(client.read_orders(refs, since=since))
+    client.search_scope = "db_a"
+    assert not set(refs) & set(client.read_orders(refs, since=since))
+
+
 def test_amazon_spends_a_page_on_a_pages_worth_or_the_last_orders(amazon, timeline):
     """With getOrder's bucket spent, 10 orders due wait while more are
     coming (a page refills in 3 minutes); 100 due, or the last 10, go by a
