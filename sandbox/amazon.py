@@ -429,11 +429,15 @@ def _region_problem(request, marketplace_id):
 
 
 def _regional_order(sandbox, request, order_id):
-    """The order if it lives in the region of the host asked, else None:
-    orders live in their marketplace's region ("the endpoint is for the same
-    region as the selling partner", Developer Guide)."""
+    """The order if it lives in the region of the host asked and belongs to
+    the selling partner asking, else None: orders live in their
+    marketplace's region ("the endpoint is for the same region as the
+    selling partner", Developer Guide), and every call is scoped to the
+    selling partner (an order another seller confirmed is not found)."""
     order = sandbox.state.amazon_orders.get(order_id)
     if order is None or region_of(order.marketplace_id) != request.amazon_region:
+        return None
+    if order.seller not in (None, request.identity):
         return None
     return order
 

@@ -566,9 +566,15 @@ def test_confirm_shipment_is_throttled_after_its_burst(sandbox):
         "details": "",
     }
     assert "x-amzn-RateLimit-Limit" not in throttled.headers
-    # Another selling partner has its own bucket.
+    # Another selling partner has its own bucket (and orders of its own).
     other = amazon_token(sandbox, refresh_token="Atzr|other-seller")
-    assert confirm(sandbox, other, confirmation()).status_code == 204
+    theirs = "902-3159896-1390916"
+    sandbox.add_amazon_order(
+        theirs,
+        marketplace_id=MARKETPLACE,
+        items=[{"order_item_id": AMAZON_ITEM, "quantity": 2}],
+    )
+    assert confirm(sandbox, other, confirmation(), order_id=theirs).status_code == 204
     sandbox.clock.advance(0.5)  # rate 2/s: one token back
     assert confirm(sandbox, token, confirmation()).status_code == 204
     assert confirm(sandbox, token, confirmation()).status_code == 429

@@ -111,10 +111,11 @@ def test_last_updated_after_finds_orders_once_confirmed(sandbox):
     assert ids(search(sandbox, token, createdAfter=iso(week_ago))) == [old]
 
 
-def test_a_seller_searches_its_own_orders_only(sandbox):
+def test_a_seller_sees_its_own_orders_only(sandbox):
     """Amazon scopes every call to the selling partner: a seller's search
     never shows an order another seller confirmed (one seller would page
-    through every seller's orders otherwise)."""
+    through every seller's orders otherwise), nor does getOrder or
+    confirmShipment find it."""
     mine, theirs = amazon_token(sandbox), amazon_token(sandbox, "Atzr|other-seller")
     sandbox.clock.freeze()
     since = sandbox.clock.utcnow()
@@ -125,6 +126,30 @@ def test_a_seller_searches_its_own_orders_only(sandbox):
 
     assert ids(search(sandbox, mine, lastUpdatedAfter=iso(since))) == [first]
     assert ids(search(sandbox, theirs, lastUpdatedAfter=iso(since))) == [second]
+    # nor reads or confirms it
+    read = requests.get(
+        f"{sandbox.url}/orders/2026-01-01/orders/{second}",
+        headers={"x-amz-access-token": mine},
+        timeout=TIMEOUT,
+    )
+    assert error(read, 404)["code"] == "NotFound"
+    response = requests.post(
+        f"{sandbox.url}/orders/v0/orders/{second}/shipmentConfirmation",
+        json={
+            "marketplaceId": MARKETPLACE,
+            "packageDetail": {
+                "packageReferenceId": "2",
+                "carrierCode": "UPS",
+                "trackingNumber": "1Z0000000099",
+                "shipDate": "2026-02-11T01:00:00Z",
+                "orderItems": [{"orderItemId": "9000000002", "quantity": 1}],
+            },
+        },
+        headers={"x-amz-access-token": mine},
+        timeout=TIMEOUT,
+    )
+    assert error(response, 404)["code"] == "NotFound"
+    assert len(sandbox.amazon_order(second)["packages"]) == 1
 
 
 def test_filters_marketplace_status_and_fulfilled_by(sandbox):
