@@ -1,5 +1,15 @@
-"""Checks the client tests share (their asserts rewritten by pytest, as a
-test module's: see conftest.py)."""
+"""Checks and credentials the client tests share (their asserts rewritten
+by pytest, as a test module's: see conftest.py)."""
+
+# One eBay application and seller consent, for both eBay clients' tests.
+EBAY_CLIENT_ID = "Seller-App-PRD-1234"
+EBAY_SECRETS = ("PRD-cert-secret-5678", "v^1.1#i^1#refresh-token-secret")
+EBAY_OPTIONS = {
+    "client_id": EBAY_CLIENT_ID,
+    "client_secret": EBAY_SECRETS[0],
+    "dev_id": "dev-id-0001",
+    "refresh_token": EBAY_SECRETS[1],
+}
 
 
 def assert_no_secret(secrets, journal, *errors):

@@ -32,18 +32,12 @@ from marketplaces.errors import (
 from marketplaces.http import TokenRejectedError
 
 ORDER = "12-34567-89012"
-CLIENT_ID = "Seller-App-PRD-1234"
-SECRETS = ("PRD-cert-secret-5678", "v^1.1#i^1#refresh-token-secret")
+CLIENT_ID, SECRETS = client_checks.EBAY_CLIENT_ID, client_checks.EBAY_SECRETS
 
 
 @pytest.fixture
 def make_client(sandbox_client):
-    options = {
-        "client_id": CLIENT_ID,
-        "client_secret": SECRETS[0],
-        "dev_id": "dev-id-0001",
-        "refresh_token": SECRETS[1],
-    }
+    options = client_checks.EBAY_OPTIONS
 
     def make(cls=EbayFulfillmentClient, **overrides):
         return sandbox_client(cls, options, **overrides)
